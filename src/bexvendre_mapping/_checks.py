@@ -1,0 +1,73 @@
+"""Checks of loaded values that the wire's types alone do not express."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from bexvendre_mapping._errors import MappingError
+from bexvendre_mapping._text import show
+
+__all__ = ["at_least", "country_code", "currency_code", "nonempty", "one_of", "with_languages"]
+
+N = TypeVar("N", bound=int)
+
+_CURRENCY = re.compile(r"[A-Z]{3}")
+_COUNTRY = re.compile(r"[A-Z]{2}")
+
+
+def nonempty(value: str) -> str:
+    """A string that is not empty or blank."""
+    if not value.strip():
+        raise MappingError(f"must not be empty, got {show(value)}")
+    return value
+
+
+def currency_code(value: str) -> str:
+    """An ISO 4217 code: three capital letters."""
+    if not _CURRENCY.fullmatch(value):
+        raise MappingError(f"expected an ISO 4217 currency code like 'SEK', got {show(value)}")
+    return value
+
+
+def country_code(value: str) -> str:
+    """An ISO 3166-1 alpha-2 code: two capital letters."""
+    if not _COUNTRY.fullmatch(value):
+        raise MappingError(f"expected an ISO 3166-1 alpha-2 country code like 'SE', got {show(value)}")
+    return value
+
+
+def at_least(minimum: int) -> Callable[[int], int]:
+    """An integer of at least ``minimum``."""
+
+    def check(value: int) -> int:
+        if value < minimum:
+            raise MappingError(f"must be at least {minimum}, got {show(value)}")
+        return value
+
+    return check
+
+
+def one_of(*allowed: int) -> Callable[[int], int]:
+    """An integer among ``allowed``."""
+
+    def check(value: int) -> int:
+        if value not in allowed:
+            listed = ", ".join(str(a) for a in allowed)
+            raise MappingError(f"must be one of {listed}, got {show(value)}")
+        return value
+
+    return check
+
+
+def with_languages(*required: str) -> Callable[[Mapping[str, Any]], Mapping[str, Any]]:
+    """A per-language text object holding at least the ``required`` languages."""
+
+    def check(value: Mapping[str, Any]) -> Mapping[str, Any]:
+        missing = [lang for lang in required if lang not in value]
+        if missing:
+            raise MappingError(f"needs a text for {', '.join(repr(m) for m in missing)}")
+        return value
+
+    return check

@@ -1,0 +1,145 @@
+"""Dates and times on the wire: shop-local wall-clock strings (SPEC §3).
+
+Both systems write ``YYYY-MM-DD HH:MM:SS`` in the shop's time zone. Loaders also accept
+ISO 8601 with an offset, converted to the shop's zone. A wall-clock time that falls in a
+daylight-saving gap or overlap is kept exactly as written (``fold=0``) and dumps back
+unchanged: it is never an error and never shifts by an hour.
+"""
+
+from __future__ import annotations
+
+import functools
+from datetime import date, datetime, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bexvendre_mapping._errors import MappingError
+from bexvendre_mapping._text import show
+
+__all__ = [
+    "DEFAULT_TIME_ZONE",
+    "format_date",
+    "format_datetime",
+    "parse_date",
+    "parse_datetime",
+    "time_zone",
+]
+
+DEFAULT_TIME_ZONE = "Europe/Stockholm"
+
+
+@functools.cache
+def time_zone(name: str) -> tzinfo:
+    """The time zone called ``name`` (IANA), from the system's database or dateutil's copy.
+
+    Raises:
+        MappingError: no such time zone.
+    """
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        pass
+    # Systems without a zone database (Windows without the tzdata package) still have the
+    # copy that python-dateutil ships.
+    from dateutil import tz  # noqa: PLC0415
+
+    found = tz.gettz(name)
+    if found is None:
+        raise MappingError(f"unknown time zone {name!r}") from None
+    return found
+
+
+def _wall_clock(text: str) -> datetime | None:
+    # The common case, written by both systems: exactly 'YYYY-MM-DD HH:MM:SS'.
+    if (
+        len(text) == 19
+        and text[4] == "-"
+        and text[7] == "-"
+        and text[10] == " "
+        and text[13] == ":"
+        and text[16] == ":"
+        and text[:4].isdigit()
+        and text[5:7].isdigit()
+        and text[8:10].isdigit()
+        and text[11:13].isdigit()
+        and text[14:16].isdigit()
+        and text[17:19].isdigit()
+    ):
+        return datetime(
+            int(text[:4]),
+            int(text[5:7]),
+            int(text[8:10]),
+            int(text[11:13]),
+            int(text[14:16]),
+            int(text[17:19]),
+        )
+    return None
+
+
+def parse_datetime(value: object, zone: tzinfo) -> datetime:
+    """Read a wire date-time into an aware datetime in ``zone``.
+
+    Raises:
+        MappingError: not a string, or not a valid date-time.
+    """
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str):
+        try:
+            found = _wall_clock(value)
+            if found is None:
+                if not 19 <= len(value) <= 35 or value[10] not in "T ":
+                    raise ValueError(value)  # noqa: TRY301 - one message for all bad shapes
+                from dateutil.parser import isoparse  # noqa: PLC0415 - only for ISO input
+
+                found = isoparse(value)
+        except (ValueError, OverflowError):
+            raise MappingError(
+                f"expected a date-time 'YYYY-MM-DD HH:MM:SS' or ISO 8601, got {show(value)}"
+            ) from None
+        parsed = found
+    else:
+        raise MappingError(f"expected a date-time string, got {show(value)}")
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=zone)
+    try:
+        return parsed.astimezone(zone)
+    except OverflowError:
+        raise MappingError(f"date-time {show(value)} is out of range") from None
+
+
+def format_datetime(value: datetime, zone: tzinfo) -> str:
+    """Write a datetime as the shop's wall clock, ``YYYY-MM-DD HH:MM:SS``.
+
+    A naive datetime is taken as the shop's wall clock already. Microseconds, when there
+    are any, are kept as a fraction.
+    """
+    if value.tzinfo is not None and value.tzinfo is not zone:
+        value = value.astimezone(zone)
+    text = (
+        f"{value.year:04d}-{value.month:02d}-{value.day:02d} "
+        f"{value.hour:02d}:{value.minute:02d}:{value.second:02d}"
+    )
+    if value.microsecond:
+        text += f".{value.microsecond:06d}"
+    return text
+
+
+def parse_date(value: object) -> date:
+    """Read a wire date, ``YYYY-MM-DD``.
+
+    Raises:
+        MappingError: not a string, or not a valid date.
+    """
+    if type(value) is date:
+        return value
+    if isinstance(value, str) and len(value) == 10 and value[4] == "-" and value[7] == "-":
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise MappingError(f"expected a date 'YYYY-MM-DD', got {show(value)}")
+
+
+def format_date(value: date) -> str:
+    """Write a date as ``YYYY-MM-DD``."""
+    return f"{value.year:04d}-{value.month:02d}-{value.day:02d}"

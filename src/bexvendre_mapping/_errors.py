@@ -1,0 +1,169 @@
+"""The errors the library raises on bad data.
+
+Every error about data is a :class:`MappingError`, which carries *every* problem found in a
+document, each with the JSON path where it was found::
+
+    ValueError
+    └── MappingError                  bad data: problems, each with a JSON path
+        ├── ModelCodeError            an invalid ``Artikelnr_Storleksgrupp_Storlek`` code
+        ├── UnknownCodeError          a code missing from a code table (also a LookupError)
+        ├── TotalsMismatchError       rows do not add up to what was paid
+        └── LookupsError              a code table that cannot be used (e.g. ambiguous reverse)
+
+Programming errors (passing a model of the wrong type, say) are ordinary ``TypeError``\\ s.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import attrs
+
+__all__ = [
+    "LookupsError",
+    "MappingError",
+    "ModelCodeError",
+    "Problem",
+    "TotalsMismatchError",
+    "UnknownCodeError",
+]
+
+
+@attrs.frozen
+class Problem:
+    """One problem found in a document.
+
+    Attributes:
+        path: where it was found, as a JSON path (``$.products[2].model``).
+        message: what is wrong, quoting the bad value.
+    """
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+class MappingError(ValueError):
+    """Bad data: a document, a model or a code that cannot be loaded, dumped or converted.
+
+    Attributes:
+        problems: every problem found, each with its JSON path, in document order.
+
+    >>> err = MappingError([Problem("$.id", "expected an integer, got 'x'")])
+    >>> str(err)
+    "$.id: expected an integer, got 'x'"
+    """
+
+    problems: tuple[Problem, ...]
+
+    def __init__(self, problems: Iterable[Problem] | str, *, path: str = "$") -> None:
+        if isinstance(problems, str):
+            problems = (Problem(path, problems),)
+        self.problems = tuple(problems)
+        if not self.problems:
+            msg = "a MappingError needs at least one problem"
+            raise ValueError(msg)
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        if len(self.problems) == 1:
+            return str(self.problems[0])
+        lines = "\n".join(f"  {p}" for p in self.problems)
+        return f"{len(self.problems)} problems:\n{lines}"
+
+    def __str__(self) -> str:
+        return self._render()
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.problems,))
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        """The JSON paths of the problems, in order."""
+        return tuple(p.path for p in self.problems)
+
+
+class ModelCodeError(MappingError):
+    """A model code (``Artikelnr_Storleksgrupp_Storlek``) that breaks the rules of SPEC §4."""
+
+
+class UnknownCodeError(MappingError, LookupError):
+    """A code that a code table does not know.
+
+    Attributes:
+        table: the name of the table (``payment_methods``, ``countries``, ...).
+        code: the code that was looked up.
+        closest: the known codes closest to it, best first (may be empty).
+    """
+
+    table: str
+    code: object
+    closest: tuple[str, ...]
+
+    def __init__(
+        self,
+        table: str,
+        code: object,
+        closest: Iterable[str] = (),
+        *,
+        path: str = "$",
+    ) -> None:
+        self.table = table
+        self.code = code
+        self.closest = tuple(closest)
+        hint = (
+            f"closest known: {', '.join(repr(c) for c in self.closest)}"
+            if self.closest
+            else "no known code is close"
+        )
+        super().__init__([Problem(path, f"unknown code {code!r} in table {table!r}; {hint}")])
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild, (type(self), self.problems, self.table, self.code, self.closest))
+
+
+def _rebuild(
+    cls: type[UnknownCodeError],
+    problems: tuple[Problem, ...],
+    table: str,
+    code: object,
+    closest: tuple[str, ...],
+) -> UnknownCodeError:
+    err = cls.__new__(cls)
+    MappingError.__init__(err, problems)
+    err.table, err.code, err.closest = table, code, closest
+    return err
+
+
+class TotalsMismatchError(MappingError):
+    """The rows of an order do not add up to what the customer paid.
+
+    Attributes:
+        rows_total: the sum of the Bex rows' ``Belopp inkl. moms``.
+        paid_total: ``ot_total`` plus the gift cards used.
+    """
+
+    rows_total: object
+    paid_total: object
+
+    def __init__(self, rows_total: object, paid_total: object, *, path: str = "$") -> None:
+        self.rows_total = rows_total
+        self.paid_total = paid_total
+        super().__init__(
+            [
+                Problem(
+                    path,
+                    f"the rows add up to {rows_total} but the customer paid {paid_total} "
+                    "(ot_total plus gift cards)",
+                )
+            ]
+        )
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.rows_total, self.paid_total), {"problems": self.problems})
+
+
+class LookupsError(MappingError):
+    """Code tables that cannot be used: a bad value, or a table whose reverse is ambiguous."""

@@ -1,0 +1,155 @@
+"""Model codes: ``Artikelnr_Storleksgrupp_Storlek`` (SPEC §4)."""
+
+from __future__ import annotations
+
+import re
+
+import attrs
+
+from bexvendre_mapping._errors import ModelCodeError
+
+__all__ = ["ModelCode", "code_problems"]
+
+# Control characters, lone surrogates and the Unicode line/paragraph separators: none of them
+# belongs in an article number, and several break CSV exports and log lines downstream.
+_FORBIDDEN = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+
+
+def _part_problem(label: str, part: str) -> str | None:
+    if not part:
+        return f"the {label} is empty"
+    if part != part.strip():
+        return f"the {label} {part!r} has leading or trailing whitespace"
+    if _FORBIDDEN.search(part):
+        return f"the {label} {part!r} contains a control character"
+    return None
+
+
+def code_problems(article: object, size_group: object, size: object) -> list[tuple[int, str]]:
+    """What is wrong with these parts as a model code: (part index 0-2, message) pairs."""
+    if not isinstance(article, str):
+        return [(0, f"the article number must be a string, got {article!r}")]
+    problems: list[tuple[int, str]] = []
+    if (p := _part_problem("article number", article)) is not None:
+        problems.append((0, p))
+    if size_group is None and size is None:
+        if article.count("_") >= 2:
+            problems.append(
+                (
+                    0,
+                    f"the unsized article number {article!r} has two or more '_' and would "
+                    "read back as a sized code",
+                )
+            )
+        return problems
+    if size is None:
+        return [*problems, (2, "a size group without a size")]
+    if size_group is None:
+        return [*problems, (1, "a size without a size group")]
+    for index, label, part in ((1, "size group", size_group), (2, "size", size)):
+        if not isinstance(part, str):
+            problems.append((index, f"the {label} must be a string, got {part!r}"))
+        elif (p := _part_problem(label, part)) is not None:
+            problems.append((index, p))
+        elif "_" in part:
+            problems.append((index, f"the {label} {part!r} contains '_'"))
+    return problems
+
+
+def _problems(article: object, size_group: object, size: object) -> list[str]:
+    return [message for _, message in code_problems(article, size_group, size)]
+
+
+def _check(instance: ModelCode, _attribute: object, _value: object) -> None:
+    problems = _problems(instance.article, instance.size_group, instance.size)
+    if problems:
+        raise ModelCodeError(
+            f"invalid model code {_join(instance)!r}: {'; '.join(problems)}"
+        )
+
+
+def _join(code: ModelCode) -> str:
+    parts = [code.article, code.size_group, code.size]
+    return "_".join(str(p) for p in parts if p is not None)
+
+
+@attrs.frozen(repr=False)
+class ModelCode:
+    """A Bex article, optionally with a size group and size, as one Vendre model code.
+
+    Vendre's ``model`` (order rows) and variant ``article_number`` are the Bex ``Artikelnr``,
+    ``Storleksgrupp`` and ``Storlek`` joined with ``_``. The article number may itself contain
+    ``_``: a sized code is split at its *last two* underscores.
+
+    Attributes:
+        article: the Bex article number (``Artikelnr``).
+        size_group: the Bex size group (``Storleksgrupp``), or ``None`` for unsized articles.
+        size: the Bex size (``Storlek``), or ``None`` for unsized articles.
+
+    Raises:
+        ModelCodeError: a part is empty, has leading/trailing whitespace or a control
+            character; a size group or size contains ``_``; only one of them is given; or an
+            unsized article number has two or more ``_`` (it would read back as sized).
+
+    >>> code = ModelCode.parse("JKT_001_KL_M")
+    >>> code
+    ModelCode(article='JKT_001', size_group='KL', size='M')
+    >>> str(code)
+    'JKT_001_KL_M'
+    >>> ModelCode("GIFTBOX").size is None
+    True
+    """
+
+    article: str
+    size_group: str | None = None
+    size: str | None = attrs.field(default=None, validator=_check)
+
+    @classmethod
+    def parse(cls, code: str) -> ModelCode:
+        """Read a model code.
+
+        Args:
+            code: ``Artikelnr_Storleksgrupp_Storlek`` or a bare article number.
+
+        Returns:
+            The parsed code; ``str()`` of it gives ``code`` back.
+
+        Raises:
+            ModelCodeError: ``code`` is not a string or breaks a rule of SPEC §4.
+
+        >>> ModelCode.parse("1001__42")
+        Traceback (most recent call last):
+        ...
+        bexvendre_mapping._errors.ModelCodeError: $: invalid model code '1001__42': the size group is empty
+        """  # noqa: E501
+        if not isinstance(code, str):
+            raise ModelCodeError(f"a model code must be a string, got {code!r}")
+        parts = code.rsplit("_", 2)
+        if len(parts) == 3:
+            article, group, size = parts
+            problems = _problems(article, group, size)
+            if not problems:
+                return cls(article, group, size)
+        else:
+            problems = _problems(code, None, None)
+            if not problems:
+                return cls(code)
+        raise ModelCodeError(f"invalid model code {code!r}: {'; '.join(problems)}")
+
+    @property
+    def is_sized(self) -> bool:
+        """Whether the code names a size (and so a size group)."""
+        return self.size is not None
+
+    def __str__(self) -> str:
+        if self.size is None:
+            return self.article
+        return f"{self.article}_{self.size_group}_{self.size}"
+
+    def __repr__(self) -> str:
+        if self.size is None:
+            return f"ModelCode(article={self.article!r})"
+        return (
+            f"ModelCode(article={self.article!r}, size_group={self.size_group!r}, "
+            f"size={self.size!r})"
+        )

@@ -1,0 +1,526 @@
+"""The machinery behind every ``load_*``, ``dump_*`` and ``dumps_*`` function.
+
+Each model field declares its wire key (and, for amounts, its number of decimals) in its
+attrs metadata through :func:`wire`. From those declarations this module builds, once per
+process and per setting, cattrs structure and unstructure functions.
+
+Loading takes two routes over the same hooks. The *fast* route uses cattrs' generated
+functions without detailed validation and stops at the first problem. Only when it fails does
+the *detailed* route run over the same input, collecting every problem with its JSON path.
+Valid data pays nothing for the error reporting; bad data gets all of it.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import types
+import typing
+from collections.abc import Callable, Iterable, Mapping
+from datetime import date, datetime, tzinfo
+from decimal import Decimal
+from enum import Enum
+from typing import Any, Generic, TypeVar
+
+import attrs
+import cattrs
+from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+
+from bexvendre_mapping._dates import (
+    DEFAULT_TIME_ZONE,
+    format_date,
+    format_datetime,
+    parse_date,
+    parse_datetime,
+)
+from bexvendre_mapping._dates import time_zone as get_zone
+from bexvendre_mapping._errors import MappingError, Problem
+from bexvendre_mapping._modelcode import ModelCode
+from bexvendre_mapping._text import closest, show
+from bexvendre_mapping.money import parse_decimal, quantize
+
+__all__ = ["Codec", "Wire", "child_path", "parse_document", "problems_of", "wire"]
+
+T = TypeVar("T")
+Hook = Callable[[Any], Any]
+
+_METADATA_KEY = "bexvendre_mapping.wire"
+
+
+@attrs.frozen
+class Wire:
+    """How one model field appears on the wire.
+
+    Attributes:
+        key: the JSON key, when it differs from the attribute name.
+        places: for decimals, the fixed number of decimals on the wire.
+        check: a further check of the loaded value; returns it or raises MappingError.
+    """
+
+    key: str | None = None
+    places: int | None = None
+    check: Callable[[Any], Any] | None = None
+
+
+def wire(
+    key: str | None = None,
+    *,
+    places: int | None = None,
+    check: Callable[[Any], Any] | None = None,
+) -> dict[str, Wire]:
+    """Metadata for ``attrs.field(metadata=...)`` declaring a field's wire form."""
+    return {_METADATA_KEY: Wire(key, places, check)}
+
+
+def _wire_of(field: attrs.Attribute[Any]) -> Wire:
+    found = field.metadata.get(_METADATA_KEY)
+    return found if isinstance(found, Wire) else Wire()
+
+
+@functools.cache
+def wire_keys(cls: type) -> dict[str, str]:
+    """Attribute name → wire key for an attrs model class."""
+    return {f.name: _wire_of(f).key or f.name for f in attrs.fields(cls)}
+
+
+@functools.cache
+def _fields(cls: type) -> tuple[attrs.Attribute[Any], ...]:
+    attrs.resolve_types(cls)
+    return tuple(attrs.fields(cls))
+
+
+# --- paths and problems ---------------------------------------------------------------------
+
+
+def child_path(path: str, key: str | int) -> str:
+    """The JSON path of ``key`` below ``path``: ``$.a``, ``$[2]``, ``$['Belopp inkl. moms']``."""
+    if isinstance(key, int):
+        return f"{path}[{key}]"
+    if key.isidentifier():
+        return f"{path}.{key}"
+    quoted = key.replace("\\", "\\\\").replace("'", "\\'")
+    return f"{path}['{quoted}']"
+
+
+def _rebase(problem: Problem, path: str) -> Problem:
+    if path == "$":
+        return problem
+    return Problem(path + problem.path[1:], problem.message)
+
+
+class _Nested(Exception):  # noqa: N818 - internal carrier, never escapes
+    """Errors of the items of a list or mapping, each with its key."""
+
+    def __init__(self, errors: list[tuple[str | int, BaseException]]) -> None:
+        super().__init__(errors)
+        self.errors = errors
+
+
+def problems_of(exc: BaseException, path: str = "$") -> list[Problem]:
+    """Every problem an exception from a structure hook describes, with its JSON path."""
+    if isinstance(exc, MappingError):
+        return [_rebase(p, path) for p in exc.problems]
+    if isinstance(exc, _Nested):
+        found: list[Problem] = []
+        for key, sub in exc.errors:
+            found.extend(problems_of(sub, child_path(path, key)))
+        return found
+    if isinstance(exc, ClassValidationError):
+        keys = wire_keys(exc.cl)
+        found = []
+        for sub in exc.exceptions:
+            name = _attribute_name(sub)
+            if name is None:
+                found.extend(problems_of(sub, path))
+            elif isinstance(sub, KeyError):
+                found.append(Problem(child_path(path, keys[name]), "required field is missing"))
+            else:
+                found.extend(problems_of(sub, child_path(path, keys[name])))
+        return found
+    if isinstance(exc, ForbiddenExtraKeysError):
+        known = sorted(wire_keys(exc.cl).values())
+        found = []
+        for key in sorted(exc.extra_fields):
+            near = closest(key, known)
+            hint = f"; did you mean {', '.join(repr(k) for k in near)}?" if near else ""
+            found.append(Problem(child_path(path, key), f"unknown field {key!r}{hint}"))
+        return found
+    return [Problem(path, f"invalid value: {exc}")]
+
+
+def _attribute_name(exc: BaseException) -> str | None:
+    for note in reversed(getattr(exc, "__notes__", ())):
+        name = getattr(note, "name", None)
+        if isinstance(name, str):
+            return name
+    return None
+
+
+# --- structure hooks for the wire's primitive types ------------------------------------------
+
+
+def _str(value: Any) -> str:
+    if type(value) is str:
+        return value
+    raise MappingError(f"expected a string, got {show(value)}")
+
+
+def _int(value: Any) -> int:
+    if type(value) is int:
+        return value
+    if type(value) is str and 0 < len(value) <= 18 and value.lstrip("-").isdigit():
+        # PHP-backed APIs often send ids as strings of digits.
+        if value.isascii():
+            return int(value)
+    raise MappingError(f"expected an integer, got {show(value)}")
+
+
+def _bool(value: Any) -> bool:
+    if type(value) is bool:
+        return value
+    raise MappingError(f"expected true or false, got {show(value)}")
+
+
+def _model_code(value: Any) -> ModelCode:
+    return ModelCode.parse(_str(value))
+
+
+def _enum(cls: type[Enum]) -> Hook:
+    members = {m.value: m for m in cls}
+
+    def hook(value: Any) -> Enum:
+        try:
+            return members[value]
+        except (KeyError, TypeError):
+            pass
+        allowed = ", ".join(repr(v) for v in members)
+        near = closest(str(value), members) if isinstance(value, str) else []
+        hint = f"; closest: {', '.join(repr(n) for n in near)}" if near else ""
+        raise MappingError(f"expected one of {allowed}, got {show(value)}{hint}")
+
+    return hook
+
+
+def _optional(inner: Hook) -> Hook:
+    def hook(value: Any) -> Any:
+        return None if value is None else inner(value)
+
+    return hook
+
+
+def _checked(inner: Hook, check: Callable[[Any], Any]) -> Hook:
+    def hook(value: Any) -> Any:
+        return check(inner(value))
+
+    return hook
+
+
+def _sequence(item: Hook, detailed: bool) -> Hook:
+    def fast(value: Any) -> tuple[Any, ...]:
+        if type(value) is not list and not isinstance(value, list | tuple):
+            raise MappingError(f"expected a list, got {show(value)}")
+        return tuple([item(v) for v in value])
+
+    def slow(value: Any) -> tuple[Any, ...]:
+        if not isinstance(value, list | tuple):
+            raise MappingError(f"expected a list, got {show(value)}")
+        out: list[Any] = []
+        errors: list[tuple[str | int, BaseException]] = []
+        for index, v in enumerate(value):
+            try:
+                out.append(item(v))
+            except Exception as exc:  # noqa: BLE001 - collected and reported with its index
+                errors.append((index, exc))
+        if errors:
+            raise _Nested(errors)
+        return tuple(out)
+
+    return slow if detailed else fast
+
+
+def _mapping(item: Hook) -> Hook:
+    def hook(value: Any) -> dict[str, Any]:
+        if not isinstance(value, Mapping):
+            raise MappingError(f"expected an object, got {show(value)}")
+        out: dict[str, Any] = {}
+        errors: list[tuple[str | int, BaseException]] = []
+        for key, v in value.items():
+            if not isinstance(key, str):
+                errors.append((str(key), MappingError(f"keys must be strings, got {key!r}")))
+                continue
+            try:
+                out[key] = item(v)
+            except Exception as exc:  # noqa: BLE001 - collected and reported with its key
+                errors.append((key, exc))
+        if errors:
+            raise _Nested(errors)
+        return out
+
+    return hook
+
+
+# --- building the converters ----------------------------------------------------------------
+
+
+@attrs.frozen
+class _Setting:
+    zone_name: str
+    strict: bool
+    detailed: bool
+
+    @property
+    def zone(self) -> tzinfo:
+        return get_zone(self.zone_name)
+
+
+@functools.cache
+def _converter(setting: _Setting) -> cattrs.Converter:
+    # The converter only hosts the generated functions: every field gets an explicit hook.
+    return cattrs.Converter(
+        detailed_validation=setting.detailed, forbid_extra_keys=setting.strict
+    )
+
+
+def _type_hook(tp: Any, places: int | None, setting: _Setting) -> Hook:  # noqa: PLR0911
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        inner = [a for a in args if a is not type(None)]
+        return _optional(_type_hook(inner[0], places, setting))
+    if tp is str:
+        return _str
+    if tp is bool:
+        return _bool
+    if tp is int:
+        return _int
+    if tp is Decimal:
+        return functools.partial(parse_decimal, places=places)
+    if tp is datetime:
+        return functools.partial(parse_datetime, zone=setting.zone)
+    if tp is date:
+        return parse_date
+    if tp is ModelCode:
+        return _model_code
+    if isinstance(tp, type) and issubclass(tp, Enum):
+        return _enum(tp)
+    if isinstance(tp, type) and attrs.has(tp):
+        return structure_hook(tp, setting)
+    if origin is tuple:
+        return _sequence(_type_hook(args[0], places, setting), setting.detailed)
+    if origin in (dict, Mapping) or tp is Mapping:
+        return _mapping(_type_hook(args[1], places, setting))
+    msg = f"no wire form for type {tp!r}"
+    raise TypeError(msg)
+
+
+@functools.cache
+def structure_hook(cls: type, setting: _Setting) -> Hook:
+    """The one-argument function that loads a mapping into ``cls``."""
+    overrides = {}
+    for field in _fields(cls):
+        spec = _wire_of(field)
+        hook = _type_hook(field.type, spec.places, setting)
+        if spec.check is not None:
+            hook = _checked(hook, spec.check)
+        overrides[field.name] = override(
+            rename=spec.key or field.name, struct_hook=_two_args(hook)
+        )
+    generated = make_dict_structure_fn(
+        cls,
+        _converter(setting),
+        _cattrs_forbid_extra_keys=setting.strict,
+        _cattrs_detailed_validation=setting.detailed,
+        **overrides,
+    )
+    check = getattr(cls, "_wire_check", None)
+
+    def load(value: Any) -> Any:
+        if not isinstance(value, Mapping):
+            raise MappingError(f"expected an object, got {show(value)}")
+        result = generated(value, cls)
+        if check is not None:
+            problems = check(result)
+            if problems:
+                raise MappingError(problems)
+        return result
+
+    return load
+
+
+def _two_args(hook: Hook) -> Callable[[Any, Any], Any]:
+    def call(value: Any, _type: Any) -> Any:
+        return hook(value)
+
+    return call
+
+
+def _decimal_out(places: int | None, key: str) -> Hook:
+    def dump(value: Decimal) -> str:
+        if places is None:
+            return format(value, "f")
+        exact = quantize(value, places) if value.is_finite() else None
+        if exact is None or exact != value:
+            raise MappingError(
+                f"field {key!r}: {value!r} does not fit the wire's {places} decimals"
+            )
+        return format(abs(exact) if not exact else exact, "f")
+
+    return dump
+
+
+def _out_hook(tp: Any, places: int | None, key: str, zone: tzinfo) -> Hook | None:  # noqa: PLR0911
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        inner = _out_hook([a for a in args if a is not type(None)][0], places, key, zone)
+        return None if inner is None else _optional(inner)
+    if tp in (str, int, bool):
+        return None
+    if tp is Decimal:
+        return _decimal_out(places, key)
+    if tp is datetime:
+        return functools.partial(format_datetime, zone=zone)
+    if tp is date:
+        return format_date
+    if tp is ModelCode:
+        return str
+    if isinstance(tp, type) and issubclass(tp, Enum):
+        return _enum_value
+    if isinstance(tp, type) and attrs.has(tp):
+        return unstructure_hook(tp, _zone_name(zone))
+    if origin is tuple:
+        item = _out_hook(args[0], places, key, zone)
+        if item is None:
+            return list
+        return lambda values: [item(v) for v in values]
+    if origin in (dict, Mapping) or tp is Mapping:
+        return dict
+    msg = f"no wire form for type {tp!r}"
+    raise TypeError(msg)
+
+
+def _enum_value(member: Enum) -> Any:
+    return member.value
+
+
+def _zone_name(zone: tzinfo) -> str:
+    return str(getattr(zone, "key", None) or zone)
+
+
+@functools.cache
+def unstructure_hook(cls: type, zone_name: str) -> Hook:
+    """The one-argument function that dumps a ``cls`` model into a wire mapping."""
+    zone = get_zone(zone_name)
+    overrides = {}
+    for field in _fields(cls):
+        spec = _wire_of(field)
+        key = spec.key or field.name
+        hook = _out_hook(field.type, spec.places, key, zone)
+        overrides[field.name] = override(rename=key, unstruct_hook=hook)
+    return make_dict_unstructure_fn(
+        cls,
+        _converter(_Setting(zone_name, strict=False, detailed=False)),
+        _cattrs_omit_if_default=True,
+        **overrides,
+    )
+
+
+# --- documents ------------------------------------------------------------------------------
+
+
+def parse_document(data: bytes | bytearray | memoryview | str | Mapping[str, Any]) -> Any:
+    """Parse JSON input (bytes or str) exactly, numbers with a fraction as Decimal.
+
+    A mapping is returned as it is.
+
+    Raises:
+        MappingError: not UTF-8, not JSON, or of another type altogether.
+    """
+    if isinstance(data, Mapping):
+        return data
+    if isinstance(data, bytes | bytearray | memoryview):
+        try:
+            data = bytes(data).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise MappingError(f"the document is not UTF-8: {exc.reason} at byte {exc.start}")
+    if not isinstance(data, str):
+        raise MappingError(f"expected JSON bytes, str or a mapping, got {type(data).__name__}")
+    try:
+        return json.loads(data, parse_float=Decimal)
+    except json.JSONDecodeError as exc:
+        raise MappingError(
+            f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+        ) from None
+    except (ValueError, RecursionError) as exc:  # huge integers, absurd nesting
+        raise MappingError(f"invalid JSON: {exc}") from None
+
+
+def dumps_json(document: Any) -> bytes:
+    """Compact UTF-8 JSON of a dumped document."""
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+class Codec(Generic[T]):
+    """Loads, dumps and serialises one model class in its side's wire format."""
+
+    def __init__(self, cls: type[T]) -> None:
+        self.cls = cls
+
+    def load(
+        self,
+        data: bytes | bytearray | memoryview | str | Mapping[str, Any],
+        *,
+        strict: bool = False,
+        time_zone: str = DEFAULT_TIME_ZONE,
+    ) -> T:
+        """Load a document into a model.
+
+        Args:
+            data: JSON as bytes or str, or an already-parsed mapping.
+            strict: reject keys the wire format does not define (default: ignore them).
+            time_zone: the shop's IANA time zone, for date-times given with an offset.
+
+        Returns:
+            The model.
+
+        Raises:
+            MappingError: every problem in the document, each with its JSON path.
+        """
+        document = parse_document(data)
+        try:
+            result: T = structure_hook(self.cls, _Setting(time_zone, strict, False))(document)
+        except Exception:  # noqa: BLE001 - the detailed route reports what went wrong
+            return self._load_detailed(document, strict, time_zone)
+        return result
+
+    def _load_detailed(self, document: Any, strict: bool, time_zone: str) -> T:
+        try:
+            result: T = structure_hook(self.cls, _Setting(time_zone, strict, True))(document)
+        except Exception as exc:  # noqa: BLE001 - every problem is collected from it
+            raise MappingError(problems_of(exc)) from None
+        return result
+
+    def dump(self, model: T, *, time_zone: str = DEFAULT_TIME_ZONE) -> dict[str, Any]:
+        """Dump a model to its wire mapping (amounts as strings, ``None`` fields omitted).
+
+        Raises:
+            TypeError: ``model`` is not of this codec's class.
+            MappingError: an amount has more decimals than the wire allows.
+        """
+        if not isinstance(model, self.cls):
+            msg = f"expected a {self.cls.__qualname__}, got {type(model).__qualname__}"
+            raise TypeError(msg)
+        result: dict[str, Any] = unstructure_hook(self.cls, time_zone)(model)
+        return result
+
+    def dumps(self, model: T, *, time_zone: str = DEFAULT_TIME_ZONE) -> bytes:
+        """Dump a model to compact UTF-8 JSON bytes."""
+        return dumps_json(self.dump(model, time_zone=time_zone))
+
+
+def problems_in(
+    items: Iterable[tuple[str, str | None]],
+) -> list[Problem]:
+    """Problems from (relative path, message or None) pairs, skipping the ``None`` ones."""
+    return [Problem(path, message) for path, message in items if message is not None]

@@ -1,0 +1,132 @@
+"""Vendre's side: models and wire format (SPEC §3).
+
+For every entity there is ``load_<entity>(data, *, strict=False, time_zone=...)``,
+``dump_<entity>(model) -> dict`` and ``dumps_<entity>(model) -> bytes``.
+
+>>> from bexvendre_mapping import vendre
+>>> update = vendre.load_stock_update(b'{"article_number": "1001_SKO_42", "quantity": 3, "status": 1}')
+>>> update.article_number.size
+'42'
+>>> vendre.dumps_stock_update(update)
+b'{"article_number":"1001_SKO_42","quantity":3,"status":1}'
+"""  # noqa: E501
+
+from __future__ import annotations
+
+from bexvendre_mapping._wire import Codec
+from bexvendre_mapping.vendre._models import (
+    Address,
+    BonusBalance,
+    CustomerAddress,
+    GiftCard,
+    GiftCardUse,
+    Order,
+    OrderProduct,
+    OrderStatusUpdate,
+    Payment,
+    Product,
+    Shipping,
+    StockUpdate,
+    Total,
+    Variant,
+)
+
+__all__ = [
+    "Address",
+    "BonusBalance",
+    "CustomerAddress",
+    "GiftCard",
+    "GiftCardUse",
+    "Order",
+    "OrderProduct",
+    "OrderStatusUpdate",
+    "Payment",
+    "Product",
+    "Shipping",
+    "StockUpdate",
+    "Total",
+    "Variant",
+    "dump_address",
+    "dump_bonus_balance",
+    "dump_customer_address",
+    "dump_gift_card",
+    "dump_gift_card_use",
+    "dump_order",
+    "dump_order_product",
+    "dump_order_status_update",
+    "dump_payment",
+    "dump_product",
+    "dump_shipping",
+    "dump_stock_update",
+    "dump_total",
+    "dump_variant",
+    "dumps_address",
+    "dumps_bonus_balance",
+    "dumps_customer_address",
+    "dumps_gift_card",
+    "dumps_gift_card_use",
+    "dumps_order",
+    "dumps_order_product",
+    "dumps_order_status_update",
+    "dumps_payment",
+    "dumps_product",
+    "dumps_shipping",
+    "dumps_stock_update",
+    "dumps_total",
+    "dumps_variant",
+    "load_address",
+    "load_bonus_balance",
+    "load_customer_address",
+    "load_gift_card",
+    "load_gift_card_use",
+    "load_order",
+    "load_order_product",
+    "load_order_status_update",
+    "load_payment",
+    "load_product",
+    "load_shipping",
+    "load_stock_update",
+    "load_total",
+    "load_variant",
+]
+
+_address = Codec(Address)
+load_address, dump_address, dumps_address = _address.load, _address.dump, _address.dumps
+_bonus = Codec(BonusBalance)
+load_bonus_balance, dump_bonus_balance, dumps_bonus_balance = _bonus.load, _bonus.dump, _bonus.dumps
+_customer = Codec(CustomerAddress)
+load_customer_address, dump_customer_address, dumps_customer_address = (
+    _customer.load,
+    _customer.dump,
+    _customer.dumps,
+)
+_card = Codec(GiftCard)
+load_gift_card, dump_gift_card, dumps_gift_card = _card.load, _card.dump, _card.dumps
+_card_use = Codec(GiftCardUse)
+load_gift_card_use, dump_gift_card_use, dumps_gift_card_use = (
+    _card_use.load,
+    _card_use.dump,
+    _card_use.dumps,
+)
+_order = Codec(Order)
+load_order, dump_order, dumps_order = _order.load, _order.dump, _order.dumps
+_row = Codec(OrderProduct)
+load_order_product, dump_order_product, dumps_order_product = _row.load, _row.dump, _row.dumps
+_status = Codec(OrderStatusUpdate)
+load_order_status_update, dump_order_status_update, dumps_order_status_update = (
+    _status.load,
+    _status.dump,
+    _status.dumps,
+)
+_payment = Codec(Payment)
+load_payment, dump_payment, dumps_payment = _payment.load, _payment.dump, _payment.dumps
+_product = Codec(Product)
+load_product, dump_product, dumps_product = _product.load, _product.dump, _product.dumps
+_shipping = Codec(Shipping)
+load_shipping, dump_shipping, dumps_shipping = _shipping.load, _shipping.dump, _shipping.dumps
+_stock = Codec(StockUpdate)
+load_stock_update, dump_stock_update, dumps_stock_update = _stock.load, _stock.dump, _stock.dumps
+_total = Codec(Total)
+load_total, dump_total, dumps_total = _total.load, _total.dump, _total.dumps
+_variant = Codec(Variant)
+load_variant, dump_variant, dumps_variant = _variant.load, _variant.dump, _variant.dumps
