@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from bexvendre_mapping import bex, money, vendre
+from bexvendre_mapping import bex, convert, fieldmap, money, vendre
 from bexvendre_mapping._errors import (
     LookupsError,
     MappingError,
@@ -18,6 +18,7 @@ from bexvendre_mapping._errors import (
     TotalsMismatchError,
     UnknownCodeError,
 )
+from bexvendre_mapping._lookups import CodeTable, Lookups, Settings
 from bexvendre_mapping._modelcode import ModelCode
 
 try:
@@ -26,15 +27,20 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree wi
     __version__ = "0.0.0+unknown"
 
 __all__ = [
+    "CodeTable",
+    "Lookups",
     "LookupsError",
     "MappingError",
     "ModelCode",
     "ModelCodeError",
     "Problem",
+    "Settings",
     "TotalsMismatchError",
     "UnknownCodeError",
     "__version__",
     "bex",
+    "convert",
+    "fieldmap",
     "money",
     "vendre",
 ]

@@ -11,7 +11,7 @@ from bexvendre_mapping._text import show
 
 __all__ = ["at_least", "country_code", "currency_code", "nonempty", "one_of", "with_languages"]
 
-N = TypeVar("N", bound=int)
+H = TypeVar("H", int, str)
 
 _CURRENCY = re.compile(r"[A-Z]{3}")
 _COUNTRY = re.compile(r"[A-Z]{2}")
@@ -49,12 +49,12 @@ def at_least(minimum: int) -> Callable[[int], int]:
     return check
 
 
-def one_of(*allowed: int) -> Callable[[int], int]:
-    """An integer among ``allowed``."""
+def one_of(*allowed: H) -> Callable[[H], H]:
+    """A value among ``allowed``."""
 
-    def check(value: int) -> int:
+    def check(value: H) -> H:
         if value not in allowed:
-            listed = ", ".join(str(a) for a in allowed)
+            listed = ", ".join(repr(a) for a in allowed)
             raise MappingError(f"must be one of {listed}, got {show(value)}")
         return value
 

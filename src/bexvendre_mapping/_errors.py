@@ -96,11 +96,13 @@ class UnknownCodeError(MappingError, LookupError):
         table: the name of the table (``payment_methods``, ``countries``, ...).
         code: the code that was looked up.
         closest: the known codes closest to it, best first (may be empty).
+        reverse: whether the table was read backwards (Bex code → Vendre code).
     """
 
     table: str
     code: object
     closest: tuple[str, ...]
+    reverse: bool
 
     def __init__(
         self,
@@ -109,8 +111,10 @@ class UnknownCodeError(MappingError, LookupError):
         closest: Iterable[str] = (),
         *,
         path: str = "$",
+        reverse: bool = False,
     ) -> None:
         self.table = table
+        self.reverse = reverse
         self.code = code
         self.closest = tuple(closest)
         hint = (
@@ -118,10 +122,14 @@ class UnknownCodeError(MappingError, LookupError):
             if self.closest
             else "no known code is close"
         )
-        super().__init__([Problem(path, f"unknown code {code!r} in table {table!r}; {hint}")])
+        which = f"the reverse of table {table!r}" if reverse else f"table {table!r}"
+        super().__init__([Problem(path, f"unknown code {code!r} in {which}; {hint}")])
 
     def __reduce__(self) -> tuple[object, ...]:
-        return (_rebuild, (type(self), self.problems, self.table, self.code, self.closest))
+        return (
+            _rebuild,
+            (type(self), self.problems, self.table, self.code, self.closest, self.reverse),
+        )
 
 
 def _rebuild(
@@ -130,10 +138,11 @@ def _rebuild(
     table: str,
     code: object,
     closest: tuple[str, ...],
+    reverse: bool,
 ) -> UnknownCodeError:
     err = cls.__new__(cls)
     MappingError.__init__(err, problems)
-    err.table, err.code, err.closest = table, code, closest
+    err.table, err.code, err.closest, err.reverse = table, code, closest, reverse
     return err
 
 

@@ -85,6 +85,12 @@ def wire_keys(cls: type) -> dict[str, str]:
 
 
 @functools.cache
+def wire_places(cls: type) -> dict[str, int | None]:
+    """Attribute name → the fixed number of decimals on the wire (``None``: not a decimal)."""
+    return {f.name: _wire_of(f).places for f in attrs.fields(cls)}
+
+
+@functools.cache
 def _fields(cls: type) -> tuple[attrs.Attribute[Any], ...]:
     attrs.resolve_types(cls)
     return tuple(attrs.fields(cls))

@@ -260,6 +260,12 @@ class GiftCard:
     """``expires``: the last day it can be used, ``None`` when it does not expire."""
     usable: bool
     """``usable``: whether the checkout may take it."""
+    status: str | None = attrs.field(
+        default=None, metadata=wire(check=one_of("active", "reserved", "used", "blocked"))
+    )
+    """``status``: ``active``, ``reserved``, ``used`` or ``blocked``, so the checkout can say
+    why a card is not usable (an addition to SPEC §3: the Bex state has four values, which
+    ``usable`` alone cannot carry back)."""
 
 
 @_frozen

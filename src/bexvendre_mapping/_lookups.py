@@ -1,0 +1,398 @@
+"""Code tables and settings (SPEC §6): one object, loaded from a dict or a TOML file.
+
+>>> lookups = Lookups.from_dict({
+...     "gift_card_payment_code": "PRESENTKORT",
+...     "payment_methods": {"KLARNA": "KLARNA", "DIBS_CARD": "KORT"},
+...     "countries": {"203": "SE"},
+... })
+>>> lookups.payment_methods.get("DIBS_CARD")
+'KORT'
+>>> lookups.countries.reverse("SE")
+203
+>>> lookups.payment_methods.get("KLARN", path="$.payment.payment_method")
+Traceback (most recent call last):
+...
+bexvendre_mapping._errors.UnknownCodeError: $.payment.payment_method: unknown code 'KLARN' in table 'payment_methods'; closest known: 'KLARNA'
+"""  # noqa: E501
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Callable, Iterator, Mapping
+from decimal import Decimal
+from typing import Any, Generic, Literal, TypeVar
+
+import attrs
+
+from bexvendre_mapping._checks import country_code
+from bexvendre_mapping._dates import DEFAULT_TIME_ZONE, time_zone
+from bexvendre_mapping._errors import LookupsError, MappingError, Problem, UnknownCodeError
+from bexvendre_mapping._text import closest, show
+from bexvendre_mapping._wire import child_path
+from bexvendre_mapping.money import parse_decimal
+
+__all__ = ["CodeTable", "Lookups", "Settings"]
+
+K = TypeVar("K", str, int)
+V = TypeVar("V", str, int)
+
+TotalsPolicy = Literal["error", "warn"]
+StockStatusPolicy = Literal["hide_when_zero", "always_show"]
+
+#: Total classes that never become Bex fee rows, so a fee article cannot be declared for them.
+RESERVED_TOTAL_CLASSES = frozenset(
+    {"ot_subtotal", "ot_tax", "ot_total", "ot_giftcard", "ot_shipping"}
+)
+
+
+class CodeTable(Generic[K, V]):
+    """A code table that works both ways: ``get`` reads it forward, ``reverse`` backward.
+
+    Forward is the direction the TOML file is written in (``KLARNA = "KLARNA"`` maps the
+    Vendre payment method to the Bex ``Kod``). Every value appears once, so the reverse is a
+    table too.
+    """
+
+    __slots__ = ("_forward", "_reverse", "name")
+
+    def __init__(self, name: str, entries: Mapping[K, V]) -> None:
+        self.name = name
+        self._forward: dict[K, V] = dict(entries)
+        self._reverse: dict[V, K] = {v: k for k, v in self._forward.items()}
+        if len(self._reverse) != len(self._forward):
+            raise LookupsError(_clashes(name, self._forward))
+
+    def get(self, code: K, *, path: str = "$") -> V:
+        """The value for ``code``.
+
+        Raises:
+            UnknownCodeError: ``code`` is not in the table; names the closest known codes.
+        """
+        try:
+            return self._forward[code]
+        except (KeyError, TypeError):
+            raise UnknownCodeError(
+                self.name, code, closest(str(code), self._forward), path=path
+            ) from None
+
+    def reverse(self, value: V, *, path: str = "$") -> K:
+        """The code whose value is ``value``.
+
+        Raises:
+            UnknownCodeError: no code has that value; names the closest known values.
+        """
+        try:
+            return self._reverse[value]
+        except (KeyError, TypeError):
+            raise UnknownCodeError(
+                self.name, value, closest(str(value), self._reverse), path=path, reverse=True
+            ) from None
+
+    def __contains__(self, code: object) -> bool:
+        return code in self._forward
+
+    def has_value(self, value: object) -> bool:
+        """Whether some code maps to ``value``."""
+        return value in self._reverse
+
+    def __iter__(self) -> Iterator[K]:
+        return iter(self._forward)
+
+    def __len__(self) -> int:
+        return len(self._forward)
+
+    def items(self) -> list[tuple[K, V]]:
+        """The (code, value) pairs, in the order they were given."""
+        return list(self._forward.items())
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, CodeTable):
+            return NotImplemented
+        return self.name == other.name and self._forward == other._forward
+
+    def __hash__(self) -> int:
+        return hash((self.name, tuple(self._forward.items())))
+
+    def __repr__(self) -> str:
+        return f"CodeTable({self.name!r}, {self._forward!r})"
+
+
+def _clashes(name: str, entries: Mapping[Any, Any]) -> list[Problem]:
+    by_value: dict[Any, list[Any]] = {}
+    for key, value in entries.items():
+        by_value.setdefault(value, []).append(key)
+    return [
+        Problem(
+            f"$.{name}",
+            f"the reverse is ambiguous: {', '.join(repr(k) for k in keys)} all map to "
+            f"{value!r}",
+        )
+        for value, keys in by_value.items()
+        if len(keys) > 1
+    ]
+
+
+@attrs.frozen(kw_only=True)
+class Settings:
+    """How conversions behave where the data leaves a choice.
+
+    Attributes:
+        time_zone: the shop's IANA time zone.
+        totals_tolerance_per_row: how far the rows may be from what was paid, per product
+            row, before the totals check fails.
+        totals_policy: ``"error"`` raises :class:`~bexvendre_mapping.TotalsMismatchError`;
+            ``"warn"`` issues a :class:`~bexvendre_mapping.convert.TotalsMismatchWarning`.
+        stock_status: ``"hide_when_zero"`` hides variants with nothing in stock;
+            ``"always_show"`` shows them all.
+        fee_tax_rate: the VAT percent (``Moms``) on fee rows: shipping, fees, discounts.
+    """
+
+    time_zone: str = DEFAULT_TIME_ZONE
+    totals_tolerance_per_row: Decimal = Decimal("0.01")
+    totals_policy: TotalsPolicy = "error"
+    stock_status: StockStatusPolicy = "hide_when_zero"
+    fee_tax_rate: Decimal = Decimal(25)
+
+
+_EMPTY: Mapping[Any, Any] = {}
+
+
+@attrs.frozen(kw_only=True)
+class Lookups:
+    """Every code table and setting the converters need (SPEC §6).
+
+    Attributes:
+        payment_methods: Vendre ``payment_method`` → Bex ``Kod``.
+        shipping_methods: Vendre ``shipping.method_id`` → Bex ``FraktID``.
+        countries: Vendre ``country_id`` → ISO 3166-1 alpha-2 (Bex ``Land``, ``Landskod``).
+        order_statuses: Bex ``Status`` → Vendre status id.
+        categories: Bex ``Extern referens`` → Vendre ``category_id``.
+        fee_articles: Vendre total class → Bex ``Artikelnr`` of the fee row.
+        gift_card_payment_code: the Bex ``Kod`` of gift-card payments.
+        settings: see :class:`Settings`.
+    """
+
+    payment_methods: CodeTable[str, str] = attrs.field(
+        factory=lambda: CodeTable("payment_methods", _EMPTY)
+    )
+    shipping_methods: CodeTable[str, str] = attrs.field(
+        factory=lambda: CodeTable("shipping_methods", _EMPTY)
+    )
+    countries: CodeTable[int, str] = attrs.field(factory=lambda: CodeTable("countries", _EMPTY))
+    order_statuses: CodeTable[str, int] = attrs.field(
+        factory=lambda: CodeTable("order_statuses", _EMPTY)
+    )
+    categories: CodeTable[str, int] = attrs.field(factory=lambda: CodeTable("categories", _EMPTY))
+    fee_articles: CodeTable[str, str] = attrs.field(
+        factory=lambda: CodeTable("fee_articles", _EMPTY)
+    )
+    gift_card_payment_code: str = "PRESENTKORT"
+    settings: Settings = attrs.field(factory=Settings)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Lookups:
+        """Build the lookups from a mapping shaped like the TOML file.
+
+        Raises:
+            LookupsError: every problem found (unknown keys, bad values, ambiguous
+                reverses, clashing codes), each with its path.
+        """
+        return _Builder(data).build()
+
+    @classmethod
+    def from_toml(cls, path: str | os.PathLike[str]) -> Lookups:
+        """Read the lookups from a TOML file (the format of SPEC §6).
+
+        Raises:
+            LookupsError: the file cannot be read, is not TOML, or holds bad tables.
+        """
+        try:
+            with open(path, "rb") as file:
+                data = tomllib.load(file)
+        except OSError as exc:
+            raise LookupsError(f"cannot read {os.fspath(path)!r}: {exc.strerror}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise LookupsError(f"{os.fspath(path)!r} is not valid TOML: {exc}") from None
+        return cls.from_dict(data)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The lookups as a mapping that :meth:`from_dict` reads back (TOML-shaped)."""
+        s = self.settings
+        return {
+            "gift_card_payment_code": self.gift_card_payment_code,
+            "payment_methods": dict(self.payment_methods.items()),
+            "shipping_methods": dict(self.shipping_methods.items()),
+            "countries": {str(k): v for k, v in self.countries.items()},
+            "order_statuses": dict(self.order_statuses.items()),
+            "categories": dict(self.categories.items()),
+            "fee_articles": dict(self.fee_articles.items()),
+            "settings": {
+                "time_zone": s.time_zone,
+                "totals_tolerance_per_row": str(s.totals_tolerance_per_row),
+                "totals_policy": s.totals_policy,
+                "stock_status": s.stock_status,
+                "fee_tax_rate": str(s.fee_tax_rate),
+            },
+        }
+
+
+_TABLES: dict[str, tuple[str, str]] = {
+    # name: (key kind, value kind)
+    "payment_methods": ("str", "str"),
+    "shipping_methods": ("str", "str"),
+    "countries": ("int", "country"),
+    "order_statuses": ("str", "int"),
+    "categories": ("str", "int"),
+    "fee_articles": ("str", "str"),
+}
+_SETTINGS = ("time_zone", "totals_tolerance_per_row", "totals_policy", "stock_status", "fee_tax_rate")
+_TOP_LEVEL = (*_TABLES, "gift_card_payment_code", "settings")
+
+
+class _Builder:
+    def __init__(self, data: Mapping[str, Any]) -> None:
+        self.data = data
+        self.problems: list[Problem] = []
+
+    def problem(self, path: str, message: str) -> None:
+        self.problems.append(Problem(path, message))
+
+    def build(self) -> Lookups:
+        if not isinstance(self.data, Mapping):
+            raise LookupsError(f"expected a table of code tables, got {show(self.data)}")
+        for key in self.data:
+            if key not in _TOP_LEVEL:
+                near = closest(str(key), _TOP_LEVEL)
+                hint = f"; did you mean {', '.join(repr(n) for n in near)}?" if near else ""
+                self.problem(child_path("$", str(key)), f"unknown entry {key!r}{hint}")
+        tables = {name: self.table(name, *kinds) for name, kinds in _TABLES.items()}
+        gift_code = self.data.get("gift_card_payment_code", "PRESENTKORT")
+        if not isinstance(gift_code, str) or not gift_code.strip():
+            self.problem("$.gift_card_payment_code", f"expected a code, got {show(gift_code)}")
+        settings = self.settings()
+        self.cross_checks(tables, gift_code)
+        if self.problems:
+            raise LookupsError(self.problems)
+        return Lookups(
+            payment_methods=tables["payment_methods"],
+            shipping_methods=tables["shipping_methods"],
+            countries=tables["countries"],
+            order_statuses=tables["order_statuses"],
+            categories=tables["categories"],
+            fee_articles=tables["fee_articles"],
+            gift_card_payment_code=gift_code,
+            settings=settings,
+        )
+
+    def table(self, name: str, key_kind: str, value_kind: str) -> CodeTable[Any, Any]:
+        raw = self.data.get(name, {})
+        path = f"$.{name}"
+        if not isinstance(raw, Mapping):
+            self.problem(path, f"expected a table, got {show(raw)}")
+            return CodeTable(name, {})
+        entries: dict[Any, Any] = {}
+        for raw_key, raw_value in raw.items():
+            entry_path = child_path(path, str(raw_key))
+            key = self.convert(raw_key, key_kind, entry_path, "code")
+            value = self.convert(raw_value, value_kind, entry_path, "value")
+            if key is None or value is None:
+                continue
+            if key in entries:
+                self.problem(entry_path, f"the code {key!r} is given twice")
+            entries[key] = value
+        try:
+            return CodeTable(name, entries)
+        except LookupsError as exc:
+            self.problems.extend(exc.problems)
+            return CodeTable(name, {})
+
+    def convert(self, value: object, kind: str, path: str, what: str) -> Any:
+        if kind == "int":
+            if type(value) is int:
+                return value
+            if isinstance(value, str) and value.strip().isdigit() and value.isascii():
+                return int(value)
+            self.problem(path, f"expected an integer {what}, got {show(value)}")
+            return None
+        if not isinstance(value, str) or not value.strip() or value != value.strip():
+            self.problem(path, f"expected a non-empty {what} without outer spaces, got {show(value)}")
+            return None
+        if kind == "country":
+            try:
+                return country_code(value)
+            except MappingError as exc:
+                self.problem(path, exc.problems[0].message)
+                return None
+        return value
+
+    def settings(self) -> Settings:
+        raw = self.data.get("settings", {})
+        if not isinstance(raw, Mapping):
+            self.problem("$.settings", f"expected a table, got {show(raw)}")
+            return Settings()
+        for key in raw:
+            if key not in _SETTINGS:
+                near = closest(str(key), _SETTINGS)
+                hint = f"; did you mean {', '.join(repr(n) for n in near)}?" if near else ""
+                self.problem(child_path("$.settings", str(key)), f"unknown setting {key!r}{hint}")
+        defaults = Settings()
+        values: dict[str, Any] = {}
+        zone = raw.get("time_zone", defaults.time_zone)
+        if self.check("time_zone", zone, _zone):
+            values["time_zone"] = zone
+        for name in ("totals_tolerance_per_row", "fee_tax_rate"):
+            number = raw.get(name, getattr(defaults, name))
+            if self.check(name, number, _non_negative):
+                values[name] = parse_decimal(number)
+        for name, allowed in (
+            ("totals_policy", ("error", "warn")),
+            ("stock_status", ("hide_when_zero", "always_show")),
+        ):
+            choice = raw.get(name, getattr(defaults, name))
+            if choice in allowed:
+                values[name] = choice
+            else:
+                listed = " or ".join(repr(a) for a in allowed)
+                self.problem(f"$.settings.{name}", f"expected {listed}, got {show(choice)}")
+        return attrs.evolve(defaults, **values)
+
+    def check(self, name: str, value: object, test: Callable[[Any], object]) -> bool:
+        try:
+            test(value)
+        except MappingError as exc:
+            self.problem(f"$.settings.{name}", exc.problems[0].message)
+            return False
+        return True
+
+    def cross_checks(self, tables: dict[str, CodeTable[Any, Any]], gift_code: object) -> None:
+        payments = tables["payment_methods"]
+        if payments.has_value(gift_code):
+            self.problem(
+                "$.gift_card_payment_code",
+                f"{gift_code!r} is also a payment method's Kod; gift-card payments could not "
+                "be told apart from web payments",
+            )
+        for fee_class, article in tables["fee_articles"].items():
+            path = child_path("$.fee_articles", fee_class)
+            if fee_class in RESERVED_TOTAL_CLASSES:
+                self.problem(path, f"{fee_class!r} never becomes a fee row")
+            if tables["shipping_methods"].has_value(article):
+                self.problem(
+                    path,
+                    f"{article!r} is also a FraktID; fee rows and shipping rows could not be "
+                    "told apart",
+                )
+
+
+def _non_negative(value: object) -> Decimal:
+    number = parse_decimal(value)
+    if number < 0:
+        raise MappingError(f"must not be negative, got {show(value)}")
+    return number
+
+
+def _zone(value: object) -> None:
+    if not isinstance(value, str):
+        raise MappingError(f"expected a time zone name, got {show(value)}")
+    time_zone(value)

@@ -1,0 +1,331 @@
+"""The ``bexvendre`` command line (SPEC §9).
+
+``bexvendre convert KIND --from vendre|bex --lookups FILE [INPUT]`` converts a document (or a
+JSON array of them) to the other side's JSON on standard output. ``bexvendre validate KIND
+--from SIDE [INPUT]`` checks one. ``bexvendre lookups check --lookups FILE DOCUMENT...`` lists
+every code in the documents that the code tables do not map.
+
+Exit status: 0 on success, 1 when the data is bad (every problem on standard error, one a
+line, with its JSON path), 2 on a usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from typing import IO, Any
+
+import attrs
+
+from bexvendre_mapping import bex, convert, vendre
+from bexvendre_mapping._errors import MappingError, Problem, UnknownCodeError
+from bexvendre_mapping._lookups import CodeTable, Lookups
+from bexvendre_mapping._wire import child_path, dumps_json, parse_document
+from bexvendre_mapping.convert._orders import NOT_ROWS
+
+__all__ = ["main"]
+
+EXIT_OK, EXIT_BAD_DATA, EXIT_USAGE = 0, 1, 2
+
+
+@attrs.frozen
+class Kind:
+    """One kind of document the command line converts, both ways."""
+
+    load: dict[str, Callable[..., Any]]
+    to_other: dict[str, Callable[[Any, Lookups], Any]]
+    dump: dict[str, Callable[[Any], dict[str, Any]]]
+
+
+KINDS: dict[str, Kind] = {
+    "order": Kind(
+        {"vendre": vendre.load_order, "bex": bex.load_order},
+        {"vendre": convert.order_to_bex, "bex": convert.order_to_vendre},
+        {"vendre": vendre.dump_order, "bex": bex.dump_order},
+    ),
+    "product": Kind(
+        {"vendre": vendre.load_product, "bex": bex.load_article},
+        {"vendre": convert.product_to_bex, "bex": convert.article_to_vendre},
+        {"vendre": vendre.dump_product, "bex": bex.dump_article},
+    ),
+    "stock": Kind(
+        {"vendre": vendre.load_stock_update, "bex": bex.load_stock},
+        {"vendre": convert.stock_to_bex, "bex": convert.stock_to_vendre},
+        {"vendre": vendre.dump_stock_update, "bex": bex.dump_stock},
+    ),
+    "status": Kind(
+        {"vendre": vendre.load_order_status_update, "bex": bex.load_order_status},
+        {"vendre": convert.status_to_bex, "bex": convert.status_to_vendre},
+        {"vendre": vendre.dump_order_status_update, "bex": bex.dump_order_status},
+    ),
+    "gift-card": Kind(
+        {"vendre": vendre.load_gift_card, "bex": bex.load_gift_card},
+        {"vendre": convert.gift_card_to_bex, "bex": convert.gift_card_to_vendre},
+        {"vendre": vendre.dump_gift_card, "bex": bex.dump_gift_card},
+    ),
+    "bonus": Kind(
+        {"vendre": vendre.load_bonus_balance, "bex": bex.load_bonus_balance},
+        {"vendre": convert.bonus_to_bex, "bex": convert.bonus_to_vendre},
+        {"vendre": vendre.dump_bonus_balance, "bex": bex.dump_bonus_balance},
+    ),
+}
+KINDS["article"] = KINDS["product"]
+OTHER = {"vendre": "bex", "bex": "vendre"}
+
+
+class _UsageError(Exception):
+    """A usage problem found after parsing (an unreadable file, say)."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bexvendre",
+        description="Convert and check documents between Bex and Vendre.",
+    )
+    parser.add_argument("--version", action="version", version=_version())
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    kinds = sorted(KINDS)
+    conv = commands.add_parser(
+        "convert",
+        help="convert a document to the other side's JSON",
+        description="Read a document (or a JSON array of them) and write the other side's JSON.",
+    )
+    conv.add_argument("kind", choices=kinds, metavar="KIND", help=f"one of: {', '.join(kinds)}")
+    conv.add_argument("--from", dest="side", choices=("vendre", "bex"), required=True)
+    conv.add_argument("--lookups", required=True, metavar="FILE", help="code tables (TOML)")
+    conv.add_argument("--strict", action="store_true", help="reject unknown keys")
+    conv.add_argument("--indent", type=int, default=None, help="pretty-print with this indent")
+    conv.add_argument("input", nargs="?", default="-", metavar="INPUT", help="file, or - for stdin")
+
+    val = commands.add_parser(
+        "validate",
+        help="check a document",
+        description="Check a document (or a JSON array of them); with --lookups, check that it "
+        "converts too.",
+    )
+    val.add_argument("kind", choices=kinds, metavar="KIND", help=f"one of: {', '.join(kinds)}")
+    val.add_argument("--from", dest="side", choices=("vendre", "bex"), required=True)
+    val.add_argument("--lookups", default=None, metavar="FILE", help="also check conversion")
+    val.add_argument("--strict", action="store_true", help="reject unknown keys")
+    val.add_argument("input", nargs="?", default="-", metavar="INPUT", help="file, or - for stdin")
+
+    look = commands.add_parser("lookups", help="work with code tables")
+    look_commands = look.add_subparsers(dest="lookups_command", required=True, metavar="COMMAND")
+    check = look_commands.add_parser(
+        "check",
+        help="list codes in documents that the tables do not map",
+        description="List every payment, shipping, country, status, category and fee code in "
+        "the documents that has no mapping. Each document's kind and side are recognised "
+        "from its keys.",
+    )
+    check.add_argument("--lookups", required=True, metavar="FILE", help="code tables (TOML)")
+    check.add_argument("documents", nargs="+", metavar="DOCUMENT", help="JSON files")
+    return parser
+
+
+def _version() -> str:
+    from bexvendre_mapping import __version__  # noqa: PLC0415 - avoids an import cycle
+
+    return f"bexvendre {__version__}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    parser = _parser()
+    args, extras = parser.parse_known_args(argv)
+    # argparse hands out positionals in one go, so an INPUT after the options arrives here.
+    if (
+        args.command in ("convert", "validate")
+        and args.input == "-"
+        and len(extras) == 1
+        and (extras[0] == "-" or not extras[0].startswith("-"))
+    ):
+        args.input, extras = extras[0], []
+    if extras:
+        parser.error(f"unrecognized arguments: {' '.join(extras)}")
+    try:
+        if args.command == "convert":
+            return _convert(args, sys.stdout, sys.stderr)
+        if args.command == "validate":
+            return _validate(args, sys.stdout, sys.stderr)
+        return _lookups_check(args, sys.stdout, sys.stderr)
+    except _UsageError as exc:
+        parser.exit(EXIT_USAGE, f"bexvendre: error: {exc}\n")
+
+
+def _read(name: str) -> bytes:
+    if name == "-":
+        return sys.stdin.buffer.read()
+    try:
+        with open(name, "rb") as file:
+            return file.read()
+    except OSError as exc:
+        raise _UsageError(f"cannot read {name!r}: {exc.strerror}") from None
+
+
+def _load_lookups(name: str) -> Lookups:
+    try:
+        return Lookups.from_toml(name)
+    except MappingError as exc:
+        raise _UsageError(f"bad lookups file:\n{exc}") from None
+
+
+def _each(document: Any) -> Iterator[tuple[str, Any]]:
+    """The documents to handle: the one given, or each item of a JSON array, with its path."""
+    if isinstance(document, list):
+        for index, item in enumerate(document):
+            yield child_path("$", index), item
+    else:
+        yield "$", document
+
+
+def _report(problems: Sequence[Problem], err: IO[str]) -> None:
+    for problem in problems:
+        err.write(f"{problem}\n")
+
+
+def _rebase(error: MappingError, base: str) -> list[Problem]:
+    return [Problem(base + p.path[1:], p.message) for p in error.problems]
+
+
+def _convert(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    lookups = _load_lookups(args.lookups)
+    kind = KINDS[args.kind]
+    side = args.side
+    try:
+        document = parse_document(_read(args.input))
+    except MappingError as exc:
+        _report(exc.problems, err)
+        return EXIT_BAD_DATA
+    results: list[dict[str, Any]] = []
+    problems: list[Problem] = []
+    for base, item in _each(document):
+        try:
+            model = kind.load[side](item, strict=args.strict, time_zone=lookups.settings.time_zone)
+            other = kind.to_other[side](model, lookups)
+            results.append(kind.dump[OTHER[side]](other))
+        except MappingError as exc:
+            problems += _rebase(exc, base)
+    if problems:
+        _report(problems, err)
+        return EXIT_BAD_DATA
+    output: Any = results if isinstance(document, list) else results[0]
+    if args.indent is None:
+        out.write(dumps_json(output).decode())
+    else:
+        import json  # noqa: PLC0415
+
+        out.write(json.dumps(output, ensure_ascii=False, indent=args.indent))
+    out.write("\n")
+    return EXIT_OK
+
+
+def _validate(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    lookups = _load_lookups(args.lookups) if args.lookups else None
+    zone = lookups.settings.time_zone if lookups else "Europe/Stockholm"
+    kind = KINDS[args.kind]
+    try:
+        document = parse_document(_read(args.input))
+    except MappingError as exc:
+        _report(exc.problems, err)
+        return EXIT_BAD_DATA
+    problems: list[Problem] = []
+    count = 0
+    for base, item in _each(document):
+        count += 1
+        try:
+            model = kind.load[args.side](item, strict=args.strict, time_zone=zone)
+            if lookups is not None:
+                kind.to_other[args.side](model, lookups)
+        except MappingError as exc:
+            problems += _rebase(exc, base)
+    if problems:
+        _report(problems, err)
+        return EXIT_BAD_DATA
+    out.write(f"ok: {count} {args.side} {args.kind} document{'s' if count != 1 else ''}\n")
+    return EXIT_OK
+
+
+# --- lookups check -------------------------------------------------------------------------
+
+Code = tuple[str, bool, Any, str]  # table, reverse?, code, path
+
+
+def _codes(document: Any, base: str, lookups: Lookups) -> Iterator[Code]:  # noqa: PLR0912
+    """The codes a document holds, recognised by its keys."""
+    if not isinstance(document, dict):
+        return
+    get = document.get
+    if "products" in document and "totals" in document:  # a Vendre order
+        payment = get("payment") or {}
+        if isinstance(payment, dict) and "payment_method" in payment:
+            yield "payment_methods", False, payment["payment_method"], f"{base}.payment.payment_method"
+        shipping = get("shipping") or {}
+        if isinstance(shipping, dict) and "method_id" in shipping:
+            yield "shipping_methods", False, shipping["method_id"], f"{base}.shipping.method_id"
+        for block in ("billing_address", "delivery_address"):
+            address = get(block) or {}
+            if isinstance(address, dict) and "country_id" in address:
+                yield "countries", False, _int(address["country_id"]), f"{base}.{block}.country_id"
+        for index, total in enumerate(get("totals") or []):
+            cls = total.get("class") if isinstance(total, dict) else None
+            if cls is not None and cls not in NOT_ROWS and cls != "ot_shipping":
+                yield "fee_articles", False, cls, f"{base}.totals[{index}].class"
+    elif "Artiklar" in document:  # a Bex order
+        for index, payment in enumerate(get("Butik & webbetalningar") or []):
+            code = payment.get("Kod") if isinstance(payment, dict) else None
+            if code is not None and code != lookups.gift_card_payment_code:
+                path = f"{base}['Butik & webbetalningar'][{index}].Kod"
+                yield "payment_methods", True, code, path
+        if "FraktID" in document:
+            yield "shipping_methods", True, document["FraktID"], f"{base}.FraktID"
+        for block, key in (("Faktureras", "Land"), ("Leveransadress", "Landskod")):
+            address = get(block) or {}
+            if isinstance(address, dict) and key in address:
+                yield "countries", True, address[key], f"{base}.{block}.{key}"
+    elif "Artikel" in document and "Extern referens" in document:  # a Bex article
+        yield "categories", False, document["Extern referens"], f"{base}['Extern referens']"
+    elif "variants" in document and "category_id" in document:  # a Vendre product
+        yield "categories", True, _int(document["category_id"]), f"{base}.category_id"
+    elif "Ordernr" in document and "Status" in document:  # a Bex order status
+        yield "order_statuses", False, document["Status"], f"{base}.Status"
+    elif "id" in document and "status" in document:  # a Vendre status update
+        yield "order_statuses", True, _int(document["status"]), f"{base}.status"
+
+
+def _int(value: Any) -> Any:
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        return int(value)
+    return value
+
+
+def _lookups_check(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    lookups = _load_lookups(args.lookups)
+    checked = 0
+    missing: list[tuple[str, Problem]] = []
+    unreadable = False
+    for name in args.documents:
+        try:
+            document = parse_document(_read(name))
+        except MappingError as exc:
+            unreadable = True
+            err.writelines(f"{name}: {p}\n" for p in exc.problems)
+            continue
+        for base, item in _each(document):
+            for table_name, reverse, code, path in _codes(item, base, lookups):
+                checked += 1
+                table: CodeTable[Any, Any] = getattr(lookups, table_name)
+                try:
+                    table.reverse(code, path=path) if reverse else table.get(code, path=path)
+                except UnknownCodeError as exc:
+                    missing += [(name, p) for p in exc.problems]
+    for name, problem in missing:
+        err.write(f"{name}: {problem}\n")
+    out.write(f"{checked} codes checked, {len(missing)} without a mapping\n")
+    return EXIT_BAD_DATA if missing or unreadable else EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

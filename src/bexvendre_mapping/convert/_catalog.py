@@ -1,0 +1,251 @@
+"""Articles ↔ products, stock, order statuses, gift cards and bonus balances."""
+
+from __future__ import annotations
+
+from bexvendre_mapping import bex, vendre
+from bexvendre_mapping._lookups import Lookups
+from bexvendre_mapping._modelcode import ModelCode
+from bexvendre_mapping.convert._support import Problems, copy_block, require_type
+from bexvendre_mapping.fieldmap import PRODUCT, STATUS
+from bexvendre_mapping.money import excl_vat, incl_vat, quantize
+
+__all__ = [
+    "article_to_vendre",
+    "bonus_to_bex",
+    "bonus_to_vendre",
+    "gift_card_to_bex",
+    "gift_card_to_vendre",
+    "product_to_bex",
+    "status_to_bex",
+    "status_to_vendre",
+    "stock_to_bex",
+    "stock_to_vendre",
+]
+
+
+def article_to_vendre(article: bex.Article, lookups: Lookups) -> vendre.Product:
+    """A Bex article as a Vendre product, with one variant per size.
+
+    Raises:
+        UnknownCodeError: the article's ``Extern referens`` is not in ``categories``.
+    """
+    require_type(article, bex.Article, "article_to_vendre")
+    problems = Problems()
+    scalars = copy_block(
+        PRODUCT,
+        article,
+        vendre.Product,
+        to_bex=False,
+        vendre_prefix="",
+        bex_prefix="",
+        lookups=lookups,
+        problems=problems,
+        path="$",
+    )
+    problems.raise_if_any()
+    return vendre.Product(
+        **scalars,
+        name={"sv": article.description},
+        price=excl_vat(article.price, article.vat_rate, 4),
+        variants=tuple(
+            vendre.Variant(
+                article_number=ModelCode(article.article, article.size_group, size.size),
+                size=size.size,
+                ean1=size.barcode,
+            )
+            for size in article.sizes
+        ),
+    )
+
+
+def product_to_bex(product: vendre.Product, lookups: Lookups) -> bex.Article:
+    """A Vendre product as the Bex article it stands for.
+
+    Raises:
+        UnknownCodeError: the ``category_id`` is not in ``categories``.
+        MappingError: a variant's article number does not match the product's article,
+            size group and its size; or several problems, each with its path.
+    """
+    require_type(product, vendre.Product, "product_to_bex")
+    problems = Problems()
+    scalars = copy_block(
+        PRODUCT,
+        product,
+        bex.Article,
+        to_bex=True,
+        vendre_prefix="",
+        bex_prefix="",
+        lookups=lookups,
+        problems=problems,
+        path="$",
+    )
+    for index, variant in enumerate(product.variants):
+        expected = problems.attempt(
+            lambda variant=variant: ModelCode(  # type: ignore[misc]
+                product.article_number, product.size_group, variant.size
+            )
+        )
+        if expected is not None and variant.article_number != expected:
+            problems.add(
+                f"$.variants[{index}].article_number",
+                f"{str(variant.article_number)!r} does not match the product: expected "
+                f"{str(expected)!r}",
+            )
+    if "sv" not in product.name:
+        problems.add("$.name", "needs a text for 'sv'")
+    problems.raise_if_any()
+    return bex.Article(
+        **scalars,
+        description=product.name["sv"],
+        price=incl_vat(product.price, product.tax_rate, 2),
+        sizes=tuple(bex.Size(size=v.size, barcode=v.ean1) for v in product.variants),
+    )
+
+
+def stock_to_vendre(stock: bex.Stock, lookups: Lookups) -> vendre.StockUpdate:
+    """A Bex stock level as a Vendre stock update.
+
+    Negative stock (a point-of-sale system sells what it has not booked in) is sent as 0.
+    The status follows the ``stock_status`` setting.
+
+    Raises:
+        ModelCodeError: the article number, size group and size do not form a model code.
+    """
+    require_type(stock, bex.Stock, "stock_to_vendre")
+    quantity = max(stock.quantity, 0)
+    shown = lookups.settings.stock_status == "always_show" or quantity > 0
+    return vendre.StockUpdate(
+        article_number=stock.model_code, quantity=quantity, status=1 if shown else 0
+    )
+
+
+def stock_to_bex(update: vendre.StockUpdate, lookups: Lookups) -> bex.Stock:
+    """A Vendre stock update as a Bex stock level."""
+    require_type(update, vendre.StockUpdate, "stock_to_bex")
+    code = update.article_number
+    return bex.Stock(
+        article=code.article, size_group=code.size_group, size=code.size, quantity=update.quantity
+    )
+
+
+def status_to_vendre(status: bex.OrderStatus, lookups: Lookups) -> vendre.OrderStatusUpdate:
+    """A Bex order status as a Vendre status update.
+
+    Raises:
+        UnknownCodeError: the Bex ``Status`` is not in ``order_statuses``.
+        MappingError: the ``Ordernr`` is not a number (Vendre order ids are).
+    """
+    require_type(status, bex.OrderStatus, "status_to_vendre")
+    problems = Problems()
+    if not (status.order_number.isascii() and status.order_number.isdigit()):
+        problems.add("$.Ordernr", f"expected a Vendre order id, got {status.order_number!r}")
+    kwargs = copy_block(
+        STATUS,
+        status,
+        vendre.OrderStatusUpdate,
+        to_bex=False,
+        vendre_prefix="",
+        bex_prefix="",
+        lookups=lookups,
+        problems=problems,
+        path="$",
+    )
+    problems.raise_if_any()
+    return vendre.OrderStatusUpdate(id=int(status.order_number), **kwargs)
+
+
+def status_to_bex(update: vendre.OrderStatusUpdate, lookups: Lookups) -> bex.OrderStatus:
+    """A Vendre status update as a Bex order status.
+
+    Raises:
+        UnknownCodeError: no Bex status maps to the Vendre status id.
+    """
+    require_type(update, vendre.OrderStatusUpdate, "status_to_bex")
+    problems = Problems()
+    kwargs = copy_block(
+        STATUS,
+        update,
+        bex.OrderStatus,
+        to_bex=True,
+        vendre_prefix="",
+        bex_prefix="",
+        lookups=lookups,
+        problems=problems,
+        path="$",
+    )
+    problems.raise_if_any()
+    return bex.OrderStatus(order_number=str(update.id), **kwargs)
+
+
+_CARD_STATES = {
+    bex.GiftCardStatus.ACTIVE: "active",
+    bex.GiftCardStatus.RESERVED: "reserved",
+    bex.GiftCardStatus.USED: "used",
+    bex.GiftCardStatus.BLOCKED: "blocked",
+}
+_CARD_STATUSES = {state: status for status, state in _CARD_STATES.items()}
+
+
+def gift_card_to_vendre(card: bex.GiftCard, lookups: Lookups | None = None) -> vendre.GiftCard:
+    """A Bex gift card as Vendre's checkout sees it: usable exactly when it is ``Aktiv``."""
+    require_type(card, bex.GiftCard, "gift_card_to_vendre")
+    return vendre.GiftCard(
+        code=card.number,
+        balance=quantize(card.balance, 4),
+        currency=card.currency,
+        expires=card.valid_until,
+        usable=card.status is bex.GiftCardStatus.ACTIVE,
+        status=_CARD_STATES[card.status],
+    )
+
+
+def gift_card_to_bex(card: vendre.GiftCard, lookups: Lookups | None = None) -> bex.GiftCard:
+    """A Vendre gift card as the Bex card.
+
+    The ``status`` decides the Bex status; without one, a usable card is ``Aktiv`` and an
+    unusable one ``Använd`` when its balance is spent, ``Spärrad`` otherwise.
+
+    Raises:
+        MappingError: the balance has more than 2 decimals.
+    """
+    require_type(card, vendre.GiftCard, "gift_card_to_bex")
+    problems = Problems()
+    balance = problems.exact(card.balance, 2, "$.balance")
+    problems.raise_if_any()
+    if card.status is not None:
+        status = _CARD_STATUSES[card.status]
+    elif card.usable:
+        status = bex.GiftCardStatus.ACTIVE
+    elif card.balance == 0:
+        status = bex.GiftCardStatus.USED
+    else:
+        status = bex.GiftCardStatus.BLOCKED
+    return bex.GiftCard(
+        number=card.code,
+        balance=balance,
+        currency=card.currency,
+        valid_until=card.expires,
+        status=status,
+    )
+
+
+def bonus_to_vendre(balance: bex.BonusBalance, lookups: Lookups | None = None) -> vendre.BonusBalance:
+    """A Bex bonus balance for Vendre.
+
+    Raises:
+        MappingError: the ``Kundnr`` is not a number (Vendre customer ids are).
+    """
+    require_type(balance, bex.BonusBalance, "bonus_to_vendre")
+    problems = Problems()
+    number = balance.customer_number
+    if not (number.isascii() and number.isdigit() and len(number) <= 18):
+        problems.add("$.Kundnr", f"expected a Vendre customer id, got {number!r}")
+    problems.raise_if_any()
+    return vendre.BonusBalance(customer_id=int(number), points=balance.points)
+
+
+def bonus_to_bex(balance: vendre.BonusBalance, lookups: Lookups | None = None) -> bex.BonusBalance:
+    """A Vendre bonus balance as Bex's."""
+    require_type(balance, vendre.BonusBalance, "bonus_to_bex")
+    return bex.BonusBalance(customer_number=str(balance.customer_id), points=balance.points)
+

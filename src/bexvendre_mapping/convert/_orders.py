@@ -1,0 +1,360 @@
+"""Orders: Vendre → Bex (the integration's main job) and back (SPEC §2, §5)."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Sequence
+from decimal import Decimal
+
+from bexvendre_mapping import bex, vendre
+from bexvendre_mapping._errors import TotalsMismatchError, UnknownCodeError
+from bexvendre_mapping._lookups import Lookups
+from bexvendre_mapping._modelcode import ModelCode
+from bexvendre_mapping._text import closest
+from bexvendre_mapping._wire import child_path
+from bexvendre_mapping.convert._support import Problems, copy_block, require_type
+from bexvendre_mapping.fieldmap import ORDER
+from bexvendre_mapping.money import MINOR_UNITS, excl_vat, incl_vat, quantize, vat_amount
+
+__all__ = ["TotalsMismatchWarning", "order_to_bex", "order_to_vendre"]
+
+#: Totals that are not rows in Bex: the subtotal and tax are recomputed from the rows, the
+#: total is the web payment, and gift cards are payments.
+NOT_ROWS = frozenset({"ot_subtotal", "ot_tax", "ot_total", "ot_giftcard"})
+
+TITLES = {
+    "ot_subtotal": "Delsumma",
+    "ot_giftcard": "Presentkort",
+    "ot_tax": "Moms",
+    "ot_total": "Totalt",
+}
+
+_PRICE = 4  # Vendre's decimals for prices and totals
+_MONEY = 2  # Bex's decimals for prices and amounts
+
+
+class TotalsMismatchWarning(UserWarning):
+    """The rows of an order do not add up to what was paid (the ``warn`` totals policy)."""
+
+
+def _currency_places(currency: str, problems: Problems, path: str) -> int:
+    places = MINOR_UNITS.get(currency)
+    if places is None:
+        problems.errors.append(
+            UnknownCodeError("currencies", currency, closest(currency, MINOR_UNITS), path=path)
+        )
+        return _MONEY
+    return places
+
+
+def _rate(rate: Decimal, problems: Problems, path: str) -> Decimal:
+    return problems.exact(rate, _MONEY, path)
+
+
+def order_to_bex(order: vendre.Order, lookups: Lookups) -> bex.Order:
+    """Convert a Vendre order into the Bex order the integration creates.
+
+    Product rows carry prices including VAT, rounded half up to the currency's minor unit;
+    every total but the subtotal, tax, total and gift cards becomes a fee row; the web
+    payment and each gift card become payments; the totals check runs last.
+
+    Raises:
+        UnknownCodeError: a code is missing from a code table (all of them, when several).
+        TotalsMismatchError: the rows do not add up to ``ot_total`` plus the gift cards
+            (with the ``error`` totals policy).
+        MappingError: several kinds of problems, each with its path in the Vendre order.
+    """
+    require_type(order, vendre.Order, "order_to_bex")
+    problems = Problems()
+    places = _currency_places(order.currency, problems, "$.currency")
+
+    def block(v: str, b: str, cls: type) -> dict[str, object]:
+        return copy_block(
+            ORDER,
+            getattr(order, v),
+            cls,
+            to_bex=True,
+            vendre_prefix=f"{v}.",
+            bex_prefix=f"{b}.",
+            lookups=lookups,
+            problems=problems,
+            path=f"$.{v}",
+        )
+
+    invoice = block("billing_address", "Faktureras", bex.InvoiceAddress)
+    orderer = block("customer_address", "Beställare", bex.Orderer)
+    delivery = block("delivery_address", "Leveransadress", bex.DeliveryAddress)
+    web = block("payment", "Butik & webbetalningar[0]", bex.Payment)
+    shipping_id = problems.lookup(
+        lookups.shipping_methods, order.shipping.method_id, "$.shipping.method_id"
+    )
+
+    rows: list[bex.Row] = []
+    for index, product in enumerate(order.products):
+        path = f"$.products[{index}]"
+        price = incl_vat(product.price, product.tax, places)
+        rows.append(
+            bex.Row(
+                article=product.model.article,
+                size_group=product.model.size_group,
+                size=product.model.size,
+                quantity=product.quantity,
+                description=product.name,
+                price=price,
+                vat_rate=_rate(product.tax, problems, f"{path}.tax"),
+                amount=product.quantity * price,
+            )
+        )
+
+    fee_rate = quantize(lookups.settings.fee_tax_rate, _MONEY)
+    total_paid: Decimal | None = None
+    for index, total in enumerate(order.totals):
+        path = f"$.totals[{index}]"
+        if total.class_ == "ot_total":
+            if total_paid is not None:
+                problems.add(f"{path}.class", "a second ot_total")
+            total_paid = quantize(total.value, places)
+        if total.class_ in NOT_ROWS:
+            continue
+        if total.class_ == "ot_shipping":
+            article = shipping_id
+        else:
+            article = problems.lookup(lookups.fee_articles, total.class_, f"{path}.class")
+        value = quantize(total.value, places)
+        rows.append(
+            bex.Row(
+                article=article or "",
+                quantity=1,
+                description=total.title,
+                price=value,
+                vat_rate=fee_rate,
+                amount=value,
+            )
+        )
+    if total_paid is None:
+        problems.add("$.totals", "no ot_total: what the customer paid is unknown")
+        total_paid = Decimal(0)
+
+    payment_date = order.payment.date_added
+    payments = [bex.Payment(**web, amount=total_paid)]  # type: ignore[arg-type]
+    gift_code = lookups.gift_card_payment_code
+    payments += [
+        bex.Payment(
+            document_number=card.code,
+            transaction_number=card.reservation_id,
+            date=payment_date,
+            code=gift_code,
+            amount=problems.exact(card.amount, places, f"$.gift_cards[{index}].amount"),
+        )
+        for index, card in enumerate(order.gift_cards)
+    ]
+    problems.raise_if_any()
+
+    rows_total = sum((row.amount for row in rows), Decimal(0))
+    paid = total_paid + sum((card.amount for card in order.gift_cards), Decimal(0))
+    _check_totals(rows_total, quantize(paid, places), len(order.products), lookups)
+
+    return bex.Order(
+        number=str(order.id),
+        order_date=order.date_added,
+        customer_number=None if order.customer_id is None else str(order.customer_id),
+        currency=order.currency,
+        currency_rate=order.currency_value,
+        invoice_address=bex.InvoiceAddress(**invoice),  # type: ignore[arg-type]
+        orderer=bex.Orderer(**orderer),  # type: ignore[arg-type]
+        delivery_address=bex.DeliveryAddress(**delivery),  # type: ignore[arg-type]
+        payments=tuple(payments),
+        rows=tuple(rows),
+        shipping_id=shipping_id,
+        total=rows_total,
+    )
+
+
+def _check_totals(rows_total: Decimal, paid: Decimal, product_rows: int, lookups: Lookups) -> None:
+    tolerance = lookups.settings.totals_tolerance_per_row * max(product_rows, 1)
+    if abs(rows_total - paid) <= tolerance:
+        return
+    error = TotalsMismatchError(rows_total, paid, path="$.totals")
+    if lookups.settings.totals_policy == "warn":
+        warnings.warn(str(error), TotalsMismatchWarning, stacklevel=3)
+        return
+    raise error
+
+
+def _fee_kind(row: bex.Row, order: bex.Order, lookups: Lookups) -> str | None:
+    """The total class of a fee row, or ``None`` for a product row."""
+    if row.size is not None:
+        return None
+    if row.article == order.shipping_id:
+        return "ot_shipping"
+    if lookups.fee_articles.has_value(row.article):
+        return lookups.fee_articles.reverse(row.article)
+    return None
+
+
+def order_to_vendre(order: bex.Order, lookups: Lookups) -> vendre.Order:
+    """Convert a Bex order back into the Vendre order it came from.
+
+    Rows whose ``Artikelnr`` is the ``FraktID`` or a fee article become totals, the others
+    products (prices back to excluding VAT, 4 decimals); the first payment whose ``Kod`` is
+    not the gift-card code is the web payment, the others gift cards; the subtotal, tax and
+    total are rebuilt (SPEC §5).
+
+    Raises:
+        UnknownCodeError: a code is missing from a code table (all of them, when several).
+        MappingError: several kinds of problems, each with its path in the Bex order.
+    """
+    require_type(order, bex.Order, "order_to_vendre")
+    problems = Problems()
+    places = _currency_places(order.currency, problems, "$.Valuta")
+
+    def block(v: str, b: str, source: object, cls: type, path: str) -> dict[str, object]:
+        return copy_block(
+            ORDER,
+            source,
+            cls,
+            to_bex=False,
+            vendre_prefix=f"{v}.",
+            bex_prefix=f"{b}.",
+            lookups=lookups,
+            problems=problems,
+            path=path,
+        )
+
+    billing = block("billing_address", "Faktureras", order.invoice_address, vendre.Address, "$.Faktureras")
+    customer = block(
+        "customer_address", "Beställare", order.orderer, vendre.CustomerAddress, "$.Beställare"
+    )
+    delivery = block(
+        "delivery_address",
+        "Leveransadress",
+        order.delivery_address,
+        vendre.Address,
+        "$.Leveransadress",
+    )
+    order_id = _as_id(order.number, "$.Ordernr", problems)
+    customer_id = (
+        None if order.customer_number is None else _as_id(order.customer_number, "$.Kundnr", problems)
+    )
+
+    web_payment, cards = _split_payments(order.payments, lookups, problems)
+    payment = None
+    if web_payment is not None:
+        index, entry = web_payment
+        payment = vendre.Payment(
+            **block(
+                "payment",
+                "Butik & webbetalningar[0]",
+                entry,
+                vendre.Payment,
+                f"$['Butik & webbetalningar'][{index}]",
+            )  # type: ignore[arg-type]
+        )
+    method_id = problems.reverse(lookups.shipping_methods, order.shipping_id, "$.FraktID")
+
+    products: list[vendre.OrderProduct] = []
+    fee_totals: list[vendre.Total] = []
+    shipping_title = ""
+    vat_by_rate: dict[Decimal, Decimal] = {}
+    for row in order.rows:
+        vat_by_rate[row.vat_rate] = vat_by_rate.get(row.vat_rate, Decimal(0)) + row.amount
+        kind = _fee_kind(row, order, lookups)
+        if kind is not None:
+            if kind == "ot_shipping":
+                shipping_title = row.description
+            fee_totals.append(
+                vendre.Total(class_=kind, title=row.description, value=quantize(row.amount, _PRICE))
+            )
+            continue
+        code = problems.attempt(_model_code(row))
+        if code is None:
+            continue
+        products.append(
+            vendre.OrderProduct(
+                quantity=row.quantity,
+                model=code,
+                name=row.description,
+                price=excl_vat(row.price, row.vat_rate, _PRICE),
+                tax=quantize(row.vat_rate, _PRICE),
+            )
+        )
+    problems.raise_if_any()
+    assert payment is not None  # noqa: S101 - a missing web payment was recorded as a problem
+    assert method_id is not None  # noqa: S101 - likewise an unknown FraktID
+
+    subtotal = sum((p.quantity * incl_vat(p.price, p.tax, places) for p in products), Decimal(0))
+    gift_total = sum((card.amount for card in cards), Decimal(0))
+    tax = sum(
+        (vat_amount(amount, rate, places) for rate, amount in vat_by_rate.items()), Decimal(0)
+    )
+    totals = [
+        vendre.Total(class_="ot_subtotal", title=TITLES["ot_subtotal"], value=quantize(subtotal, _PRICE)),
+        *fee_totals,
+    ]
+    if cards:
+        totals.append(
+            vendre.Total(
+                class_="ot_giftcard", title=TITLES["ot_giftcard"], value=quantize(-gift_total, _PRICE)
+            )
+        )
+    totals += [
+        vendre.Total(class_="ot_tax", title=TITLES["ot_tax"], value=quantize(tax, _PRICE)),
+        vendre.Total(
+            class_="ot_total", title=TITLES["ot_total"], value=quantize(web_payment[1].amount, _PRICE)  # type: ignore[index]
+        ),
+    ]
+    return vendre.Order(
+        id=order_id or 0,
+        date_added=order.order_date,
+        customer_id=customer_id,
+        currency=order.currency,
+        currency_value=order.currency_rate,
+        billing_address=vendre.Address(**billing),  # type: ignore[arg-type]
+        customer_address=vendre.CustomerAddress(**customer),  # type: ignore[arg-type]
+        delivery_address=vendre.Address(**delivery),  # type: ignore[arg-type]
+        payment=payment,
+        products=tuple(products),
+        totals=tuple(totals),
+        shipping=vendre.Shipping(method_id=method_id, title=shipping_title),
+        gift_cards=tuple(
+            vendre.GiftCardUse(
+                code=card.document_number,
+                amount=quantize(card.amount, _PRICE),
+                reservation_id=card.transaction_number,
+            )
+            for card in cards
+        ),
+    )
+
+
+def _model_code(row: bex.Row) -> Callable[[], ModelCode]:
+    return lambda: row.model_code
+
+
+def _as_id(text: str, path: str, problems: Problems) -> int | None:
+    if text.isascii() and text.isdigit() and len(text) <= 18:
+        return int(text)
+    problems.add(path, f"expected a number, got {text!r}")
+    return None
+
+
+def _split_payments(
+    payments: Sequence[bex.Payment], lookups: Lookups, problems: Problems
+) -> tuple[tuple[int, bex.Payment] | None, list[bex.Payment]]:
+    web: tuple[int, bex.Payment] | None = None
+    cards: list[bex.Payment] = []
+    for index, payment in enumerate(payments):
+        if payment.code == lookups.gift_card_payment_code:
+            cards.append(payment)
+        elif web is None:
+            web = (index, payment)
+        else:
+            problems.add(
+                child_path("$['Butik & webbetalningar']", index) + ".Kod",
+                f"a second web payment ({payment.code!r}); Vendre orders have one",
+            )
+    if web is None:
+        problems.add("$['Butik & webbetalningar']", "no web payment (only gift cards)")
+    return web, cards
+
+

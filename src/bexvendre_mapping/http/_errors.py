@@ -1,0 +1,194 @@
+"""The errors the HTTP adapters raise.
+
+Every failure of a request is an :class:`HttpError`; what the server sent that cannot be used
+is a :class:`ResponseError`, which carries the library's :class:`~bexvendre_mapping.MappingError`
+when a document failed to load::
+
+    Exception
+    └── HttpError                 a request failed: method, url, status, body_excerpt
+        ├── AuthError             401 or 403: wrong or missing credentials
+        ├── NotFound              404
+        ├── RequestRejected       any other 4xx, e.g. 400 with validation problems, 409
+        ├── RateLimited           429, still after the retries
+        ├── ServerError           5xx, still after the retries
+        ├── TransportError        no response: connection refused or lost, timeout, TLS
+        └── ResponseError         a response that cannot be used: not JSON, a document that
+                                  fails to load (``mapping_error``), an unexpected redirect
+
+``HttpError`` is deliberately not a ``MappingError``: bad data and a failed request call for
+different handling (fix the data, or try again later). Messages, URLs and body excerpts never
+show credentials: the clients redact their API keys and secrets from everything they put in
+an error.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bexvendre_mapping._errors import MappingError
+
+__all__ = [
+    "EXCERPT_LENGTH",
+    "AuthError",
+    "HttpError",
+    "NotFound",
+    "RateLimited",
+    "RequestRejected",
+    "ResponseError",
+    "ServerError",
+    "TransportError",
+]
+
+#: The longest body excerpt an error carries, in characters.
+EXCERPT_LENGTH = 500
+
+# How much of the excerpt the message itself shows; the attribute holds the rest.
+_MESSAGE_EXCERPT = 200
+
+
+class HttpError(Exception):
+    """A request to Vendre or Bex failed.
+
+    Attributes:
+        method: the HTTP method, e.g. ``"GET"``.
+        url: the URL requested (never with credentials in it).
+        status: the HTTP status of the last response, ``None`` when there was none.
+        body_excerpt: the start of the response body (at most 500 characters, credentials
+            redacted), ``None`` when there was no response.
+
+    >>> err = NotFound("no such order", method="GET", url="https://shop.example/API/1/orders",
+    ...                status=404, body_excerpt='{"error": "not found"}')
+    >>> str(err)
+    'no such order: GET https://shop.example/API/1/orders -> HTTP 404; body: {"error": "not found"}'
+    """
+
+    method: str
+    url: str
+    status: int | None
+    body_excerpt: str | None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        method: str,
+        url: str,
+        status: int | None = None,
+        body_excerpt: str | None = None,
+    ) -> None:
+        self.message = message
+        self.method = method
+        self.url = url
+        self.status = status
+        self.body_excerpt = None if body_excerpt is None else body_excerpt[:EXCERPT_LENGTH]
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        text = f"{self.message}: {self.method} {self.url}"
+        if self.status is not None:
+            text += f" -> HTTP {self.status}"
+        if self.body_excerpt:
+            shown = self.body_excerpt[:_MESSAGE_EXCERPT]
+            ellipsis = "..." if len(self.body_excerpt) > _MESSAGE_EXCERPT else ""
+            text += f"; body: {shown}{ellipsis}"
+        return text
+
+    def __str__(self) -> str:
+        return self._render()
+
+    def _state(self) -> dict[str, Any]:
+        return {
+            "method": self.method,
+            "url": self.url,
+            "status": self.status,
+            "body_excerpt": self.body_excerpt,
+        }
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (type(self), self.message, self._state()))
+
+
+def _rebuild(cls: type[HttpError], message: str, state: dict[str, Any]) -> HttpError:
+    return cls(message, **state)
+
+
+class AuthError(HttpError):
+    """The server refused the credentials (401) or the access (403)."""
+
+
+class NotFound(HttpError):  # noqa: N818 - named after the status, as requests users expect
+    """The resource does not exist (404)."""
+
+
+class RequestRejected(HttpError):  # noqa: N818 - says what happened, like NotFound
+    """The server refused the request as it was (a 4xx other than 401, 403, 404 and 429).
+
+    A 400 usually carries the server's validation problems in :attr:`body_excerpt`; a 409
+    means the request conflicts with what the server holds (a reservation already redeemed).
+    """
+
+
+class RateLimited(HttpError):  # noqa: N818 - named after the status, like NotFound
+    """The server still answered 429 Too Many Requests when the retries were used up.
+
+    Attributes:
+        retry_after: the server's ``Retry-After`` in seconds, ``None`` when it sent none.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        method: str,
+        url: str,
+        status: int | None = None,
+        body_excerpt: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        self.retry_after = retry_after
+        super().__init__(
+            message, method=method, url=url, status=status, body_excerpt=body_excerpt
+        )
+
+    def _state(self) -> dict[str, Any]:
+        return {**super()._state(), "retry_after": self.retry_after}
+
+
+class ServerError(HttpError):
+    """The server failed (5xx), still after the retries for a request that is safe to repeat."""
+
+
+class TransportError(HttpError):
+    """No response arrived: the connection was refused, lost or timed out, or TLS failed.
+
+    ``status`` and ``body_excerpt`` are ``None``. For a request that changes data, the server
+    may or may not have done the work; the clients' creates look it up before repeating.
+    """
+
+
+class ResponseError(HttpError):
+    """The server answered, but with something the client cannot use.
+
+    Attributes:
+        mapping_error: the library's error when a document in the response failed to load,
+            with every problem and its JSON path in the response body; ``None`` when the
+            body was not a usable JSON document at all.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        method: str,
+        url: str,
+        status: int | None = None,
+        body_excerpt: str | None = None,
+        mapping_error: MappingError | None = None,
+    ) -> None:
+        self.mapping_error = mapping_error
+        super().__init__(
+            message, method=method, url=url, status=status, body_excerpt=body_excerpt
+        )
+
+    def _state(self) -> dict[str, Any]:
+        return {**super()._state(), "mapping_error": self.mapping_error}
