@@ -34,7 +34,9 @@ def currency_code(value: str) -> str:
 def country_code(value: str) -> str:
     """An ISO 3166-1 alpha-2 code: two capital letters."""
     if not _COUNTRY.fullmatch(value):
-        raise MappingError(f"expected an ISO 3166-1 alpha-2 country code like 'SE', got {show(value)}")
+        raise MappingError(
+            f"expected an ISO 3166-1 alpha-2 country code like 'SE', got {show(value)}"
+        )
     return value
 
 

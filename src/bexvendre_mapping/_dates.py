@@ -88,7 +88,7 @@ def parse_datetime(value: object, zone: tzinfo) -> datetime:
             found = _wall_clock(value)
             if found is None:
                 if not 19 <= len(value) <= 35 or value[10] not in "T ":
-                    raise ValueError(value)  # noqa: TRY301 - one message for all bad shapes
+                    raise ValueError(value)
                 from dateutil.parser import isoparse  # noqa: PLC0415 - only for ISO input
 
                 found = isoparse(value)

@@ -10,7 +10,7 @@ document, each with the JSON path where it was found::
         ├── TotalsMismatchError       rows do not add up to what was paid
         └── LookupsError              a code table that cannot be used (e.g. ambiguous reverse)
 
-Programming errors (passing a model of the wrong type, say) are ordinary ``TypeError``\\ s.
+Programming errors (passing a model of the wrong type, say) are ordinary ``TypeError`` exceptions.
 """
 
 from __future__ import annotations
@@ -77,12 +77,17 @@ class MappingError(ValueError):
         return self._render()
 
     def __reduce__(self) -> tuple[object, ...]:
-        return (type(self), (self.problems,))
+        # Subclasses take other arguments; rebuild from the state, whatever the class.
+        return (_blank, (type(self),), self.__dict__.copy())
 
     @property
     def paths(self) -> tuple[str, ...]:
         """The JSON paths of the problems, in order."""
         return tuple(p.path for p in self.problems)
+
+
+def _blank(cls: type[MappingError]) -> MappingError:
+    return cls.__new__(cls)
 
 
 class ModelCodeError(MappingError):
@@ -125,25 +130,6 @@ class UnknownCodeError(MappingError, LookupError):
         which = f"the reverse of table {table!r}" if reverse else f"table {table!r}"
         super().__init__([Problem(path, f"unknown code {code!r} in {which}; {hint}")])
 
-    def __reduce__(self) -> tuple[object, ...]:
-        return (
-            _rebuild,
-            (type(self), self.problems, self.table, self.code, self.closest, self.reverse),
-        )
-
-
-def _rebuild(
-    cls: type[UnknownCodeError],
-    problems: tuple[Problem, ...],
-    table: str,
-    code: object,
-    closest: tuple[str, ...],
-    reverse: bool,
-) -> UnknownCodeError:
-    err = cls.__new__(cls)
-    MappingError.__init__(err, problems)
-    err.table, err.code, err.closest, err.reverse = table, code, closest, reverse
-    return err
 
 
 class TotalsMismatchError(MappingError):
@@ -170,8 +156,6 @@ class TotalsMismatchError(MappingError):
             ]
         )
 
-    def __reduce__(self) -> tuple[object, ...]:
-        return (type(self), (self.rows_total, self.paid_total), {"problems": self.problems})
 
 
 class LookupsError(MappingError):

@@ -125,8 +125,7 @@ def _clashes(name: str, entries: Mapping[Any, Any]) -> list[Problem]:
     return [
         Problem(
             f"$.{name}",
-            f"the reverse is ambiguous: {', '.join(repr(k) for k in keys)} all map to "
-            f"{value!r}",
+            f"the reverse is ambiguous: {', '.join(repr(k) for k in keys)} all map to {value!r}",
         )
         for value, keys in by_value.items()
         if len(keys) > 1
@@ -246,7 +245,13 @@ _TABLES: dict[str, tuple[str, str]] = {
     "categories": ("str", "int"),
     "fee_articles": ("str", "str"),
 }
-_SETTINGS = ("time_zone", "totals_tolerance_per_row", "totals_policy", "stock_status", "fee_tax_rate")
+_SETTINGS = (
+    "time_zone",
+    "totals_tolerance_per_row",
+    "totals_policy",
+    "stock_status",
+    "fee_tax_rate",
+)
 _TOP_LEVEL = (*_TABLES, "gift_card_payment_code", "settings")
 
 
@@ -309,14 +314,11 @@ class _Builder:
 
     def convert(self, value: object, kind: str, path: str, what: str) -> Any:
         if kind == "int":
-            if type(value) is int:
-                return value
-            if isinstance(value, str) and value.strip().isdigit() and value.isascii():
-                return int(value)
-            self.problem(path, f"expected an integer {what}, got {show(value)}")
-            return None
+            return self.integer(value, path, what)
         if not isinstance(value, str) or not value.strip() or value != value.strip():
-            self.problem(path, f"expected a non-empty {what} without outer spaces, got {show(value)}")
+            self.problem(
+                path, f"expected a non-empty {what} without outer spaces, got {show(value)}"
+            )
             return None
         if kind == "country":
             try:
@@ -325,6 +327,14 @@ class _Builder:
                 self.problem(path, exc.problems[0].message)
                 return None
         return value
+
+    def integer(self, value: object, path: str, what: str) -> int | None:
+        if type(value) is int:
+            return value
+        if isinstance(value, str) and value.strip().isdigit() and value.isascii():
+            return int(value)
+        self.problem(path, f"expected an integer {what}, got {show(value)}")
+        return None
 
     def settings(self) -> Settings:
         raw = self.data.get("settings", {})

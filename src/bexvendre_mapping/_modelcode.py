@@ -60,12 +60,10 @@ def _problems(article: object, size_group: object, size: object) -> list[str]:
     return [message for _, message in code_problems(article, size_group, size)]
 
 
-def _check(instance: ModelCode, _attribute: object, _value: object) -> None:
+def _check(instance: ModelCode, _attribute: object, _value: str | None) -> None:
     problems = _problems(instance.article, instance.size_group, instance.size)
     if problems:
-        raise ModelCodeError(
-            f"invalid model code {_join(instance)!r}: {'; '.join(problems)}"
-        )
+        raise ModelCodeError(f"invalid model code {_join(instance)!r}: {'; '.join(problems)}")
 
 
 def _join(code: ModelCode) -> str:

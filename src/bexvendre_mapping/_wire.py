@@ -115,7 +115,7 @@ def _rebase(problem: Problem, path: str) -> Problem:
     return Problem(path + problem.path[1:], problem.message)
 
 
-class _Nested(Exception):  # noqa: N818 - internal carrier, never escapes
+class _Nested(Exception):
     """Errors of the items of a list or mapping, each with its key."""
 
     def __init__(self, errors: list[tuple[str | int, BaseException]]) -> None:
@@ -175,10 +175,14 @@ def _str(value: Any) -> str:
 def _int(value: Any) -> int:
     if type(value) is int:
         return value
-    if type(value) is str and 0 < len(value) <= 18 and value.lstrip("-").isdigit():
-        # PHP-backed APIs often send ids as strings of digits.
-        if value.isascii():
-            return int(value)
+    # PHP-backed APIs often send ids as strings of digits.
+    if (
+        type(value) is str
+        and 0 < len(value) <= 18
+        and value.lstrip("-").isdigit()
+        and value.isascii()
+    ):
+        return int(value)
     raise MappingError(f"expected an integer, got {show(value)}")
 
 
@@ -283,9 +287,7 @@ class _Setting:
 @functools.cache
 def _converter(setting: _Setting) -> cattrs.Converter:
     # The converter only hosts the generated functions: every field gets an explicit hook.
-    return cattrs.Converter(
-        detailed_validation=setting.detailed, forbid_extra_keys=setting.strict
-    )
+    return cattrs.Converter(detailed_validation=setting.detailed, forbid_extra_keys=setting.strict)
 
 
 def _type_hook(tp: Any, places: int | None, setting: _Setting) -> Hook:  # noqa: PLR0911
@@ -323,16 +325,14 @@ def _type_hook(tp: Any, places: int | None, setting: _Setting) -> Hook:  # noqa:
 @functools.cache
 def structure_hook(cls: type, setting: _Setting) -> Hook:
     """The one-argument function that loads a mapping into ``cls``."""
-    overrides = {}
+    overrides: dict[str, Any] = {}
     for field in _fields(cls):
         spec = _wire_of(field)
         hook = _type_hook(field.type, spec.places, setting)
         if spec.check is not None:
             hook = _checked(hook, spec.check)
-        overrides[field.name] = override(
-            rename=spec.key or field.name, struct_hook=_two_args(hook)
-        )
-    generated = make_dict_structure_fn(
+        overrides[field.name] = override(rename=spec.key or field.name, struct_hook=_two_args(hook))
+    generated: Callable[[Any, Any], Any] = make_dict_structure_fn(
         cls,
         _converter(setting),
         _cattrs_forbid_extra_keys=setting.strict,
@@ -370,7 +370,7 @@ def _decimal_out(places: int | None, key: str) -> Hook:
             raise MappingError(
                 f"field {key!r}: {value!r} does not fit the wire's {places} decimals"
             )
-        return format(abs(exact) if not exact else exact, "f")
+        return format(exact if exact else abs(exact), "f")  # never "-0.00"
 
     return dump
 
@@ -379,7 +379,7 @@ def _out_hook(tp: Any, places: int | None, key: str, zone: tzinfo) -> Hook | Non
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)
     if origin in (typing.Union, types.UnionType):
-        inner = _out_hook([a for a in args if a is not type(None)][0], places, key, zone)
+        inner = _out_hook(next(a for a in args if a is not type(None)), places, key, zone)
         return None if inner is None else _optional(inner)
     if tp in (str, int, bool):
         return None
@@ -418,7 +418,7 @@ def _zone_name(zone: tzinfo) -> str:
 def unstructure_hook(cls: type, zone_name: str) -> Hook:
     """The one-argument function that dumps a ``cls`` model into a wire mapping."""
     zone = get_zone(zone_name)
-    overrides = {}
+    overrides: dict[str, Any] = {}
     for field in _fields(cls):
         spec = _wire_of(field)
         key = spec.key or field.name
@@ -449,7 +449,9 @@ def parse_document(data: bytes | bytearray | memoryview | str | Mapping[str, Any
         try:
             data = bytes(data).decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise MappingError(f"the document is not UTF-8: {exc.reason} at byte {exc.start}")
+            raise MappingError(
+                f"the document is not UTF-8: {exc.reason} at byte {exc.start}"
+            ) from None
     if not isinstance(data, str):
         raise MappingError(f"expected JSON bytes, str or a mapping, got {type(data).__name__}")
     try:
@@ -472,6 +474,7 @@ class Codec(Generic[T]):
 
     def __init__(self, cls: type[T]) -> None:
         self.cls = cls
+        self._type: type = cls  # the hashable key of the cached hooks
 
     def load(
         self,
@@ -495,14 +498,14 @@ class Codec(Generic[T]):
         """
         document = parse_document(data)
         try:
-            result: T = structure_hook(self.cls, _Setting(time_zone, strict, False))(document)
+            result: T = structure_hook(self._type, _Setting(time_zone, strict, False))(document)
         except Exception:  # noqa: BLE001 - the detailed route reports what went wrong
             return self._load_detailed(document, strict, time_zone)
         return result
 
     def _load_detailed(self, document: Any, strict: bool, time_zone: str) -> T:
         try:
-            result: T = structure_hook(self.cls, _Setting(time_zone, strict, True))(document)
+            result: T = structure_hook(self._type, _Setting(time_zone, strict, True))(document)
         except Exception as exc:  # noqa: BLE001 - every problem is collected from it
             raise MappingError(problems_of(exc)) from None
         return result
@@ -517,7 +520,7 @@ class Codec(Generic[T]):
         if not isinstance(model, self.cls):
             msg = f"expected a {self.cls.__qualname__}, got {type(model).__qualname__}"
             raise TypeError(msg)
-        result: dict[str, Any] = unstructure_hook(self.cls, time_zone)(model)
+        result: dict[str, Any] = unstructure_hook(self._type, time_zone)(model)
         return result
 
     def dumps(self, model: T, *, time_zone: str = DEFAULT_TIME_ZONE) -> bytes:

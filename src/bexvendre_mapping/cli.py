@@ -111,6 +111,13 @@ def _parser() -> argparse.ArgumentParser:
     val.add_argument("--strict", action="store_true", help="reject unknown keys")
     val.add_argument("input", nargs="?", default="-", metavar="INPUT", help="file, or - for stdin")
 
+    commands.add_parser(
+        "mapping",
+        help="print the field mapping tables (Markdown)",
+        description="Print every field of both sides as the converters map it, as Markdown "
+        "(the page docs/mapping.md).",
+    )
+
     look = commands.add_parser("lookups", help="work with code tables")
     look_commands = look.add_subparsers(dest="lookups_command", required=True, metavar="COMMAND")
     check = look_commands.add_parser(
@@ -150,6 +157,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _convert(args, sys.stdout, sys.stderr)
         if args.command == "validate":
             return _validate(args, sys.stdout, sys.stderr)
+        if args.command == "mapping":
+            from bexvendre_mapping.fieldmap import render_markdown  # noqa: PLC0415
+
+            sys.stdout.write(render_markdown())
+            return EXIT_OK
         return _lookups_check(args, sys.stdout, sys.stderr)
     except _UsageError as exc:
         parser.exit(EXIT_USAGE, f"bexvendre: error: {exc}\n")
@@ -261,7 +273,12 @@ def _codes(document: Any, base: str, lookups: Lookups) -> Iterator[Code]:  # noq
     if "products" in document and "totals" in document:  # a Vendre order
         payment = get("payment") or {}
         if isinstance(payment, dict) and "payment_method" in payment:
-            yield "payment_methods", False, payment["payment_method"], f"{base}.payment.payment_method"
+            yield (
+                "payment_methods",
+                False,
+                payment["payment_method"],
+                f"{base}.payment.payment_method",
+            )
         shipping = get("shipping") or {}
         if isinstance(shipping, dict) and "method_id" in shipping:
             yield "shipping_methods", False, shipping["method_id"], f"{base}.shipping.method_id"

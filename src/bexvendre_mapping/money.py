@@ -17,7 +17,8 @@ import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from bexvendre_mapping._errors import MappingError, UnknownCodeError
-from bexvendre_mapping._text import closest, show as _show
+from bexvendre_mapping._text import closest as _closest
+from bexvendre_mapping._text import show as _show
 
 __all__ = [
     "MAX_AMOUNT",
@@ -95,19 +96,16 @@ def parse_decimal(value: object, places: int | None = None) -> Decimal:
 
 
 def _to_decimal(value: object) -> Decimal:
-    kind = type(value)
-    if kind is Decimal:
-        return value  # type: ignore[return-value]
-    if kind is str:
-        if not _DECIMAL_TEXT.fullmatch(value):  # type: ignore[arg-type]
-            raise MappingError(f"expected a decimal number, got {_show(value)}")
-        return Decimal(value)  # type: ignore[arg-type]
-    if kind is int:
-        return Decimal(value)  # type: ignore[arg-type]
-    if kind is float:
-        return Decimal(str(value))
     if isinstance(value, Decimal):
+        return value
+    if isinstance(value, str):
+        if not _DECIMAL_TEXT.fullmatch(value):
+            raise MappingError(f"expected a decimal number, got {_show(value)}")
         return Decimal(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return Decimal(value)
+    if isinstance(value, float):
+        return Decimal(str(value))
     raise MappingError(f"expected a decimal number, got {_show(value)}")
 
 
@@ -140,7 +138,7 @@ def minor_unit(currency: str) -> int:
         return MINOR_UNITS[currency]
     except KeyError:
         raise UnknownCodeError(
-            "currencies", currency, closest(str(currency), MINOR_UNITS)
+            "currencies", currency, _closest(str(currency), MINOR_UNITS)
         ) from None
 
 

@@ -39,7 +39,6 @@ __all__ = [
 MONEY_PLACES = 2
 RATE_PLACES = 8
 
-_frozen = attrs.frozen(kw_only=True)
 
 
 _CODE_PATHS = ("$.Artikelnr", "$.Storleksgrupp", "$.Storlek")
@@ -53,7 +52,7 @@ def _code_check(model: Row | Stock) -> list[Problem]:
     ]
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class InvoiceAddress:
     """The invoiced-to block (``Faktureras``)."""
 
@@ -71,7 +70,7 @@ class InvoiceAddress:
     """``Land``: ISO 3166-1 alpha-2."""
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class Orderer:
     """The orderer block (``Beställare``)."""
 
@@ -93,7 +92,7 @@ class Orderer:
     """``Mobil``."""
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class DeliveryAddress:
     """The delivery block (``Leveransadress``)."""
 
@@ -111,7 +110,7 @@ class DeliveryAddress:
     """``Landskod``: ISO 3166-1 alpha-2."""
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class Payment:
     """A store or web payment (``Butik & webbetalningar[]``)."""
 
@@ -127,7 +126,7 @@ class Payment:
     """``Belopp``."""
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class Row:
     """An order row (``Artiklar[]``): an article, or a fee such as shipping or a discount."""
 
@@ -156,7 +155,7 @@ class Row:
         return ModelCode(self.article, self.size_group, self.size)
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class Order:
     """A Bex order, as the integration creates it from a Vendre order."""
 
@@ -186,7 +185,7 @@ class Order:
     """``Belopp inkl. moms``: the sum of the rows."""
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class Size:
     """One size of an article (``Storlekar[]``)."""
 
@@ -204,7 +203,10 @@ def _article_check(article: Article) -> list[Problem]:
         if article.sizes:
             found.append((2, "sizes without a size group"))
     elif not article.sizes:
-        found = [*code_problems(article.article, article.size_group, "-"), (2, "a size group without sizes")]
+        found = [
+            *code_problems(article.article, article.size_group, "-"),
+            (2, "a size group without sizes"),
+        ]
     else:
         found = []
         seen: set[str] = set()
@@ -218,7 +220,7 @@ def _article_check(article: Article) -> list[Problem]:
     return list(dict.fromkeys(Problem(paths[index], message) for index, message in found))
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class Article:
     """A Bex article, with its sizes (sent to Vendre as a product with variants)."""
 
@@ -244,7 +246,7 @@ class Article:
     _wire_check = staticmethod(_article_check)
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class Stock:
     """A stock level (``Lagerantal``) for one article or size."""
 
@@ -265,7 +267,7 @@ class Stock:
         return ModelCode(self.article, self.size_group, self.size)
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class OrderStatus:
     """An order's status in Bex."""
 
@@ -292,7 +294,7 @@ class ReservationStatus(enum.Enum):
     RELEASED = "Släppt"
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class GiftCard:
     """A gift card held in Bex (``Presentkort``)."""
 
@@ -308,7 +310,7 @@ class GiftCard:
     """``Status``: ``Aktiv``, ``Reserverad``, ``Använd`` or ``Spärrad``."""
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class GiftCardReservation:
     """An amount of a gift card held for a Vendre order or checkout."""
 
@@ -324,7 +326,7 @@ class GiftCardReservation:
     """``Status``: ``Reserverad``, ``Inlöst`` or ``Släppt``."""
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class BonusBalance:
     """A customer's bonus points in Bex."""
 

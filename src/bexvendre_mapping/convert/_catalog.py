@@ -229,7 +229,9 @@ def gift_card_to_bex(card: vendre.GiftCard, lookups: Lookups | None = None) -> b
     )
 
 
-def bonus_to_vendre(balance: bex.BonusBalance, lookups: Lookups | None = None) -> vendre.BonusBalance:
+def bonus_to_vendre(
+    balance: bex.BonusBalance, lookups: Lookups | None = None
+) -> vendre.BonusBalance:
     """A Bex bonus balance for Vendre.
 
     Raises:
@@ -248,4 +250,3 @@ def bonus_to_bex(balance: vendre.BonusBalance, lookups: Lookups | None = None) -
     """A Vendre bonus balance as Bex's."""
     require_type(balance, vendre.BonusBalance, "bonus_to_bex")
     return bex.BonusBalance(customer_number=str(balance.customer_id), points=balance.points)
-

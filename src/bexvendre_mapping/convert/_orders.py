@@ -221,7 +221,9 @@ def order_to_vendre(order: bex.Order, lookups: Lookups) -> vendre.Order:
             path=path,
         )
 
-    billing = block("billing_address", "Faktureras", order.invoice_address, vendre.Address, "$.Faktureras")
+    billing = block(
+        "billing_address", "Faktureras", order.invoice_address, vendre.Address, "$.Faktureras"
+    )
     customer = block(
         "customer_address", "Beställare", order.orderer, vendre.CustomerAddress, "$.Beställare"
     )
@@ -234,7 +236,9 @@ def order_to_vendre(order: bex.Order, lookups: Lookups) -> vendre.Order:
     )
     order_id = _as_id(order.number, "$.Ordernr", problems)
     customer_id = (
-        None if order.customer_number is None else _as_id(order.customer_number, "$.Kundnr", problems)
+        None
+        if order.customer_number is None
+        else _as_id(order.customer_number, "$.Kundnr", problems)
     )
 
     web_payment, cards = _split_payments(order.payments, lookups, problems)
@@ -288,19 +292,25 @@ def order_to_vendre(order: bex.Order, lookups: Lookups) -> vendre.Order:
         (vat_amount(amount, rate, places) for rate, amount in vat_by_rate.items()), Decimal(0)
     )
     totals = [
-        vendre.Total(class_="ot_subtotal", title=TITLES["ot_subtotal"], value=quantize(subtotal, _PRICE)),
+        vendre.Total(
+            class_="ot_subtotal", title=TITLES["ot_subtotal"], value=quantize(subtotal, _PRICE)
+        ),
         *fee_totals,
     ]
     if cards:
         totals.append(
             vendre.Total(
-                class_="ot_giftcard", title=TITLES["ot_giftcard"], value=quantize(-gift_total, _PRICE)
+                class_="ot_giftcard",
+                title=TITLES["ot_giftcard"],
+                value=quantize(-gift_total, _PRICE),
             )
         )
     totals += [
         vendre.Total(class_="ot_tax", title=TITLES["ot_tax"], value=quantize(tax, _PRICE)),
         vendre.Total(
-            class_="ot_total", title=TITLES["ot_total"], value=quantize(web_payment[1].amount, _PRICE)  # type: ignore[index]
+            class_="ot_total",
+            title=TITLES["ot_total"],
+            value=quantize(web_payment[1].amount, _PRICE),  # type: ignore[index]
         ),
     ]
     return vendre.Order(
@@ -356,5 +366,3 @@ def _split_payments(
     if web is None:
         problems.add("$['Butik & webbetalningar']", "no web payment (only gift cards)")
     return web, cards
-
-

@@ -73,7 +73,8 @@ class Problems:
 def require_type(value: object, cls: type[T], name: str) -> T:
     """``value`` if it is a ``cls``; a ``TypeError`` (a programming error) otherwise."""
     if not isinstance(value, cls):
-        msg = f"{name} expects a {cls.__module__.split('.')[-1]}.{cls.__qualname__}, got {type(value).__qualname__}"
+        side = cls.__module__.split(".")[1]
+        msg = f"{name} expects a {side}.{cls.__qualname__}, got {type(value).__qualname__}"
         raise TypeError(msg)
     return value
 
@@ -111,7 +112,9 @@ def copy_block(
         value = getattr(source, _attribute(source_cls, source_key))
         field_path = child_path(path, source_key)
         if rule.rule == "lookup" and value is not None:
-            value = _look_up(rule, lookups, value, to_bex=to_bex, problems=problems, path=field_path)
+            value = _look_up(
+                rule, lookups, value, to_bex=to_bex, problems=problems, path=field_path
+            )
         target = _attribute(target_cls, target_key)
         if rule.rule == "amount" and value is not None:
             value = quantize(value, _places(target_cls, target))

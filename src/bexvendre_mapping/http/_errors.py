@@ -23,9 +23,10 @@ an error.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bexvendre_mapping._errors import MappingError
+if TYPE_CHECKING:
+    from bexvendre_mapping._errors import MappingError
 
 __all__ = [
     "EXCERPT_LENGTH",
@@ -116,11 +117,11 @@ class AuthError(HttpError):
     """The server refused the credentials (401) or the access (403)."""
 
 
-class NotFound(HttpError):  # noqa: N818 - named after the status, as requests users expect
+class NotFound(HttpError):
     """The resource does not exist (404)."""
 
 
-class RequestRejected(HttpError):  # noqa: N818 - says what happened, like NotFound
+class RequestRejected(HttpError):
     """The server refused the request as it was (a 4xx other than 401, 403, 404 and 429).
 
     A 400 usually carries the server's validation problems in :attr:`body_excerpt`; a 409
@@ -128,7 +129,7 @@ class RequestRejected(HttpError):  # noqa: N818 - says what happened, like NotFo
     """
 
 
-class RateLimited(HttpError):  # noqa: N818 - named after the status, like NotFound
+class RateLimited(HttpError):
     """The server still answered 429 Too Many Requests when the retries were used up.
 
     Attributes:
@@ -146,9 +147,7 @@ class RateLimited(HttpError):  # noqa: N818 - named after the status, like NotFo
         retry_after: float | None = None,
     ) -> None:
         self.retry_after = retry_after
-        super().__init__(
-            message, method=method, url=url, status=status, body_excerpt=body_excerpt
-        )
+        super().__init__(message, method=method, url=url, status=status, body_excerpt=body_excerpt)
 
     def _state(self) -> dict[str, Any]:
         return {**super()._state(), "retry_after": self.retry_after}
@@ -161,9 +160,30 @@ class ServerError(HttpError):
 class TransportError(HttpError):
     """No response arrived: the connection was refused, lost or timed out, or TLS failed.
 
-    ``status`` and ``body_excerpt`` are ``None``. For a request that changes data, the server
-    may or may not have done the work; the clients' creates look it up before repeating.
+    ``status`` and ``body_excerpt`` are ``None``.
+
+    Attributes:
+        connected: whether a connection was made. When it was not (refused, connect
+            timeout, TLS handshake failed), the server never saw the request. When it was,
+            a request that changes data may or may not have been carried out; the clients'
+            creates look it up before repeating it.
     """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        method: str,
+        url: str,
+        status: int | None = None,
+        body_excerpt: str | None = None,
+        connected: bool = True,
+    ) -> None:
+        self.connected = connected
+        super().__init__(message, method=method, url=url, status=status, body_excerpt=body_excerpt)
+
+    def _state(self) -> dict[str, Any]:
+        return {**super()._state(), "connected": self.connected}
 
 
 class ResponseError(HttpError):
@@ -186,9 +206,7 @@ class ResponseError(HttpError):
         mapping_error: MappingError | None = None,
     ) -> None:
         self.mapping_error = mapping_error
-        super().__init__(
-            message, method=method, url=url, status=status, body_excerpt=body_excerpt
-        )
+        super().__init__(message, method=method, url=url, status=status, body_excerpt=body_excerpt)
 
     def _state(self) -> dict[str, Any]:
         return {**super()._state(), "mapping_error": self.mapping_error}

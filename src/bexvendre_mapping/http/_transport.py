@@ -22,7 +22,14 @@ from urllib.parse import SplitResult, quote, urlsplit, urlunsplit
 import attrs
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import InvalidHeader
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    InvalidHeader,
+    MaxRetryError,
+    NewConnectionError,
+    ReadTimeoutError,
+    SSLError,
+)
 from urllib3.util.retry import Retry
 
 from bexvendre_mapping._dates import format_datetime, time_zone
@@ -92,6 +99,10 @@ def path_part(value: object) -> str:
     return quote(str(value), safe="")
 
 
+def _upper_set(methods: Iterable[str]) -> frozenset[str]:
+    return frozenset(m.upper() for m in methods)
+
+
 @attrs.frozen(kw_only=True)
 class RetryPolicy:
     """How requests are repeated after transient failures.
@@ -130,7 +141,7 @@ class RetryPolicy:
     )
     methods: frozenset[str] = attrs.field(
         default=frozenset({"DELETE", "GET", "HEAD", "OPTIONS", "PUT"}),
-        converter=lambda methods: frozenset(m.upper() for m in methods),
+        converter=_upper_set,
     )
 
     @methods.validator
@@ -394,7 +405,10 @@ class Transport:
             full_url = self._full_url(url, params)
             logger.debug("%s %s failed after %.3fs: %s", method, full_url, _since(started), exc)
             raise TransportError(
-                self.redact(_transport_message(exc)), method=method, url=full_url
+                self.redact(_transport_message(exc)),
+                method=method,
+                url=full_url,
+                connected=not _never_connected(exc),
             ) from exc
         with response:
             content = response.content
@@ -407,9 +421,7 @@ class Transport:
             len(content),
             _since(started),
         )
-        reply = Reply(
-            method, full_url, response.status_code, content, response.headers, self
-        )
+        reply = Reply(method, full_url, response.status_code, content, response.headers, self)
         if 200 <= response.status_code < 300:
             return reply
         raise self.status_error(reply)
@@ -417,27 +429,18 @@ class Transport:
     def status_error(self, reply: Reply) -> HttpError:
         """The error for a response that is not a success."""
         status = reply.status
-        excerpt = self.excerpt(reply.content)
         common: dict[str, Any] = {
             "method": reply.method,
             "url": reply.url,
             "status": status,
-            "body_excerpt": excerpt,
+            "body_excerpt": self.excerpt(reply.content),
         }
-        if status in (401, 403):
-            return AuthError("the server refused the credentials", **common)
-        if status == 404:
-            return NotFound("not found", **common)
         if status == 429:
             return RateLimited(
                 "rate limited by the server",
                 retry_after=self._retry_after(reply.headers.get("Retry-After")),
                 **common,
             )
-        if 400 <= status < 500:
-            return RequestRejected("the server rejected the request", **common)
-        if status >= 500:
-            return ServerError("the server failed", **common)
         if 300 <= status < 400:
             location = self.redact(_display_url(reply.headers.get("Location", "?")))
             return ResponseError(
@@ -445,7 +448,12 @@ class Transport:
                 "check the base URL)",
                 **common,
             )
-        return ResponseError("unexpected status", **common)
+        cls, message = (
+            _STATUS_ERRORS.get(status)
+            or _STATUS_ERRORS.get(status // 100 * 100)
+            or (ResponseError, "unexpected status")
+        )
+        return cls(message, **common)
 
     def response_error(
         self, message: str, reply: Reply, error: MappingError | None = None
@@ -482,6 +490,15 @@ class Transport:
             return None
 
 
+_STATUS_ERRORS: dict[int, tuple[type[HttpError], str]] = {
+    401: (AuthError, "the server refused the credentials"),
+    403: (AuthError, "the server refused the access"),
+    404: (NotFound, "not found"),
+    400: (RequestRejected, "the server rejected the request"),
+    500: (ServerError, "the server failed"),
+}
+
+
 def _check_timeout(timeout: Timeout) -> Timeout:
     values: Sequence[float] = timeout if isinstance(timeout, tuple) else (timeout,)
     if len(values) not in (1, 2) or not all(
@@ -492,22 +509,41 @@ def _check_timeout(timeout: Timeout) -> Timeout:
     return timeout
 
 
+def _cause(exc: requests.RequestException) -> BaseException:
+    """The urllib3 error under a requests one (the reason of a ``MaxRetryError``)."""
+    inner = exc.args[0] if exc.args else None
+    if isinstance(inner, MaxRetryError) and inner.reason is not None:
+        return inner.reason
+    return inner if isinstance(inner, BaseException) else exc
+
+
+def _never_connected(exc: requests.RequestException) -> bool:
+    """Whether ``exc`` shows that no connection was made, so the request was not sent."""
+    if isinstance(exc, requests.ConnectTimeout | requests.exceptions.SSLError):
+        return True
+    # urllib3's NewConnectionError (refused, unreachable) is a ConnectTimeoutError.
+    return isinstance(_cause(exc), ConnectTimeoutError | SSLError)
+
+
 def _since(started: float) -> float:
     return time.monotonic() - started
 
 
 def _transport_message(exc: requests.RequestException) -> str:
-    if isinstance(exc, requests.ConnectTimeout):
-        what = "timed out connecting"
-    elif isinstance(exc, requests.ReadTimeout):
+    cause = _cause(exc)
+    if isinstance(exc, requests.ReadTimeout) or isinstance(cause, ReadTimeoutError):
         what = "timed out waiting for the response"
-    elif isinstance(exc, requests.exceptions.SSLError):
+    elif isinstance(cause, NewConnectionError):
+        what = "could not connect"
+    elif isinstance(exc, requests.ConnectTimeout) or isinstance(cause, ConnectTimeoutError):
+        what = "timed out connecting"
+    elif isinstance(exc, requests.exceptions.SSLError) or isinstance(cause, SSLError):
         what = "TLS failed"
     elif isinstance(exc, requests.ConnectionError):
-        what = "connection failed or lost before a response"
+        what = "connection lost before a response"
     else:
         what = "the response could not be read"
-    detail = str(exc)
+    detail = str(cause)
     if len(detail) > _DETAIL_LENGTH:
         detail = detail[:_DETAIL_LENGTH] + "..."
     return f"{what} ({detail})" if detail else what

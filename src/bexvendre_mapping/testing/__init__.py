@@ -24,6 +24,7 @@ from bexvendre_mapping.testing.strategies import (
     bex_gift_cards,
     bex_order_statuses,
     bex_orders,
+    bex_orders_for,
     bex_rows,
     bex_stock,
     code_parts,
@@ -34,6 +35,7 @@ from bexvendre_mapping.testing.strategies import (
     vendre_gift_cards,
     vendre_order_status_updates,
     vendre_orders,
+    vendre_orders_for,
     vendre_products,
     vendre_stock_updates,
 )
@@ -47,6 +49,7 @@ __all__ = [
     "bex_gift_cards",
     "bex_order_statuses",
     "bex_orders",
+    "bex_orders_for",
     "bex_rows",
     "bex_stock",
     "code_parts",
@@ -57,6 +60,7 @@ __all__ = [
     "vendre_gift_cards",
     "vendre_order_status_updates",
     "vendre_orders",
+    "vendre_orders_for",
     "vendre_products",
     "vendre_stock_updates",
 ]

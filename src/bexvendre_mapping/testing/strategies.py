@@ -19,11 +19,14 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+import attrs
 from hypothesis import strategies as st
 
 from bexvendre_mapping import bex, vendre
 from bexvendre_mapping._dates import DEFAULT_TIME_ZONE, time_zone
+from bexvendre_mapping._lookups import Lookups
 from bexvendre_mapping._modelcode import ModelCode
+from bexvendre_mapping.money import incl_vat, minor_unit
 
 __all__ = [
     "amounts",
@@ -34,6 +37,7 @@ __all__ = [
     "bex_gift_cards",
     "bex_order_statuses",
     "bex_orders",
+    "bex_orders_for",
     "bex_rows",
     "bex_stock",
     "code_parts",
@@ -44,6 +48,7 @@ __all__ = [
     "vendre_gift_cards",
     "vendre_order_status_updates",
     "vendre_orders",
+    "vendre_orders_for",
     "vendre_products",
     "vendre_stock_updates",
 ]
@@ -83,9 +88,7 @@ def article_numbers(sized: bool) -> st.SearchStrategy[str]:
 
 def model_codes(sized: bool | None = None) -> st.SearchStrategy[ModelCode]:
     """Valid model codes, sized, unsized or (``None``) either."""
-    sized_codes = st.builds(
-        ModelCode, article_numbers(True), code_parts(), code_parts()
-    )
+    sized_codes = st.builds(ModelCode, article_numbers(True), code_parts(), code_parts())
     unsized_codes = st.builds(ModelCode, article_numbers(False))
     if sized is None:
         return st.one_of(sized_codes, unsized_codes)
@@ -105,8 +108,8 @@ def amounts(
 def shop_datetimes(zone: str = DEFAULT_TIME_ZONE) -> st.SearchStrategy[datetime]:
     """Aware date-times in the shop's zone, whole seconds, DST gaps and overlaps included."""
     return st.datetimes(
-        min_value=datetime(2000, 1, 1),  # noqa: DTZ001 - bounds of wall-clock times
-        max_value=datetime(2099, 12, 31),  # noqa: DTZ001
+        min_value=datetime(2000, 1, 1),
+        max_value=datetime(2099, 12, 31),
         timezones=st.just(time_zone(zone)),
     ).map(lambda d: d.replace(microsecond=0))
 
@@ -385,9 +388,7 @@ def bex_stock(draw: st.DrawFn, min_quantity: int = -1000) -> bex.Stock:
 
 def bex_order_statuses() -> st.SearchStrategy[bex.OrderStatus]:
     """Bex order statuses."""
-    return st.builds(
-        bex.OrderStatus, order_number=st.integers(1, 10**9).map(str), status=_words()
-    )
+    return st.builds(bex.OrderStatus, order_number=st.integers(1, 10**9).map(str), status=_words())
 
 
 def bex_gift_cards() -> st.SearchStrategy[bex.GiftCard]:
@@ -420,4 +421,178 @@ def bex_bonus_balances() -> st.SearchStrategy[bex.BonusBalance]:
         bex.BonusBalance,
         customer_number=st.integers(1, 10**9).map(str),
         points=st.integers(0, 10**7),
+    )
+
+
+# --- documents that convert: consistent with a set of code tables -----------------------------
+
+
+def _table_values(table: Any) -> list[Any]:
+    values = [value for _, value in table.items()]
+    if not values:
+        msg = f"the {table.name!r} table is empty: nothing to draw codes from"
+        raise ValueError(msg)
+    return values
+
+
+def _table_keys(table: Any) -> list[Any]:
+    return [key for key, _ in table.items()]
+
+
+@st.composite
+def vendre_orders_for(draw: st.DrawFn, lookups: Lookups) -> vendre.Order:
+    """Vendre orders that convert with ``lookups``: known codes, totals that add up.
+
+    Rows may be sized or unsized (article numbers with ``_`` included), VAT 0–25 %,
+    with discounts, fees, shipping and several gift cards. The lookups need at least one
+    payment method, shipping method and country.
+    """
+    currency = draw(st.sampled_from(["SEK", "EUR", "NOK", "DKK", "JPY"]))
+    places = minor_unit(currency)
+    products = draw(
+        st.lists(
+            st.builds(
+                vendre.OrderProduct,
+                quantity=st.integers(1, 5),
+                model=model_codes(),
+                name=texts(1),
+                price=amounts(4, 0, 5_000),
+                tax=_vat.map(lambda v: v.quantize(Decimal("0.0001"))),
+            ),
+            min_size=1,
+            max_size=6,
+        )
+    )
+    subtotal = sum((p.quantity * incl_vat(p.price, p.tax, places) for p in products), Decimal(0))
+    fee_classes = ["ot_shipping", *_table_keys(lookups.fee_articles)]
+    fees = draw(
+        st.lists(
+            st.tuples(st.sampled_from(fee_classes), texts(), amounts(places, -200, 200)),
+            max_size=3,
+            unique_by=lambda fee: fee[0],
+        )
+    )
+    total_rows = subtotal + sum((value for _, _, value in fees), Decimal(0))
+    cards = draw(
+        st.lists(
+            st.builds(
+                vendre.GiftCardUse,
+                code=_words(),
+                amount=amounts(places, 0, 300),
+                reservation_id=_words(),
+            ),
+            max_size=3,
+        )
+    )
+    gift_total = sum((c.amount for c in cards), Decimal(0))
+    paid = total_rows - gift_total
+    totals = [
+        vendre.Total(class_="ot_subtotal", title="Delsumma", value=subtotal),
+        *(vendre.Total(class_=cls, title=title, value=value) for cls, title, value in fees),
+    ]
+    if cards:
+        totals.append(vendre.Total(class_="ot_giftcard", title="Presentkort", value=-gift_total))
+    totals += [
+        vendre.Total(class_="ot_tax", title="Moms", value=draw(amounts(2, 0, 5_000))),
+        vendre.Total(class_="ot_total", title="Totalt", value=paid),
+    ]
+    countries = st.sampled_from(_table_keys(lookups.countries))
+    order = draw(vendre_orders())
+    return attrs.evolve(
+        order,
+        currency=currency,
+        billing_address=attrs.evolve(order.billing_address, country_id=draw(countries)),
+        delivery_address=attrs.evolve(order.delivery_address, country_id=draw(countries)),
+        payment=attrs.evolve(
+            order.payment,
+            payment_method=draw(st.sampled_from(_table_keys(lookups.payment_methods))),
+        ),
+        shipping=attrs.evolve(
+            order.shipping,
+            method_id=draw(st.sampled_from(_table_keys(lookups.shipping_methods))),
+        ),
+        products=tuple(products),
+        totals=tuple(totals),
+        gift_cards=tuple(cards),
+    )
+
+
+@st.composite
+def bex_orders_for(draw: st.DrawFn, lookups: Lookups) -> bex.Order:
+    """Bex orders as the integration writes them with ``lookups``.
+
+    Product rows first, then fee rows (shipping with the ``FraktID``, fees from
+    ``fee_articles``, at the ``fee_tax_rate``); the web payment first, then gift cards on the
+    web payment's date; ``Ordernr`` and ``Kundnr`` are Vendre ids. For these,
+    Bex → Vendre → Bex is the identity.
+    """
+    currency = draw(st.sampled_from(["SEK", "EUR", "NOK", "DKK", "JPY"]))
+    places = minor_unit(currency)
+    fee_rate = lookups.settings.fee_tax_rate.quantize(Decimal("0.01"))
+    shipping_id = draw(st.sampled_from(_table_values(lookups.shipping_methods)))
+    fee_articles = [shipping_id, *_table_values(lookups.fee_articles)]
+    # An unsized product row named like a fee article would read back as a fee row.
+    product_codes = model_codes().filter(
+        lambda c: c.size is not None or c.article not in fee_articles
+    )
+    rows = []
+    for _ in range(draw(st.integers(1, 6))):
+        code = draw(product_codes)
+        quantity = draw(st.integers(1, 5))
+        price = draw(amounts(places, 0, 5_000)).quantize(Decimal("0.01"))
+        rows.append(
+            bex.Row(
+                article=code.article,
+                size_group=code.size_group,
+                size=code.size,
+                quantity=quantity,
+                description=draw(texts(1)),
+                price=price,
+                vat_rate=draw(_vat).quantize(Decimal("0.01")),
+                amount=quantity * price,
+            )
+        )
+    for article in draw(st.lists(st.sampled_from(fee_articles), max_size=3, unique=True)):
+        value = draw(amounts(places, -200, 200)).quantize(Decimal("0.01"))
+        rows.append(
+            bex.Row(
+                article=article,
+                quantity=1,
+                description=draw(texts()),
+                price=value,
+                vat_rate=fee_rate,
+                amount=value,
+            )
+        )
+    total = sum((r.amount for r in rows), Decimal(0))
+    base = draw(bex_orders())
+    paid_date = draw(shop_datetimes())
+    gift_code = lookups.gift_card_payment_code
+    cards = [
+        bex.Payment(
+            document_number=draw(_words()),
+            transaction_number=draw(_words()),
+            date=paid_date,
+            code=gift_code,
+            amount=draw(amounts(places, 0, 300)).quantize(Decimal("0.01")),
+        )
+        for _ in range(draw(st.integers(0, 3)))
+    ]
+    web = bex.Payment(
+        document_number=draw(_words()),
+        transaction_number=draw(_words()),
+        date=paid_date,
+        code=draw(st.sampled_from(_table_values(lookups.payment_methods))),
+        amount=total - sum((c.amount for c in cards), Decimal(0)),
+    )
+    countries = st.sampled_from(_table_values(lookups.countries))
+    return attrs.evolve(
+        base,
+        currency=currency,
+        invoice_address=attrs.evolve(base.invoice_address, country=draw(countries)),
+        delivery_address=attrs.evolve(base.delivery_address, country_code=draw(countries)),
+        payments=(web, *cards),
+        rows=tuple(rows),
+        shipping_id=shipping_id,
+        total=total,
     )

@@ -13,7 +13,7 @@ b'{"article_number":"1001_SKO_42","quantity":3,"status":1}'
 
 from __future__ import annotations
 
-from bexvendre_mapping._wire import Codec
+from bexvendre_mapping._wire import Codec as _Codec
 from bexvendre_mapping.vendre._models import (
     Address,
     BonusBalance,
@@ -90,43 +90,43 @@ __all__ = [
     "load_variant",
 ]
 
-_address = Codec(Address)
+_address = _Codec(Address)
 load_address, dump_address, dumps_address = _address.load, _address.dump, _address.dumps
-_bonus = Codec(BonusBalance)
+_bonus = _Codec(BonusBalance)
 load_bonus_balance, dump_bonus_balance, dumps_bonus_balance = _bonus.load, _bonus.dump, _bonus.dumps
-_customer = Codec(CustomerAddress)
+_customer = _Codec(CustomerAddress)
 load_customer_address, dump_customer_address, dumps_customer_address = (
     _customer.load,
     _customer.dump,
     _customer.dumps,
 )
-_card = Codec(GiftCard)
+_card = _Codec(GiftCard)
 load_gift_card, dump_gift_card, dumps_gift_card = _card.load, _card.dump, _card.dumps
-_card_use = Codec(GiftCardUse)
+_card_use = _Codec(GiftCardUse)
 load_gift_card_use, dump_gift_card_use, dumps_gift_card_use = (
     _card_use.load,
     _card_use.dump,
     _card_use.dumps,
 )
-_order = Codec(Order)
+_order = _Codec(Order)
 load_order, dump_order, dumps_order = _order.load, _order.dump, _order.dumps
-_row = Codec(OrderProduct)
+_row = _Codec(OrderProduct)
 load_order_product, dump_order_product, dumps_order_product = _row.load, _row.dump, _row.dumps
-_status = Codec(OrderStatusUpdate)
+_status = _Codec(OrderStatusUpdate)
 load_order_status_update, dump_order_status_update, dumps_order_status_update = (
     _status.load,
     _status.dump,
     _status.dumps,
 )
-_payment = Codec(Payment)
+_payment = _Codec(Payment)
 load_payment, dump_payment, dumps_payment = _payment.load, _payment.dump, _payment.dumps
-_product = Codec(Product)
+_product = _Codec(Product)
 load_product, dump_product, dumps_product = _product.load, _product.dump, _product.dumps
-_shipping = Codec(Shipping)
+_shipping = _Codec(Shipping)
 load_shipping, dump_shipping, dumps_shipping = _shipping.load, _shipping.dump, _shipping.dumps
-_stock = Codec(StockUpdate)
+_stock = _Codec(StockUpdate)
 load_stock_update, dump_stock_update, dumps_stock_update = _stock.load, _stock.dump, _stock.dumps
-_total = Codec(Total)
+_total = _Codec(Total)
 load_total, dump_total, dumps_total = _total.load, _total.dump, _total.dumps
-_variant = Codec(Variant)
+_variant = _Codec(Variant)
 load_variant, dump_variant, dumps_variant = _variant.load, _variant.dump, _variant.dumps

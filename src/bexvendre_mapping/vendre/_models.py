@@ -44,10 +44,9 @@ __all__ = [
 PRICE_PLACES = 4
 RATE_PLACES = 8
 
-_frozen = attrs.frozen(kw_only=True)
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class Address:
     """A billing or delivery address (``billing_address``, ``delivery_address``)."""
 
@@ -65,7 +64,7 @@ class Address:
     """``country_id``: Vendre's country id (see the ``countries`` code table)."""
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class CustomerAddress:
     """The orderer's address and contact details (``customer_address``)."""
 
@@ -89,7 +88,7 @@ class CustomerAddress:
     """``phone_mobile``."""
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class Payment:
     """The web payment through the shop's payment provider (``payment``)."""
 
@@ -103,7 +102,7 @@ class Payment:
     """``payment_method``: the shop's method code (see the ``payment_methods`` table)."""
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class OrderProduct:
     """An order row (``products[]``)."""
 
@@ -119,7 +118,7 @@ class OrderProduct:
     """``tax``: VAT percent, e.g. ``25.0000``."""
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class Total:
     """One line of the order's totals (``totals[]``), including VAT."""
 
@@ -132,7 +131,7 @@ class Total:
     """``value``: including VAT; discounts and gift cards are negative."""
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class Shipping:
     """The shipping method chosen (``shipping``)."""
 
@@ -142,7 +141,7 @@ class Shipping:
     """``title``."""
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class GiftCardUse:
     """A Bex gift card used at checkout (``gift_cards[]``)."""
 
@@ -154,7 +153,7 @@ class GiftCardUse:
     """``reservation_id``: the Bex reservation made at checkout."""
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class Order:
     """A Vendre order (``Orderanrop``), as fetched by the integration."""
 
@@ -188,7 +187,7 @@ class Order:
     """``gift_cards``: optional; omitted from dumps when empty."""
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class Variant:
     """One size of a product (``variants[]``)."""
 
@@ -200,7 +199,7 @@ class Variant:
     """``ean1``: the barcode."""
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class Product:
     """A Vendre product (``Produktanrop``), one per Bex article."""
 
@@ -224,7 +223,7 @@ class Product:
     """``variants``: one per size."""
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class StockUpdate:
     """A stock level for one variant (``Lageranrop``)."""
 
@@ -236,7 +235,7 @@ class StockUpdate:
     """``status``: 1 to show the variant in the shop, 0 to hide it."""
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class OrderStatusUpdate:
     """A new status for an order."""
 
@@ -246,7 +245,7 @@ class OrderStatusUpdate:
     """``status``: the shop-specific status id."""
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class GiftCard:
     """A gift card as the checkout sees it."""
 
@@ -268,7 +267,7 @@ class GiftCard:
     ``usable`` alone cannot carry back)."""
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class BonusBalance:
     """A customer's bonus points."""
 

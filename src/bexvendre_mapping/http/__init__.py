@@ -1,0 +1,78 @@
+"""HTTP adapters for the Vendre and Bex REST APIs (the ``http`` extra).
+
+Needs ``requests``: ``pip install "bexvendre-mapping[http]"``. The rest of the library never
+imports this package or ``requests``.
+
+- :class:`VendreClient`: orders in (paged), order statuses, products and stock out (chunked).
+- :class:`BexClient`: the stock-change queue, orders, articles, order statuses, gift cards
+  and bonus points.
+
+Both send a ``User-Agent`` of ``bexvendre-mapping/<version>``, verify TLS by default, put a
+connect and a read timeout on every request, and retry what is safe to retry (see
+:class:`RetryPolicy`). Errors form one tree under :class:`HttpError`::
+
+    HttpError
+    ├── AuthError           401, 403
+    ├── NotFound            404
+    ├── RequestRejected     another 4xx
+    ├── RateLimited         429 after the retries
+    ├── ServerError         5xx after the retries
+    ├── TransportError      no response (refused, lost, timed out)
+    └── ResponseError       an unusable response; .mapping_error when a document fails to load
+
+Credentials never appear in an error, a log line (logger ``bexvendre_mapping.http``) or a
+client's ``repr``.
+
+>>> from bexvendre_mapping.http import BexEndpoints
+>>> BexEndpoints().queued_stock_changes
+'WarehouseManagement/GetQueuedStockChanges'
+"""
+
+from __future__ import annotations
+
+try:
+    import requests  # noqa: F401 - fail early, with the install command
+except ImportError as exc:
+    msg = 'bexvendre_mapping.http needs requests: pip install "bexvendre-mapping[http]"'
+    raise ImportError(msg, name="requests") from exc
+
+from bexvendre_mapping.http._bex import (
+    BEX_BASE_URL,
+    BexClient,
+    BexEndpoints,
+    StockChangeEntry,
+    StockInformation,
+)
+from bexvendre_mapping.http._errors import (
+    AuthError,
+    HttpError,
+    NotFound,
+    RateLimited,
+    RequestRejected,
+    ResponseError,
+    ServerError,
+    TransportError,
+)
+from bexvendre_mapping.http._transport import DEFAULT_TIMEOUT, RetryPolicy, Timeout
+from bexvendre_mapping.http._vendre import VendreClient, VendreEndpoints
+
+__all__ = [
+    "BEX_BASE_URL",
+    "DEFAULT_TIMEOUT",
+    "AuthError",
+    "BexClient",
+    "BexEndpoints",
+    "HttpError",
+    "NotFound",
+    "RateLimited",
+    "RequestRejected",
+    "ResponseError",
+    "RetryPolicy",
+    "ServerError",
+    "StockChangeEntry",
+    "StockInformation",
+    "Timeout",
+    "TransportError",
+    "VendreClient",
+    "VendreEndpoints",
+]

@@ -1,0 +1,308 @@
+"""The Vendre REST client (SPEC §8): orders in, products, stock and order statuses out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
+from typing import TYPE_CHECKING, Literal, TypeVar
+
+import attrs
+
+from bexvendre_mapping import vendre
+from bexvendre_mapping._dates import DEFAULT_TIME_ZONE
+from bexvendre_mapping._errors import MappingError, Problem
+from bexvendre_mapping.http._errors import NotFound
+from bexvendre_mapping.http._transport import (
+    DEFAULT_TIMEOUT,
+    BaseClient,
+    RetryPolicy,
+    Timeout,
+    Transport,
+    chunks,
+    json_array,
+    path_part,
+    wall_clock,
+)
+
+if TYPE_CHECKING:
+    import requests
+
+__all__ = ["VendreClient", "VendreEndpoints"]
+
+M = TypeVar("M")
+
+#: How many documents one request of :meth:`VendreClient.upsert_products` or
+#: :meth:`VendreClient.update_stock` carries by default.
+DEFAULT_CHUNK_SIZE = 100
+
+
+@attrs.frozen(kw_only=True)
+class VendreEndpoints:
+    """Paths (relative to the shop's ``/API/1`` base URL) and query parameter names.
+
+    Vendre documents ``orders``, ``products``, paging with ``page_size``/``offset`` and the
+    ``ids`` filter; the rest are this library's defaults, which the sandbox serves. Override
+    any of them to match a shop::
+
+        VendreEndpoints(stock="products/stock", since_param="updated_from")
+
+    Attributes:
+        orders: ``GET``, paged: ``{"list": [...], "remaining": N}``.
+        order_status: ``PUT`` of an ``OrderStatusUpdate``; ``{order_id}`` is replaced.
+        products: ``PUT`` of a JSON array of products, upserted by ``article_number``.
+        stock: ``PUT`` of a JSON array of stock updates, keyed by ``article_number``.
+        since_param: the orders filter "placed at or after", a wall-clock date-time
+            ``YYYY-MM-DD HH:MM:SS`` in the shop's time zone.
+        status_param: the orders filter by status id.
+        ids_param: the orders filter by ids, comma-separated.
+    """
+
+    orders: str = "orders"
+    order_status: str = "orders/{order_id}/status"
+    products: str = "products"
+    stock: str = "stock"
+    since_param: str = "date_added_from"
+    status_param: str = "status"
+    ids_param: str = "ids"
+
+
+class VendreClient(BaseClient):
+    """A client of one shop's Vendre REST API.
+
+    Every request has a connect and a read timeout; GETs and PUTs are retried on connection
+    errors, timeouts, 429 and 502/503/504 (see :class:`RetryPolicy`). Every request this
+    client sends is idempotent (reads, and PUTs keyed by id or article number), so all of
+    them may be repeated. Documents the shop sends are loaded with the library's loaders; one
+    that does not load raises :class:`ResponseError` carrying the ``MappingError``.
+
+    Args:
+        base_url: the API's base, ``https://<shop-domain>/API/1``.
+        api_key: the shop's API key.
+        auth: how the key is sent: ``"x-authorization"`` (``X-Authorization: <key>``, the
+            default) or ``"bearer"`` (``Authorization: Bearer <key>``).
+        endpoints: paths and parameter names, see :class:`VendreEndpoints`.
+        timeout: seconds, or ``(connect, read)`` seconds; default ``(5, 30)``.
+        retries: a :class:`RetryPolicy`, or how many times to retry with the default
+            backoff; default ``RetryPolicy()``.
+        session: a ``requests.Session`` to use (the client mounts its retrying adapter on
+            it for ``base_url`` only and does not close it); by default the client makes
+            and closes its own.
+        verify: TLS verification: ``True`` (the default), or a CA bundle's path.
+        trust_env: whether the session reads proxies and CA bundles from the environment.
+        time_zone: the shop's IANA time zone, for date-times.
+        strict: reject documents with keys the wire format does not define.
+        chunk_size: the default number of documents per request of the bulk updates.
+
+    >>> with VendreClient("https://shop.example/API/1", "k3y") as client:
+    ...     client
+    VendreClient(base_url='https://shop.example/API/1/', auth='x-authorization')
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        auth: Literal["x-authorization", "bearer"] = "x-authorization",
+        endpoints: VendreEndpoints | None = None,
+        timeout: Timeout = DEFAULT_TIMEOUT,
+        retries: int | RetryPolicy | None = None,
+        session: requests.Session | None = None,
+        verify: bool | str = True,
+        trust_env: bool = True,
+        time_zone: str = DEFAULT_TIME_ZONE,
+        strict: bool = False,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+    ) -> None:
+        if not api_key:
+            msg = "api_key is empty"
+            raise ValueError(msg)
+        headers = {
+            "x-authorization": {"X-Authorization": api_key},
+            "bearer": {"Authorization": f"Bearer {api_key}"},
+        }.get(str(auth))
+        if headers is None:
+            msg = f"auth must be 'x-authorization' or 'bearer', got {auth!r}"
+            raise ValueError(msg)
+        if chunk_size < 1:
+            msg = f"chunk_size must be at least 1, got {chunk_size}"
+            raise ValueError(msg)
+        self.auth = auth
+        self.endpoints = endpoints or VendreEndpoints()
+        self.chunk_size = chunk_size
+        self._transport = Transport(
+            base_url,
+            headers=headers,
+            auth=None,
+            secrets=[api_key],
+            timeout=timeout,
+            retries=RetryPolicy.coerce(retries),
+            session=session,
+            verify=verify,
+            trust_env=trust_env,
+            time_zone=time_zone,
+            strict=strict,
+        )
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self.base_url!r}, auth={self.auth!r})"
+
+    # --- orders ---------------------------------------------------------------------------
+
+    def iter_orders(
+        self,
+        *,
+        since: datetime | None = None,
+        status: int | None = None,
+        page_size: int = 250,
+    ) -> Iterator[vendre.Order]:
+        """Every order matching the filters, fetched page by page as the iteration goes.
+
+        Pages are requested with ``page_size`` and ``offset``; the next offset is the count
+        of orders received so far (a shop may send fewer than asked), until the shop says
+        ``remaining`` is 0.
+
+        Args:
+            since: only orders placed at or after this moment (sent as the shop's wall
+                clock, seconds floored; a naive datetime is the shop's wall clock).
+            status: only orders with this shop-specific status id.
+            page_size: how many orders to ask for per request.
+
+        Yields:
+            The orders, in the shop's order.
+
+        Raises:
+            HttpError: a request failed.
+            ResponseError: a page or an order in it does not load (the ``mapping_error``
+                paths point into the page, e.g. ``$.list[3].products[0].model``), or the
+                shop reports orders remaining but sends an empty page.
+        """
+        if page_size < 1:
+            msg = f"page_size must be at least 1, got {page_size}"
+            raise ValueError(msg)
+        params: dict[str, str | int] = {}
+        if since is not None:
+            params[self.endpoints.since_param] = wall_clock(since, self._transport.time_zone)
+        if status is not None:
+            params[self.endpoints.status_param] = status
+        return self._pages(params, page_size)
+
+    def _pages(self, filters: dict[str, str | int], page_size: int) -> Iterator[vendre.Order]:
+        offset = 0
+        while True:
+            params = {**filters, "page_size": page_size, "offset": offset}
+            reply = self._transport.request("GET", self.endpoints.orders, params=params)
+            page = reply.document()
+            items = reply.field(page, "list", list)
+            remaining = reply.field(page, "remaining", int)
+            for index, item in enumerate(items):
+                yield reply.load(vendre.load_order, item, f"$.list[{index}]")
+            if remaining <= 0:
+                return
+            if not items:
+                raise self._transport.response_error(
+                    "the shop reports orders remaining but sent an empty page",
+                    reply,
+                    MappingError([Problem("$.list", f"empty, with {remaining} remaining")]),
+                )
+            offset += len(items)
+
+    def get_order(self, order_id: int) -> vendre.Order:
+        """The order with id ``order_id`` (fetched with the ``ids`` filter).
+
+        Raises:
+            NotFound: the shop has no such order.
+            ResponseError: the order does not load.
+            HttpError: the request failed.
+        """
+        params: dict[str, str | int] = {
+            self.endpoints.ids_param: order_id,
+            "page_size": 1,
+            "offset": 0,
+        }
+        reply = self._transport.request("GET", self.endpoints.orders, params=params)
+        page = reply.document()
+        items = reply.field(page, "list", list)
+        for index, item in enumerate(items):
+            order: vendre.Order = reply.load(vendre.load_order, item, f"$.list[{index}]")
+            if order.id == order_id:
+                return order
+        raise NotFound(
+            f"the shop has no order {order_id}",
+            method=reply.method,
+            url=reply.url,
+            status=reply.status,
+            body_excerpt=self._transport.excerpt(reply.content),
+        )
+
+    def update_order_status(self, update: vendre.OrderStatusUpdate) -> None:
+        """Set an order's status (``PUT`` of the update to :attr:`VendreEndpoints.order_status`).
+
+        Raises:
+            NotFound: the shop has no such order.
+            RequestRejected: the shop refused the update.
+            HttpError: the request failed.
+        """
+        path = self.endpoints.order_status.format(order_id=path_part(update.id))
+        self._transport.request("PUT", path, body=vendre.dumps_order_status_update(update))
+
+    # --- catalogue and stock --------------------------------------------------------------
+
+    def upsert_products(
+        self, products: Iterable[vendre.Product], *, chunk_size: int | None = None
+    ) -> int:
+        """Create or update products, keyed by ``article_number``, in bounded chunks.
+
+        ``products`` is read lazily, one chunk at a time, so a generator over a whole
+        catalogue never sits in memory at once. Each chunk is one ``PUT`` of a JSON array;
+        a chunk that fails stops the upload, and the chunks before it stay applied (sending
+        them again is harmless: an upsert is idempotent).
+
+        Args:
+            products: the products.
+            chunk_size: products per request (default: the client's ``chunk_size``).
+
+        Returns:
+            How many products were sent.
+
+        Raises:
+            RequestRejected: the shop refused a chunk (e.g. 400 with its problems).
+            HttpError: a request failed.
+        """
+        return self._put_chunks(self.endpoints.products, products, vendre.dumps_product, chunk_size)
+
+    def update_stock(
+        self, updates: Iterable[vendre.StockUpdate], *, chunk_size: int | None = None
+    ) -> int:
+        """Set stock levels of variants, keyed by ``article_number``, in bounded chunks.
+
+        Read lazily and sent like :meth:`upsert_products`.
+
+        Args:
+            updates: the stock updates.
+            chunk_size: updates per request (default: the client's ``chunk_size``).
+
+        Returns:
+            How many updates were sent.
+
+        Raises:
+            RequestRejected: the shop refused a chunk.
+            HttpError: a request failed.
+        """
+        return self._put_chunks(
+            self.endpoints.stock, updates, vendre.dumps_stock_update, chunk_size
+        )
+
+    def _put_chunks(
+        self,
+        path: str,
+        models: Iterable[M],
+        dumps: Callable[[M], bytes],
+        chunk_size: int | None,
+    ) -> int:
+        sent = 0
+        for chunk in chunks(models, self.chunk_size if chunk_size is None else chunk_size):
+            body = json_array(dumps(model) for model in chunk)
+            self._transport.request("PUT", path, body=body)
+            sent += len(chunk)
+        return sent

@@ -1,0 +1,390 @@
+"""The sandbox's machinery: loopback werkzeug servers, faults, and the base of both APIs.
+
+Each API is a WSGI application served by ``werkzeug.serving.make_server(..., threaded=True)``
+in a background thread. werkzeug parses HTTP and routes; the applications only hold data
+(under one lock shared by both APIs) and decide answers.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import socket
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import attrs
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import Map, Rule
+from werkzeug.serving import WSGIRequestHandler, make_server
+from werkzeug.wrappers import Request, Response
+
+from bexvendre_mapping._dates import parse_datetime, time_zone
+from bexvendre_mapping._errors import MappingError, Problem
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+
+__all__ = [
+    "SYSTEMS",
+    "Api",
+    "ApiError",
+    "Call",
+    "Fault",
+    "LoopbackServer",
+    "json_response",
+    "same_secret",
+]
+
+logger = logging.getLogger("bexvendre_mapping.testing.sandbox")
+
+#: The systems a sandbox serves.
+SYSTEMS = ("vendre", "bex")
+
+# How often a server's loop looks for a shutdown request; stopping waits up to this long.
+_POLL_INTERVAL = 0.02
+# How long stopping waits for requests in flight before it cuts their connections.
+_GRACE = 2.0
+
+
+@attrs.define(kw_only=True)
+class Fault:
+    """A fault injected into a sandbox API (see :meth:`Sandbox.inject`).
+
+    Attributes:
+        system: ``"vendre"`` or ``"bex"``.
+        method: the HTTP method it applies to, or ``None`` for any.
+        path: the path prefix (relative to the API's base) it applies to, or ``None``.
+        status: answer with this status instead of doing the work.
+        retry_after: the ``Retry-After`` header sent with ``status``, in seconds.
+        delay: seconds to wait before answering.
+        body: answer with these bytes (status ``status``, default 200) instead of doing the
+            work.
+        drop_after_commit: do the work, then close the connection without an answer.
+        times: how many requests it applies to in all.
+        hits: how many requests it has applied to so far.
+    """
+
+    system: str
+    method: str | None = None
+    path: str | None = None
+    status: int | None = None
+    retry_after: int | None = None
+    delay: float | None = None
+    body: bytes | None = None
+    drop_after_commit: bool = False
+    times: int = 1
+    hits: int = 0
+
+    @property
+    def remaining(self) -> int:
+        """How many more requests it applies to."""
+        return self.times - self.hits
+
+    def matches(self, system: str, method: str, path: str) -> bool:
+        """Whether the fault applies to a request (and has applications left)."""
+        return (
+            self.remaining > 0
+            and system == self.system
+            and (self.method is None or self.method.upper() == method.upper())
+            and (self.path is None or path.startswith(self.path.lstrip("/")))
+        )
+
+
+@attrs.frozen(kw_only=True)
+class Call:
+    """A request a sandbox API received.
+
+    Attributes:
+        system: ``"vendre"`` or ``"bex"``.
+        method: the HTTP method.
+        path: the path relative to the API's base, e.g. ``Orders/100234``.
+        query: the query string, decoded (empty when there is none).
+        status: the status answered, or ``None`` when the connection was dropped.
+        fault: whether an injected fault applied to it.
+    """
+
+    system: str
+    method: str
+    path: str
+    query: str
+    status: int | None
+    fault: bool
+
+
+class ApiError(Exception):
+    """An error answer of a sandbox API: a status, a message and maybe problems."""
+
+    def __init__(self, status: int, message: str, problems: Iterable[Problem] = ()) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.problems = tuple(problems)
+
+    @classmethod
+    def invalid(cls, error: MappingError, prefix: str = "$") -> ApiError:
+        """A 400 listing a loader's problems (paths rebased under ``prefix``)."""
+        problems = [Problem(prefix + p.path[1:], p.message) for p in error.problems]
+        return cls(400, "the document does not load", problems)
+
+    def response(self) -> Response:
+        """The JSON answer."""
+        body: dict[str, Any] = {"error": self.message}
+        if self.problems:
+            body["problems"] = [{"path": p.path, "message": p.message} for p in self.problems]
+        return json_response(body, self.status)
+
+
+class _DropConnection(ConnectionAbortedError):
+    """Raised by an application to close the connection without an answer."""
+
+
+def json_response(
+    document: Any, status: int = 200, headers: Mapping[str, str] | None = None
+) -> Response:
+    """A JSON answer (documents are wire dicts: strings, ints, booleans and ``None``)."""
+    data = json.dumps(document, ensure_ascii=False).encode()
+    return Response(data, status=status, headers=dict(headers or {}), mimetype="application/json")
+
+
+def same_secret(given: str | None, expected: str) -> bool:
+    """Whether ``given`` is ``expected``, compared in constant time."""
+    return given is not None and hmac.compare_digest(given.encode(), expected.encode())
+
+
+class Api:
+    """The base of both sandbox APIs: faults, credentials, routing, errors, the call log.
+
+    Subclasses give :attr:`system`, :meth:`rules` (endpoints are method names) and
+    :meth:`authorized`. Handlers run under the sandbox's lock.
+    """
+
+    system: ClassVar[str]
+    #: Headers sent with a 401.
+    challenge: ClassVar[Mapping[str, str]] = {}
+
+    def __init__(
+        self,
+        *,
+        base_path: str,
+        lock: threading.RLock,
+        faults: list[Fault],
+        calls: list[Call],
+        stopping: threading.Event,
+        zone_name: str,
+    ) -> None:
+        self.base_path = "/" + base_path.strip("/") + "/"
+        self.lock = lock
+        self.faults = faults
+        self.calls = calls
+        self.stopping = stopping
+        self.zone_name = zone_name
+        self.url_map = Map(
+            [
+                Rule(self.base_path + path.lstrip("/"), endpoint=endpoint, methods=[method])
+                for method, path, endpoint in self.rules()
+            ],
+            strict_slashes=False,
+            merge_slashes=False,
+        )
+
+    def rules(self) -> list[tuple[str, str, str]]:
+        """``(method, path relative to the base, handler method name)`` of every route."""
+        raise NotImplementedError
+
+    def authorized(self, request: Request) -> bool:
+        """Whether the request carries this API's credentials."""
+        raise NotImplementedError
+
+    # --- the WSGI application -------------------------------------------------------------
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        request = Request(environ)
+        relative = (
+            request.path[len(self.base_path) :]
+            if request.path.startswith(self.base_path)
+            else request.path.lstrip("/")
+        )
+        fault = self._take_fault(request.method, relative)
+        response = self._answer(request, fault)
+        dropped = fault is not None and fault.drop_after_commit
+        with self.lock:
+            self.calls.append(
+                Call(
+                    system=self.system,
+                    method=request.method,
+                    path=relative,
+                    query=request.query_string.decode("utf-8", "replace"),
+                    status=None if dropped else response.status_code,
+                    fault=fault is not None,
+                )
+            )
+        if dropped:
+            # The work is done; the handler closes the connection without an answer.
+            raise _DropConnection
+        return response(environ, start_response)
+
+    def _take_fault(self, method: str, path: str) -> Fault | None:
+        with self.lock:
+            for fault in self.faults:
+                if fault.matches(self.system, method, path):
+                    fault.hits += 1
+                    return fault
+        return None
+
+    def _fault_answer(self, fault: Fault) -> Response | None:
+        if fault.delay:
+            # Cut short when the sandbox stops, so that stopping never waits on it.
+            self.stopping.wait(fault.delay)
+        if fault.body is not None:
+            return Response(fault.body, status=fault.status or 200)
+        if fault.status is not None:
+            headers = {}
+            if fault.retry_after is not None:
+                headers["Retry-After"] = str(fault.retry_after)
+            return json_response({"error": "injected fault"}, fault.status, headers)
+        return None
+
+    def _answer(self, request: Request, fault: Fault | None) -> Response:
+        faulty = None if fault is None else self._fault_answer(fault)
+        if faulty is not None:
+            return faulty
+        if not request.path.startswith(self.base_path):
+            return ApiError(404, f"no API at {request.path}").response()
+        if not self.authorized(request):
+            return json_response({"error": "wrong or missing credentials"}, 401, self.challenge)
+        try:
+            endpoint, arguments = self.url_map.bind_to_environ(request.environ).match()
+        except HTTPException as exc:
+            return ApiError(exc.code or 500, exc.description or exc.name).response()
+        try:
+            with self.lock:
+                answer: Response = getattr(self, str(endpoint))(request, **arguments)
+        except ApiError as exc:
+            return exc.response()
+        return answer
+
+    # --- helpers for handlers -------------------------------------------------------------
+
+    def int_param(self, request: Request, name: str, default: int, *, minimum: int = 0) -> int:
+        """A query parameter that must be an integer of at least ``minimum``.
+
+        Raises:
+            ApiError: 400 when it is not.
+        """
+        text = request.args.get(name)
+        if text is None:
+            return default
+        if not text.strip().lstrip("-").isdigit() or int(text) < minimum:
+            raise ApiError(400, f"{name} must be an integer >= {minimum}, got {text!r}")
+        return int(text)
+
+    def datetime_param(self, request: Request, name: str) -> datetime | None:
+        """A wall-clock date-time query parameter, in the shop's time zone.
+
+        Raises:
+            ApiError: 400 when it is not one.
+        """
+        text = request.args.get(name)
+        if text is None:
+            return None
+        try:
+            return parse_datetime(text, time_zone(self.zone_name))
+        except MappingError as exc:
+            raise ApiError(400, f"{name}: {exc}") from None
+
+    def now(self) -> datetime:
+        """The current moment in the shop's time zone."""
+        return datetime.now(time_zone(self.zone_name))
+
+
+# --- the servers ----------------------------------------------------------------------------
+
+
+class _Handlers:
+    """The request handlers in flight on one server, to wait for them when it stops."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._live: dict[WSGIRequestHandler, threading.Thread] = {}
+
+    def opened(self, handler: WSGIRequestHandler) -> None:
+        with self._lock:
+            self._live[handler] = threading.current_thread()
+
+    def closed(self, handler: WSGIRequestHandler) -> None:
+        with self._lock:
+            self._live.pop(handler, None)
+
+    def finish(self, grace: float) -> None:
+        """Wait for the handlers; after ``grace`` seconds, cut their connections."""
+        with self._lock:
+            live = list(self._live.items())
+        for handler, thread in live:
+            thread.join(grace)
+            if thread.is_alive():
+                # A client that connected and sent nothing keeps its handler reading.
+                try:
+                    handler.connection.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    logger.debug("connection of a handler already closed")
+                thread.join(grace)
+
+
+def _handler_class(handlers: _Handlers) -> type[WSGIRequestHandler]:
+    class Handler(WSGIRequestHandler):
+        def setup(self) -> None:
+            handlers.opened(self)
+            super().setup()
+
+        def finish(self) -> None:
+            try:
+                super().finish()
+            finally:
+                handlers.closed(self)
+
+        def connection_dropped(
+            self, error: BaseException, environ: WSGIEnvironment | None = None
+        ) -> None:
+            # Without an answer the handler would wait for another request on a connection
+            # the client is still reading from; closing it is what the fault is for.
+            self.close_connection = True
+
+        def log(self, type: str, message: str, *args: Any) -> None:  # noqa: A002 - werkzeug's name
+            # One debug line per request, in the library's logger, not werkzeug's on stderr.
+            logger.debug("%s: " + message.rstrip("\n"), type, *args)
+
+    return Handler
+
+
+class LoopbackServer:
+    """One WSGI application served on 127.0.0.1 at a free port, in a background thread."""
+
+    def __init__(self, app: Callable[..., Iterable[bytes]], *, name: str, host: str) -> None:
+        self._handlers = _Handlers()
+        self._server = make_server(
+            host, 0, app, threaded=True, request_handler=_handler_class(self._handlers)
+        )
+        self.host = host
+        self.port: int = self._server.port
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": _POLL_INTERVAL},
+            name=f"bexvendre-sandbox-{name}",
+            daemon=True,
+        )
+        self._thread.start()
+
+    def url(self, path: str) -> str:
+        """The URL of ``path`` on this server."""
+        return f"http://{self.host}:{self.port}/{path.lstrip('/')}"
+
+    def stop(self) -> None:
+        """Stop accepting, finish the requests in flight, close the socket, join the thread."""
+        self._server.shutdown()
+        self._thread.join()
+        self._server.server_close()
+        self._handlers.finish(_GRACE)

@@ -1,0 +1,556 @@
+"""Both APIs as real HTTP servers on loopback, for integration tests (the ``testing`` extra).
+
+:class:`Sandbox` starts a Vendre API and a Bex API on ``127.0.0.1`` at free ports, each a
+werkzeug server in a background thread, holding its data in memory. Seed it, point your
+integration code at it (or take its ready clients), run, and look at what arrived::
+
+    from bexvendre_mapping.testing.sandbox import Sandbox
+
+    def test_orders_reach_bex():
+        with Sandbox() as sandbox:
+            sandbox.add_vendre_order(order_document)
+            my_sync(vendre=sandbox.vendre_client(), bex=sandbox.bex_client())
+            assert [o["Ordernr"] for o in sandbox.bex_orders()] == ["100234"]
+
+The servers answer like the real APIs as :class:`~bexvendre_mapping.http.VendreEndpoints`
+and :class:`~bexvendre_mapping.http.BexEndpoints` describe them: wrong credentials get a
+401, documents that arrive are checked with the library's loaders (a 400 lists every
+problem with its JSON path), and :meth:`Sandbox.inject` makes them fail the ways real
+servers do: an error status, ``Retry-After``, a slow answer, a body that is not JSON, or a
+response lost after the work was done.
+"""
+
+from __future__ import annotations
+
+import copy
+import secrets
+import threading
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
+from typing import Any, Self, TypeVar
+
+from bexvendre_mapping import bex, vendre
+from bexvendre_mapping._dates import DEFAULT_TIME_ZONE, format_date
+from bexvendre_mapping.http import (
+    BexClient,
+    BexEndpoints,
+    RetryPolicy,
+    VendreClient,
+    VendreEndpoints,
+)
+from bexvendre_mapping.testing._sandbox_bex import BexApi
+from bexvendre_mapping.testing._sandbox_server import (
+    SYSTEMS,
+    Call,
+    Fault,
+    LoopbackServer,
+)
+from bexvendre_mapping.testing._sandbox_vendre import VendreApi
+
+__all__ = ["FAST_RETRIES", "Call", "Fault", "Sandbox"]
+
+#: The retry policy of the sandbox's clients: no backoff, ``Retry-After`` cut to 1 second.
+FAST_RETRIES = RetryPolicy(total=3, backoff_factor=0, jitter=0, retry_after_max=1)
+
+# The sandbox's clients' timeouts: (connect, read) seconds. Loopback is fast.
+_TIMEOUT = (2.0, 10.0)
+
+_Document = Mapping[str, Any] | bytes | str
+
+_M = TypeVar("_M")
+
+
+class Sandbox:
+    """The Vendre and Bex APIs on loopback, in memory, as a context manager.
+
+    Args:
+        seed_examples: seed the shipped example documents (not available yet: must be
+            ``False``).
+        time_zone: the shop's IANA time zone, for date-times and filters.
+        vendre_max_page_size: the most orders one page holds, whatever the client asks
+            (``None``: as many as asked), to test paging.
+        bex_location: the location code of the Bex key (stock look-ups with another code
+            get a 404).
+        bex_queue_page_size: the most entries one page of the stock-change queue holds.
+        vendre_endpoints: the paths the Vendre API serves (default: the library's).
+        bex_endpoints: the paths the Bex API serves (default: the library's).
+        host: the loopback address to listen on.
+
+    Attributes:
+        vendre_api_key: the Vendre API key the sandbox accepts (random per sandbox).
+        bex_api_key: the Bex API key (random).
+        bex_secret: the Bex API secret (random).
+        bex_location: the Bex location code.
+    """
+
+    def __init__(
+        self,
+        *,
+        seed_examples: bool = False,
+        time_zone: str = DEFAULT_TIME_ZONE,
+        vendre_max_page_size: int | None = None,
+        bex_location: str = "HUVUDLAGER",
+        bex_queue_page_size: int = 50,
+        vendre_endpoints: VendreEndpoints | None = None,
+        bex_endpoints: BexEndpoints | None = None,
+        host: str = "127.0.0.1",
+    ) -> None:
+        if seed_examples:
+            msg = "seeding from the shipped examples is not available yet"
+            raise NotImplementedError(msg)
+        if bex_queue_page_size < 1:
+            msg = f"bex_queue_page_size must be at least 1, got {bex_queue_page_size}"
+            raise ValueError(msg)
+        self.time_zone = time_zone
+        self.vendre_api_key = secrets.token_hex(16)
+        self.bex_api_key = secrets.token_hex(8)
+        self.bex_secret = secrets.token_hex(16)
+        self.bex_location = bex_location
+        self._host = host
+        self._lock = threading.RLock()
+        self._stopping = threading.Event()
+        self._faults: list[Fault] = []
+        self._calls: list[Call] = []
+        common: dict[str, Any] = {
+            "lock": self._lock,
+            "faults": self._faults,
+            "calls": self._calls,
+            "stopping": self._stopping,
+            "zone_name": time_zone,
+        }
+        self._vendre = VendreApi(
+            api_key=self.vendre_api_key,
+            endpoints=vendre_endpoints or VendreEndpoints(),
+            max_page_size=vendre_max_page_size,
+            base_path="API/1",
+            **common,
+        )
+        self._bex = BexApi(
+            api_key=self.bex_api_key,
+            secret=self.bex_secret,
+            location=bex_location,
+            endpoints=bex_endpoints or BexEndpoints(),
+            queue_page_size=bex_queue_page_size,
+            base_path="api",
+            **common,
+        )
+        self._servers: dict[str, LoopbackServer] = {}
+        self._clients: list[VendreClient | BexClient] = []
+
+    def __repr__(self) -> str:
+        state = "running" if self._servers else "stopped"
+        vendre_at, bex_at = self._url_or_none("vendre"), self._url_or_none("bex")
+        return f"<Sandbox {state} vendre={vendre_at} bex={bex_at}>"
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    def start(self) -> Self:
+        """Start both servers (done by ``with``).
+
+        Raises:
+            RuntimeError: the sandbox is running already.
+        """
+        if self._servers:
+            msg = "the sandbox is running already"
+            raise RuntimeError(msg)
+        self._stopping.clear()
+        try:
+            for name, app in (("vendre", self._vendre), ("bex", self._bex)):
+                self._servers[name] = LoopbackServer(app, name=name, host=self._host)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        """Close the clients it made, shut the servers down and join their threads."""
+        self._stopping.set()
+        clients, self._clients = self._clients, []
+        for client in clients:
+            client.close()
+        servers, self._servers = self._servers, {}
+        for server in servers.values():
+            server.stop()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def reset(self) -> None:
+        """Forget all data, faults and calls (the servers keep running)."""
+        with self._lock:
+            self._vendre.clear()
+            self._bex.clear()
+            self._faults.clear()
+            self._calls.clear()
+
+    # --- where and how to connect ---------------------------------------------------------
+
+    @property
+    def vendre_url(self) -> str:
+        """The Vendre API's base URL, ``http://127.0.0.1:<port>/API/1/``."""
+        return self._server("vendre").url("API/1/")
+
+    @property
+    def bex_url(self) -> str:
+        """The Bex API's base URL, ``http://127.0.0.1:<port>/api/``."""
+        return self._server("bex").url("api/")
+
+    def vendre_client(self, **options: Any) -> VendreClient:
+        """A :class:`~bexvendre_mapping.http.VendreClient` of this sandbox.
+
+        It retries without backoff (:data:`FAST_RETRIES`), ignores proxy settings, and is
+        closed when the sandbox stops.
+
+        Args:
+            **options: ``VendreClient`` arguments, overriding the sandbox's (``api_key``
+                too, e.g. a wrong one).
+        """
+        api_key = options.pop("api_key", self.vendre_api_key)
+        options = {
+            "retries": FAST_RETRIES,
+            "timeout": _TIMEOUT,
+            "trust_env": False,
+            "time_zone": self.time_zone,
+            **options,
+        }
+        client = VendreClient(options.pop("base_url", self.vendre_url), api_key, **options)
+        self._clients.append(client)
+        return client
+
+    def bex_client(self, **options: Any) -> BexClient:
+        """A :class:`~bexvendre_mapping.http.BexClient` of this sandbox.
+
+        Like :meth:`vendre_client`; its location is the sandbox's.
+
+        Args:
+            **options: ``BexClient`` arguments, overriding the sandbox's (``api_key`` and
+                ``secret`` too).
+        """
+        options = {
+            "base_url": self.bex_url,
+            "api_key": self.bex_api_key,
+            "secret": self.bex_secret,
+            "location": self.bex_location,
+            "retries": FAST_RETRIES,
+            "timeout": _TIMEOUT,
+            "trust_env": False,
+            "time_zone": self.time_zone,
+            **options,
+        }
+        client = BexClient(**options)
+        self._clients.append(client)
+        return client
+
+    # --- faults ---------------------------------------------------------------------------
+
+    def inject(
+        self,
+        system: str,
+        *,
+        method: str | None = None,
+        path: str | None = None,
+        status: int | None = None,
+        retry_after: int | None = None,
+        delay: float | None = None,
+        body: bytes | None = None,
+        drop_after_commit: bool = False,
+        times: int = 1,
+    ) -> Fault:
+        """Make the next ``times`` matching requests fail.
+
+        A request matches when its method is ``method`` (any when ``None``) and its path,
+        relative to the API's base (``orders``, ``GiftCardReservations``), starts with
+        ``path`` (any when ``None``). Faults apply in the order they were injected.
+
+        Args:
+            system: ``"vendre"`` or ``"bex"``.
+            method: the HTTP method to match.
+            path: the path prefix to match.
+            status: answer with this status (and ``{"error": "injected fault"}``) without
+                doing the work, e.g. 503.
+            retry_after: the ``Retry-After`` seconds sent with ``status``.
+            delay: seconds to wait before answering (longer than a client's read timeout
+                makes it time out).
+            body: answer with these bytes (status ``status``, default 200) without doing
+                the work, e.g. an HTML error page or truncated JSON.
+            drop_after_commit: do the work (store the order, make the reservation), then
+                close the connection without an answer: a response lost after commit.
+            times: how many matching requests fail.
+
+        Returns:
+            The fault; its ``hits`` counts the requests it applied to.
+
+        Raises:
+            ValueError: the arguments do not describe a fault.
+        """
+        if system not in SYSTEMS:
+            msg = f"system must be 'vendre' or 'bex', got {system!r}"
+            raise ValueError(msg)
+        if times < 1:
+            msg = f"times must be at least 1, got {times}"
+            raise ValueError(msg)
+        if status is None and delay is None and body is None and not drop_after_commit:
+            msg = "a fault needs a status, a delay, a body or drop_after_commit"
+            raise ValueError(msg)
+        if drop_after_commit and (status is not None or body is not None):
+            msg = "drop_after_commit does the work; it cannot also answer a status or a body"
+            raise ValueError(msg)
+        if retry_after is not None and status is None:
+            msg = "retry_after goes with a status (429 or 503)"
+            raise ValueError(msg)
+        fault = Fault(
+            system=system,
+            method=method,
+            path=path,
+            status=status,
+            retry_after=retry_after,
+            delay=delay,
+            body=body,
+            drop_after_commit=drop_after_commit,
+            times=times,
+        )
+        with self._lock:
+            self._faults.append(fault)
+        return fault
+
+    def clear_faults(self) -> None:
+        """Remove every injected fault."""
+        with self._lock:
+            self._faults.clear()
+
+    def calls(self, system: str | None = None) -> list[Call]:
+        """The requests received so far, oldest first (of one system, or of both)."""
+        with self._lock:
+            return [c for c in self._calls if system is None or c.system == system]
+
+    # --- seeding Vendre -------------------------------------------------------------------
+
+    def add_vendre_order(self, order: _Document | vendre.Order) -> dict[str, Any]:
+        """Add an order for clients to fetch (replacing one with the same id).
+
+        Args:
+            order: a Vendre order, as a wire document (mapping, JSON bytes or str) or a
+                model.
+
+        Returns:
+            The stored document, in canonical wire form.
+
+        Raises:
+            MappingError: the document does not load.
+        """
+        model = self._model(order, vendre.Order, vendre.load_order)
+        with self._lock:
+            return copy.deepcopy(self._vendre.add_order(model))
+
+    # --- seeding Bex ----------------------------------------------------------------------
+
+    def add_bex_article(
+        self, article: _Document | bex.Article, *, changed_at: datetime | None = None
+    ) -> dict[str, Any]:
+        """Add an article (replacing one with the same ``Artikel``).
+
+        Args:
+            article: a Bex article, as a wire document or a model.
+            changed_at: when it changed, for the changed-since filter (default: now).
+
+        Returns:
+            The stored document.
+        """
+        model = self._model(article, bex.Article, bex.load_article)
+        with self._lock:
+            return copy.deepcopy(self._bex.add_article(model, changed_at))
+
+    def add_bex_order(self, order: _Document | bex.Order) -> dict[str, Any]:
+        """Add an order to Bex, as if created earlier (replacing one with the same ``Ordernr``).
+
+        Returns:
+            The stored document.
+        """
+        model = self._model(order, bex.Order, bex.load_order)
+        with self._lock:
+            return copy.deepcopy(self._bex.add_order(model))
+
+    def set_bex_stock(
+        self,
+        product: str | _Document | bex.Stock,
+        quantity: int | None = None,
+        *,
+        available: int | None = None,
+        variant_id: int | str | None = None,
+        next_receival_date: date | None = None,
+        next_receival_quantity: int | None = None,
+    ) -> int:
+        """Set a product's stock and queue a stock change for it.
+
+        Either ``set_bex_stock("1001_SKO_42", 7)`` or ``set_bex_stock(stock)`` with a Bex
+        stock row (document or model), whose model code is the product identifier and whose
+        ``Lagerantal`` the quantity.
+
+        Args:
+            product: the product identifier, or a Bex stock row.
+            quantity: the physical quantity (not with a stock row).
+            available: the available quantity (default: the physical one).
+            variant_id: the ``variantId`` to report.
+            next_receival_date: when more arrives.
+            next_receival_quantity: how much arrives then.
+
+        Returns:
+            The id of the queued stock-change entry.
+
+        Raises:
+            TypeError: the arguments do not name a product and a quantity.
+        """
+        if isinstance(product, str) and quantity is not None:
+            identifier, physical = product, quantity
+        elif not isinstance(product, str) and quantity is None:
+            stock = self._model(product, bex.Stock, bex.load_stock)
+            identifier, physical = str(stock.model_code), stock.quantity
+        else:
+            msg = "give a product identifier and a quantity, or a Bex stock row alone"
+            raise TypeError(msg)
+        for value in (physical, available, next_receival_quantity):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+                msg = f"quantities are whole numbers, got {value!r}"
+                raise TypeError(msg)
+        document: dict[str, Any] = {
+            "productIdentifier": identifier,
+            "variantId": variant_id,
+            "physicalQuantity": physical,
+            "availableQuantity": physical if available is None else available,
+        }
+        if next_receival_date is not None:
+            document["nextReceivalDate"] = format_date(next_receival_date)
+        if next_receival_quantity is not None:
+            document["nextReceivalQuantity"] = next_receival_quantity
+        with self._lock:
+            return self._bex.set_stock(document)
+
+    def add_bex_gift_card(self, card: _Document | bex.GiftCard) -> dict[str, Any]:
+        """Add a gift card (replacing one with the same ``Nummer``).
+
+        Returns:
+            The stored document.
+        """
+        model = self._model(card, bex.GiftCard, bex.load_gift_card)
+        with self._lock:
+            return copy.deepcopy(self._bex.add_gift_card(model))
+
+    def set_bex_order_status(
+        self,
+        order: str | _Document | bex.OrderStatus,
+        status: str | None = None,
+        *,
+        changed_at: datetime | None = None,
+    ) -> dict[str, Any]:
+        """Set an order's Bex status: ``set_bex_order_status("100234", "SKICKAD")``.
+
+        Args:
+            order: the ``Ordernr``, or an order status (document or model) alone.
+            status: the Bex status code (not with an order status).
+            changed_at: when it changed, for the since filter (default: now).
+
+        Returns:
+            The stored document.
+
+        Raises:
+            TypeError: the arguments do not name an order and a status.
+        """
+        if isinstance(order, str) and status is not None:
+            model = bex.load_order_status({"Ordernr": order, "Status": status})
+        elif not isinstance(order, str) and status is None:
+            model = self._model(order, bex.OrderStatus, bex.load_order_status)
+        else:
+            msg = "give an Ordernr and a status, or an order status alone"
+            raise TypeError(msg)
+        with self._lock:
+            return copy.deepcopy(self._bex.set_order_status(model, changed_at))
+
+    def set_bex_bonus(
+        self, customer: str | _Document | bex.BonusBalance, points: int | None = None
+    ) -> dict[str, Any]:
+        """Set a customer's bonus points: ``set_bex_bonus("5512", 340)``.
+
+        Args:
+            customer: the ``Kundnr``, or a bonus balance (document or model) alone.
+            points: the points (not with a bonus balance).
+
+        Returns:
+            The stored document.
+
+        Raises:
+            TypeError: the arguments do not name a customer and points.
+        """
+        if isinstance(customer, str) and points is not None:
+            model = bex.load_bonus_balance({"Kundnr": customer, "Bonuspoäng": points})
+        elif not isinstance(customer, str) and points is None:
+            model = self._model(customer, bex.BonusBalance, bex.load_bonus_balance)
+        else:
+            msg = "give a Kundnr and points, or a bonus balance alone"
+            raise TypeError(msg)
+        with self._lock:
+            return copy.deepcopy(self._bex.set_bonus(model))
+
+    # --- what arrived ---------------------------------------------------------------------
+
+    def vendre_orders(self) -> list[dict[str, Any]]:
+        """Vendre's orders, by id, with the statuses set since."""
+        with self._lock:
+            return copy.deepcopy(
+                [stored.document for _, stored in sorted(self._vendre.orders.items())]
+            )
+
+    def vendre_products(self) -> list[dict[str, Any]]:
+        """The products that arrived at Vendre, one per ``article_number``, latest version."""
+        with self._lock:
+            return copy.deepcopy(list(self._vendre.products.values()))
+
+    def vendre_stock(self) -> list[dict[str, Any]]:
+        """The stock updates that arrived at Vendre, one per ``article_number``, latest."""
+        with self._lock:
+            return copy.deepcopy(list(self._vendre.stock.values()))
+
+    def vendre_order_statuses(self) -> list[dict[str, Any]]:
+        """Every order status update that arrived at Vendre, in order of arrival."""
+        with self._lock:
+            return copy.deepcopy(self._vendre.status_updates)
+
+    def bex_orders(self) -> list[dict[str, Any]]:
+        """The orders in Bex (created through the API or added), in order of creation."""
+        with self._lock:
+            return copy.deepcopy(list(self._bex.orders.values()))
+
+    def bex_gift_cards(self) -> list[dict[str, Any]]:
+        """The gift cards in Bex, with their balances and statuses now."""
+        with self._lock:
+            return copy.deepcopy(list(self._bex.gift_cards.values()))
+
+    def bex_queued_stock_changes(self) -> list[dict[str, Any]]:
+        """The stock-change entries not confirmed yet, oldest first."""
+        with self._lock:
+            return copy.deepcopy(list(self._bex.queue.values()))
+
+    def reservations(self) -> list[dict[str, Any]]:
+        """Every gift-card reservation made, in order, with its status now."""
+        with self._lock:
+            return copy.deepcopy(list(self._bex.reservations.values()))
+
+    # --- internals ------------------------------------------------------------------------
+
+    def _server(self, name: str) -> LoopbackServer:
+        server = self._servers.get(name)
+        if server is None:
+            msg = "the sandbox is not running: use it in a with block, or call start()"
+            raise RuntimeError(msg)
+        return server
+
+    def _url_or_none(self, name: str) -> str | None:
+        server = self._servers.get(name)
+        return None if server is None else server.url("")
+
+    def _model(self, value: object, cls: type[_M], loader: Callable[..., _M]) -> _M:
+        if isinstance(value, cls):
+            return value
+        return loader(value, time_zone=self.time_zone)

@@ -1,0 +1,211 @@
+"""The bexvendre command line: convert, validate, lookups check, mapping (SPEC §9)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bexvendre_mapping.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+LOOKUPS = str(ROOT / "examples" / "lookups.toml")
+ORDER = str(ROOT / "examples" / "vendre-order.json")
+
+
+def run(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the installed command line as a user would."""
+    return subprocess.run(  # noqa: S603 - our own command with fixed arguments
+        [sys.executable, "-m", "bexvendre_mapping.cli", *args],
+        input=stdin.decode() if stdin is not None else None,
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+    )
+
+
+def test_convert_order_from_a_file() -> None:
+    """convert writes the other side's JSON on stdout and exits 0."""
+    result = run("convert", "order", "--from", "vendre", "--lookups", LOOKUPS, ORDER)
+    assert result.returncode == 0, result.stderr
+    order = json.loads(result.stdout)
+    assert order["Ordernr"] == "100234"
+    assert order["Belopp inkl. moms"] == "4183.00"
+    assert result.stderr == ""
+
+
+def test_convert_reads_standard_input() -> None:
+    """INPUT '-' or absent reads standard input."""
+    raw = Path(ORDER).read_bytes()
+    dash = run("convert", "order", "--from", "vendre", "--lookups", LOOKUPS, "-", stdin=raw)
+    absent = run("convert", "order", "--from", "vendre", "--lookups", LOOKUPS, stdin=raw)
+    assert dash.returncode == absent.returncode == 0
+    assert dash.stdout == absent.stdout
+
+
+def test_convert_back_gives_the_same_bex_order(tmp_path: Path) -> None:
+    """Bex → Vendre through the command line, then back: the same Bex order."""
+    bex_order = run("convert", "order", "--from", "vendre", "--lookups", LOOKUPS, ORDER).stdout
+    (tmp_path / "bex.json").write_text(bex_order, encoding="utf-8")
+    vendre_order = run(
+        "convert", "order", "--from", "bex", "--lookups", LOOKUPS, str(tmp_path / "bex.json")
+    )
+    (tmp_path / "vendre.json").write_text(vendre_order.stdout, encoding="utf-8")
+    again = run(
+        "convert", "order", "--from", "vendre", "--lookups", LOOKUPS, str(tmp_path / "vendre.json")
+    )
+    assert json.loads(again.stdout) == json.loads(bex_order)
+
+
+@pytest.mark.parametrize(
+    ("kind", "side", "example", "first_key"),
+    [
+        ("article", "bex", "bex-article.json", "article_number"),
+        ("stock", "bex", "bex-stock.json", "article_number"),
+        ("status", "bex", "bex-order-statuses.json", "id"),
+    ],
+)
+def test_convert_every_example(kind: str, side: str, example: str, first_key: str) -> None:
+    """Each shipped example converts; JSON arrays convert item by item."""
+    result = run(
+        "convert", kind, "--from", side, "--lookups", LOOKUPS, str(ROOT / "examples" / example)
+    )
+    assert result.returncode == 0, result.stderr
+    output = json.loads(result.stdout)
+    first = output[0] if isinstance(output, list) else output
+    assert first_key in first
+
+
+def test_bad_data_exits_1_with_every_problem_and_its_path(tmp_path: Path) -> None:
+    """Every problem goes to stderr, one a line, with its JSON path; exit status 1."""
+    doc = json.loads(Path(ORDER).read_bytes())
+    doc["products"][1]["model"] = "1001__43"
+    doc["products"][2]["quantity"] = 0
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(doc), encoding="utf-8")
+    result = run("convert", "order", "--from", "vendre", "--lookups", LOOKUPS, str(bad))
+    assert result.returncode == 1
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith("$.products[1].model: invalid model code '1001__43'")
+    assert lines[1].startswith("$.products[2].quantity:")
+
+
+def test_unknown_codes_exit_1_naming_closest(tmp_path: Path) -> None:
+    """An unknown payment code is bad data, reported with its path and close codes."""
+    doc = json.loads(Path(ORDER).read_bytes())
+    doc["payment"]["payment_method"] = "KLARN"
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(doc), encoding="utf-8")
+    result = run("convert", "order", "--from", "vendre", "--lookups", LOOKUPS, str(bad))
+    assert result.returncode == 1
+    assert (
+        "$.payment.payment_method: unknown code 'KLARN' in table 'payment_methods'" in result.stderr
+    )
+    assert "'KLARNA'" in result.stderr
+
+
+def test_errors_in_arrays_carry_the_item_index(tmp_path: Path) -> None:
+    """In a JSON array of documents, paths start at the item: $[1].Lagerantal."""
+    rows = [{"Artikelnr": "A", "Lagerantal": 1}, {"Artikelnr": "B", "Lagerantal": "many"}]
+    bad = tmp_path / "stock.json"
+    bad.write_text(json.dumps(rows), encoding="utf-8")
+    result = run("convert", "stock", "--from", "bex", "--lookups", LOOKUPS, str(bad))
+    assert result.returncode == 1
+    assert result.stderr.startswith("$[1].Lagerantal: expected an integer, got 'many'")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["convert", "order", "--from", "vendre"],  # no --lookups
+        ["convert", "recipe", "--from", "vendre", "--lookups", LOOKUPS],
+        ["convert", "order", "--from", "shopify", "--lookups", LOOKUPS],
+        ["convert", "order", "--from", "vendre", "--lookups", LOOKUPS, "missing.json"],
+        ["convert", "order", "--from", "vendre", "--lookups", "missing.toml", ORDER],
+        ["validate", "order", "--from", "vendre", ORDER, "extra.json"],
+        [],
+    ],
+)
+def test_usage_errors_exit_2(args: list[str]) -> None:
+    """Missing options, unknown kinds or sides, unreadable files: exit status 2."""
+    assert run(*args).returncode == 2
+
+
+def test_validate() -> None:
+    """validate exits 0 on a good document, 1 on a bad one (strictly or with lookups)."""
+    ok = run("validate", "order", "--from", "vendre", ORDER)
+    assert (ok.returncode, ok.stdout) == (0, "ok: 1 vendre order document\n")
+    strict = run("validate", "order", "--from", "bex", "--strict", ORDER)
+    assert strict.returncode == 1
+    assert "$.Ordernr: required field is missing" in strict.stderr
+    assert "$.id: unknown field 'id'" in strict.stderr
+
+
+def test_validate_with_lookups_checks_conversion(tmp_path: Path) -> None:
+    """With --lookups, validate also checks that the document converts."""
+    doc = json.loads(Path(ORDER).read_bytes())
+    doc["shipping"]["method_id"] = "99"
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(doc), encoding="utf-8")
+    assert run("validate", "order", "--from", "vendre", str(bad)).returncode == 0
+    result = run("validate", "order", "--from", "vendre", "--lookups", LOOKUPS, str(bad))
+    assert result.returncode == 1
+    assert "$.shipping.method_id" in result.stderr
+
+
+def test_lookups_check_lists_every_unmapped_code(tmp_path: Path) -> None:
+    """lookups check names each code without a mapping, per file, and exits 1."""
+    doc = json.loads(Path(ORDER).read_bytes())
+    doc["payment"]["payment_method"] = "PAYPAL"
+    doc["delivery_address"]["country_id"] = 81
+    doc["totals"].insert(1, {"class": "ot_cod", "title": "Postförskott", "value": "0.0000"})
+    bad = tmp_path / "order.json"
+    bad.write_text(json.dumps(doc), encoding="utf-8")
+    statuses = tmp_path / "statuses.json"
+    statuses.write_text(json.dumps([{"Ordernr": "1", "Status": "RETUR"}]), encoding="utf-8")
+    result = run("lookups", "check", "--lookups", LOOKUPS, str(bad), str(statuses), ORDER)
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert [line.split(": ")[1] for line in lines] == [
+        "$.payment.payment_method",
+        "$.delivery_address.country_id",
+        "$.totals[1].class",
+        "$[0].Status",
+    ]
+    assert "4 without a mapping" in result.stdout
+
+
+def test_lookups_check_passes_on_the_examples() -> None:
+    """Every code in the shipped examples is mapped."""
+    examples = sorted(str(p) for p in (ROOT / "examples").glob("*.json"))
+    result = run("lookups", "check", "--lookups", LOOKUPS, *examples)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.endswith(", 0 without a mapping\n")
+
+
+def test_mapping_prints_the_docs_page() -> None:
+    """`bexvendre mapping` prints docs/mapping.md."""
+    result = run("mapping")
+    assert result.stdout == (ROOT / "docs" / "mapping.md").read_text(encoding="utf-8")
+
+
+def test_main_returns_the_exit_status(capsys: pytest.CaptureFixture[str]) -> None:
+    """main() can be called in-process and returns the status."""
+    assert (
+        main(
+            [
+                "validate",
+                "status",
+                "--from",
+                "bex",
+                str(ROOT / "examples" / "bex-order-statuses.json"),
+            ]
+        )
+        == 0
+    )
+    assert "ok: 3 bex status documents" in capsys.readouterr().out

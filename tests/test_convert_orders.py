@@ -1,0 +1,243 @@
+"""Orders, field by field through the public API (SPEC §2, §5)."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+
+from bexvendre_mapping import (
+    Lookups,
+    MappingError,
+    TotalsMismatchError,
+    UnknownCodeError,
+    bex,
+    convert,
+    vendre,
+)
+
+
+@pytest.fixture
+def order_doc(examples: Path) -> dict[str, Any]:
+    """The example Vendre order as a mutable document."""
+    doc: dict[str, Any] = json.loads((examples / "vendre-order.json").read_bytes())
+    return doc
+
+
+def to_bex(doc: dict[str, Any], lookups: Lookups) -> dict[str, Any]:
+    """vendre.load_order → convert.order_to_bex → bex.dump_order."""
+    return bex.dump_order(convert.order_to_bex(vendre.load_order(json.dumps(doc)), lookups))
+
+
+def test_order_header(order_doc: dict[str, Any], lookups: Lookups) -> None:
+    """id → Ordernr, date_added → Orderdatum, customer_id → Kundnr, currency fields."""
+    out = to_bex(order_doc, lookups)
+    assert out["Ordernr"] == "100234"
+    assert out["Orderdatum"] == "2026-10-25 02:30:00"
+    assert out["Kundnr"] == "5512"
+    assert out["Valuta"] == "SEK"
+    assert out["Valutakod"] == "1.00000000"
+
+
+def test_guest_order_has_no_customer_number(order_doc: dict[str, Any], lookups: Lookups) -> None:
+    """A guest (customer_id null) gives an order without Kundnr."""
+    order_doc["customer_id"] = None
+    assert "Kundnr" not in to_bex(order_doc, lookups)
+
+
+def test_address_blocks(order_doc: dict[str, Any], lookups: Lookups) -> None:
+    """Faktureras, Beställare and Leveransadress, countries through the countries table."""
+    out = to_bex(order_doc, lookups)
+    assert out["Faktureras"] == {
+        "Namn": "Astrid Öberg",
+        "Adress": "Storgatan 12",
+        "Adress2": "",
+        "Postnr": "411 38",
+        "Ort": "Göteborg",
+        "Land": "SE",
+    }
+    assert out["Beställare"] == {
+        "Namn": "Astrid Öberg",
+        "Adress": "Storgatan 12",
+        "Adress2": "",
+        "PostNr": "411 38",
+        "Ort": "Göteborg",
+        "Epost": "astrid.oberg@example.se",
+        "Tel": "031-123 45 67",
+        "Mobil": "070-123 45 67",
+    }
+    assert out["Leveransadress"] == {
+        "Namn": "Astrid Öberg",
+        "Adress": "Fjällvägen 3",
+        "Adress2": "c/o Lindqvist",
+        "Postkod": "832 94",
+        "Ort": "Åre",
+        "Landskod": "SE",
+    }
+
+
+def test_payments(order_doc: dict[str, Any], lookups: Lookups) -> None:
+    """The web payment (ot_total, Kod via payment_methods), then one payment per gift card."""
+    out = to_bex(order_doc, lookups)
+    assert out["Butik & webbetalningar"] == [
+        {
+            "Externt dokumentnr": "KL-88412",
+            "Transnr": "7f3c2a91-5be0-4c1e-9a77-0d2c4b8e6f10",
+            "Datum": "2026-10-25 02:31:12",
+            "Kod": "KLARNA",
+            "Belopp": "3683.00",
+        },
+        {
+            "Externt dokumentnr": "PK-4000-1234",
+            "Transnr": "RES-20261025-0001",
+            "Datum": "2026-10-25 02:31:12",
+            "Kod": "PRESENTKORT",
+            "Belopp": "500.00",
+        },
+    ]
+
+
+def test_product_rows(order_doc: dict[str, Any], lookups: Lookups) -> None:
+    """Model codes split into Artikelnr/Storleksgrupp/Storlek; prices gain VAT."""
+    rows = to_bex(order_doc, lookups)["Artiklar"]
+    assert rows[0] == {
+        "Artikelnr": "1001",
+        "Storleksgrupp": "SKO",
+        "Storlek": "42",
+        "Antal": 1,
+        "Beskrivning": "Löparsko Aero",
+        "Pris": "999.00",
+        "Moms": "25.00",
+        "Belopp inkl. moms": "999.00",
+    }
+    assert (rows[2]["Artikelnr"], rows[2]["Storleksgrupp"], rows[2]["Storlek"]) == (
+        "JKT_001",
+        "KL",
+        "M",
+    )
+    assert rows[3] == {
+        "Artikelnr": "GIFTBOX",
+        "Antal": 2,
+        "Beskrivning": "Presentförpackning",
+        "Pris": "49.00",
+        "Moms": "25.00",
+        "Belopp inkl. moms": "98.00",
+    }
+    assert (rows[4]["Pris"], rows[4]["Moms"]) == ("200.00", "6.00")
+
+
+def test_fee_rows_and_shipping(order_doc: dict[str, Any], lookups: Lookups) -> None:
+    """Totals other than subtotal/tax/total/gift cards become rows; FraktID via the table."""
+    out = to_bex(order_doc, lookups)
+    assert out["FraktID"] == "PNMC"
+    fees = [
+        (r["Artikelnr"], r["Antal"], r["Pris"], r["Belopp inkl. moms"], r["Beskrivning"], r["Moms"])
+        for r in out["Artiklar"][5:]
+    ]
+    assert fees == [
+        ("PNMC", 1, "59.00", "59.00", "PostNord MyPack Collect", "25.00"),
+        ("RABATT", 1, "-200.00", "-200.00", "Rabattkod VÅR200", "25.00"),
+        ("AVGIFT", 1, "29.00", "29.00", "Fakturaavgift", "25.00"),
+    ]
+    assert out["Belopp inkl. moms"] == "4183.00"
+
+
+def test_total_is_sum_of_rows_and_of_payments(order_doc: dict[str, Any], lookups: Lookups) -> None:
+    """Belopp inkl. moms = Σ rows = Σ payments (web payment plus gift cards)."""
+    order = convert.order_to_bex(vendre.load_order(json.dumps(order_doc)), lookups)
+    assert order.total == sum(r.amount for r in order.rows)
+    assert order.total == sum(p.amount for p in order.payments)
+
+
+def test_fee_rate_is_a_setting(order_doc: dict[str, Any], lookups: Lookups) -> None:
+    """Moms on fee rows follows settings.fee_tax_rate."""
+    twelve = attrs.evolve(
+        lookups, settings=attrs.evolve(lookups.settings, fee_tax_rate=Decimal(12))
+    )
+    assert {r["Moms"] for r in to_bex(order_doc, twelve)["Artiklar"][5:]} == {"12.00"}
+
+
+def test_unknown_codes_all_reported_with_paths(order_doc: dict[str, Any], lookups: Lookups) -> None:
+    """Every unknown code is reported at once, at its path in the Vendre order."""
+    order_doc["payment"]["payment_method"] = "KLARN"
+    order_doc["shipping"]["method_id"] = "99"
+    order_doc["delivery_address"]["country_id"] = 999
+    order_doc["totals"][3]["class"] = "ot_cod"
+    with pytest.raises(UnknownCodeError) as info:
+        to_bex(order_doc, lookups)
+    assert info.value.paths == (
+        "$.delivery_address.country_id",
+        "$.payment.payment_method",
+        "$.shipping.method_id",
+        "$.totals[3].class",
+    )
+    assert "closest known: 'KLARNA'" in str(info.value)
+
+
+def test_totals_mismatch_names_both_figures(order_doc: dict[str, Any], lookups: Lookups) -> None:
+    """Rows that do not add up to ot_total plus gift cards fail, naming both amounts."""
+    order_doc["totals"][-1]["value"] = "3600.0000"
+    with pytest.raises(TotalsMismatchError) as info:
+        to_bex(order_doc, lookups)
+    assert info.value.rows_total == Decimal("4183.00")
+    assert info.value.paid_total == Decimal("4100.00")
+    assert "4183.00" in str(info.value)
+    assert "4100.00" in str(info.value)
+
+
+def test_totals_within_tolerance_pass(order_doc: dict[str, Any], lookups: Lookups) -> None:
+    """Up to 0.01 per product row of difference is accepted (5 rows: 0.05)."""
+    order_doc["totals"][-1]["value"] = "3682.9500"
+    assert to_bex(order_doc, lookups)["Belopp inkl. moms"] == "4183.00"
+    order_doc["totals"][-1]["value"] = "3682.9400"
+    with pytest.raises(TotalsMismatchError):
+        to_bex(order_doc, lookups)
+
+
+def test_warn_policy_warns_instead(order_doc: dict[str, Any], lookups: Lookups) -> None:
+    """With totals_policy = warn, a mismatch is a TotalsMismatchWarning and the order converts."""
+    warn = attrs.evolve(lookups, settings=attrs.evolve(lookups.settings, totals_policy="warn"))
+    order_doc["totals"][-1]["value"] = "3600.0000"
+    with pytest.warns(convert.TotalsMismatchWarning, match="4183.00"):
+        out = to_bex(order_doc, warn)
+    assert out["Butik & webbetalningar"][0]["Belopp"] == "3600.00"
+
+
+def test_missing_ot_total_is_an_error(order_doc: dict[str, Any], lookups: Lookups) -> None:
+    """Without ot_total, what was paid is unknown: an error at $.totals."""
+    order_doc["totals"] = [t for t in order_doc["totals"] if t["class"] != "ot_total"]
+    with pytest.raises(MappingError) as info:
+        to_bex(order_doc, lookups)
+    assert info.value.paths == ("$.totals",)
+
+
+def test_back_to_vendre_rebuilds_totals(order_doc: dict[str, Any], lookups: Lookups) -> None:
+    """Bex → Vendre gives subtotal, fees, gift cards, tax and total back."""
+    order = convert.order_to_bex(vendre.load_order(json.dumps(order_doc)), lookups)
+    back = vendre.dump_order(convert.order_to_vendre(order, lookups))
+    assert [(t["class"], t["value"]) for t in back["totals"]] == [
+        (t["class"], t["value"]) for t in order_doc["totals"]
+    ]
+    assert back["products"] == order_doc["products"]
+    assert back["gift_cards"] == order_doc["gift_cards"]
+    assert back["payment"] == order_doc["payment"]
+    assert back["shipping"] == order_doc["shipping"]
+    assert back["billing_address"] == order_doc["billing_address"]
+
+
+def test_converters_reject_wrong_models(lookups: Lookups) -> None:
+    """Passing a model of the other side is a TypeError, a programming error."""
+    with pytest.raises(TypeError, match="order_to_bex"):
+        convert.order_to_bex(bex.OrderStatus(order_number="1", status="X"), lookups)  # type: ignore[arg-type]
+
+
+def test_no_warning_on_valid_order(order_doc: dict[str, Any], lookups: Lookups) -> None:
+    """A valid order converts silently."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        to_bex(order_doc, lookups)

@@ -1,0 +1,109 @@
+"""Dates and times on the wire: shop-local wall clock, DST kept as written (SPEC §3)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bexvendre_mapping import MappingError, bex, vendre
+
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
+
+
+def payment_doc(when: str) -> dict[str, object]:
+    return {
+        "Externt dokumentnr": "X",
+        "Transnr": "T",
+        "Datum": when,
+        "Kod": "KORT",
+        "Belopp": "1.00",
+    }
+
+
+def load_payment_date(when: str, **kwargs: str) -> datetime:
+    card = vendre.load_payment(
+        {"external_id": "e", "transaction_id": "t", "date_added": when, "payment_method": "KORT"},
+        **kwargs,  # type: ignore[arg-type]
+    )
+    return card.date_added
+
+
+@pytest.mark.parametrize(
+    "wall_clock",
+    [
+        "2026-03-29 02:30:00",  # in the spring-forward gap
+        "2026-10-25 02:30:00",  # in the autumn overlap
+        "2026-06-01 12:00:00",
+        "2026-12-31 23:59:59",
+    ],
+)
+def test_wall_clock_times_dump_back_unchanged(wall_clock: str) -> None:
+    """Gap and overlap times are kept as written and never shift by an hour."""
+    loaded = load_payment_date(wall_clock)
+    assert loaded.tzinfo is STOCKHOLM
+    assert loaded.fold == 0
+    dumped = vendre.dump_payment(
+        vendre.Payment(
+            external_id="e", transaction_id="t", date_added=loaded, payment_method="KORT"
+        )
+    )
+    assert dumped["date_added"] == wall_clock
+
+
+def test_iso_with_offset_is_converted_to_the_shop_zone() -> None:
+    """ISO 8601 with an offset becomes the same instant in the shop's time zone."""
+    loaded = load_payment_date("2026-07-01T10:00:00+00:00")
+    assert loaded == datetime(2026, 7, 1, 10, tzinfo=UTC)
+    assert loaded.tzinfo is STOCKHOLM
+    assert (loaded.hour, loaded.minute) == (12, 0)
+
+
+def test_the_time_zone_is_a_setting() -> None:
+    """Loaders take the shop's zone; offsets convert to it."""
+    loaded = load_payment_date("2026-01-01T12:00:00Z", time_zone="Europe/Helsinki")
+    assert loaded.hour == 14
+
+
+def test_iso_overlap_instant_keeps_its_fold() -> None:
+    """The second 02:30 of the autumn night, given in UTC, is fold=1 in Stockholm."""
+    loaded = load_payment_date("2026-10-25T01:30:00+00:00")
+    assert (loaded.hour, loaded.minute, loaded.fold) == (2, 30, 1)
+
+
+def test_aware_datetimes_in_other_zones_dump_as_shop_wall_clock() -> None:
+    """A model datetime in UTC dumps as the shop's wall clock."""
+    payment = vendre.Payment(
+        external_id="e",
+        transaction_id="t",
+        date_added=datetime(2026, 1, 15, 9, 0, tzinfo=UTC),
+        payment_method="KORT",
+    )
+    assert vendre.dump_payment(payment)["date_added"] == "2026-01-15 10:00:00"
+
+
+@pytest.mark.parametrize(
+    "bad", ["2026-02-30 10:00:00", "2026-01-01", "yesterday", "2026-01-01 25:00:00", 20260101]
+)
+def test_bad_date_times_are_errors_with_their_path(bad: object) -> None:
+    """Impossible or malformed date-times are reported at their path."""
+    with pytest.raises(MappingError) as info:
+        bex.load_payment(payment_doc(bad))
+    assert info.value.paths == ("$.Datum",)
+
+
+def test_gift_card_dates() -> None:
+    """Dates are YYYY-MM-DD both ways; null is no expiry."""
+    doc = {
+        "Nummer": "1",
+        "Saldo": "5.00",
+        "Valuta": "SEK",
+        "Giltig till": "2027-02-28",
+        "Status": "Aktiv",
+    }
+    card = bex.load_gift_card(doc)
+    assert bex.dump_gift_card(card)["Giltig till"] == "2027-02-28"
+    with pytest.raises(MappingError) as info:
+        bex.load_gift_card(doc | {"Giltig till": "2027-02-29"})
+    assert info.value.paths == ("$['Giltig till']",)

@@ -1,0 +1,109 @@
+"""The public surface: every public module's __all__ is complete and sorted."""
+
+from __future__ import annotations
+
+import importlib
+import types
+from importlib.metadata import version
+
+import pytest
+
+import bexvendre_mapping
+from bexvendre_mapping import Lookups, MappingError, ModelCode, bex, convert, vendre
+
+MODULES = [
+    "bexvendre_mapping",
+    "bexvendre_mapping.bex",
+    "bexvendre_mapping.convert",
+    "bexvendre_mapping.fieldmap",
+    "bexvendre_mapping.money",
+    "bexvendre_mapping.testing",
+    "bexvendre_mapping.testing.strategies",
+    "bexvendre_mapping.vendre",
+]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_all_is_sorted_and_complete(name: str) -> None:
+    """__all__ lists every public name the module defines or re-exports, sorted."""
+    module = importlib.import_module(name)
+    exported = list(module.__all__)
+    assert exported == sorted(exported)
+    # Public: defined in the module itself or re-exported from one of its private modules.
+    public = {
+        attr
+        for attr, value in vars(module).items()
+        if not attr.startswith("_")
+        and not isinstance(value, types.ModuleType)
+        and (
+            getattr(value, "__module__", None) == name
+            or getattr(value, "__module__", "").startswith(f"{name}._")
+        )
+    }
+    assert public - set(exported) == set()
+    for attr in exported:
+        assert hasattr(module, attr)
+
+
+def test_version_comes_from_metadata() -> None:
+    """__version__ is the installed distribution's version."""
+    assert bexvendre_mapping.__version__ == version("bexvendre-mapping")
+
+
+def test_spec_section_9_names() -> None:
+    """The names SPEC §9 promises are importable from the root."""
+    assert callable(ModelCode.parse)
+    assert callable(Lookups.from_toml)
+    assert issubclass(MappingError, ValueError)
+    for func in (
+        "order_to_bex",
+        "order_to_vendre",
+        "article_to_vendre",
+        "product_to_bex",
+        "stock_to_vendre",
+        "stock_to_bex",
+        "status_to_vendre",
+        "status_to_bex",
+        "gift_card_to_vendre",
+        "gift_card_to_bex",
+        "bonus_to_vendre",
+        "bonus_to_bex",
+    ):
+        assert callable(getattr(convert, func))
+    for side, entities in (
+        (
+            vendre,
+            [
+                "order",
+                "product",
+                "stock_update",
+                "order_status_update",
+                "gift_card",
+                "bonus_balance",
+                "address",
+                "customer_address",
+                "payment",
+                "order_product",
+                "total",
+                "shipping",
+                "gift_card_use",
+                "variant",
+            ],
+        ),
+        (
+            bex,
+            [
+                "order",
+                "row",
+                "article",
+                "stock",
+                "order_status",
+                "gift_card",
+                "gift_card_reservation",
+                "bonus_balance",
+            ],
+        ),
+    ):
+        for entity in entities:
+            for verb in ("load", "dump", "dumps"):
+                assert callable(getattr(side, f"{verb}_{entity}"))

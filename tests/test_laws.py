@@ -1,0 +1,141 @@
+"""The laws of SPEC §7, as Hypothesis properties over generated data."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bexvendre_mapping import Lookups, MappingError, bex, convert, vendre
+from bexvendre_mapping import testing as strategies
+
+
+def example_lookups() -> Lookups:
+    return Lookups.from_toml(Path(__file__).resolve().parent.parent / "examples" / "lookups.toml")
+
+
+L = example_lookups()
+
+
+def floats_in(value: Any) -> bool:
+    if isinstance(value, dict):
+        return any(floats_in(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(floats_in(v) for v in value)
+    return isinstance(value, float)
+
+
+@given(strategies.bex_orders_for(L))
+def test_bex_vendre_bex_is_the_identity_for_orders(order: bex.Order) -> None:
+    """Bex → Vendre → Bex gives the order back (DST times, sized/unsized, gift cards)."""
+    assert convert.order_to_bex(convert.order_to_vendre(order, L), L) == order
+
+
+@given(strategies.vendre_orders_for(L))
+def test_vendre_round_trip_is_a_projection(order: vendre.Order) -> None:
+    """Vendre → Bex → Vendre → Bex equals Vendre → Bex; every order passes the totals check."""
+    once = convert.order_to_bex(order, L)
+    assert convert.order_to_bex(convert.order_to_vendre(once, L), L) == once
+    assert once.total == sum((p.amount for p in once.payments), Decimal(0))
+
+
+@given(strategies.vendre_orders_for(L))
+def test_no_amount_is_ever_a_float(order: vendre.Order) -> None:
+    """Converted and dumped orders hold Decimals in models and strings on the wire."""
+    converted = convert.order_to_bex(order, L)
+    assert all(type(r.amount) is Decimal and type(r.price) is Decimal for r in converted.rows)
+    assert not floats_in(bex.dump_order(converted))
+    assert not floats_in(vendre.dump_order(convert.order_to_vendre(converted, L)))
+
+
+@given(strategies.bex_articles())
+def test_articles_round_trip(article: bex.Article) -> None:
+    """Bex → Vendre → Bex is the identity for articles (categories from the table)."""
+    article = attrs.evolve(article, external_reference="SKOR")
+    assert convert.product_to_bex(convert.article_to_vendre(article, L), L) == article
+
+
+@given(strategies.bex_stock(min_quantity=0))
+def test_stock_round_trip(stock: bex.Stock) -> None:
+    """Bex → Vendre → Bex is the identity for non-negative stock."""
+    assert convert.stock_to_bex(convert.stock_to_vendre(stock, L), L) == stock
+
+
+@given(
+    strategies.bex_order_statuses().map(
+        lambda s: s.__class__(order_number=s.order_number, status="SKICKAD")
+    )
+)
+def test_status_round_trip(status: bex.OrderStatus) -> None:
+    """Bex → Vendre → Bex is the identity for order statuses."""
+    assert convert.status_to_bex(convert.status_to_vendre(status, L), L) == status
+
+
+@given(strategies.bex_gift_cards())
+def test_gift_card_round_trip(card: bex.GiftCard) -> None:
+    """Bex → Vendre → Bex is the identity for gift cards in every state."""
+    assert convert.gift_card_to_bex(convert.gift_card_to_vendre(card, L), L) == card
+
+
+@given(strategies.bex_bonus_balances())
+def test_bonus_round_trip(balance: bex.BonusBalance) -> None:
+    """Bex → Vendre → Bex is the identity for bonus balances."""
+    assert convert.bonus_to_bex(convert.bonus_to_vendre(balance, L), L) == balance
+
+
+LOADERS_AND_CONVERTERS = [
+    (vendre.load_order, convert.order_to_bex, strategies.vendre_orders_for(L), vendre.dumps_order),
+    (bex.load_order, convert.order_to_vendre, strategies.bex_orders_for(L), bex.dumps_order),
+    (bex.load_article, convert.article_to_vendre, strategies.bex_articles(), bex.dumps_article),
+    (
+        vendre.load_product,
+        convert.product_to_bex,
+        strategies.vendre_products(),
+        vendre.dumps_product,
+    ),
+    (bex.load_stock, convert.stock_to_vendre, strategies.bex_stock(), bex.dumps_stock),
+    (
+        bex.load_order_status,
+        convert.status_to_vendre,
+        strategies.bex_order_statuses(),
+        bex.dumps_order_status,
+    ),
+]
+
+
+def mutate(document: Any, data: st.DataObject) -> Any:
+    """Replace one value somewhere in a document with another plausible one."""
+    if isinstance(document, dict) and document:
+        key = data.draw(st.sampled_from(sorted(document)))
+        return {**document, key: mutate(document[key], data)}
+    if isinstance(document, list) and document:
+        index = data.draw(st.integers(0, len(document) - 1))
+        return [*document[:index], mutate(document[index], data), *document[index + 1 :]]
+    return data.draw(
+        st.one_of(
+            st.none(),
+            st.integers(-5, 5),
+            st.sampled_from(["", "x", "SE", "KORT", "ot_total", "0.005", "-1", "1_2_3", "12"]),
+        )
+    )
+
+
+@pytest.mark.parametrize("index", range(len(LOADERS_AND_CONVERTERS)))
+@given(data=st.data())
+def test_load_and_convert_either_succeed_or_raise_mapping_error(
+    index: int, data: st.DataObject
+) -> None:
+    """Any mutated document loads and converts, or raises MappingError with paths."""
+    load, to_other, strategy, dumps = LOADERS_AND_CONVERTERS[index]
+    document = mutate(json.loads(dumps(data.draw(strategy))), data)
+    try:
+        to_other(load(document), L)
+    except MappingError as exc:
+        assert exc.problems
+        assert all(p.path.startswith("$") for p in exc.problems)

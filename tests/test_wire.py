@@ -1,0 +1,392 @@
+"""Wire formats of both systems: exact keys, round trips, and every problem with its path."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bexvendre_mapping import MappingError, ModelCode, bex, vendre
+from bexvendre_mapping import testing as strategies
+
+# (strategy, load, dump, dumps) for every entity of SPEC §3.
+ENTITIES: dict[
+    str, tuple[st.SearchStrategy[Any], Callable[..., Any], Callable[..., Any], Callable[..., bytes]]
+] = {
+    "vendre.order": (
+        strategies.vendre_orders(),
+        vendre.load_order,
+        vendre.dump_order,
+        vendre.dumps_order,
+    ),
+    "vendre.product": (
+        strategies.vendre_products(),
+        vendre.load_product,
+        vendre.dump_product,
+        vendre.dumps_product,
+    ),
+    "vendre.stock_update": (
+        strategies.vendre_stock_updates(),
+        vendre.load_stock_update,
+        vendre.dump_stock_update,
+        vendre.dumps_stock_update,
+    ),
+    "vendre.order_status_update": (
+        strategies.vendre_order_status_updates(),
+        vendre.load_order_status_update,
+        vendre.dump_order_status_update,
+        vendre.dumps_order_status_update,
+    ),
+    "vendre.gift_card": (
+        strategies.vendre_gift_cards(),
+        vendre.load_gift_card,
+        vendre.dump_gift_card,
+        vendre.dumps_gift_card,
+    ),
+    "vendre.bonus_balance": (
+        strategies.vendre_bonus_balances(),
+        vendre.load_bonus_balance,
+        vendre.dump_bonus_balance,
+        vendre.dumps_bonus_balance,
+    ),
+    "bex.order": (strategies.bex_orders(), bex.load_order, bex.dump_order, bex.dumps_order),
+    "bex.row": (strategies.bex_rows(), bex.load_row, bex.dump_row, bex.dumps_row),
+    "bex.article": (
+        strategies.bex_articles(),
+        bex.load_article,
+        bex.dump_article,
+        bex.dumps_article,
+    ),
+    "bex.stock": (strategies.bex_stock(), bex.load_stock, bex.dump_stock, bex.dumps_stock),
+    "bex.order_status": (
+        strategies.bex_order_statuses(),
+        bex.load_order_status,
+        bex.dump_order_status,
+        bex.dumps_order_status,
+    ),
+    "bex.gift_card": (
+        strategies.bex_gift_cards(),
+        bex.load_gift_card,
+        bex.dump_gift_card,
+        bex.dumps_gift_card,
+    ),
+    "bex.gift_card_reservation": (
+        strategies.bex_gift_card_reservations(),
+        bex.load_gift_card_reservation,
+        bex.dump_gift_card_reservation,
+        bex.dumps_gift_card_reservation,
+    ),
+    "bex.bonus_balance": (
+        strategies.bex_bonus_balances(),
+        bex.load_bonus_balance,
+        bex.dump_bonus_balance,
+        bex.dumps_bonus_balance,
+    ),
+}
+
+
+def walk(value: Any) -> list[Any]:
+    """Every scalar in a dumped document."""
+    if isinstance(value, dict):
+        return [leaf for item in value.values() for leaf in walk(item)]
+    if isinstance(value, list):
+        return [leaf for item in value for leaf in walk(item)]
+    return [value]
+
+
+@pytest.mark.parametrize("name", sorted(ENTITIES))
+@given(data=st.data())
+def test_load_of_dump_is_the_model(name: str, data: st.DataObject) -> None:
+    """Law: loading a dumped model gives an equal model, even in strict mode."""
+    strategy, load, _, dumps = ENTITIES[name]
+    model = data.draw(strategy)
+    assert load(dumps(model), strict=True) == model
+
+
+@pytest.mark.parametrize("name", sorted(ENTITIES))
+@given(data=st.data())
+def test_dump_of_load_is_the_document(name: str, data: st.DataObject) -> None:
+    """Law: dumping a loaded document gives the document back; no float anywhere."""
+    strategy, load, dump, dumps = ENTITIES[name]
+    document = json.loads(dumps(data.draw(strategy)))
+    assert dump(load(document)) == document
+    assert not any(isinstance(leaf, float) for leaf in walk(dump(load(document))))
+
+
+# --- exact wire keys --------------------------------------------------------------------------
+
+BEX_ORDER = {
+    "Ordernr": "100234",
+    "Orderdatum": "2026-10-25 02:30:00",
+    "Kundnr": "5512",
+    "Valuta": "SEK",
+    "Valutakod": "1.00000000",
+    "Faktureras": {
+        "Namn": "A",
+        "Adress": "B",
+        "Adress2": "",
+        "Postnr": "411 38",
+        "Ort": "Göteborg",
+        "Land": "SE",
+    },
+    "Beställare": {
+        "Namn": "A",
+        "Adress": "B",
+        "Adress2": "C",
+        "PostNr": "411 38",
+        "Ort": "Göteborg",
+        "Epost": "a@example.se",
+        "Tel": "031",
+        "Mobil": "070",
+    },
+    "Leveransadress": {
+        "Namn": "A",
+        "Adress": "B",
+        "Adress2": "",
+        "Postkod": "832 94",
+        "Ort": "Åre",
+        "Landskod": "SE",
+    },
+    "Butik & webbetalningar": [
+        {
+            "Externt dokumentnr": "KL-1",
+            "Transnr": "T-1",
+            "Datum": "2026-10-25 02:31:12",
+            "Kod": "KLARNA",
+            "Belopp": "99.00",
+        }
+    ],
+    "Artiklar": [
+        {
+            "Artikelnr": "1001",
+            "Storleksgrupp": "SKO",
+            "Storlek": "42",
+            "Antal": 1,
+            "Beskrivning": "Löparsko",
+            "Pris": "99.00",
+            "Moms": "25.00",
+            "Belopp inkl. moms": "99.00",
+        }
+    ],
+    "FraktID": "PNMC",
+    "Belopp inkl. moms": "99.00",
+}
+
+
+def test_bex_order_keys_are_exactly_the_seeds() -> None:
+    """Swedish letters, spaces and the seed's capitalisation (PostNr, Postkod) are kept."""
+    order = bex.load_order(BEX_ORDER, strict=True)
+    assert bex.dump_order(order) == BEX_ORDER
+    assert order.orderer.postcode == "411 38"
+    assert order.rows[0].model_code == ModelCode("1001", "SKO", "42")
+    assert order.payments[0].amount == Decimal("99.00")
+
+
+def test_bex_order_dumps_compact_utf8() -> None:
+    """dumps writes compact UTF-8 JSON, Swedish letters unescaped."""
+    raw = bex.dumps_order(bex.load_order(BEX_ORDER))
+    assert "Beställare".encode() in raw
+    assert b": " not in raw
+    assert json.loads(raw) == BEX_ORDER
+
+
+def test_example_documents_load_strictly(examples: Path) -> None:
+    """The shipped examples are valid documents with no unknown keys."""
+    order = vendre.load_order((examples / "vendre-order.json").read_bytes(), strict=True)
+    assert [str(p.model) for p in order.products] == [
+        "1001_SKO_42",
+        "1001_SKO_43",
+        "JKT_001_KL_M",
+        "GIFTBOX",
+        "BOK-17",
+    ]
+    article = bex.load_article((examples / "bex-article.json").read_text("utf-8"), strict=True)
+    assert [s.size for s in article.sizes] == ["40", "41", "42", "43", "44"]
+    for row in json.loads((examples / "bex-stock.json").read_bytes()):
+        bex.load_stock(row, strict=True)
+
+
+def test_amounts_dump_as_strings_with_fixed_decimals() -> None:
+    """Vendre writes 4 decimals, Bex 2, as strings; JSON numbers load exactly."""
+    update = vendre.load_order_product(
+        b'{"quantity": 1, "model": "GIFTBOX", "name": "x", "price": 39.2, "tax": 25}'
+    )
+    assert vendre.dump_order_product(update)["price"] == "39.2000"
+    assert vendre.dump_order_product(update)["tax"] == "25.0000"
+    row = bex.load_row(
+        {
+            "Artikelnr": "A",
+            "Antal": 2,
+            "Beskrivning": "x",
+            "Pris": 0.1,
+            "Moms": "25",
+            "Belopp inkl. moms": "0.2",
+        }
+    )
+    assert bex.dump_row(row)["Pris"] == "0.10"
+
+
+def test_absent_optional_fields_load_as_none_and_are_omitted() -> None:
+    """Optional fields absent from a document are None, and dumps leave them out."""
+    stock = bex.load_stock({"Artikelnr": "GIFTBOX", "Lagerantal": 3})
+    assert (stock.size_group, stock.size) == (None, None)
+    assert bex.dump_stock(stock) == {"Artikelnr": "GIFTBOX", "Lagerantal": 3}
+
+
+def test_unknown_keys_are_ignored_unless_strict() -> None:
+    """Real payloads carry more fields: ignored by default, rejected with strict=True."""
+    doc = {"id": 5, "status": 3, "extra": {"nested": True}}
+    assert vendre.load_order_status_update(doc) == vendre.OrderStatusUpdate(id=5, status=3)
+    with pytest.raises(MappingError) as info:
+        vendre.load_order_status_update(doc, strict=True)
+    assert info.value.paths == ("$.extra",)
+
+
+def test_dump_refuses_amounts_that_do_not_fit_the_wire() -> None:
+    """A model amount with more decimals than the wire holds is an error, not rounded away."""
+    row = bex.load_row(
+        {
+            "Artikelnr": "A",
+            "Antal": 1,
+            "Beskrivning": "x",
+            "Pris": "1.00",
+            "Moms": "25",
+            "Belopp inkl. moms": "1.00",
+        }
+    )
+    with pytest.raises(MappingError, match="Pris"):
+        bex.dump_row(attrs.evolve(row, price=Decimal("1.005")))
+
+
+def test_dump_rejects_models_of_another_class() -> None:
+    """Passing the wrong model is a programming error (TypeError), not bad data."""
+    with pytest.raises(TypeError):
+        bex.dump_order(vendre.OrderStatusUpdate(id=1, status=1))  # type: ignore[arg-type]
+
+
+# --- every problem at once, with its path --------------------------------------------------------
+
+
+def test_every_problem_is_reported_with_its_path(examples: Path) -> None:
+    """Problems in nested blocks and lists are all reported, in document order."""
+    doc = json.loads((examples / "vendre-order.json").read_bytes())
+    doc["id"] = "abc"
+    doc["billing_address"]["country_id"] = None
+    del doc["customer_address"]["city"]
+    doc["products"][2]["model"] = "1001__42"
+    doc["products"][3]["quantity"] = 0
+    doc["products"][4]["price"] = "NaN"
+    doc["totals"][1]["value"] = 1.23456
+    doc["gift_cards"] = {"code": "x"}
+    with pytest.raises(MappingError) as info:
+        vendre.load_order(json.dumps(doc))
+    assert info.value.paths == (
+        "$.id",
+        "$.billing_address.country_id",
+        "$.customer_address.city",
+        "$.products[2].model",
+        "$.products[3].quantity",
+        "$.products[4].price",
+        "$.totals[1].value",
+        "$.gift_cards",
+    )
+    messages = {p.path: p.message for p in info.value.problems}
+    assert "'abc'" in messages["$.id"]
+    assert "'1001__42'" in messages["$.products[2].model"]
+    assert messages["$.customer_address.city"] == "required field is missing"
+
+
+def test_bex_paths_use_bracket_notation_for_keys_with_spaces() -> None:
+    """Keys with spaces or '&' are quoted in the path: $['Butik & webbetalningar'][0]."""
+    doc = json.loads(json.dumps(BEX_ORDER))
+    doc["Butik & webbetalningar"][0]["Belopp"] = "x"
+    doc["Artiklar"][0]["Belopp inkl. moms"] = None
+    doc["Artiklar"][0]["Storlek"] = None
+    with pytest.raises(MappingError) as info:
+        bex.load_order(doc)
+    assert info.value.paths == (
+        "$['Butik & webbetalningar'][0].Belopp",
+        "$.Artiklar[0]['Belopp inkl. moms']",
+    )
+    doc["Artiklar"][0]["Belopp inkl. moms"] = "99.00"
+    with pytest.raises(MappingError) as info:
+        bex.load_order(doc)
+    assert info.value.paths == ("$['Butik & webbetalningar'][0].Belopp", "$.Artiklar[0].Storlek")
+
+
+@pytest.mark.parametrize(
+    ("raw", "fragment"),
+    [
+        (b"\xff\xfe", "not UTF-8"),
+        (b'{"id": 1,', "invalid JSON"),
+        (b"[]", "expected an object"),
+        (b"null", "expected an object"),
+        ("9" * 5000, "invalid JSON"),
+        ("[" * 100_000, "invalid JSON"),
+    ],
+)
+def test_broken_documents_are_mapping_errors(raw: bytes | str, fragment: str) -> None:
+    """Undecodable, truncated, absurdly nested or non-object input: one clear error at $."""
+    with pytest.raises(MappingError) as info:
+        vendre.load_order(raw)
+    assert fragment in str(info.value)
+
+
+def test_other_input_types_are_mapping_errors() -> None:
+    """Only bytes, str or a mapping are documents."""
+    with pytest.raises(MappingError):
+        vendre.load_order(12)  # type: ignore[arg-type]
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@pytest.mark.parametrize("name", sorted(ENTITIES))
+@given(data=st.data())
+def test_garbage_raises_only_mapping_errors(name: str, data: st.DataObject) -> None:
+    """Any JSON value either loads or raises MappingError; nothing else escapes."""
+    load = ENTITIES[name][1]
+    value = data.draw(json_values)
+    try:
+        load(value if isinstance(value, dict) else json.dumps(value))
+    except MappingError as exc:
+        assert exc.problems
+        assert all(p.path.startswith("$") for p in exc.problems)
+
+
+def mutate(document: Any, data: st.DataObject) -> Any:
+    """Replace one value somewhere in a document with garbage."""
+    if isinstance(document, dict) and document:
+        key = data.draw(st.sampled_from(sorted(document)))
+        if data.draw(st.booleans()):
+            return {**document, key: mutate(document[key], data)}
+        return {**document, key: data.draw(json_values)}
+    if isinstance(document, list) and document:
+        index = data.draw(st.integers(0, len(document) - 1))
+        return [*document[:index], mutate(document[index], data), *document[index + 1 :]]
+    return data.draw(json_values)
+
+
+@pytest.mark.parametrize("name", sorted(ENTITIES))
+@given(data=st.data())
+def test_mutated_documents_raise_only_mapping_errors(name: str, data: st.DataObject) -> None:
+    """A valid document with one value broken either loads or raises MappingError."""
+    strategy, load, _, dumps = ENTITIES[name]
+    document = mutate(json.loads(dumps(data.draw(strategy))), data)
+    try:
+        load(document, strict=data.draw(st.booleans()))
+    except MappingError as exc:
+        assert exc.problems
