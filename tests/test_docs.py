@@ -65,5 +65,7 @@ def test_page_has_checked_examples(page: str) -> None:
 
 def test_skip_marker_and_line_numbers() -> None:
     """The extractor skips '# not run' blocks and reports each block's first line."""
-    text = "intro\n```python\nx = 1\n```\n\n```python\n# not run\nboom()\n```\n```python\ny = 2\n```\n"
+    text = (
+        "intro\n```python\nx = 1\n```\n\n```python\n# not run\nboom()\n```\n```python\ny = 2\n```\n"
+    )
     assert python_blocks(text) == [(3, "x = 1\n"), (11, "y = 2\n")]

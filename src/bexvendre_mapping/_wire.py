@@ -419,17 +419,34 @@ def unstructure_hook(cls: type, zone_name: str) -> Hook:
     """The one-argument function that dumps a ``cls`` model into a wire mapping."""
     zone = get_zone(zone_name)
     overrides: dict[str, Any] = {}
+    omittable = False
     for field in _fields(cls):
         spec = _wire_of(field)
         key = spec.key or field.name
         hook = _out_hook(field.type, spec.places, key, zone)
+        if field.default == ():
+            # An empty list with an empty default is left out, like a null.
+            hook = _none_when_empty(hook or list)
+        omittable = omittable or field.default in (None, ())
         overrides[field.name] = override(rename=key, unstruct_hook=hook)
-    return make_dict_unstructure_fn(
-        cls,
-        _converter(_Setting(zone_name, strict=False, detailed=False)),
-        _cattrs_omit_if_default=True,
-        **overrides,
+    generated: Hook = make_dict_unstructure_fn(
+        cls, _converter(_Setting(zone_name, strict=False, detailed=False)), **overrides
     )
+    if not omittable:
+        return generated
+
+    # cattrs' own omit_if_default moves the optional keys to the end; this keeps field order.
+    def dump(model: Any) -> dict[str, Any]:
+        return {k: v for k, v in generated(model).items() if v is not None}
+
+    return dump
+
+
+def _none_when_empty(hook: Hook) -> Hook:
+    def dump(values: Any) -> Any:
+        return hook(values) if values else None
+
+    return dump
 
 
 # --- documents ------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ line, with its JSON path), 2 on a usage error.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from typing import IO, Any
@@ -165,6 +166,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _lookups_check(args, sys.stdout, sys.stderr)
     except _UsageError as exc:
         parser.exit(EXIT_USAGE, f"bexvendre: error: {exc}\n")
+    except BrokenPipeError:
+        # The reader went away (`| head`): stop quietly, as Unix tools do.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BAD_DATA
 
 
 def _read(name: str) -> bytes:
