@@ -7,7 +7,7 @@ ModelCode(article='1001', size_group='SKO', size='42')
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 from bexvendre_mapping import bex, convert, fieldmap, money, vendre
 from bexvendre_mapping._errors import (
@@ -21,10 +21,16 @@ from bexvendre_mapping._errors import (
 from bexvendre_mapping._lookups import CodeTable, Lookups, Settings
 from bexvendre_mapping._modelcode import ModelCode
 
-try:
-    __version__ = version("bexvendre-mapping")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
-    __version__ = "0.0.0+unknown"
+
+
+def __getattr__(name: str) -> Any:
+    # importlib.metadata costs more to import than the rest of the package: only on demand.
+    if name == "__version__":
+        from importlib.metadata import version  # noqa: PLC0415
+
+        return version("bexvendre-mapping")
+    msg = f"module {__name__!r} has no attribute {name!r}"
+    raise AttributeError(msg)
 
 __all__ = [
     "CodeTable",

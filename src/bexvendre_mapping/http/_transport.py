@@ -74,6 +74,7 @@ Timeout = float | tuple[float, float]
 DEFAULT_TIMEOUT: tuple[float, float] = (5.0, 30.0)
 
 _REDACTED = "***"
+_MIN_SECRET = 4
 
 # How much of the underlying exception's text a TransportError's message shows.
 _DETAIL_LENGTH = 300
@@ -326,8 +327,11 @@ class Transport:
             **headers,
         }
         self._auth = auth
-        # Longest first, so that a secret containing another is redacted whole.
-        self._secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
+        # Longest first, so that a secret containing another is redacted whole. A credential
+        # shorter than 4 characters protects nothing, and redacting it would garble text.
+        self._secrets = sorted(
+            {s for s in secrets if len(s) >= _MIN_SECRET}, key=len, reverse=True
+        )
         self._retry = retries.urllib3_retry()
         self._adapter = HTTPAdapter(max_retries=self._retry)
         self._owns_session = session is None
