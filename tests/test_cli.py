@@ -209,3 +209,14 @@ def test_main_returns_the_exit_status(capsys: pytest.CaptureFixture[str]) -> Non
         == 0
     )
     assert "ok: 3 bex status documents" in capsys.readouterr().out
+
+
+def test_times_stay_in_the_shops_zone(tmp_path: Path) -> None:
+    """With time_zone = Europe/Helsinki, 02:30 in stays 02:30 out (no shift to Stockholm)."""
+    toml = (
+        Path(LOOKUPS).read_text(encoding="utf-8").replace('"Europe/Stockholm"', '"Europe/Helsinki"')
+    )
+    helsinki = tmp_path / "lookups.toml"
+    helsinki.write_text(toml, encoding="utf-8")
+    result = run("convert", "order", "--from", "vendre", "--lookups", str(helsinki), ORDER)
+    assert json.loads(result.stdout)["Orderdatum"] == "2026-10-25 02:30:00"

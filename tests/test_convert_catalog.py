@@ -176,3 +176,52 @@ def test_bonus_balances(lookups: Lookups) -> None:
     with pytest.raises(MappingError) as info:
         convert.bonus_to_vendre(bex.BonusBalance(customer_number="K-1", points=1), lookups)
     assert info.value.paths == ("$.Kundnr",)
+
+
+def test_gift_card_usable_must_agree_with_status() -> None:
+    """A card cannot be usable and blocked at once."""
+    with pytest.raises(MappingError) as info:
+        vendre.load_gift_card(
+            {"code": "PK", "balance": "5", "currency": "SEK", "usable": True, "status": "blocked"}
+        )
+    assert info.value.paths == ("$.usable",)
+
+
+def test_product_to_bex_builds_only_valid_articles(lookups: Lookups) -> None:
+    """A product that would make an article Bex refuses is an error on the product's paths."""
+    product = vendre.Product(
+        article_number="1001",
+        name={"sv": "Sko"},
+        manufacturer_id="L",
+        price=Decimal("80.0000"),
+        tax_rate=Decimal("25.0000"),
+        price_in=Decimal("10.0000"),
+        category_id=12,
+        size_group="SKO",
+        variants=(
+            vendre.Variant(article_number=ModelCode("1001", "SKO", "42"), size="42"),
+            vendre.Variant(article_number=ModelCode("1001", "SKO", "42"), size="42"),
+        ),
+    )
+    with pytest.raises(MappingError) as info:
+        convert.product_to_bex(product, lookups)
+    assert info.value.paths == ("$.variants[1].size",)
+    with pytest.raises(MappingError) as info:
+        convert.product_to_bex(attrs.evolve(product, variants=()), lookups)
+    assert info.value.paths == ("$.variants",)
+
+
+def test_purchase_price_that_needs_rounding_is_refused(lookups: Lookups) -> None:
+    """Inköpspris has 2 decimals: 12.3456 is an error at $.price_in, not silently 12.35."""
+    product = vendre.Product(
+        article_number="GIFTBOX",
+        name={"sv": "Ask"},
+        manufacturer_id="L",
+        price=Decimal("39.2000"),
+        tax_rate=Decimal("25.0000"),
+        price_in=Decimal("12.3456"),
+        category_id=20,
+    )
+    with pytest.raises(MappingError) as info:
+        convert.product_to_bex(product, lookups)
+    assert info.value.paths == ("$.price_in",)

@@ -241,3 +241,64 @@ def test_no_warning_on_valid_order(order_doc: dict[str, Any], lookups: Lookups) 
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         to_bex(order_doc, lookups)
+
+
+def test_unsized_product_named_like_a_fee_is_refused(
+    order_doc: dict[str, Any], lookups: Lookups
+) -> None:
+    """A product whose article is a fee article could not be told from the fee in Bex."""
+    order_doc["products"][3]["model"] = "AVGIFT"
+    with pytest.raises(MappingError) as info:
+        to_bex(order_doc, lookups)
+    assert info.value.paths[0] == "$.products[3].model"
+
+
+def test_totals_that_need_rounding_are_refused(order_doc: dict[str, Any], lookups: Lookups) -> None:
+    """A fee of 59.005 SEK cannot be a Bex row without rounding: an error at its path."""
+    order_doc["totals"][1]["value"] = "59.0050"
+    with pytest.raises(MappingError) as info:
+        to_bex(order_doc, lookups)
+    assert "$.totals[1].value" in info.value.paths
+
+
+def test_totals_mismatch_is_reported_with_other_problems(
+    order_doc: dict[str, Any], lookups: Lookups
+) -> None:
+    """The totals check joins the other problems instead of waiting for them to be fixed."""
+    order_doc["payment"]["payment_method"] = "KLARN"
+    order_doc["totals"][-1]["value"] = "3600.0000"
+    with pytest.raises(MappingError) as info:
+        to_bex(order_doc, lookups)
+    assert info.value.paths == ("$.payment.payment_method", "$.totals")
+
+
+def test_bex_rows_must_add_up(order_doc: dict[str, Any], lookups: Lookups) -> None:
+    """Bex → Vendre checks Belopp inkl. moms = Antal × Pris and the order total."""
+    order = bex.load_order(to_bex(order_doc, lookups))
+    broken = attrs.evolve(
+        order,
+        rows=(attrs.evolve(order.rows[3], amount=Decimal("97.00")), *order.rows[4:]),
+    )
+    with pytest.raises(MappingError) as info:
+        convert.order_to_vendre(broken, lookups)
+    assert info.value.paths == ("$.Artiklar[0]['Belopp inkl. moms']", "$['Belopp inkl. moms']")
+
+
+@pytest.mark.parametrize("number", ["0100234", "W100234", "0", ""])
+def test_order_numbers_must_be_vendre_ids(
+    number: str, order_doc: dict[str, Any], lookups: Lookups
+) -> None:
+    """Only canonical positive numbers come back as Vendre ids (no silent '0100234' → 100234)."""
+    order = attrs.evolve(bex.load_order(to_bex(order_doc, lookups)), number=number)
+    with pytest.raises(MappingError) as info:
+        convert.order_to_vendre(order, lookups)
+    assert info.value.paths == ("$.Ordernr",)
+
+
+def test_null_gift_cards_are_none(order_doc: dict[str, Any], lookups: Lookups) -> None:
+    """gift_cards: null is the same as no gift cards."""
+    order_doc["gift_cards"] = None
+    order_doc["totals"] = [t for t in order_doc["totals"] if t["class"] != "ot_giftcard"]
+    order_doc["totals"][-1]["value"] = "4183.0000"
+    assert vendre.load_order(json.dumps(order_doc)).gift_cards == ()
+    assert len(to_bex(order_doc, lookups)["Butik & webbetalningar"]) == 1

@@ -178,9 +178,7 @@ def test_stock_information_that_does_not_load(httpserver: HTTPServer) -> None:
 
 def test_a_queue_entry_that_does_not_load(httpserver: HTTPServer) -> None:
     """The path points at the entry in the page."""
-    httpserver.expect_request(
-        "/api/WarehouseManagement/GetQueuedStockChanges"
-    ).respond_with_json(
+    httpserver.expect_request("/api/WarehouseManagement/GetQueuedStockChanges").respond_with_json(
         {"hasMore": False, "stockChangeEntries": [{"id": 1, "productIdentifier": "A"}, {"id": 2}]}
     )
     with bex_server_client(httpserver) as client, pytest.raises(ResponseError) as caught:

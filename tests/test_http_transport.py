@@ -403,7 +403,9 @@ def test_redirects_are_not_followed(httpserver: HTTPServer) -> None:
 
 def test_a_404_is_not_found(httpserver: HTTPServer) -> None:
     """NotFound carries method, URL, status and the body's start."""
-    httpserver.expect_request("/api/GiftCards/X").respond_with_json({"error": "no card"}, 404)
+    httpserver.expect_request("/api/GiftCards/X").respond_with_data(
+        '{"error": "no card"}', status=404, content_type="application/json"
+    )
     with BexClient(httpserver.url_for("/api/"), "key-1", "secret-1", trust_env=False) as client:
         with pytest.raises(NotFound) as caught:
             client.get_gift_card("X")
@@ -416,7 +418,12 @@ def test_a_404_is_not_found(httpserver: HTTPServer) -> None:
 def test_errors_survive_pickling() -> None:
     """Errors cross process boundaries (multiprocessing, task queues) intact."""
     error = RateLimited(
-        "rate limited", method="GET", url="https://x/", status=429, body_excerpt="slow", retry_after=3
+        "rate limited",
+        method="GET",
+        url="https://x/",
+        status=429,
+        body_excerpt="slow",
+        retry_after=3,
     )
     copy = pickle.loads(pickle.dumps(error))  # noqa: S301 - our own object
     assert (type(copy), str(copy), copy.retry_after) == (RateLimited, str(error), 3)
@@ -450,9 +457,22 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     cert, key = folder / "cert.pem", folder / "key.pem"
     subprocess.run(  # noqa: S603 - fixed arguments
         [
-            openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-            "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-            "-keyout", str(key), "-out", str(cert),
+            openssl,
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
         ],
         check=True,
         capture_output=True,
@@ -469,10 +489,14 @@ def test_tls_is_verified_by_default(certificate: tuple[Path, Path]) -> None:
         server.expect_request("/api/Customers/1/Bonus").respond_with_json(
             {"Kundnr": "1", "Bonuspoäng": 5}
         )
-        with BexClient(server.url_for("/api/"), "key-1", "secret-1", trust_env=False, retries=0) as client:
+        with BexClient(
+            server.url_for("/api/"), "key-1", "secret-1", trust_env=False, retries=0
+        ) as client:
             with pytest.raises(TransportError, match="TLS") as caught:
                 client.get_bonus_balance("1")
             assert not caught.value.connected
-        trusting = BexClient(server.url_for("/api/"), "key-1", "secret-1", trust_env=False, verify=str(cert))
+        trusting = BexClient(
+            server.url_for("/api/"), "key-1", "secret-1", trust_env=False, verify=str(cert)
+        )
         with trusting:
             assert trusting.get_bonus_balance("1").points == 5

@@ -126,3 +126,10 @@ def test_from_toml_errors_are_lookups_errors(tmp_path: Path) -> None:
 def test_to_dict_reads_back(lookups: Lookups) -> None:
     """to_dict gives a mapping that from_dict turns into equal lookups."""
     assert Lookups.from_dict(lookups.to_dict()) == lookups
+
+
+def test_fee_tax_rate_fits_bex_moms() -> None:
+    """Moms has 2 decimals in Bex; a fee rate with more is refused when loaded."""
+    with pytest.raises(LookupsError) as info:
+        Lookups.from_dict({"settings": {"fee_tax_rate": "25.125"}})
+    assert info.value.paths == ("$.settings.fee_tax_rate",)

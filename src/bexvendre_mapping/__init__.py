@@ -22,7 +22,6 @@ from bexvendre_mapping._lookups import CodeTable, Lookups, Settings
 from bexvendre_mapping._modelcode import ModelCode
 
 
-
 def __getattr__(name: str) -> Any:
     # importlib.metadata costs more to import than the rest of the package: only on demand.
     if name == "__version__":
@@ -31,6 +30,7 @@ def __getattr__(name: str) -> Any:
         return version("bexvendre-mapping")
     msg = f"module {__name__!r} has no attribute {name!r}"
     raise AttributeError(msg)
+
 
 __all__ = [
     "CodeTable",

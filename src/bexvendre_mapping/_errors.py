@@ -131,7 +131,6 @@ class UnknownCodeError(MappingError, LookupError):
         super().__init__([Problem(path, f"unknown code {code!r} in {which}; {hint}")])
 
 
-
 class TotalsMismatchError(MappingError):
     """The rows of an order do not add up to what the customer paid.
 
@@ -155,7 +154,6 @@ class TotalsMismatchError(MappingError):
                 )
             ]
         )
-
 
 
 class LookupsError(MappingError):

@@ -355,6 +355,9 @@ class _Builder:
             number = raw.get(name, getattr(defaults, name))
             if self.check(name, number, _non_negative):
                 values[name] = parse_decimal(number)
+        # Moms is written with 2 decimals in Bex.
+        if "fee_tax_rate" in values:
+            self.check("fee_tax_rate", values["fee_tax_rate"], lambda r: parse_decimal(r, 2))
         for name, allowed in (
             ("totals_policy", ("error", "warn")),
             ("stock_status", ("hide_when_zero", "always_show")),

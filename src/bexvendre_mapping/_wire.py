@@ -219,6 +219,14 @@ def _optional(inner: Hook) -> Hook:
     return hook
 
 
+def _empty_when_null(inner: Hook) -> Hook:
+    # An optional list given as null is the empty list.
+    def hook(value: Any) -> Any:
+        return () if value is None else inner(value)
+
+    return hook
+
+
 def _checked(inner: Hook, check: Callable[[Any], Any]) -> Hook:
     def hook(value: Any) -> Any:
         return check(inner(value))
@@ -331,6 +339,8 @@ def structure_hook(cls: type, setting: _Setting) -> Hook:
         hook = _type_hook(field.type, spec.places, setting)
         if spec.check is not None:
             hook = _checked(hook, spec.check)
+        if field.default == ():
+            hook = _empty_when_null(hook)
         overrides[field.name] = override(rename=spec.key or field.name, struct_hook=_two_args(hook))
     generated: Callable[[Any, Any], Any] = make_dict_structure_fn(
         cls,

@@ -14,13 +14,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import IO, Any
 
-import attrs
-
-from bexvendre_mapping import bex, convert, vendre
 from bexvendre_mapping._errors import MappingError, Problem, UnknownCodeError
+from bexvendre_mapping._kinds import KINDS, OTHER
 from bexvendre_mapping._lookups import CodeTable, Lookups
 from bexvendre_mapping._wire import child_path, dumps_json, parse_document
 from bexvendre_mapping.convert._orders import NOT_ROWS
@@ -28,51 +26,6 @@ from bexvendre_mapping.convert._orders import NOT_ROWS
 __all__ = ["main"]
 
 EXIT_OK, EXIT_BAD_DATA, EXIT_USAGE = 0, 1, 2
-
-
-@attrs.frozen
-class Kind:
-    """One kind of document the command line converts, both ways."""
-
-    load: dict[str, Callable[..., Any]]
-    to_other: dict[str, Callable[[Any, Lookups], Any]]
-    dump: dict[str, Callable[[Any], dict[str, Any]]]
-
-
-KINDS: dict[str, Kind] = {
-    "order": Kind(
-        {"vendre": vendre.load_order, "bex": bex.load_order},
-        {"vendre": convert.order_to_bex, "bex": convert.order_to_vendre},
-        {"vendre": vendre.dump_order, "bex": bex.dump_order},
-    ),
-    "product": Kind(
-        {"vendre": vendre.load_product, "bex": bex.load_article},
-        {"vendre": convert.product_to_bex, "bex": convert.article_to_vendre},
-        {"vendre": vendre.dump_product, "bex": bex.dump_article},
-    ),
-    "stock": Kind(
-        {"vendre": vendre.load_stock_update, "bex": bex.load_stock},
-        {"vendre": convert.stock_to_bex, "bex": convert.stock_to_vendre},
-        {"vendre": vendre.dump_stock_update, "bex": bex.dump_stock},
-    ),
-    "status": Kind(
-        {"vendre": vendre.load_order_status_update, "bex": bex.load_order_status},
-        {"vendre": convert.status_to_bex, "bex": convert.status_to_vendre},
-        {"vendre": vendre.dump_order_status_update, "bex": bex.dump_order_status},
-    ),
-    "gift-card": Kind(
-        {"vendre": vendre.load_gift_card, "bex": bex.load_gift_card},
-        {"vendre": convert.gift_card_to_bex, "bex": convert.gift_card_to_vendre},
-        {"vendre": vendre.dump_gift_card, "bex": bex.dump_gift_card},
-    ),
-    "bonus": Kind(
-        {"vendre": vendre.load_bonus_balance, "bex": bex.load_bonus_balance},
-        {"vendre": convert.bonus_to_bex, "bex": convert.bonus_to_vendre},
-        {"vendre": vendre.dump_bonus_balance, "bex": bex.dump_bonus_balance},
-    ),
-}
-KINDS["article"] = KINDS["product"]
-OTHER = {"vendre": "bex", "bex": "vendre"}
 
 
 class _UsageError(Exception):
@@ -223,7 +176,7 @@ def _convert(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         try:
             model = kind.load[side](item, strict=args.strict, time_zone=lookups.settings.time_zone)
             other = kind.to_other[side](model, lookups)
-            results.append(kind.dump[OTHER[side]](other))
+            results.append(kind.dump[OTHER[side]](other, time_zone=lookups.settings.time_zone))
         except MappingError as exc:
             problems += _rebase(exc, base)
     if problems:
@@ -346,7 +299,8 @@ def _lookups_check(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
                     missing += [(name, p) for p in exc.problems]
     for name, problem in missing:
         err.write(f"{name}: {problem}\n")
-    out.write(f"{checked} codes checked, {len(missing)} without a mapping\n")
+    noun = "code" if checked == 1 else "codes"
+    out.write(f"{checked} {noun} checked, {len(missing)} without a mapping\n")
     return EXIT_BAD_DATA if missing or unreadable else EXIT_OK
 
 

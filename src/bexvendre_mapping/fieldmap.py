@@ -268,7 +268,8 @@ PRODUCT = EntityMap(
             "price_in",
             "Inköpspris",
             "amount",
-            note="purchase price, excl. VAT on both sides (4 and 2 decimals)",
+            note="purchase price, excl. VAT on both sides (4 and 2 decimals); one that would "
+            "need rounding to 2 decimals is an error",
         ),
         FieldRule(
             "category_id",

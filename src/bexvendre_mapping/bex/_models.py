@@ -40,7 +40,6 @@ MONEY_PLACES = 2
 RATE_PLACES = 8
 
 
-
 _CODE_PATHS = ("$.Artikelnr", "$.Storleksgrupp", "$.Storlek")
 
 

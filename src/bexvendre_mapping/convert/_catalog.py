@@ -80,26 +80,41 @@ def product_to_bex(product: vendre.Product, lookups: Lookups) -> bex.Article:
         path="$",
     )
     for index, variant in enumerate(product.variants):
-        expected = problems.attempt(
-            lambda variant=variant: ModelCode(  # type: ignore[misc]
-                product.article_number, product.size_group, variant.size
-            )
-        )
-        if expected is not None and variant.article_number != expected:
+        expected = _join(product.article_number, product.size_group, variant.size)
+        if str(variant.article_number) != expected:
             problems.add(
                 f"$.variants[{index}].article_number",
                 f"{str(variant.article_number)!r} does not match the product: expected "
-                f"{str(expected)!r}",
+                f"{expected!r}",
             )
     if "sv" not in product.name:
         problems.add("$.name", "needs a text for 'sv'")
-    problems.raise_if_any()
-    return bex.Article(
+    article = bex.Article(
         **scalars,
-        description=product.name["sv"],
+        description=product.name.get("sv", ""),
         price=incl_vat(product.price, product.tax_rate, 2),
         sizes=tuple(bex.Size(size=v.size, barcode=v.ean1) for v in product.variants),
     )
+    # The article must be one Bex accepts: the same checks as bex.load_article, on our paths.
+    for problem in bex.Article._wire_check(article):  # noqa: SLF001
+        problems.add(_product_path(problem.path), problem.message)
+    problems.raise_if_any()
+    return article
+
+
+def _join(article: str, group: str | None, size: str) -> str:
+    return article if group is None else f"{article}_{group}_{size}"
+
+
+def _product_path(path: str) -> str:
+    """A path in a Bex article as the path of the field it came from in the product."""
+    if path.startswith("$.Storlekar["):
+        return "$.variants[" + path[len("$.Storlekar[") :].replace("].Storlek", "].size")
+    return {
+        "$.Artikel": "$.article_number",
+        "$.Storleksgrupp": "$.size_group",
+        "$.Storlekar": "$.variants",
+    }.get(path, path)
 
 
 def stock_to_vendre(stock: bex.Stock, lookups: Lookups) -> vendre.StockUpdate:
@@ -137,8 +152,7 @@ def status_to_vendre(status: bex.OrderStatus, lookups: Lookups) -> vendre.OrderS
     """
     require_type(status, bex.OrderStatus, "status_to_vendre")
     problems = Problems()
-    if not (status.order_number.isascii() and status.order_number.isdigit()):
-        problems.add("$.Ordernr", f"expected a Vendre order id, got {status.order_number!r}")
+    order_id = problems.vendre_id(status.order_number, "$.Ordernr")
     kwargs = copy_block(
         STATUS,
         status,
@@ -151,7 +165,8 @@ def status_to_vendre(status: bex.OrderStatus, lookups: Lookups) -> vendre.OrderS
         path="$",
     )
     problems.raise_if_any()
-    return vendre.OrderStatusUpdate(id=int(status.order_number), **kwargs)
+    assert order_id is not None  # noqa: S101 - a bad number was raised above
+    return vendre.OrderStatusUpdate(id=order_id, **kwargs)
 
 
 def status_to_bex(update: vendre.OrderStatusUpdate, lookups: Lookups) -> bex.OrderStatus:
@@ -239,11 +254,10 @@ def bonus_to_vendre(
     """
     require_type(balance, bex.BonusBalance, "bonus_to_vendre")
     problems = Problems()
-    number = balance.customer_number
-    if not (number.isascii() and number.isdigit() and len(number) <= 18):
-        problems.add("$.Kundnr", f"expected a Vendre customer id, got {number!r}")
+    customer_id = problems.vendre_id(balance.customer_number, "$.Kundnr")
     problems.raise_if_any()
-    return vendre.BonusBalance(customer_id=int(number), points=balance.points)
+    assert customer_id is not None  # noqa: S101 - a bad number was raised above
+    return vendre.BonusBalance(customer_id=customer_id, points=balance.points)
 
 
 def bonus_to_bex(balance: vendre.BonusBalance, lookups: Lookups | None = None) -> bex.BonusBalance:

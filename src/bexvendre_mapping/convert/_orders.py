@@ -89,9 +89,16 @@ def order_to_bex(order: vendre.Order, lookups: Lookups) -> bex.Order:
         lookups.shipping_methods, order.shipping.method_id, "$.shipping.method_id"
     )
 
+    fee_articles = {shipping_id, *(article for _, article in lookups.fee_articles.items())}
     rows: list[bex.Row] = []
     for index, product in enumerate(order.products):
         path = f"$.products[{index}]"
+        if product.model.size is None and product.model.article in fee_articles:
+            problems.add(
+                f"{path}.model",
+                f"the unsized article {product.model.article!r} is also a fee article or the "
+                "FraktID, so Bex could not tell the row from a fee",
+            )
         price = incl_vat(product.price, product.tax, places)
         rows.append(
             bex.Row(
@@ -106,21 +113,21 @@ def order_to_bex(order: vendre.Order, lookups: Lookups) -> bex.Order:
             )
         )
 
-    fee_rate = quantize(lookups.settings.fee_tax_rate, _MONEY)
+    fee_rate = lookups.settings.fee_tax_rate
     total_paid: Decimal | None = None
     for index, total in enumerate(order.totals):
         path = f"$.totals[{index}]"
         if total.class_ == "ot_total":
             if total_paid is not None:
                 problems.add(f"{path}.class", "a second ot_total")
-            total_paid = quantize(total.value, places)
+            total_paid = problems.exact(total.value, places, f"{path}.value")
         if total.class_ in NOT_ROWS:
             continue
         if total.class_ == "ot_shipping":
             article = shipping_id
         else:
             article = problems.lookup(lookups.fee_articles, total.class_, f"{path}.class")
-        value = quantize(total.value, places)
+        value = problems.exact(total.value, places, f"{path}.value")
         rows.append(
             bex.Row(
                 article=article or "",
@@ -131,6 +138,7 @@ def order_to_bex(order: vendre.Order, lookups: Lookups) -> bex.Order:
                 amount=value,
             )
         )
+    paid_known = total_paid is not None
     if total_paid is None:
         problems.add("$.totals", "no ot_total: what the customer paid is unknown")
         total_paid = Decimal(0)
@@ -148,11 +156,16 @@ def order_to_bex(order: vendre.Order, lookups: Lookups) -> bex.Order:
         )
         for index, card in enumerate(order.gift_cards)
     ]
-    problems.raise_if_any()
-
     rows_total = sum((row.amount for row in rows), Decimal(0))
     paid = total_paid + sum((card.amount for card in order.gift_cards), Decimal(0))
-    _check_totals(rows_total, quantize(paid, places), len(order.products), lookups)
+    mismatch = (
+        _check_totals(rows_total, quantize(paid, places), len(order.products), lookups)
+        if paid_known
+        else None
+    )
+    if mismatch is not None:
+        problems.errors.append(mismatch)
+    problems.raise_if_any()
 
     return bex.Order(
         number=str(order.id),
@@ -170,15 +183,18 @@ def order_to_bex(order: vendre.Order, lookups: Lookups) -> bex.Order:
     )
 
 
-def _check_totals(rows_total: Decimal, paid: Decimal, product_rows: int, lookups: Lookups) -> None:
+def _check_totals(
+    rows_total: Decimal, paid: Decimal, product_rows: int, lookups: Lookups
+) -> TotalsMismatchError | None:
+    """The totals check of SPEC §5: the error to report, if any (a warning under ``warn``)."""
     tolerance = lookups.settings.totals_tolerance_per_row * max(product_rows, 1)
     if abs(rows_total - paid) <= tolerance:
-        return
+        return None
     error = TotalsMismatchError(rows_total, paid, path="$.totals")
     if lookups.settings.totals_policy == "warn":
         warnings.warn(str(error), TotalsMismatchWarning, stacklevel=3)
-        return
-    raise error
+        return None
+    return error
 
 
 def _fee_kind(row: bex.Row, order: bex.Order, lookups: Lookups) -> str | None:
@@ -234,11 +250,11 @@ def order_to_vendre(order: bex.Order, lookups: Lookups) -> vendre.Order:
         vendre.Address,
         "$.Leveransadress",
     )
-    order_id = _as_id(order.number, "$.Ordernr", problems)
+    order_id = problems.vendre_id(order.number, "$.Ordernr")
     customer_id = (
         None
         if order.customer_number is None
-        else _as_id(order.customer_number, "$.Kundnr", problems)
+        else problems.vendre_id(order.customer_number, "$.Kundnr")
     )
 
     web_payment, cards = _split_payments(order.payments, lookups, problems)
@@ -260,7 +276,12 @@ def order_to_vendre(order: bex.Order, lookups: Lookups) -> vendre.Order:
     fee_totals: list[vendre.Total] = []
     shipping_title = ""
     vat_by_rate: dict[Decimal, Decimal] = {}
-    for row in order.rows:
+    for index, row in enumerate(order.rows):
+        if row.amount != row.quantity * row.price:
+            problems.add(
+                f"$.Artiklar[{index}]['Belopp inkl. moms']",
+                f"{row.amount} is not Antal × Pris = {row.quantity * row.price}",
+            )
         vat_by_rate[row.vat_rate] = vat_by_rate.get(row.vat_rate, Decimal(0)) + row.amount
         kind = _fee_kind(row, order, lookups)
         if kind is not None:
@@ -281,6 +302,11 @@ def order_to_vendre(order: bex.Order, lookups: Lookups) -> vendre.Order:
                 price=excl_vat(row.price, row.vat_rate, _PRICE),
                 tax=quantize(row.vat_rate, _PRICE),
             )
+        )
+    rows_total = sum((row.amount for row in order.rows), Decimal(0))
+    if order.total != rows_total:
+        problems.add(
+            "$['Belopp inkl. moms']", f"{order.total} is not the sum of the rows, {rows_total}"
         )
     problems.raise_if_any()
     assert payment is not None  # noqa: S101 - a missing web payment was recorded as a problem
@@ -339,13 +365,6 @@ def order_to_vendre(order: bex.Order, lookups: Lookups) -> vendre.Order:
 
 def _model_code(row: bex.Row) -> Callable[[], ModelCode]:
     return lambda: row.model_code
-
-
-def _as_id(text: str, path: str, problems: Problems) -> int | None:
-    if text.isascii() and text.isdigit() and len(text) <= 18:
-        return int(text)
-    problems.add(path, f"expected a number, got {text!r}")
-    return None
 
 
 def _split_payments(

@@ -50,6 +50,15 @@ class Problems:
             self.add(path, f"{value} cannot be written with {places} decimals without rounding")
         return scaled
 
+    def vendre_id(self, text: str, path: str) -> int | None:
+        """A Bex digit string as a Vendre id (positive, canonical: no leading zero)."""
+        if text.isascii() and text.isdigit() and not text.startswith("0") and len(text) <= 18:
+            return int(text)
+        self.add(
+            path, f"expected a Vendre id (a positive number without leading zeros), got {text!r}"
+        )
+        return None
+
     def raise_if_any(self) -> None:
         """Raise one error holding every problem recorded so far.
 
@@ -100,8 +109,8 @@ def copy_block(
 ) -> dict[str, Any]:
     """The keyword arguments of ``target_cls`` that the field map's plain rules give.
 
-    Copies, code-table look-ups and decimal re-scalings (half up, to the target field's wire
-    decimals) of one block (an address, the payment, an article's scalars), read from
+    Copies, code-table look-ups and exact decimal re-scalings (to the target field's wire
+    decimals; a value that would need rounding is a problem) of one block (an address, the payment, an article's scalars), read from
     ``source`` (a model of the other side).
     Unknown codes are recorded in ``problems`` with the path of the source field.
     """
@@ -117,7 +126,7 @@ def copy_block(
             )
         target = _attribute(target_cls, target_key)
         if rule.rule == "amount" and value is not None:
-            value = quantize(value, _places(target_cls, target))
+            value = problems.exact(value, _places(target_cls, target), field_path)
         kwargs[target] = value
     return kwargs
 

@@ -57,11 +57,11 @@ from bexvendre_mapping.http._transport import DEFAULT_TIMEOUT, RetryPolicy, Time
 from bexvendre_mapping.http._vendre import VendreClient, VendreEndpoints
 
 __all__ = [
-    "BEX_BASE_URL",
-    "DEFAULT_TIMEOUT",
     "AuthError",
+    "BEX_BASE_URL",
     "BexClient",
     "BexEndpoints",
+    "DEFAULT_TIMEOUT",
     "HttpError",
     "NotFound",
     "RateLimited",

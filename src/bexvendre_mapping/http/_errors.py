@@ -29,8 +29,8 @@ if TYPE_CHECKING:
     from bexvendre_mapping._errors import MappingError
 
 __all__ = [
-    "EXCERPT_LENGTH",
     "AuthError",
+    "EXCERPT_LENGTH",
     "HttpError",
     "NotFound",
     "RateLimited",

@@ -48,8 +48,8 @@ from bexvendre_mapping.http._errors import (
 )
 
 __all__ = [
-    "DEFAULT_TIMEOUT",
     "BaseClient",
+    "DEFAULT_TIMEOUT",
     "Reply",
     "RetryPolicy",
     "Timeout",
@@ -329,9 +329,7 @@ class Transport:
         self._auth = auth
         # Longest first, so that a secret containing another is redacted whole. A credential
         # shorter than 4 characters protects nothing, and redacting it would garble text.
-        self._secrets = sorted(
-            {s for s in secrets if len(s) >= _MIN_SECRET}, key=len, reverse=True
-        )
+        self._secrets = sorted({s for s in secrets if len(s) >= _MIN_SECRET}, key=len, reverse=True)
         self._retry = retries.urllib3_retry()
         self._adapter = HTTPAdapter(max_retries=self._retry)
         self._owns_session = session is None

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-import socket
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
@@ -19,7 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import attrs
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
-from werkzeug.serving import WSGIRequestHandler, make_server
+from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from bexvendre_mapping._dates import parse_datetime, time_zone
@@ -29,12 +28,12 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
 __all__ = [
-    "SYSTEMS",
     "Api",
     "ApiError",
     "Call",
     "Fault",
     "LoopbackServer",
+    "SYSTEMS",
     "json_response",
     "same_secret",
 ]
@@ -46,8 +45,8 @@ SYSTEMS = ("vendre", "bex")
 
 # How often a server's loop looks for a shutdown request; stopping waits up to this long.
 _POLL_INTERVAL = 0.02
-# How long stopping waits for requests in flight before it cuts their connections.
-_GRACE = 2.0
+# Seconds a connection may sit idle before the server closes it.
+_IDLE_TIMEOUT = 5.0
 
 
 @attrs.define(kw_only=True)
@@ -304,70 +303,41 @@ class Api:
 # --- the servers ----------------------------------------------------------------------------
 
 
-class _Handlers:
-    """The request handlers in flight on one server, to wait for them when it stops."""
+class _Handler(WSGIRequestHandler):
+    """werkzeug's handler, quieter, and able to drop a connection without an answer."""
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._live: dict[WSGIRequestHandler, threading.Thread] = {}
+    # Seconds a connection may sit idle; a client that connects and sends nothing cannot
+    # hold its handler (and so the sandbox's stop) for longer.
+    timeout = _IDLE_TIMEOUT
 
-    def opened(self, handler: WSGIRequestHandler) -> None:
-        with self._lock:
-            self._live[handler] = threading.current_thread()
+    def connection_dropped(
+        self, error: BaseException, environ: WSGIEnvironment | None = None
+    ) -> None:
+        """Close the connection, which is what a dropped answer is for.
 
-    def closed(self, handler: WSGIRequestHandler) -> None:
-        with self._lock:
-            self._live.pop(handler, None)
+        Left open, the handler would wait for another request on a connection whose client
+        is still waiting for an answer.
+        """
+        self.close_connection = True
 
-    def finish(self, grace: float) -> None:
-        """Wait for the handlers; after ``grace`` seconds, cut their connections."""
-        with self._lock:
-            live = list(self._live.items())
-        for handler, thread in live:
-            thread.join(grace)
-            if thread.is_alive():
-                # A client that connected and sent nothing keeps its handler reading.
-                try:
-                    handler.connection.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    logger.debug("connection of a handler already closed")
-                thread.join(grace)
-
-
-def _handler_class(handlers: _Handlers) -> type[WSGIRequestHandler]:
-    class Handler(WSGIRequestHandler):
-        def setup(self) -> None:
-            handlers.opened(self)
-            super().setup()
-
-        def finish(self) -> None:
-            try:
-                super().finish()
-            finally:
-                handlers.closed(self)
-
-        def connection_dropped(
-            self, error: BaseException, environ: WSGIEnvironment | None = None
-        ) -> None:
-            # Without an answer the handler would wait for another request on a connection
-            # the client is still reading from; closing it is what the fault is for.
-            self.close_connection = True
-
-        def log(self, type: str, message: str, *args: Any) -> None:  # noqa: A002 - werkzeug's name
-            # One debug line per request, in the library's logger, not werkzeug's on stderr.
-            logger.debug("%s: " + message.rstrip("\n"), type, *args)
-
-    return Handler
+    def log(self, type: str, message: str, *args: Any) -> None:  # noqa: A002 - werkzeug's name
+        """One debug line per request, in the library's logger, not werkzeug's on stderr."""
+        logger.debug("%s: " + message.rstrip("\n"), type, *args)
 
 
 class LoopbackServer:
     """One WSGI application served on 127.0.0.1 at a free port, in a background thread."""
 
     def __init__(self, app: Callable[..., Iterable[bytes]], *, name: str, host: str) -> None:
-        self._handlers = _Handlers()
-        self._server = make_server(
-            host, 0, app, threaded=True, request_handler=_handler_class(self._handlers)
-        )
+        server = make_server(host, 0, app, threaded=True, request_handler=_Handler)
+        if not isinstance(server, ThreadedWSGIServer):  # pragma: no cover - threaded=True
+            msg = f"expected a threaded server, got {type(server).__name__}"
+            raise TypeError(msg)
+        # werkzeug's request threads are daemons nobody joins. ThreadingMixIn's documented
+        # switches make closing the server wait for the requests in flight instead.
+        server.daemon_threads = False
+        server.block_on_close = True
+        self._server = server
         self.host = host
         self.port: int = self._server.port
         self._thread = threading.Thread(
@@ -383,8 +353,8 @@ class LoopbackServer:
         return f"http://{self.host}:{self.port}/{path.lstrip('/')}"
 
     def stop(self) -> None:
-        """Stop accepting, finish the requests in flight, close the socket, join the thread."""
+        """Stop accepting, let the requests in flight finish, close the socket, join threads."""
         self._server.shutdown()
+        # werkzeug's serve_forever closes the server as it ends, joining the request threads.
         self._thread.join()
         self._server.server_close()
-        self._handlers.finish(_GRACE)

@@ -38,16 +38,15 @@ from bexvendre_mapping.http import (
     VendreClient,
     VendreEndpoints,
 )
-from bexvendre_mapping.testing._sandbox_bex import BexApi
-from bexvendre_mapping.testing._sandbox_server import (
-    SYSTEMS,
-    Call,
-    Fault,
-    LoopbackServer,
-)
-from bexvendre_mapping.testing._sandbox_vendre import VendreApi
+from bexvendre_mapping.testing import _sandbox_bex, _sandbox_server, _sandbox_vendre
+from bexvendre_mapping.testing._sandbox_server import Call, Fault
 
-__all__ = ["FAST_RETRIES", "Call", "Fault", "Sandbox"]
+__all__ = [
+    "Call",
+    "FAST_RETRIES",
+    "Fault",
+    "Sandbox",
+]
 
 #: The retry policy of the sandbox's clients: no backoff, ``Retry-After`` cut to 1 second.
 FAST_RETRIES = RetryPolicy(total=3, backoff_factor=0, jitter=0, retry_after_max=1)
@@ -118,14 +117,14 @@ class Sandbox:
             "stopping": self._stopping,
             "zone_name": time_zone,
         }
-        self._vendre = VendreApi(
+        self._vendre = _sandbox_vendre.VendreApi(
             api_key=self.vendre_api_key,
             endpoints=vendre_endpoints or VendreEndpoints(),
             max_page_size=vendre_max_page_size,
             base_path="API/1",
             **common,
         )
-        self._bex = BexApi(
+        self._bex = _sandbox_bex.BexApi(
             api_key=self.bex_api_key,
             secret=self.bex_secret,
             location=bex_location,
@@ -134,7 +133,7 @@ class Sandbox:
             base_path="api",
             **common,
         )
-        self._servers: dict[str, LoopbackServer] = {}
+        self._servers: dict[str, _sandbox_server.LoopbackServer] = {}
         self._clients: list[VendreClient | BexClient] = []
 
     def __repr__(self) -> str:
@@ -156,21 +155,26 @@ class Sandbox:
         self._stopping.clear()
         try:
             for name, app in (("vendre", self._vendre), ("bex", self._bex)):
-                self._servers[name] = LoopbackServer(app, name=name, host=self._host)
+                self._servers[name] = _sandbox_server.LoopbackServer(
+                    app, name=name, host=self._host
+                )
         except BaseException:
             self.stop()
             raise
         return self
 
     def stop(self) -> None:
-        """Close the clients it made, shut the servers down and join their threads."""
+        """Shut the servers down, join their threads, and close the clients it made.
+
+        Requests held by an injected delay are let go at once.
+        """
         self._stopping.set()
-        clients, self._clients = self._clients, []
-        for client in clients:
-            client.close()
         servers, self._servers = self._servers, {}
         for server in servers.values():
             server.stop()
+        clients, self._clients = self._clients, []
+        for client in clients:
+            client.close()
 
     def __enter__(self) -> Self:
         return self.start()
@@ -286,7 +290,7 @@ class Sandbox:
         Raises:
             ValueError: the arguments do not describe a fault.
         """
-        if system not in SYSTEMS:
+        if system not in _sandbox_server.SYSTEMS:
             msg = f"system must be 'vendre' or 'bex', got {system!r}"
             raise ValueError(msg)
         if times < 1:
@@ -539,7 +543,7 @@ class Sandbox:
 
     # --- internals ------------------------------------------------------------------------
 
-    def _server(self, name: str) -> LoopbackServer:
+    def _server(self, name: str) -> _sandbox_server.LoopbackServer:
         server = self._servers.get(name)
         if server is None:
             msg = "the sandbox is not running: use it in a with block, or call start()"

@@ -264,7 +264,11 @@ def vendre_gift_cards() -> st.SearchStrategy[vendre.GiftCard]:
         currency=_currency,
         expires=_optional(_dates()),
         usable=st.booleans(),
-        status=_optional(st.sampled_from(["active", "reserved", "used", "blocked"])),
+        status=st.none(),
+    ).flatmap(
+        lambda card: st.sampled_from(
+            [None, "active"] if card.usable else [None, "reserved", "used", "blocked"]
+        ).map(lambda status: attrs.evolve(card, status=status))
     )
 
 
@@ -449,12 +453,18 @@ def vendre_orders_for(draw: st.DrawFn, lookups: Lookups) -> vendre.Order:
     """
     currency = draw(st.sampled_from(["SEK", "EUR", "NOK", "DKK", "JPY"]))
     places = minor_unit(currency)
+    fee_articles = {
+        *_table_values(lookups.shipping_methods),
+        *(article for _, article in lookups.fee_articles.items()),
+    }
     products = draw(
         st.lists(
             st.builds(
                 vendre.OrderProduct,
                 quantity=st.integers(1, 5),
-                model=model_codes(),
+                model=model_codes().filter(
+                    lambda c: c.size is not None or c.article not in fee_articles
+                ),
                 name=texts(1),
                 price=amounts(4, 0, 5_000),
                 tax=_vat.map(lambda v: v.quantize(Decimal("0.0001"))),

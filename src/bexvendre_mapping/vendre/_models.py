@@ -21,6 +21,7 @@ from bexvendre_mapping._checks import (
     one_of,
     with_languages,
 )
+from bexvendre_mapping._errors import Problem
 from bexvendre_mapping._modelcode import ModelCode
 from bexvendre_mapping._wire import wire
 
@@ -43,7 +44,6 @@ __all__ = [
 
 PRICE_PLACES = 4
 RATE_PLACES = 8
-
 
 
 @attrs.frozen(kw_only=True)
@@ -245,6 +245,12 @@ class OrderStatusUpdate:
     """``status``: the shop-specific status id."""
 
 
+def _gift_card_check(card: GiftCard) -> list[Problem]:
+    if card.status is not None and card.usable != (card.status == "active"):
+        return [Problem("$.usable", f"{card.usable} contradicts the status {card.status!r}")]
+    return []
+
+
 @attrs.frozen(kw_only=True)
 class GiftCard:
     """A gift card as the checkout sees it."""
@@ -265,6 +271,8 @@ class GiftCard:
     """``status``: ``active``, ``reserved``, ``used`` or ``blocked``, so the checkout can say
     why a card is not usable (an addition to SPEC §3: the Bex state has four values, which
     ``usable`` alone cannot carry back)."""
+
+    _wire_check = staticmethod(_gift_card_check)
 
 
 @attrs.frozen(kw_only=True)

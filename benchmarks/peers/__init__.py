@@ -1,0 +1,1 @@
+"""The same jobs as the library's, written with pydantic v2 and with msgspec (dev-only)."""
