@@ -111,7 +111,7 @@ def article_10() -> bytes:
 def write_stock_feed(path: Path, rows: int, seed: int = 6) -> None:
     """``rows`` Bex stock rows as JSON Lines: 70 % shoes in 11 sizes, 10 % jackets whose
     article number holds ``_``, 20 % unsized; about one in eight quantities negative."""
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 - test data, not secrets
     shoe_sizes = [str(s) for s in range(36, 47)]
     jacket_sizes = ["XS", "S", "M", "L", "XL"]
     with path.open("w", encoding="utf-8") as out:

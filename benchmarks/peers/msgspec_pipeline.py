@@ -217,7 +217,7 @@ def _lookup(table: object, code: object, path: str, problems: list[str]) -> obje
         return None
 
 
-def order_to_bex(order: VendreOrder, tables: Tables) -> BexOrder:  # noqa: PLR0914
+def order_to_bex(order: VendreOrder, tables: Tables) -> BexOrder:
     """SPEC §5: VAT-inclusive rows, fee rows, gift cards as payments, the totals check."""
     problems: list[str] = []
     places = MINOR_UNITS.get(order.currency)

@@ -227,7 +227,7 @@ def _lookup(table: object, code: object, path: str, problems: list[str]) -> obje
         return None
 
 
-def order_to_bex(order: VendreOrder, tables: Tables) -> BexOrder:  # noqa: PLR0914
+def order_to_bex(order: VendreOrder, tables: Tables) -> BexOrder:
     """SPEC §5: VAT-inclusive rows, fee rows, gift cards as payments, the totals check."""
     problems: list[str] = []
     places = MINOR_UNITS.get(order.currency)
@@ -474,9 +474,7 @@ def stock_to_update(stock: Stock, tables: Tables) -> StockUpdate:
     quantity = max(stock.quantity, 0)
     code = join_code(stock.article, stock.size_group, stock.size)
     shown = tables.always_show or quantity > 0
-    return StockUpdate(
-        article_number=code, quantity=quantity, status=1 if shown else 0
-    )
+    return StockUpdate(article_number=code, quantity=quantity, status=1 if shown else 0)
 
 
 # --- the pipelines --------------------------------------------------------------------------

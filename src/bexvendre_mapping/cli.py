@@ -12,9 +12,10 @@ line, with its JSON path), 2 on a usage error.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import IO, Any
 
 from bexvendre_mapping._errors import MappingError, Problem, UnknownCodeError
@@ -51,6 +52,12 @@ def _parser() -> argparse.ArgumentParser:
     conv.add_argument("--lookups", required=True, metavar="FILE", help="code tables (TOML)")
     conv.add_argument("--strict", action="store_true", help="reject unknown keys")
     conv.add_argument("--indent", type=int, default=None, help="pretty-print with this indent")
+    conv.add_argument(
+        "--jsonl",
+        action="store_true",
+        help="JSON Lines in and out, one record a line, streamed in constant memory; bad "
+        "records are reported and skipped",
+    )
     conv.add_argument("input", nargs="?", default="-", metavar="INPUT", help="file, or - for stdin")
 
     val = commands.add_parser(
@@ -163,6 +170,8 @@ def _rebase(error: MappingError, base: str) -> list[Problem]:
 
 def _convert(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     lookups = _load_lookups(args.lookups)
+    if args.jsonl:
+        return _convert_jsonl(args, lookups, err)
     kind = KINDS[args.kind]
     side = args.side
     try:
@@ -191,6 +200,71 @@ def _convert(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         out.write(json.dumps(output, ensure_ascii=False, indent=args.indent))
     out.write("\n")
     return EXIT_OK
+
+
+def _open_lines(name: str) -> IO[bytes]:
+    if name == "-":
+        return sys.stdin.buffer
+    try:
+        return open(name, "rb")  # noqa: SIM115 - closed by the caller
+    except OSError as exc:
+        raise _UsageError(f"cannot read {name!r}: {exc.strerror}") from None
+
+
+def _convert_jsonl(args: argparse.Namespace, lookups: Lookups, err: IO[str]) -> int:
+    from bexvendre_mapping.stream import convert_lines  # noqa: PLC0415
+
+    problems: list[Problem] = []
+    source = _open_lines(args.input)
+    out = sys.stdout.buffer
+    with _progress(err) as advance:
+        try:
+            for index, line in enumerate(
+                convert_lines(
+                    source,
+                    args.kind,
+                    source=args.side,
+                    lookups=lookups,
+                    strict=args.strict,
+                    errors=problems,
+                ),
+                start=1,
+            ):
+                out.write(line)
+                if not index % 10_000:
+                    advance(10_000)
+        finally:
+            if source is not sys.stdin.buffer:
+                source.close()
+    out.flush()
+    _report(problems, err)
+    return EXIT_BAD_DATA if problems else EXIT_OK
+
+
+@contextlib.contextmanager
+def _progress(err: IO[str]) -> Iterator[Callable[[int], None]]:
+    """A live count of records on a terminal (with rich when the ``cli`` extra is there)."""
+    if not err.isatty():
+        yield lambda _: None
+        return
+    try:
+        from rich.progress import Progress, SpinnerColumn, TextColumn  # noqa: PLC0415
+    except ImportError:
+        done = [0]
+
+        def advance(count: int) -> None:
+            done[0] += count
+            err.write(f"\r{done[0]:,} records")
+            err.flush()
+
+        yield advance
+        err.write("\n")
+        return
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.completed:,} records converted"), transient=True
+    ) as progress:
+        task = progress.add_task("convert", total=None)
+        yield lambda count: progress.advance(task, count)
 
 
 def _validate(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
