@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import attrs
 import pytest
 from pytest_httpserver import HTTPServer
+from tests.http_support import bex_article_doc, bex_order, bex_order_doc, gift_card_doc
 
 from bexvendre_mapping import MappingError, bex
 from bexvendre_mapping.http import (
@@ -25,7 +26,6 @@ from bexvendre_mapping.http import (
     StockInformation,
 )
 from bexvendre_mapping.testing.sandbox import Sandbox
-from tests.http_support import bex_article_doc, bex_order, bex_order_doc, gift_card_doc
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 
@@ -462,7 +462,7 @@ def test_bex_client_needs_credentials() -> None:
 
 def test_bex_client_defaults_to_the_public_base_url() -> None:
     """The default base URL is Bex's public one."""
-    with BexClient(api_key="key", secret="secret") as client:
+    with BexClient(api_key="key", secret="not-a-real-secret") as client:  # noqa: S106
         assert client.base_url == "https://api.bexonline.com/api/"
 
 

@@ -105,5 +105,5 @@ def test_the_names_the_issue_promises_are_there() -> None:
     for error in (AuthError, NotFound, RateLimited, ServerError, TransportError, ResponseError):
         assert issubclass(error, HttpError)
     assert not issubclass(HttpError, MappingError)
-    assert callable(RetryPolicy) and callable(BexEndpoints) and callable(VendreEndpoints)
-    assert callable(VendreClient) and callable(BexClient)
+    for name in (RetryPolicy, BexEndpoints, VendreEndpoints, VendreClient, BexClient):
+        assert callable(name)

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 from pytest_httpserver import HTTPServer
+from tests.http_support import bex_order, gift_card_doc, stock_update, vendre_order_doc
 from urllib3.util.retry import Retry
 from werkzeug.wrappers import Request, Response
 
@@ -33,7 +34,6 @@ from bexvendre_mapping.http import (
     VendreClient,
 )
 from bexvendre_mapping.testing.sandbox import Sandbox
-from tests.http_support import bex_order, gift_card_doc, stock_update, vendre_order_doc
 
 NO_WAIT = RetryPolicy(total=3, backoff_factor=0, jitter=0, retry_after_max=1)
 
@@ -288,7 +288,7 @@ def test_wrong_credentials_are_auth_errors(sandbox: Sandbox) -> None:
     with pytest.raises(AuthError) as vendre_error:
         list(sandbox.vendre_client(api_key="wrong").iter_orders())
     with pytest.raises(AuthError) as bex_error:
-        sandbox.bex_client(secret="wrong").get_bonus_balance("1")
+        sandbox.bex_client(secret="wrong").get_bonus_balance("1")  # noqa: S106
     with pytest.raises(AuthError):
         sandbox.bex_client(api_key="wrong").get_bonus_balance("1")
     assert vendre_error.value.status == bex_error.value.status == 401
@@ -395,7 +395,7 @@ def test_redirects_are_not_followed(httpserver: HTTPServer) -> None:
         "", status=302, headers={"Location": "http://elsewhere.example/API/1/orders"}
     )
     client = VendreClient(httpserver.url_for("/API/1"), "key", trust_env=False)
-    with client, pytest.raises(ResponseError, match="elsewhere.example") as caught:
+    with client, pytest.raises(ResponseError, match=r"elsewhere\.example") as caught:
         list(client.iter_orders())
     assert caught.value.status == 302
     assert len(httpserver.log) == 1
@@ -406,9 +406,9 @@ def test_a_404_is_not_found(httpserver: HTTPServer) -> None:
     httpserver.expect_request("/api/GiftCards/X").respond_with_data(
         '{"error": "no card"}', status=404, content_type="application/json"
     )
-    with BexClient(httpserver.url_for("/api/"), "key-1", "secret-1", trust_env=False) as client:
-        with pytest.raises(NotFound) as caught:
-            client.get_gift_card("X")
+    client = BexClient(httpserver.url_for("/api/"), "key-1", "secret-1", trust_env=False)
+    with client, pytest.raises(NotFound) as caught:
+        client.get_gift_card("X")
     error = caught.value
     assert (error.method, error.status) == ("GET", 404)
     assert error.url == httpserver.url_for("/api/GiftCards/X")

@@ -11,11 +11,11 @@ from decimal import Decimal
 
 import pytest
 import requests
+from tests.http_support import bex_order_doc, gift_card_doc, vendre_order_doc
 
 from bexvendre_mapping import MappingError, bex
 from bexvendre_mapping.http import NotFound, ServerError, TransportError
 from bexvendre_mapping.testing.sandbox import Call, Fault, Sandbox
-from tests.http_support import bex_order_doc, gift_card_doc, vendre_order_doc
 
 
 @pytest.fixture
@@ -33,7 +33,7 @@ def raw() -> Iterator[requests.Session]:
 
 
 def port_is_open(url: str) -> bool:
-    host, port = url.split("//")[1].split("/")[0].split(":")
+    host, port = url.split("//")[1].split("/", maxsplit=1)[0].split(":")
     with socket.socket() as probe:
         return probe.connect_ex((host, int(port))) == 0
 

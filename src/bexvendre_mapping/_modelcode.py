@@ -12,7 +12,11 @@ __all__ = ["ModelCode", "code_problems"]
 
 # Control characters, lone surrogates and the Unicode line/paragraph separators: none of them
 # belongs in an article number, and several break CSV exports and log lines downstream.
-_FORBIDDEN = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+_BAD = "\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff"
+_FORBIDDEN = re.compile(f"[{_BAD}]")
+# The common, valid case in one regex each (\s is what str.strip() strips).
+_ARTICLE_OK = re.compile(rf"[^\s{_BAD}](?:[^{_BAD}]*[^\s{_BAD}])?")
+_PART_OK = re.compile(rf"[^\s_{_BAD}](?:[^_{_BAD}]*[^\s_{_BAD}])?")
 
 
 def _part_problem(label: str, part: str) -> str | None:
@@ -27,6 +31,21 @@ def _part_problem(label: str, part: str) -> str | None:
 
 def code_problems(article: object, size_group: object, size: object) -> list[tuple[int, str]]:
     """What is wrong with these parts as a model code: (part index 0-2, message) pairs."""
+    if type(article) is str and _ARTICLE_OK.fullmatch(article):
+        if size_group is None and size is None:
+            if article.count("_") < 2:
+                return []
+        elif (
+            type(size_group) is str
+            and type(size) is str
+            and _PART_OK.fullmatch(size_group)
+            and _PART_OK.fullmatch(size)
+        ):
+            return []
+    return _slow_problems(article, size_group, size)
+
+
+def _slow_problems(article: object, size_group: object, size: object) -> list[tuple[int, str]]:
     if not isinstance(article, str):
         return [(0, f"the article number must be a string, got {article!r}")]
     problems: list[tuple[int, str]] = []
@@ -127,12 +146,21 @@ class ModelCode:
             article, group, size = parts
             problems = _problems(article, group, size)
             if not problems:
-                return cls(article, group, size)
+                return cls._trusted(article, group, size)
         else:
             problems = _problems(code, None, None)
             if not problems:
-                return cls(code)
+                return cls._trusted(code, None, None)
         raise ModelCodeError(f"invalid model code {code!r}: {'; '.join(problems)}")
+
+    @classmethod
+    def _trusted(cls, article: str, size_group: str | None, size: str | None) -> ModelCode:
+        # Parts already checked: skip the validator (parse is on every order row's hot path).
+        code = object.__new__(cls)
+        object.__setattr__(code, "article", article)
+        object.__setattr__(code, "size_group", size_group)
+        object.__setattr__(code, "size", size)
+        return code
 
     @property
     def is_sized(self) -> bool:

@@ -43,7 +43,8 @@ from bexvendre_mapping.money import parse_decimal, quantize
 __all__ = ["Codec", "Wire", "child_path", "parse_document", "problems_of", "wire"]
 
 T = TypeVar("T")
-Hook = Callable[[Any], Any]
+# Structure hooks take the value and, as cattrs passes it, the type (ignored).
+Hook = Callable[..., Any]
 
 _METADATA_KEY = "bexvendre_mapping.wire"
 
@@ -166,13 +167,13 @@ def _attribute_name(exc: BaseException) -> str | None:
 # --- structure hooks for the wire's primitive types ------------------------------------------
 
 
-def _str(value: Any) -> str:
+def _str(value: Any, _type: Any = None) -> str:
     if type(value) is str:
         return value
     raise MappingError(f"expected a string, got {show(value)}")
 
 
-def _int(value: Any) -> int:
+def _int(value: Any, _type: Any = None) -> int:
     if type(value) is int:
         return value
     # PHP-backed APIs often send ids as strings of digits.
@@ -186,20 +187,38 @@ def _int(value: Any) -> int:
     raise MappingError(f"expected an integer, got {show(value)}")
 
 
-def _bool(value: Any) -> bool:
+def _bool(value: Any, _type: Any = None) -> bool:
     if type(value) is bool:
         return value
     raise MappingError(f"expected true or false, got {show(value)}")
 
 
-def _model_code(value: Any) -> ModelCode:
+def _model_code(value: Any, _type: Any = None) -> ModelCode:
     return ModelCode.parse(_str(value))
+
+
+def _decimal(places: int | None) -> Hook:
+    def hook(value: Any, _type: Any = None) -> Decimal:
+        return parse_decimal(value, places)
+
+    return hook
+
+
+def _datetime(zone: tzinfo) -> Hook:
+    def hook(value: Any, _type: Any = None) -> datetime:
+        return parse_datetime(value, zone)
+
+    return hook
+
+
+def _date(value: Any, _type: Any = None) -> date:
+    return parse_date(value)
 
 
 def _enum(cls: type[Enum]) -> Hook:
     members = {m.value: m for m in cls}
 
-    def hook(value: Any) -> Enum:
+    def hook(value: Any, _type: Any = None) -> Enum:
         try:
             return members[value]
         except (KeyError, TypeError):
@@ -213,7 +232,7 @@ def _enum(cls: type[Enum]) -> Hook:
 
 
 def _optional(inner: Hook) -> Hook:
-    def hook(value: Any) -> Any:
+    def hook(value: Any, _type: Any = None) -> Any:
         return None if value is None else inner(value)
 
     return hook
@@ -221,26 +240,26 @@ def _optional(inner: Hook) -> Hook:
 
 def _empty_when_null(inner: Hook) -> Hook:
     # An optional list given as null is the empty list.
-    def hook(value: Any) -> Any:
+    def hook(value: Any, _type: Any = None) -> Any:
         return () if value is None else inner(value)
 
     return hook
 
 
 def _checked(inner: Hook, check: Callable[[Any], Any]) -> Hook:
-    def hook(value: Any) -> Any:
+    def hook(value: Any, _type: Any = None) -> Any:
         return check(inner(value))
 
     return hook
 
 
 def _sequence(item: Hook, detailed: bool) -> Hook:
-    def fast(value: Any) -> tuple[Any, ...]:
+    def fast(value: Any, _type: Any = None) -> tuple[Any, ...]:
         if type(value) is not list and not isinstance(value, list | tuple):
             raise MappingError(f"expected a list, got {show(value)}")
         return tuple([item(v) for v in value])
 
-    def slow(value: Any) -> tuple[Any, ...]:
+    def slow(value: Any, _type: Any = None) -> tuple[Any, ...]:
         if not isinstance(value, list | tuple):
             raise MappingError(f"expected a list, got {show(value)}")
         out: list[Any] = []
@@ -258,7 +277,7 @@ def _sequence(item: Hook, detailed: bool) -> Hook:
 
 
 def _mapping(item: Hook) -> Hook:
-    def hook(value: Any) -> dict[str, Any]:
+    def hook(value: Any, _type: Any = None) -> dict[str, Any]:
         if not isinstance(value, Mapping):
             raise MappingError(f"expected an object, got {show(value)}")
         out: dict[str, Any] = {}
@@ -311,11 +330,11 @@ def _type_hook(tp: Any, places: int | None, setting: _Setting) -> Hook:  # noqa:
     if tp is int:
         return _int
     if tp is Decimal:
-        return functools.partial(parse_decimal, places=places)
+        return _decimal(places)
     if tp is datetime:
-        return functools.partial(parse_datetime, zone=setting.zone)
+        return _datetime(setting.zone)
     if tp is date:
-        return parse_date
+        return _date
     if tp is ModelCode:
         return _model_code
     if isinstance(tp, type) and issubclass(tp, Enum):
@@ -341,7 +360,7 @@ def structure_hook(cls: type, setting: _Setting) -> Hook:
             hook = _checked(hook, spec.check)
         if field.default == ():
             hook = _empty_when_null(hook)
-        overrides[field.name] = override(rename=spec.key or field.name, struct_hook=_two_args(hook))
+        overrides[field.name] = override(rename=spec.key or field.name, struct_hook=hook)
     generated: Callable[[Any, Any], Any] = make_dict_structure_fn(
         cls,
         _converter(setting),
@@ -351,7 +370,7 @@ def structure_hook(cls: type, setting: _Setting) -> Hook:
     )
     check = getattr(cls, "_wire_check", None)
 
-    def load(value: Any) -> Any:
+    def load(value: Any, _type: Any = None) -> Any:
         if not isinstance(value, Mapping):
             raise MappingError(f"expected an object, got {show(value)}")
         result = generated(value, cls)
@@ -362,13 +381,6 @@ def structure_hook(cls: type, setting: _Setting) -> Hook:
         return result
 
     return load
-
-
-def _two_args(hook: Hook) -> Callable[[Any, Any], Any]:
-    def call(value: Any, _type: Any) -> Any:
-        return hook(value)
-
-    return call
 
 
 def _decimal_out(places: int | None, key: str) -> Hook:
@@ -462,6 +474,11 @@ def _none_when_empty(hook: Hook) -> Hook:
 # --- documents ------------------------------------------------------------------------------
 
 
+# Built once: json.loads/json.dumps with options build a new decoder/encoder on every call.
+_DECODE = json.JSONDecoder(parse_float=Decimal).decode
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
 def parse_document(data: bytes | bytearray | memoryview | str | Mapping[str, Any]) -> Any:
     """Parse JSON input (bytes or str) exactly, numbers with a fraction as Decimal.
 
@@ -482,7 +499,7 @@ def parse_document(data: bytes | bytearray | memoryview | str | Mapping[str, Any
     if not isinstance(data, str):
         raise MappingError(f"expected JSON bytes, str or a mapping, got {type(data).__name__}")
     try:
-        return json.loads(data, parse_float=Decimal)
+        return _DECODE(data)
     except json.JSONDecodeError as exc:
         raise MappingError(
             f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
@@ -493,7 +510,7 @@ def parse_document(data: bytes | bytearray | memoryview | str | Mapping[str, Any
 
 def dumps_json(document: Any) -> bytes:
     """Compact UTF-8 JSON of a dumped document."""
-    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+    return _ENCODE(document).encode()
 
 
 class Codec(Generic[T]):
@@ -502,6 +519,8 @@ class Codec(Generic[T]):
     def __init__(self, cls: type[T]) -> None:
         self.cls = cls
         self._type: type = cls  # the hashable key of the cached hooks
+        self._fast: dict[tuple[str, bool], Hook] = {}
+        self._dumpers: dict[str, Hook] = {}
 
     def load(
         self,
@@ -525,7 +544,13 @@ class Codec(Generic[T]):
         """
         document = parse_document(data)
         try:
-            result: T = structure_hook(self._type, _Setting(time_zone, strict, False))(document)
+            hook = self._fast[time_zone, strict]
+        except KeyError:
+            hook = self._fast[time_zone, strict] = structure_hook(
+                self._type, _Setting(time_zone, strict, False)
+            )
+        try:
+            result: T = hook(document)
         except Exception:  # noqa: BLE001 - the detailed route reports what went wrong
             return self._load_detailed(document, strict, time_zone)
         return result
@@ -547,7 +572,11 @@ class Codec(Generic[T]):
         if not isinstance(model, self.cls):
             msg = f"expected a {self.cls.__qualname__}, got {type(model).__qualname__}"
             raise TypeError(msg)
-        result: dict[str, Any] = unstructure_hook(self._type, time_zone)(model)
+        try:
+            dumper = self._dumpers[time_zone]
+        except KeyError:
+            dumper = self._dumpers[time_zone] = unstructure_hook(self._type, time_zone)
+        result: dict[str, Any] = dumper(model)
         return result
 
     def dumps(self, model: T, *, time_zone: str = DEFAULT_TIME_ZONE) -> bytes:

@@ -206,7 +206,7 @@ def _open_lines(name: str) -> IO[bytes]:
     if name == "-":
         return sys.stdin.buffer
     try:
-        return open(name, "rb")  # noqa: SIM115 - closed by the caller
+        return open(name, "rb")
     except OSError as exc:
         raise _UsageError(f"cannot read {name!r}: {exc.strerror}") from None
 

@@ -63,7 +63,7 @@ class FieldRule:
     note: str = ""
 
 
-@attrs.frozen
+@attrs.frozen(eq=False)  # compared and hashed by identity: each entity has one map
 class EntityMap:
     """Every field of one entity, both sides."""
 

@@ -1,4 +1,4 @@
-"""Streaming: load, convert and dump large feeds record by record, in constant memory.
+r"""Streaming: load, convert and dump large feeds record by record, in constant memory.
 
 JSON Lines in, JSON Lines out: one document a line, blank lines skipped. Problems carry the
 path ``$[i]...`` where ``i`` is the zero-based line index (line ``i + 1`` of the input).
@@ -6,7 +6,7 @@ path ``$[i]...`` where ``i`` is the zero-based line index (line ``i + 1`` of the
 >>> from bexvendre_mapping import Lookups
 >>> lines = [b'{"Artikelnr": "1001", "Storleksgrupp": "SKO", "Storlek": "42", "Lagerantal": -3}']
 >>> list(convert_lines(lines, "stock", source="bex", lookups=Lookups()))
-[b'{"article_number":"1001_SKO_42","quantity":0,"status":0}\\n']
+[b'{"article_number":"1001_SKO_42","quantity":0,"status":0}\n']
 """
 
 from __future__ import annotations

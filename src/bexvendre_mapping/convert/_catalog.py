@@ -96,7 +96,7 @@ def product_to_bex(product: vendre.Product, lookups: Lookups) -> bex.Article:
         sizes=tuple(bex.Size(size=v.size, barcode=v.ean1) for v in product.variants),
     )
     # The article must be one Bex accepts: the same checks as bex.load_article, on our paths.
-    for problem in bex.Article._wire_check(article):  # noqa: SLF001
+    for problem in bex.Article._wire_check(article):
         problems.add(_product_path(problem.path), problem.message)
     problems.raise_if_any()
     return article

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
+
+import attrs
 
 from bexvendre_mapping._errors import MappingError, Problem
 from bexvendre_mapping._lookups import CodeTable, Lookups
 from bexvendre_mapping._wire import child_path, wire_keys, wire_places
-from bexvendre_mapping.fieldmap import EntityMap, FieldRule
-from bexvendre_mapping.money import quantize
+from bexvendre_mapping.fieldmap import EntityMap
 
 __all__ = ["Problems", "copy_block", "require_type"]
+
+_EXPONENTS = [Decimal(1).scaleb(-n) for n in range(9)]
 
 T = TypeVar("T")
 
@@ -37,17 +41,29 @@ class Problems:
 
     def lookup(self, table: CodeTable[Any, Any], code: Any, path: str) -> Any:
         """``table.get(code)``, recording an unknown code."""
-        return self.attempt(lambda: table.get(code, path=path))
+        try:
+            return table.get(code, path=path)
+        except MappingError as exc:
+            self.errors.append(exc)
+            return None
 
     def reverse(self, table: CodeTable[Any, Any], value: Any, path: str) -> Any:
         """``table.reverse(value)``, recording an unknown code."""
-        return self.attempt(lambda: table.reverse(value, path=path))
+        try:
+            return table.reverse(value, path=path)
+        except MappingError as exc:
+            self.errors.append(exc)
+            return None
 
     def exact(self, value: Decimal, places: int, path: str) -> Decimal:
         """``value`` with ``places`` decimals, recording a problem if that would round it."""
-        scaled = quantize(value, places)
-        if scaled != value:
+        try:
+            scaled = value.quantize(_EXPONENTS[places])
+        except InvalidOperation:  # more digits than Decimal's context holds
+            scaled = None
+        if scaled is None or scaled != value:
             self.add(path, f"{value} cannot be written with {places} decimals without rounding")
+            return value if scaled is None else scaled
         return scaled
 
     def vendre_id(self, text: str, path: str) -> int | None:
@@ -95,6 +111,46 @@ def _attribute(cls: type, key: str) -> str:
     raise KeyError(key)  # pragma: no cover - the field-map tests keep maps and models aligned
 
 
+@attrs.frozen
+class _Step:
+    """One plain rule of a block, resolved to attribute names once."""
+
+    source: str  # attribute of the source model
+    target: str  # attribute of the target model
+    key: str  # the source's wire key, for paths
+    rule: str
+    table: str | None
+    forward: bool  # read the table forward (else reverse)
+    places: int | None
+
+
+@functools.cache
+def _plan(  # noqa: PLR0917 - a cache key, called from one place
+    entity: EntityMap,
+    source_cls: type,
+    target_cls: type,
+    to_bex: bool,
+    vendre_prefix: str,
+    bex_prefix: str,
+) -> tuple[_Step, ...]:
+    steps = []
+    for rule in entity.block(vendre_prefix, bex_prefix):
+        source_key, target_key = (rule.vendre, rule.bex) if to_bex else (rule.bex, rule.vendre)
+        target = _attribute(target_cls, target_key)
+        steps.append(
+            _Step(
+                source=_attribute(source_cls, source_key),
+                target=target,
+                key=source_key,
+                rule=rule.rule,
+                table=rule.table,
+                forward=(rule.table_from == "vendre") == to_bex,
+                places=_places(target_cls, target) if rule.rule == "amount" else None,
+            )
+        )
+    return tuple(steps)
+
+
 def copy_block(
     entity: EntityMap,
     source: Any,
@@ -110,24 +166,26 @@ def copy_block(
     """The keyword arguments of ``target_cls`` that the field map's plain rules give.
 
     Copies, code-table look-ups and exact decimal re-scalings (to the target field's wire
-    decimals; a value that would need rounding is a problem) of one block (an address, the payment, an article's scalars), read from
-    ``source`` (a model of the other side).
+    decimals; a value that would need rounding is a problem) of one block: an address, the
+    payment, an article's scalars, read from ``source`` (a model of the other side).
     Unknown codes are recorded in ``problems`` with the path of the source field.
     """
-    source_cls = type(source)
     kwargs: dict[str, Any] = {}
-    for rule in entity.block(vendre_prefix, bex_prefix):
-        source_key, target_key = (rule.vendre, rule.bex) if to_bex else (rule.bex, rule.vendre)
-        value = getattr(source, _attribute(source_cls, source_key))
-        field_path = child_path(path, source_key)
-        if rule.rule == "lookup" and value is not None:
-            value = _look_up(
-                rule, lookups, value, to_bex=to_bex, problems=problems, path=field_path
-            )
-        target = _attribute(target_cls, target_key)
-        if rule.rule == "amount" and value is not None:
-            value = problems.exact(value, _places(target_cls, target), field_path)
-        kwargs[target] = value
+    source_cls: type = type(source)
+    for step in _plan(entity, source_cls, target_cls, to_bex, vendre_prefix, bex_prefix):
+        value = getattr(source, step.source)
+        if value is not None:
+            if step.table is not None:
+                table: CodeTable[Any, Any] = getattr(lookups, step.table)
+                field_path = child_path(path, step.key)
+                value = (
+                    problems.lookup(table, value, field_path)
+                    if step.forward
+                    else problems.reverse(table, value, field_path)
+                )
+            elif step.places is not None:
+                value = problems.exact(value, step.places, child_path(path, step.key))
+        kwargs[step.target] = value
     return kwargs
 
 
@@ -135,12 +193,3 @@ def _places(cls: type, attribute: str) -> int:
     places = wire_places(cls).get(attribute)
     assert places is not None  # noqa: S101 - amount rules name decimal fields only
     return places
-
-
-def _look_up(
-    rule: FieldRule, lookups: Lookups, value: Any, *, to_bex: bool, problems: Problems, path: str
-) -> Any:
-    assert rule.table is not None  # noqa: S101 - every lookup rule names its table
-    table: CodeTable[Any, Any] = getattr(lookups, rule.table)
-    forward = (rule.table_from == "vendre") == to_bex
-    return problems.lookup(table, value, path) if forward else problems.reverse(table, value, path)

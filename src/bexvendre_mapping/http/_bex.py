@@ -15,6 +15,7 @@ import attrs
 from bexvendre_mapping import bex
 from bexvendre_mapping._dates import DEFAULT_TIME_ZONE, parse_date, parse_datetime, time_zone
 from bexvendre_mapping._errors import MappingError, Problem
+from bexvendre_mapping._text import show
 from bexvendre_mapping._wire import child_path
 from bexvendre_mapping.http._errors import (
     NotFound,
@@ -177,7 +178,7 @@ def _unknown_keys(document: Mapping[str, Any], known: set[str], problems: list[P
 def _text(value: Any) -> str:
     if isinstance(value, str) and value:
         return value
-    raise MappingError(f"expected a non-empty string, got {value!r}")
+    raise MappingError(f"expected a non-empty string, got {show(value)}")
 
 
 def _identifier(value: Any) -> int | str:
@@ -185,12 +186,12 @@ def _identifier(value: Any) -> int | str:
         return value
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    raise MappingError(f"expected a number or a non-empty string, got {value!r}")
+    raise MappingError(f"expected a number or a non-empty string, got {show(value)}")
 
 
 def _quantity(value: Any) -> Decimal:
     if isinstance(value, bool):
-        raise MappingError(f"expected a number, got {value!r}")
+        raise MappingError(f"expected a number, got {show(value)}")
     return parse_decimal(value)
 
 

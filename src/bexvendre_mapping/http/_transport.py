@@ -34,6 +34,7 @@ from urllib3.util.retry import Retry
 
 from bexvendre_mapping._dates import format_datetime, time_zone
 from bexvendre_mapping._errors import MappingError, Problem
+from bexvendre_mapping._text import show
 from bexvendre_mapping._wire import child_path, parse_document
 from bexvendre_mapping.http._errors import (
     EXCERPT_LENGTH,
@@ -280,7 +281,7 @@ class Reply:
             value = document[key]
             if isinstance(value, kind) and not (isinstance(value, bool) and kind is int):
                 return value
-            problem = Problem(child_path("$", key), f"unexpected value {value!r}")
+            problem = Problem(child_path("$", key), f"unexpected value {show(value)}")
         raise self.transport.response_error(
             "the response does not have the expected shape", self, MappingError([problem])
         )

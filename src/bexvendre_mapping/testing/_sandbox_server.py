@@ -7,6 +7,7 @@ in a background thread. werkzeug parses HTTP and routes; the applications only h
 
 from __future__ import annotations
 
+import abc
 import hmac
 import json
 import logging
@@ -154,7 +155,7 @@ def same_secret(given: str | None, expected: str) -> bool:
     return given is not None and hmac.compare_digest(given.encode(), expected.encode())
 
 
-class Api:
+class Api(abc.ABC):
     """The base of both sandbox APIs: faults, credentials, routing, errors, the call log.
 
     Subclasses give :attr:`system`, :meth:`rules` (endpoints are method names) and
@@ -190,13 +191,13 @@ class Api:
             merge_slashes=False,
         )
 
+    @abc.abstractmethod
     def rules(self) -> list[tuple[str, str, str]]:
         """``(method, path relative to the base, handler method name)`` of every route."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def authorized(self, request: Request) -> bool:
         """Whether the request carries this API's credentials."""
-        raise NotImplementedError
 
     # --- the WSGI application -------------------------------------------------------------
 

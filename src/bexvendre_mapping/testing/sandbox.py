@@ -379,7 +379,7 @@ class Sandbox:
 
     def set_bex_stock(
         self,
-        product: str | _Document | bex.Stock,
+        product_identifier: str | _Document | bex.Stock,
         quantity: int | None = None,
         *,
         available: int | None = None,
@@ -394,7 +394,7 @@ class Sandbox:
         ``Lagerantal`` the quantity.
 
         Args:
-            product: the product identifier, or a Bex stock row.
+            product_identifier: the product identifier, or a Bex stock row.
             quantity: the physical quantity (not with a stock row).
             available: the available quantity (default: the physical one).
             variant_id: the ``variantId`` to report.
@@ -407,10 +407,10 @@ class Sandbox:
         Raises:
             TypeError: the arguments do not name a product and a quantity.
         """
-        if isinstance(product, str) and quantity is not None:
-            identifier, physical = product, quantity
-        elif not isinstance(product, str) and quantity is None:
-            stock = self._model(product, bex.Stock, bex.load_stock)
+        if isinstance(product_identifier, str) and quantity is not None:
+            identifier, physical = product_identifier, quantity
+        elif not isinstance(product_identifier, str) and quantity is None:
+            stock = self._model(product_identifier, bex.Stock, bex.load_stock)
             identifier, physical = str(stock.model_code), stock.quantity
         else:
             msg = "give a product identifier and a quantity, or a Bex stock row alone"
@@ -444,7 +444,7 @@ class Sandbox:
 
     def set_bex_order_status(
         self,
-        order: str | _Document | bex.OrderStatus,
+        ordernr: str | _Document | bex.OrderStatus,
         status: str | None = None,
         *,
         changed_at: datetime | None = None,
@@ -452,7 +452,7 @@ class Sandbox:
         """Set an order's Bex status: ``set_bex_order_status("100234", "SKICKAD")``.
 
         Args:
-            order: the ``Ordernr``, or an order status (document or model) alone.
+            ordernr: the ``Ordernr``, or an order status (document or model) alone.
             status: the Bex status code (not with an order status).
             changed_at: when it changed, for the since filter (default: now).
 
@@ -462,10 +462,10 @@ class Sandbox:
         Raises:
             TypeError: the arguments do not name an order and a status.
         """
-        if isinstance(order, str) and status is not None:
-            model = bex.load_order_status({"Ordernr": order, "Status": status})
-        elif not isinstance(order, str) and status is None:
-            model = self._model(order, bex.OrderStatus, bex.load_order_status)
+        if isinstance(ordernr, str) and status is not None:
+            model = bex.load_order_status({"Ordernr": ordernr, "Status": status})
+        elif not isinstance(ordernr, str) and status is None:
+            model = self._model(ordernr, bex.OrderStatus, bex.load_order_status)
         else:
             msg = "give an Ordernr and a status, or an order status alone"
             raise TypeError(msg)
@@ -473,12 +473,12 @@ class Sandbox:
             return copy.deepcopy(self._bex.set_order_status(model, changed_at))
 
     def set_bex_bonus(
-        self, customer: str | _Document | bex.BonusBalance, points: int | None = None
+        self, customer_number: str | _Document | bex.BonusBalance, points: int | None = None
     ) -> dict[str, Any]:
         """Set a customer's bonus points: ``set_bex_bonus("5512", 340)``.
 
         Args:
-            customer: the ``Kundnr``, or a bonus balance (document or model) alone.
+            customer_number: the ``Kundnr``, or a bonus balance (document or model) alone.
             points: the points (not with a bonus balance).
 
         Returns:
@@ -487,10 +487,10 @@ class Sandbox:
         Raises:
             TypeError: the arguments do not name a customer and points.
         """
-        if isinstance(customer, str) and points is not None:
-            model = bex.load_bonus_balance({"Kundnr": customer, "Bonuspoäng": points})
-        elif not isinstance(customer, str) and points is None:
-            model = self._model(customer, bex.BonusBalance, bex.load_bonus_balance)
+        if isinstance(customer_number, str) and points is not None:
+            model = bex.load_bonus_balance({"Kundnr": customer_number, "Bonuspoäng": points})
+        elif not isinstance(customer_number, str) and points is None:
+            model = self._model(customer_number, bex.BonusBalance, bex.load_bonus_balance)
         else:
             msg = "give a Kundnr and points, or a bonus balance alone"
             raise TypeError(msg)
