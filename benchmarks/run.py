@@ -138,10 +138,16 @@ def time_jobs(
             for _ in itertools.repeat(None, n):
                 func(raw)
             samples[name].append((time.perf_counter() - start) / n)
-    return {
+    found: dict[str, dict[str, Any]] = {
         name: {"median": statistics.median(s), "min": min(s), "loops": loops[name], "samples": s}
         for name, s in samples.items()
     }
+    # Rounds are interleaved, so the per-round ratios are paired: their median shrugs off
+    # load that other processes put on a shared machine for a while.
+    for name in list(funcs)[1:]:
+        paired = [a / b for a, b in zip(samples["library"], samples[name], strict=True)]
+        found[name]["paired_ratio_median"] = statistics.median(paired)
+    return found
 
 
 def time_stock(warm: Path, source: Path, workdir: Path, rounds: int) -> dict[str, dict[str, Any]]:
@@ -383,6 +389,10 @@ def _us(seconds: float) -> str:
     return f"{seconds * 1e6:,.1f} µs"
 
 
+def _load(values: list[float] | tuple[float, ...]) -> str:
+    return " ".join(f"{v:.2f}" for v in values)
+
+
 def _verdict(ok: bool) -> str:
     return "PASS" if ok else "FAIL"
 
@@ -448,6 +458,8 @@ def report(results: dict[str, Any]) -> str:
         f"{' (src modified)' if m['src_modified'] else ''} · pydantic {m['versions']['pydantic']}"
         f" · msgspec {m['versions']['msgspec']} · attrs {m['versions']['attrs']} · cattrs "
         f"{m['versions']['cattrs']}",
+        f"load average (1, 5, 15 min) at start {_load(results['load_average']['start'])}, "
+        f"at end {_load(results['load_average']['end'])}",
         "",
     ]
     header = (
@@ -523,7 +535,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="smoke run (20,000 stock rows)")
     parser.add_argument("--rows", type=int, help="stock feed size (default 1,000,000)")
-    parser.add_argument("--rounds", type=int, help="timed rounds per order/product job")
+    parser.add_argument("--rounds", type=int, help="timed rounds per order/product job (21)")
     parser.add_argument("--stock-rounds", type=int, help="stock runs per implementation")
     parser.add_argument("--import-runs", type=int, help="runs per import command (>= 15)")
     parser.add_argument("--json", metavar="FILE", help="also save the results as JSON")
@@ -535,8 +547,8 @@ def main(argv: list[str] | None = None) -> int:
 
     quick = args.quick
     rows = args.rows or (20_000 if quick else 1_000_000)
-    rounds = args.rounds or (5 if quick else 9)
-    round_seconds = 0.1 if quick else 0.25
+    rounds = args.rounds or (7 if quick else 21)
+    round_seconds = 0.05 if quick else 0.1
     stock_rounds = args.stock_rounds or 3
     import_runs = max(15, args.import_runs or (15 if quick else 21))
 
@@ -548,6 +560,7 @@ def main(argv: list[str] | None = None) -> int:
         "product_10": inputs.article_10(),
     }
     started = time.perf_counter()
+    load_at_start = os.getloadavg()
     print("checking that the three implementations do the same work ...", file=sys.stderr)
     checks = check_same_work(documents)
 
@@ -590,6 +603,7 @@ def main(argv: list[str] | None = None) -> int:
         "stock": stock,
         "import": imports,
     }
+    results["load_average"] = {"start": load_at_start, "end": os.getloadavg()}
     results["targets"] = targets(results)
     results["wall_seconds"] = time.perf_counter() - started
     print(report(results))

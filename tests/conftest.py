@@ -17,6 +17,9 @@ settings.register_profile(
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
+# Type-checked by mypy, never run.
+collect_ignore = ["typing"]
+
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 

@@ -25,6 +25,7 @@ PAGES = (
     "statuses.md",
     "gift-cards.md",
     "cli.md",
+    "http.md",
 )
 
 _FENCE = re.compile(r"^```python[ \t]*\n(.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)

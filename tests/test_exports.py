@@ -16,8 +16,11 @@ MODULES = [
     "bexvendre_mapping.bex",
     "bexvendre_mapping.convert",
     "bexvendre_mapping.fieldmap",
+    "bexvendre_mapping.http",
     "bexvendre_mapping.money",
+    "bexvendre_mapping.stream",
     "bexvendre_mapping.testing",
+    "bexvendre_mapping.testing.sandbox",
     "bexvendre_mapping.testing.strategies",
     "bexvendre_mapping.vendre",
 ]

@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bexvendre_mapping import MappingError, ModelCode, ModelCodeError
+from bexvendre_mapping._modelcode import _slow_problems, code_problems
 from bexvendre_mapping.testing import model_codes
 
 
@@ -108,12 +109,16 @@ def test_parse_either_raises_or_formats_back(text: str) -> None:
     assert str(code) == text
 
 
-parts = st.one_of(st.none(), st.text(st.sampled_from("aB_ \t\x00\x1f\x85\xa0\u2028Å-1"), max_size=4))
+parts = st.one_of(
+    st.none(), st.text(st.sampled_from("aB_ \t\x00\x1f\x85\xa0\u2028Å-1"), max_size=4)
+)
 
 
 @given(parts, parts, parts)
-def test_fast_check_agrees_with_the_rules(article: str | None, group: str | None, size: str | None) -> None:
+def test_fast_check_agrees_with_the_rules(
+    article: str | None, group: str | None, size: str | None
+) -> None:
     """The one-regex fast path accepts exactly what the rule-by-rule check accepts."""
-    from bexvendre_mapping._modelcode import _slow_problems, code_problems
-
-    assert (code_problems(article, group, size) == []) == (_slow_problems(article, group, size) == [])
+    assert (code_problems(article, group, size) == []) == (
+        _slow_problems(article, group, size) == []
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
-from typing import TYPE_CHECKING, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import attrs
 
@@ -15,6 +15,7 @@ from bexvendre_mapping.http._errors import NotFound
 from bexvendre_mapping.http._transport import (
     DEFAULT_TIMEOUT,
     BaseClient,
+    Reply,
     RetryPolicy,
     Timeout,
     Transport,
@@ -180,14 +181,44 @@ class VendreClient(BaseClient):
         if page_size < 1:
             msg = f"page_size must be at least 1, got {page_size}"
             raise ValueError(msg)
+        return self._pages(self._filters(since, status), page_size)
+
+    def iter_order_documents(
+        self,
+        *,
+        since: datetime | None = None,
+        status: int | None = None,
+        page_size: int = 250,
+    ) -> Iterator[Any]:
+        """Like :meth:`iter_orders`, but yields each order as the shop sent it, unloaded.
+
+        For flows that must go on past an order that does not load (and quarantine it):
+        load each document with :func:`bexvendre_mapping.vendre.load_order` yourself.
+
+        Raises:
+            HttpError: a request failed.
+            ResponseError: a page is not ``{"list": [...], "remaining": N}``.
+        """
+        if page_size < 1:
+            msg = f"page_size must be at least 1, got {page_size}"
+            raise ValueError(msg)
+        return (item for _, _, item in self._raw_pages(self._filters(since, status), page_size))
+
+    def _filters(self, since: datetime | None, status: int | None) -> dict[str, str | int]:
         params: dict[str, str | int] = {}
         if since is not None:
             params[self.endpoints.since_param] = wall_clock(since, self._transport.time_zone)
         if status is not None:
             params[self.endpoints.status_param] = status
-        return self._pages(params, page_size)
+        return params
 
     def _pages(self, filters: dict[str, str | int], page_size: int) -> Iterator[vendre.Order]:
+        for reply, index, item in self._raw_pages(filters, page_size):
+            yield reply.load(vendre.load_order, item, f"$.list[{index}]")
+
+    def _raw_pages(
+        self, filters: dict[str, str | int], page_size: int
+    ) -> Iterator[tuple[Reply, int, Any]]:
         offset = 0
         while True:
             params = {**filters, "page_size": page_size, "offset": offset}
@@ -196,7 +227,7 @@ class VendreClient(BaseClient):
             items = reply.field(page, "list", list)
             remaining = reply.field(page, "remaining", int)
             for index, item in enumerate(items):
-                yield reply.load(vendre.load_order, item, f"$.list[{index}]")
+                yield reply, index, item
             if remaining <= 0:
                 return
             if not items:

@@ -1,0 +1,339 @@
+"""Durable state of the sync flows, in one SQLite file.
+
+What the flows remember between runs: the order cursor, every Vendre order seen (intent,
+created, quarantined), the hash of what was last pushed to Vendre per product and variant,
+and gift-card checkouts. The standard library's ``sqlite3`` in WAL mode; the schema carries a
+version; a run holds an exclusive lock so that two processes never interleave (the second
+waits, then refuses).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+import attrs
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "Checkout",
+    "CheckoutState",
+    "LockedError",
+    "OrderRecord",
+    "OrderState",
+    "SqliteState",
+    "StateStore",
+]
+
+SCHEMA_VERSION = 1
+
+OrderState = Literal["intent", "created", "quarantined"]
+CheckoutState = Literal["reserving", "reserved", "released", "redeemed"]
+
+
+class LockedError(RuntimeError):
+    """Another process holds the state's lock (a sync run is already going on)."""
+
+
+@attrs.frozen(kw_only=True)
+class OrderRecord:
+    """What the state knows of one Vendre order.
+
+    Attributes:
+        order_id: the Vendre order id (Bex ``Ordernr``).
+        content_hash: a hash of the Vendre order as fetched.
+        state: ``intent`` (about to be created in Bex), ``created``, or ``quarantined``.
+        payload: the Vendre order document, as fetched.
+        errors: for a quarantined order, its problems (``path: message`` lines).
+        updated_at: when the record last changed (UTC).
+    """
+
+    order_id: int
+    content_hash: str
+    state: OrderState
+    payload: str
+    errors: tuple[str, ...] = ()
+    updated_at: datetime
+
+
+@attrs.frozen(kw_only=True)
+class Checkout:
+    """A gift card used at a checkout, keyed by the checkout's reference."""
+
+    reference: str
+    card_number: str
+    amount: str
+    state: CheckoutState
+    reservation_id: str | None = None
+
+
+class StateStore(Protocol):
+    """What the sync flows need from a state store (plug in your own)."""
+
+    def lock(self) -> contextlib.AbstractContextManager[None]:
+        """Hold the store for one run; another holder waits, then gets LockedError."""
+
+    def get_cursor(self, flow: str) -> datetime | None:
+        """The flow's cursor (an aware datetime), or ``None`` before the first run."""
+
+    def set_cursor(self, flow: str, value: datetime) -> None:
+        """Move the flow's cursor."""
+
+    def get_order(self, order_id: int) -> OrderRecord | None:
+        """The record of a Vendre order, if the flows have seen it."""
+
+    def put_order(self, record: OrderRecord) -> None:
+        """Insert or replace an order's record (committed before it returns)."""
+
+    def orders(self, state: OrderState | None = None) -> list[OrderRecord]:
+        """Every order record, or those in one state, oldest first."""
+
+    def get_pushed(self, kind: str, key: str) -> str | None:
+        """The hash of what was last pushed for ``key`` (a product or variant)."""
+
+    def set_pushed(self, kind: str, key: str, content_hash: str) -> None:
+        """Remember what was pushed for ``key``."""
+
+    def get_checkout(self, reference: str) -> Checkout | None:
+        """A gift-card checkout by its reference."""
+
+    def put_checkout(self, checkout: Checkout) -> None:
+        """Insert or replace a gift-card checkout."""
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS cursors (flow TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS orders (
+    order_id INTEGER PRIMARY KEY,
+    content_hash TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('intent', 'created', 'quarantined')),
+    payload TEXT NOT NULL,
+    errors TEXT NOT NULL DEFAULT '[]',
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS orders_state ON orders (state);
+CREATE TABLE IF NOT EXISTS pushed (
+    kind TEXT NOT NULL,
+    key TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    PRIMARY KEY (kind, key)
+);
+CREATE TABLE IF NOT EXISTS checkouts (
+    reference TEXT PRIMARY KEY,
+    card_number TEXT NOT NULL,
+    amount TEXT NOT NULL,
+    state TEXT NOT NULL,
+    reservation_id TEXT
+);
+"""
+
+
+class SqliteState:
+    """The state in one SQLite file (WAL), safe for two processes at once.
+
+    Args:
+        path: the database file; created with its schema when missing.
+        lock_timeout: how long :meth:`lock` waits for another run before refusing.
+
+    Raises:
+        RuntimeError: the file has a newer schema than this version of the library knows.
+    """
+
+    def __init__(self, path: str | Path, *, lock_timeout: float = 30.0) -> None:
+        self.path = Path(path)
+        self.lock_timeout = lock_timeout
+        self._db = sqlite3.connect(self.path, timeout=lock_timeout, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        with self._transaction():
+            # executescript() would commit on its own; one statement at a time stays atomic.
+            for statement in filter(None, (s.strip() for s in _SCHEMA.split(";"))):
+                self._db.execute(statement)
+            row = self._db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+            if row is None:
+                self._db.execute(
+                    "INSERT INTO meta (key, value) VALUES ('schema', ?)", (str(SCHEMA_VERSION),)
+                )
+            elif int(row[0]) > SCHEMA_VERSION:
+                msg = (
+                    f"{self.path} has state schema {row[0]}; this version of bexvendre-mapping "
+                    f"knows up to {SCHEMA_VERSION}"
+                )
+                raise RuntimeError(msg)
+        self._lock_db: sqlite3.Connection | None = None
+
+    def close(self) -> None:
+        """Close the database (and release the lock if held)."""
+        if self._lock_db is not None:
+            self._lock_db.close()
+            self._lock_db = None
+        self._db.close()
+
+    def __enter__(self) -> SqliteState:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"SqliteState({str(self.path)!r})"
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the run lock: a write lock on a companion file, released if the process dies.
+
+        Raises:
+            LockedError: another process held it for longer than ``lock_timeout``.
+        """
+        lock_path = self.path.with_name(self.path.name + ".lock")
+        connection = sqlite3.connect(lock_path, timeout=self.lock_timeout, isolation_level=None)
+        try:
+            try:
+                connection.execute("BEGIN EXCLUSIVE")
+            except sqlite3.OperationalError as exc:
+                msg = f"another sync run holds {lock_path} (waited {self.lock_timeout:g} s)"
+                raise LockedError(msg) from exc
+            self._lock_db = connection
+            try:
+                yield
+            finally:
+                self._lock_db = None
+                connection.execute("ROLLBACK")
+        finally:
+            connection.close()
+
+    # --- cursors --------------------------------------------------------------------------
+
+    def get_cursor(self, flow: str) -> datetime | None:
+        """The flow's cursor (UTC), or ``None`` before the first run."""
+        row = self._db.execute("SELECT value FROM cursors WHERE flow = ?", (flow,)).fetchone()
+        return None if row is None else datetime.fromisoformat(row[0])
+
+    def set_cursor(self, flow: str, value: datetime) -> None:
+        """Move the flow's cursor (stored in UTC)."""
+        with self._transaction():
+            self._db.execute(
+                "INSERT INTO cursors (flow, value) VALUES (?, ?) "
+                "ON CONFLICT (flow) DO UPDATE SET value = excluded.value",
+                (flow, value.astimezone(UTC).isoformat()),
+            )
+
+    # --- orders ---------------------------------------------------------------------------
+
+    def get_order(self, order_id: int) -> OrderRecord | None:
+        """The record of a Vendre order, if seen."""
+        row = self._db.execute(
+            "SELECT order_id, content_hash, state, payload, errors, updated_at "
+            "FROM orders WHERE order_id = ?",
+            (order_id,),
+        ).fetchone()
+        return None if row is None else _order(row)
+
+    def put_order(self, record: OrderRecord) -> None:
+        """Insert or replace an order's record, committed before returning."""
+        with self._transaction():
+            self._db.execute(
+                "INSERT INTO orders (order_id, content_hash, state, payload, errors, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (order_id) DO UPDATE SET "
+                "content_hash = excluded.content_hash, state = excluded.state, "
+                "payload = excluded.payload, errors = excluded.errors, "
+                "updated_at = excluded.updated_at",
+                (
+                    record.order_id,
+                    record.content_hash,
+                    record.state,
+                    record.payload,
+                    json.dumps(list(record.errors), ensure_ascii=False),
+                    record.updated_at.astimezone(UTC).isoformat(),
+                ),
+            )
+
+    def orders(self, state: OrderState | None = None) -> list[OrderRecord]:
+        """Every order record, or those in one state, by order id."""
+        query = "SELECT order_id, content_hash, state, payload, errors, updated_at FROM orders"
+        args: tuple[Any, ...] = ()
+        if state is not None:
+            query += " WHERE state = ?"
+            args = (state,)
+        return [_order(row) for row in self._db.execute(query + " ORDER BY order_id", args)]
+
+    # --- what was pushed ------------------------------------------------------------------
+
+    def get_pushed(self, kind: str, key: str) -> str | None:
+        """The hash last pushed for ``key``."""
+        row = self._db.execute(
+            "SELECT content_hash FROM pushed WHERE kind = ? AND key = ?", (kind, key)
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_pushed(self, kind: str, key: str, content_hash: str) -> None:
+        """Remember the hash pushed for ``key``."""
+        with self._transaction():
+            self._db.execute(
+                "INSERT INTO pushed (kind, key, content_hash) VALUES (?, ?, ?) "
+                "ON CONFLICT (kind, key) DO UPDATE SET content_hash = excluded.content_hash",
+                (kind, key, content_hash),
+            )
+
+    # --- gift-card checkouts --------------------------------------------------------------
+
+    def get_checkout(self, reference: str) -> Checkout | None:
+        """A gift-card checkout by reference."""
+        row = self._db.execute(
+            "SELECT reference, card_number, amount, state, reservation_id FROM checkouts "
+            "WHERE reference = ?",
+            (reference,),
+        ).fetchone()
+        if row is None:
+            return None
+        return Checkout(
+            reference=row[0],
+            card_number=row[1],
+            amount=row[2],
+            state=row[3],
+            reservation_id=row[4],
+        )
+
+    def put_checkout(self, checkout: Checkout) -> None:
+        """Insert or replace a gift-card checkout."""
+        with self._transaction():
+            self._db.execute(
+                "INSERT INTO checkouts (reference, card_number, amount, state, reservation_id) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (reference) DO UPDATE SET "
+                "card_number = excluded.card_number, amount = excluded.amount, "
+                "state = excluded.state, reservation_id = excluded.reservation_id",
+                (
+                    checkout.reference,
+                    checkout.card_number,
+                    checkout.amount,
+                    checkout.state,
+                    checkout.reservation_id,
+                ),
+            )
+
+
+def _order(row: tuple[Any, ...]) -> OrderRecord:
+    return OrderRecord(
+        order_id=row[0],
+        content_hash=row[1],
+        state=row[2],
+        payload=row[3],
+        errors=tuple(json.loads(row[4])),
+        updated_at=datetime.fromisoformat(row[5]),
+    )
