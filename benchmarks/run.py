@@ -549,7 +549,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = args.rows or (20_000 if quick else 1_000_000)
     rounds = args.rounds or (7 if quick else 21)
     round_seconds = 0.05 if quick else 0.1
-    stock_rounds = args.stock_rounds or 3
+    stock_rounds = args.stock_rounds or (3 if quick else 5)
     import_runs = max(15, args.import_runs or (15 if quick else 21))
 
     import inputs  # noqa: PLC0415

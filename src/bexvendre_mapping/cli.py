@@ -79,6 +79,31 @@ def _parser() -> argparse.ArgumentParser:
         "(the page docs/mapping.md).",
     )
 
+    flows = ("orders", "products", "stock", "statuses", "all")
+    syn = commands.add_parser(
+        "sync",
+        help="run sync flows against the real APIs (needs the http extra)",
+        description="Move orders Vendre → Bex and products, stock and statuses Bex → Vendre, "
+        "with the state in SQLite. Exit 1 when a record failed (it is tried again next run).",
+    )
+    syn.add_argument("flow", choices=flows, metavar="FLOW", help=f"one of: {', '.join(flows)}")
+    syn.add_argument("--config", required=True, metavar="FILE", help="bexvendre.toml")
+    syn.add_argument("--dry-run", action="store_true", help="print the plan; write nothing")
+    syn.add_argument("--every", metavar="DURATION", help="run again every 30s, 5m, 1h ...")
+
+    quar = commands.add_parser("quarantine", help="list or retry quarantined orders")
+    quar.add_argument("action", choices=("list", "retry"), metavar="ACTION", help="list or retry")
+    quar.add_argument("--config", required=True, metavar="FILE", help="bexvendre.toml")
+    quar.add_argument("order_ids", nargs="*", type=int, metavar="ID", help="only these orders")
+
+    commands.add_parser(
+        "demo",
+        help="run every flow against the sandbox, with faults (needs the testing extra)",
+        description="Start both APIs on loopback, seed the examples, run every flow once with "
+        "faults injected (a 503, a lost response, an order with an unknown payment code) and "
+        "show what moved and what was quarantined. No account needed.",
+    )
+
     look = commands.add_parser("lookups", help="work with code tables")
     look_commands = look.add_subparsers(dest="lookups_command", required=True, metavar="COMMAND")
     check = look_commands.add_parser(
@@ -118,6 +143,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _convert(args, sys.stdout, sys.stderr)
         if args.command == "validate":
             return _validate(args, sys.stdout, sys.stderr)
+        if args.command in ("sync", "quarantine", "demo"):
+            return _sync_commands(args)
         if args.command == "mapping":
             from bexvendre_mapping.fieldmap import render_markdown  # noqa: PLC0415
 
@@ -131,6 +158,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_BAD_DATA
+
+
+def _sync_commands(args: argparse.Namespace) -> int:
+    try:
+        from bexvendre_mapping.sync import _cli  # noqa: PLC0415
+    except ImportError as exc:
+        raise _UsageError(str(exc)) from None
+    try:
+        if args.command == "demo":
+            return _cli.demo(sys.stdout, sys.stderr)
+        if args.command == "quarantine":
+            return _cli.quarantine(
+                args.action, args.config, args.order_ids, out=sys.stdout, err=sys.stderr
+            )
+        flows = _cli.FLOWS if args.flow == "all" else (args.flow,)
+        return _cli.sync(
+            flows,
+            args.config,
+            dry_run=args.dry_run,
+            every=args.every,
+            out=sys.stdout,
+            err=sys.stderr,
+        )
+    except ValueError as exc:  # bad --every
+        if isinstance(exc, MappingError):
+            raise _UsageError(f"bad configuration:\n{exc}") from None
+        raise _UsageError(str(exc)) from None
 
 
 def _read(name: str) -> bytes:

@@ -142,6 +142,16 @@ class BexApi(Api):
         self.gift_cards[card.number] = document
         return document
 
+    def add_reservation(self, reservation: bex.GiftCardReservation) -> dict[str, Any]:
+        """Store a reservation as it stands, keeping its id (the card must exist)."""
+        if reservation.number not in self.gift_cards:
+            msg = f"no gift card {reservation.number!r}"
+            raise KeyError(msg)
+        document = bex.dump_gift_card_reservation(reservation)
+        self.reservations[reservation.reservation_id] = document
+        self._update_card_status(reservation.number)
+        return document
+
     def set_bonus(self, balance: bex.BonusBalance) -> dict[str, Any]:
         """Store a customer's bonus points."""
         document = bex.dump_bonus_balance(balance)

@@ -23,14 +23,17 @@ response lost after the work was done.
 from __future__ import annotations
 
 import copy
+import json
 import secrets
 import threading
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, Self, TypeVar
 
 from bexvendre_mapping import bex, vendre
 from bexvendre_mapping._dates import DEFAULT_TIME_ZONE, format_date
+from bexvendre_mapping._examples import examples_dir
 from bexvendre_mapping.http import (
     BexClient,
     BexEndpoints,
@@ -63,8 +66,9 @@ class Sandbox:
     """The Vendre and Bex APIs on loopback, in memory, as a context manager.
 
     Args:
-        seed_examples: seed the shipped example documents (not available yet: must be
-            ``False``).
+        seed_examples: seed the shipped example documents: the Vendre order, the Bex article
+            with its stock rows, the order statuses, the gift card and its reservation for
+            the order (see :meth:`seed_examples`).
         time_zone: the shop's IANA time zone, for date-times and filters.
         vendre_max_page_size: the most orders one page holds, whatever the client asks
             (``None``: as many as asked), to test paging.
@@ -94,9 +98,6 @@ class Sandbox:
         bex_endpoints: BexEndpoints | None = None,
         host: str = "127.0.0.1",
     ) -> None:
-        if seed_examples:
-            msg = "seeding from the shipped examples is not available yet"
-            raise NotImplementedError(msg)
         if bex_queue_page_size < 1:
             msg = f"bex_queue_page_size must be at least 1, got {bex_queue_page_size}"
             raise ValueError(msg)
@@ -135,6 +136,8 @@ class Sandbox:
         )
         self._servers: dict[str, _sandbox_server.LoopbackServer] = {}
         self._clients: list[VendreClient | BexClient] = []
+        if seed_examples:
+            self.seed_examples()
 
     def __repr__(self) -> str:
         state = "running" if self._servers else "stopped"
@@ -441,6 +444,43 @@ class Sandbox:
         model = self._model(card, bex.GiftCard, bex.load_gift_card)
         with self._lock:
             return copy.deepcopy(self._bex.add_gift_card(model))
+
+    def add_bex_gift_card_reservation(
+        self, reservation: _Document | bex.GiftCardReservation
+    ) -> dict[str, Any]:
+        """Add a reservation as it stands, keeping its ``ReservationsID``.
+
+        For a reservation made at a checkout before the test starts. The card must exist.
+
+        Returns:
+            The stored document.
+
+        Raises:
+            KeyError: no gift card with the reservation's ``Nummer``.
+        """
+        model = self._model(reservation, bex.GiftCardReservation, bex.load_gift_card_reservation)
+        with self._lock:
+            return copy.deepcopy(self._bex.add_reservation(model))
+
+    def seed_examples(self) -> None:
+        """Seed the shipped example documents (``bexvendre_mapping`` ``examples/``).
+
+        The Vendre order; the Bex article; the stock rows, each queued as a stock change; the
+        order statuses; the gift card and the reservation the order's gift card refers to.
+        """
+        folder = examples_dir()
+
+        def read(name: str) -> Any:
+            return json.loads((folder / name).read_bytes(), parse_float=Decimal)
+
+        self.add_vendre_order(read("vendre-order.json"))
+        self.add_bex_article(read("bex-article.json"))
+        for row in read("bex-stock.json"):
+            self.set_bex_stock(row)
+        for status in read("bex-order-statuses.json"):
+            self.set_bex_order_status(status)
+        self.add_bex_gift_card(read("bex-gift-card.json"))
+        self.add_bex_gift_card_reservation(read("bex-gift-card-reservation.json"))
 
     def set_bex_order_status(
         self,

@@ -1,0 +1,53 @@
+"""Sync flows with durable state: orders Vendre → Bex; products, stock, statuses Bex → Vendre.
+
+Needs the ``http`` extra. Each flow takes the two clients, the lookups and a state store and
+returns a :class:`Report`; ``dry_run=True`` returns the plan and writes nothing.
+
+Guarantees:
+
+- an order is created in Bex at most once, whatever the network does: the intent is recorded
+  first, a lost answer is looked up before any retry, and a second run skips what is done;
+- an order that does not map is quarantined with its problems and payload; the others go on;
+- the order cursor never passes an order that neither succeeded nor was quarantined;
+- a stock-change entry is confirmed in Bex only once Vendre accepted its update.
+"""
+
+from __future__ import annotations
+
+from bexvendre_mapping.sync._flows import (
+    DEFAULT_OVERLAP,
+    content_hash,
+    import_orders,
+    push_products,
+    push_statuses,
+    push_stock,
+    retry_quarantined,
+)
+from bexvendre_mapping.sync._giftcards import GiftCardCheckout
+from bexvendre_mapping.sync._report import AuditLog, Outcome, Report
+from bexvendre_mapping.sync._state import (
+    Checkout,
+    LockedError,
+    OrderRecord,
+    SqliteState,
+    StateStore,
+)
+
+__all__ = [
+    "DEFAULT_OVERLAP",
+    "AuditLog",
+    "Checkout",
+    "GiftCardCheckout",
+    "LockedError",
+    "OrderRecord",
+    "Outcome",
+    "Report",
+    "SqliteState",
+    "StateStore",
+    "content_hash",
+    "import_orders",
+    "push_products",
+    "push_statuses",
+    "push_stock",
+    "retry_quarantined",
+]

@@ -1,0 +1,227 @@
+"""``bexvendre sync``, ``bexvendre quarantine`` and ``bexvendre demo``."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import IO, Any
+
+from bexvendre_mapping._examples import examples_dir
+from bexvendre_mapping._lookups import Lookups
+from bexvendre_mapping.http import BexClient, VendreClient
+from bexvendre_mapping.sync._config import SyncConfig, make_clients, parse_duration
+from bexvendre_mapping.sync._flows import (
+    import_orders,
+    push_products,
+    push_statuses,
+    push_stock,
+    retry_quarantined,
+)
+from bexvendre_mapping.sync._report import AuditLog, Report
+from bexvendre_mapping.sync._state import LockedError, SqliteState
+
+__all__ = ["FLOWS", "demo", "quarantine", "sync"]
+
+FLOWS = ("orders", "products", "stock", "statuses")
+
+
+def run_flows(
+    names: Sequence[str],
+    vendre_client: VendreClient,
+    bex_client: BexClient,
+    lookups: Lookups,
+    state: SqliteState,
+    *,
+    dry_run: bool = False,
+    audit: AuditLog | None = None,
+    overlap: Any = None,
+) -> list[Report]:
+    """Run the named flows once, in the order of :data:`FLOWS`."""
+    extra: dict[str, Any] = {"dry_run": dry_run, "audit": audit}
+    timed = {**extra, **({"overlap": overlap} if overlap is not None else {})}
+    runners: dict[str, Callable[[], Report]] = {
+        "orders": lambda: import_orders(vendre_client, bex_client, lookups, state, **timed),
+        "products": lambda: push_products(bex_client, vendre_client, lookups, state, **timed),
+        "stock": lambda: push_stock(bex_client, vendre_client, lookups, state, **extra),
+        "statuses": lambda: push_statuses(bex_client, vendre_client, lookups, state, **timed),
+    }
+    return [runners[name]() for name in FLOWS if name in names]
+
+
+def print_reports(reports: Sequence[Report], out: IO[str], *, details: bool = True) -> None:
+    """A table of what each flow did, then the records that need attention."""
+    table = _table(reports)
+    if table is not None and out.isatty():
+        from rich.console import Console  # noqa: PLC0415
+
+        Console(file=out).print(table)
+    else:
+        for report in reports:
+            out.write(report.summary() + "\n")
+    if not details:
+        return
+    for report in reports:
+        for outcome in report.outcomes:
+            if outcome.result in ("quarantined", "failed"):
+                out.write(f"  {outcome.result}: {report.flow} {outcome.entity}: {outcome.reason}\n")
+                for error in outcome.errors:
+                    out.write(f"      {error}\n")
+
+
+def _table(reports: Sequence[Report]) -> Any:
+    try:
+        from rich.table import Table  # noqa: PLC0415
+    except ImportError:
+        return None
+    results = ("done", "planned", "skipped", "quarantined", "failed")
+    table = Table(title="bexvendre sync")
+    table.add_column("flow")
+    for result in results:
+        table.add_column(result, justify="right")
+    for report in reports:
+        table.add_row(report.flow, *(str(report.count(r)) for r in results))  # type: ignore[arg-type]
+    return table
+
+
+@contextlib.contextmanager
+def _status(message: str, err: IO[str]) -> Iterator[None]:
+    if not err.isatty():
+        yield
+        return
+    try:
+        from rich.console import Console  # noqa: PLC0415
+    except ImportError:
+        err.write(message + "\n")
+        yield
+        return
+    with Console(file=err).status(message):
+        yield
+
+
+def sync(
+    flows: Sequence[str],
+    config_path: str,
+    *,
+    dry_run: bool,
+    every: str | None,
+    out: IO[str],
+    err: IO[str],
+) -> int:
+    """``bexvendre sync``: 0 when every record was handled, 1 when some failed."""
+    config = SyncConfig.from_toml(config_path)
+    interval = parse_duration(every).total_seconds() if every else None
+    vendre_client, bex_client = make_clients(config)
+    with (
+        vendre_client,
+        bex_client,
+        SqliteState(config.state_path) as state,
+        contextlib.ExitStack() as stack,
+    ):
+        audit = None
+        if config.audit_path is not None and not dry_run:
+            audit = stack.enter_context(AuditLog(config.audit_path))
+        while True:
+            try:
+                with _status(f"syncing {', '.join(flows)}", err):
+                    reports = run_flows(
+                        flows,
+                        vendre_client,
+                        bex_client,
+                        config.lookups,
+                        state,
+                        dry_run=dry_run,
+                        audit=audit,
+                        overlap=config.overlap,
+                    )
+            except LockedError as exc:
+                err.write(f"bexvendre: {exc}\n")
+                return 1
+            print_reports(reports, out)
+            status = 0 if all(r.ok for r in reports) else 1
+            if interval is None:
+                return status
+            time.sleep(interval)
+
+
+def quarantine(
+    action: str, config_path: str, order_ids: Sequence[int], *, out: IO[str], err: IO[str]
+) -> int:
+    """``bexvendre quarantine list|retry``."""
+    del err
+    config = SyncConfig.from_toml(config_path)
+    with SqliteState(config.state_path) as state:
+        if action == "list":
+            records = state.orders("quarantined")
+            for record in records:
+                out.write(f"{record.order_id}  {record.updated_at:%Y-%m-%d %H:%M:%S}Z\n")
+                for error in record.errors:
+                    out.write(f"    {error}\n")
+            out.write(f"{len(records)} quarantined order(s)\n")
+            return 0
+        _, bex_client = make_clients(config)
+        with bex_client:
+            report = retry_quarantined(
+                bex_client, config.lookups, state, order_ids=list(order_ids) or None
+            )
+        print_reports([report], out)
+        return 0 if report.count("quarantined") == 0 and report.ok else 1
+
+
+def demo(out: IO[str], err: IO[str]) -> int:
+    """``bexvendre demo``: every flow once against the sandbox, with faults injected."""
+    from bexvendre_mapping.testing.sandbox import Sandbox  # noqa: PLC0415
+
+    folder = examples_dir()
+    lookups = Lookups.from_toml(folder / "lookups.toml")
+    order = json.loads((folder / "vendre-order.json").read_bytes(), parse_float=Decimal)
+    with tempfile.TemporaryDirectory() as workdir, Sandbox(seed_examples=True) as sandbox:
+        out.write(f"Sandbox: Vendre at {sandbox.vendre_url}, Bex at {sandbox.bex_url}\n")
+        # A second good order, and one with a payment method the code tables do not know.
+        second = {**order, "id": order["id"] + 1, "gift_cards": []}
+        second["totals"] = [t for t in order["totals"] if t["class"] != "ot_giftcard"]
+        second["totals"][-1] = {**second["totals"][-1], "value": "4183.0000"}
+        sandbox.add_vendre_order(second)
+        unknown = {**second, "id": order["id"] + 2}
+        unknown["payment"] = {**second["payment"], "payment_method": "PAYPAL"}
+        sandbox.add_vendre_order(unknown)
+        # Faults: the first order POST gets a 503, the next one's answer is lost after Bex
+        # committed it, and one stock update to Vendre gets a 503.
+        sandbox.inject("bex", method="POST", path="Orders", status=503)
+        sandbox.inject("bex", method="POST", path="Orders", drop_after_commit=True)
+        sandbox.inject("vendre", method="PUT", path="stock", status=503)
+        out.write(
+            "Faults injected: a Bex 503 and a lost response on order creation; "
+            "a Vendre 503 on stock.\n\n"
+        )
+
+        state_path = Path(workdir) / "state.sqlite3"
+        with SqliteState(state_path) as state, AuditLog(Path(workdir) / "audit.jsonl") as audit:
+            vendre_client, bex_client = sandbox.vendre_client(), sandbox.bex_client()
+            with _status("running every flow", err):
+                reports = run_flows(FLOWS, vendre_client, bex_client, lookups, state, audit=audit)
+            print_reports(reports, out)
+            out.write("\nWhat arrived:\n")
+            orders = sandbox.bex_orders()
+            numbers = ", ".join(o["Ordernr"] for o in orders)
+            out.write(f"  Bex orders: {numbers} ({len(orders)} in all, none twice)\n")
+            redeemed = [
+                r["ReservationsID"] for r in sandbox.reservations() if r["Status"] == "Inlöst"
+            ]
+            out.write(f"  gift-card reservations redeemed: {', '.join(redeemed) or 'none'}\n")
+            out.write(f"  Vendre products: {len(sandbox.vendre_products())}\n")
+            out.write(f"  Vendre stock levels: {len(sandbox.vendre_stock())}\n")
+            out.write(f"  Vendre order statuses: {len(sandbox.vendre_order_statuses())}\n")
+            quarantined = state.orders("quarantined")
+            out.write(f"  quarantined orders: {', '.join(str(r.order_id) for r in quarantined)}\n")
+            out.write("\nA second run right after:\n")
+            again = run_flows(FLOWS, vendre_client, bex_client, lookups, state)
+            print_reports(again, out, details=False)
+            if len(sandbox.bex_orders()) != len(orders):
+                err.write("bexvendre demo: the second run created orders again\n")
+                return 1
+    return 0

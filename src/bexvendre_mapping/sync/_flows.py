@@ -1,0 +1,572 @@
+"""The sync flows: orders Vendre → Bex; products, stock and statuses Bex → Vendre.
+
+Each flow takes the two clients, the lookups and a state store, and returns a
+:class:`~bexvendre_mapping.sync.Report`. With ``dry_run=True`` it returns its plan and writes
+nothing: not to either system, not to the state.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from bexvendre_mapping import bex, convert, vendre
+from bexvendre_mapping._errors import MappingError
+from bexvendre_mapping._lookups import Lookups
+from bexvendre_mapping._modelcode import ModelCode
+from bexvendre_mapping.http import BexClient, HttpError, NotFound, VendreClient
+from bexvendre_mapping.sync._report import Action, AuditLog, Outcome, Report, Result
+from bexvendre_mapping.sync._state import OrderRecord, StateStore
+
+__all__ = [
+    "DEFAULT_OVERLAP",
+    "import_orders",
+    "push_products",
+    "push_statuses",
+    "push_stock",
+    "retry_quarantined",
+]
+
+#: How far back each run looks again before the stored cursor, for records that arrive late.
+DEFAULT_OVERLAP = timedelta(minutes=10)
+
+
+def content_hash(document: Any) -> str:
+    """A stable hash of a JSON-like document (key order and number types do not matter)."""
+    text = json.dumps(document, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _problems(error: MappingError) -> tuple[str, ...]:
+    return tuple(str(p) for p in error.problems)
+
+
+class _Run:
+    """Bookkeeping shared by the flows: the report, the audit trail."""
+
+    def __init__(self, flow: str, dry_run: bool, audit: AuditLog | None) -> None:
+        self.report = Report(flow=flow, dry_run=dry_run)
+        self.dry_run = dry_run
+        self.audit = audit
+
+    def record(
+        self,
+        entity: object,
+        action: Action,
+        result: Result,
+        reason: str = "",
+        errors: tuple[str, ...] = (),
+    ) -> None:
+        if self.dry_run and result == "done":
+            result = "planned"
+        outcome = Outcome(
+            flow=self.report.flow,
+            entity=str(entity),
+            action=action,
+            result=result,
+            reason=reason,
+            errors=errors,
+        )
+        self.report.outcomes.append(outcome)
+        if self.audit is not None and not self.dry_run:
+            self.audit.write(outcome)
+
+
+def _locked(state: StateStore, dry_run: bool) -> contextlib.AbstractContextManager[None]:
+    # A dry run only reads: it needs no lock and takes none.
+    return contextlib.nullcontext() if dry_run else state.lock()
+
+
+# --- orders, Vendre → Bex ----------------------------------------------------------------------
+
+
+def import_orders(
+    vendre_client: VendreClient,
+    bex_client: BexClient,
+    lookups: Lookups,
+    state: StateStore,
+    *,
+    overlap: timedelta = DEFAULT_OVERLAP,
+    since: datetime | None = None,
+    now: datetime | None = None,
+    dry_run: bool = False,
+    audit: AuditLog | None = None,
+) -> Report:
+    """Fetch new Vendre orders and create each in Bex exactly once.
+
+    The window runs from the stored cursor minus ``overlap`` (or ``since`` on the first run;
+    everything when both are absent) up to the run's start. For each order:
+
+    - already created with the same content: skipped; created but changed since: reported
+      and skipped (Bex holds the order; changes are for the shop to handle);
+    - fails to load or convert: quarantined with its problems and payload, the others go on;
+    - otherwise the intent is recorded, then the order is created in Bex (an order whose
+      intent survived a crash is looked up in Bex first), the gift cards reserved at checkout
+      are redeemed, and the order is recorded as created.
+
+    The cursor moves to the run's start, or, when an order failed (a network or server
+    problem), to just before the earliest failed one: it never passes an order that neither
+    succeeded nor was quarantined.
+
+    Raises:
+        LockedError: another run holds the state.
+    """
+    start = (now or datetime.now(UTC)).astimezone(UTC)
+    run = _Run("orders", dry_run, audit)
+    with _locked(state, dry_run):
+        cursor = state.get_cursor("orders")
+        window_start = cursor - overlap if cursor is not None else since
+        earliest_failure: datetime | None = None
+        zone = lookups.settings.time_zone
+        for document in vendre_client.iter_order_documents(since=window_start):
+            failed_at = _import_one(document, start, zone, bex_client, lookups, state, run)
+            if failed_at is not None and (earliest_failure is None or failed_at < earliest_failure):
+                earliest_failure = failed_at
+        if not dry_run:
+            # Never past an order that failed: the next run's window starts before it.
+            state.set_cursor(
+                "orders",
+                start if earliest_failure is None else earliest_failure - timedelta(seconds=1),
+            )
+    return run.report
+
+
+def _import_one(  # noqa: PLR0911, PLR0917
+    document: Any,
+    start: datetime,
+    zone: str,
+    bex_client: BexClient,
+    lookups: Lookups,
+    state: StateStore,
+    run: _Run,
+) -> datetime | None:
+    """Handle one fetched order; returns its date when it failed (for the cursor)."""
+    digest = content_hash(document)
+    order_id = document.get("id") if isinstance(document, dict) else None
+    entity = order_id if order_id is not None else f"sha256:{digest[:12]}"
+    record = state.get_order(order_id) if isinstance(order_id, int) else None
+    if record is not None and record.content_hash == digest:
+        if record.state == "created":
+            run.record(entity, "skip", "skipped", "already in Bex")
+            return None
+        if record.state == "quarantined":
+            run.record(entity, "skip", "skipped", "quarantined; unchanged since")
+            return None
+    if record is not None and record.state == "created":
+        run.record(entity, "skip", "skipped", "already in Bex; changed in Vendre since")
+        return None
+
+    try:
+        order = vendre.load_order(document, time_zone=zone)
+    except MappingError as exc:
+        _quarantine(entity, order_id, digest, document, exc, state, run)
+        return None
+    if order.date_added > start:
+        run.record(entity, "skip", "skipped", "placed after this run started; next run")
+        return None
+    try:
+        bex_order = convert.order_to_bex(order, lookups)
+    except MappingError as exc:
+        _quarantine(entity, order.id, digest, document, exc, state, run)
+        return None
+
+    if run.dry_run:
+        reason = "resume: look up in Bex, then create" if record else "new order"
+        run.record(entity, "create", "done", reason)
+        return None
+    return _create(entity, order, bex_order, document, digest, record, bex_client, state, run)
+
+
+def _create(  # noqa: PLR0917
+    entity: object,
+    order: vendre.Order,
+    bex_order: bex.Order,
+    document: Any,
+    digest: str,
+    record: OrderRecord | None,
+    bex_client: BexClient,
+    state: StateStore,
+    run: _Run,
+) -> datetime | None:
+    """Record the intent, create the order (looked up first when resuming), redeem its cards."""
+    payload = json.dumps(document, ensure_ascii=False, default=str)
+    resumed = record is not None and record.state == "intent"
+    state.put_order(
+        OrderRecord(
+            order_id=order.id,
+            content_hash=digest,
+            state="intent",
+            payload=payload,
+            updated_at=datetime.now(UTC),
+        )
+    )
+    try:
+        existing = bex_client.find_order(bex_order.number) if resumed else None
+        if existing is None:
+            bex_client.create_order(bex_order)
+        for index, card in enumerate(order.gift_cards):
+            try:
+                bex_client.redeem_gift_card(card.reservation_id)
+            except NotFound:
+                # Permanent: the order is in Bex, but its card needs a person's attention.
+                problem = MappingError(
+                    f"Bex has no gift-card reservation {card.reservation_id!r} to redeem; "
+                    "the order was created in Bex",
+                    path=f"$.gift_cards[{index}].reservation_id",
+                )
+                _quarantine(entity, order.id, digest, document, problem, state, run)
+                return None
+    except HttpError as exc:
+        run.record(
+            entity, "create", "failed", "Bex did not take it; tried again next run", (str(exc),)
+        )
+        return order.date_added.astimezone(UTC)
+    state.put_order(
+        OrderRecord(
+            order_id=order.id,
+            content_hash=digest,
+            state="created",
+            payload=payload,
+            updated_at=datetime.now(UTC),
+        )
+    )
+    reason = "found in Bex after an interrupted run" if resumed and existing else "created"
+    if order.gift_cards:
+        reason += f"; {len(order.gift_cards)} gift card(s) redeemed"
+    run.record(entity, "create", "done", reason)
+    return None
+
+
+def _quarantine(  # noqa: PLR0917
+    entity: object,
+    order_id: object,
+    digest: str,
+    document: Any,
+    error: MappingError,
+    state: StateStore,
+    run: _Run,
+) -> None:
+    if not run.dry_run and isinstance(order_id, int):
+        state.put_order(
+            OrderRecord(
+                order_id=order_id,
+                content_hash=digest,
+                state="quarantined",
+                payload=json.dumps(document, ensure_ascii=False, default=str),
+                errors=_problems(error),
+                updated_at=datetime.now(UTC),
+            )
+        )
+    run.record(entity, "quarantine", "quarantined", "does not map", _problems(error))
+
+
+def retry_quarantined(
+    bex_client: BexClient,
+    lookups: Lookups,
+    state: StateStore,
+    *,
+    order_ids: list[int] | None = None,
+    dry_run: bool = False,
+    audit: AuditLog | None = None,
+) -> Report:
+    """Convert quarantined orders again (after the lookups were fixed) and create them.
+
+    The stored payload (the order as fetched) is used; an order that still fails stays
+    quarantined with its new problems.
+    """
+    run = _Run("orders", dry_run, audit)
+    with _locked(state, dry_run):
+        for record in state.orders("quarantined"):
+            if order_ids is not None and record.order_id not in order_ids:
+                continue
+            document = json.loads(record.payload, parse_float=Decimal)
+            forced = OrderRecord(
+                order_id=record.order_id,
+                content_hash="retry",
+                state="intent",
+                payload=record.payload,
+                updated_at=record.updated_at,
+            )
+            _retry_one(document, forced, record, bex_client, lookups, state, run)
+    return run.report
+
+
+def _retry_one(  # noqa: PLR0917
+    document: Any,
+    forced: OrderRecord,
+    record: OrderRecord,
+    bex_client: BexClient,
+    lookups: Lookups,
+    state: StateStore,
+    run: _Run,
+) -> None:
+    if run.dry_run:
+        try:
+            convert.order_to_bex(
+                vendre.load_order(document, time_zone=lookups.settings.time_zone), lookups
+            )
+        except MappingError as exc:
+            run.record(
+                record.order_id, "quarantine", "quarantined", "still does not map", _problems(exc)
+            )
+            return
+        run.record(record.order_id, "create", "done", "maps now")
+        return
+    state.put_order(forced)
+    _import_one(
+        document,
+        datetime.max.replace(tzinfo=UTC),
+        lookups.settings.time_zone,
+        bex_client,
+        lookups,
+        state,
+        run,
+    )
+
+
+# --- products, Bex → Vendre --------------------------------------------------------------------
+
+
+def push_products(
+    bex_client: BexClient,
+    vendre_client: VendreClient,
+    lookups: Lookups,
+    state: StateStore,
+    *,
+    overlap: timedelta = DEFAULT_OVERLAP,
+    chunk_size: int = 100,
+    now: datetime | None = None,
+    dry_run: bool = False,
+    audit: AuditLog | None = None,
+) -> Report:
+    """Send changed Bex articles to Vendre as products with one variant per size.
+
+    Articles changed since the cursor (minus ``overlap``; all on the first run) are
+    converted; a product whose content equals what was last pushed is skipped; the others go
+    to Vendre in chunks of ``chunk_size``, and are remembered only once Vendre took their
+    chunk. An article that does not map is reported (``quarantined``) and left out.
+    """
+    start = (now or datetime.now(UTC)).astimezone(UTC)
+    run = _Run("products", dry_run, audit)
+    with _locked(state, dry_run):
+        cursor = state.get_cursor("products")
+        changed_since = cursor - overlap if cursor is not None else None
+        pending: list[tuple[vendre.Product, str]] = []
+        failed = False
+        for article in bex_client.iter_articles(changed_since=changed_since):
+            try:
+                product = convert.article_to_vendre(article, lookups)
+            except MappingError as exc:
+                run.record(
+                    article.article, "quarantine", "quarantined", "does not map", _problems(exc)
+                )
+                continue
+            digest = content_hash(vendre.dump_product(product))
+            if state.get_pushed("product", product.article_number) == digest:
+                run.record(product.article_number, "skip", "skipped", "unchanged")
+                continue
+            pending.append((product, digest))
+            if len(pending) >= chunk_size:
+                failed |= not _push_products(pending, vendre_client, state, run)
+                pending = []
+        if pending:
+            failed |= not _push_products(pending, vendre_client, state, run)
+        if not dry_run and not failed:
+            state.set_cursor("products", start)
+    return run.report
+
+
+def _push_products(
+    chunk: list[tuple[vendre.Product, str]],
+    vendre_client: VendreClient,
+    state: StateStore,
+    run: _Run,
+) -> bool:
+    if not run.dry_run:
+        try:
+            vendre_client.upsert_products([product for product, _ in chunk])
+        except HttpError as exc:
+            for product, _ in chunk:
+                run.record(
+                    product.article_number,
+                    "update",
+                    "failed",
+                    "Vendre did not take the chunk",
+                    (str(exc),),
+                )
+            return False
+    for product, digest in chunk:
+        if not run.dry_run:
+            state.set_pushed("product", product.article_number, digest)
+        sizes = len(product.variants)
+        run.record(
+            product.article_number, "update", "done", f"{sizes} variant(s)" if sizes else "unsized"
+        )
+    return True
+
+
+# --- stock, Bex → Vendre -----------------------------------------------------------------------
+
+
+def push_stock(
+    bex_client: BexClient,
+    vendre_client: VendreClient,
+    lookups: Lookups,
+    state: StateStore,
+    *,
+    chunk_size: int = 500,
+    dry_run: bool = False,
+    audit: AuditLog | None = None,
+) -> Report:
+    """Drain Bex's stock-change queue into Vendre stock updates.
+
+    For each queued product the stock information is read and converted (negative stock as
+    0, the status by the ``stock_status`` setting; the available quantity is what the shop
+    may sell). Updates equal to the last pushed value are skipped; the others go to Vendre in
+    chunks. Queue entries are confirmed only after Vendre accepted their update (or when
+    there was nothing to send); entries of a chunk Vendre refused stay queued for the next
+    run.
+    """
+    run = _Run("stock", dry_run, audit)
+    with _locked(state, dry_run):
+        by_product: dict[str, list[int | str]] = {}
+        for entry in bex_client.iter_queued_stock_changes():
+            by_product.setdefault(entry.product_identifier, []).append(entry.id)
+        pending: list[tuple[vendre.StockUpdate, list[int | str]]] = []
+        for identifier, entry_ids in by_product.items():
+            try:
+                update = _stock_update(bex_client, identifier, lookups)
+            except MappingError as exc:
+                run.record(identifier, "quarantine", "quarantined", "does not map", _problems(exc))
+                continue
+            except HttpError as exc:
+                run.record(
+                    identifier, "update", "failed", "stock information not read", (str(exc),)
+                )
+                continue
+            digest = content_hash(vendre.dump_stock_update(update))
+            if state.get_pushed("stock", identifier) == digest:
+                _confirm(bex_client, identifier, entry_ids, run, "unchanged")
+                continue
+            pending.append((update, entry_ids))
+            if len(pending) >= chunk_size:
+                _push_stock(pending, bex_client, vendre_client, state, run)
+                pending = []
+        if pending:
+            _push_stock(pending, bex_client, vendre_client, state, run)
+    return run.report
+
+
+def _stock_update(bex_client: BexClient, identifier: str, lookups: Lookups) -> vendre.StockUpdate:
+    code = ModelCode.parse(identifier)
+    information = bex_client.get_stock_information(identifier)
+    quantity = information.available_quantity
+    if quantity != quantity.to_integral_value():
+        raise MappingError(
+            f"the available quantity {quantity} is not a whole number", path="$.availableQuantity"
+        )
+    stock = bex.Stock(
+        article=code.article, size_group=code.size_group, size=code.size, quantity=int(quantity)
+    )
+    return convert.stock_to_vendre(stock, lookups)
+
+
+def _confirm(
+    bex_client: BexClient, identifier: str, entry_ids: list[int | str], run: _Run, reason: str
+) -> bool:
+    if run.dry_run:
+        run.record(identifier, "confirm", "done", reason)
+        return True
+    try:
+        for entry_id in entry_ids:
+            bex_client.confirm_stock_change(entry_id)
+    except HttpError as exc:
+        run.record(identifier, "confirm", "failed", "queue entry not confirmed", (str(exc),))
+        return False
+    run.record(identifier, "confirm", "skipped" if reason == "unchanged" else "done", reason)
+    return True
+
+
+def _push_stock(
+    chunk: list[tuple[vendre.StockUpdate, list[int | str]]],
+    bex_client: BexClient,
+    vendre_client: VendreClient,
+    state: StateStore,
+    run: _Run,
+) -> None:
+    if not run.dry_run:
+        try:
+            vendre_client.update_stock([update for update, _ in chunk])
+        except HttpError as exc:
+            for update, _ in chunk:
+                run.record(
+                    update.article_number,
+                    "update",
+                    "failed",
+                    "Vendre did not take the chunk; left queued",
+                    (str(exc),),
+                )
+            return
+    for update, entry_ids in chunk:
+        identifier = str(update.article_number)
+        if not run.dry_run:
+            state.set_pushed("stock", identifier, content_hash(vendre.dump_stock_update(update)))
+        _confirm(
+            bex_client,
+            identifier,
+            entry_ids,
+            run,
+            f"quantity {update.quantity}, status {update.status}",
+        )
+
+
+# --- order statuses, Bex → Vendre --------------------------------------------------------------
+
+
+def push_statuses(
+    bex_client: BexClient,
+    vendre_client: VendreClient,
+    lookups: Lookups,
+    state: StateStore,
+    *,
+    overlap: timedelta = DEFAULT_OVERLAP,
+    now: datetime | None = None,
+    dry_run: bool = False,
+    audit: AuditLog | None = None,
+) -> Report:
+    """Send Bex order statuses changed since the cursor to Vendre, each once.
+
+    A status already sent for an order is skipped; one that does not map (an unknown Bex
+    status) is reported; the cursor moves only when every status went through.
+    """
+    start = (now or datetime.now(UTC)).astimezone(UTC)
+    run = _Run("statuses", dry_run, audit)
+    with _locked(state, dry_run):
+        cursor = state.get_cursor("statuses")
+        failed = False
+        for status in bex_client.iter_order_statuses(since=cursor - overlap if cursor else None):
+            key = status.order_number
+            try:
+                update = convert.status_to_vendre(status, lookups)
+            except MappingError as exc:
+                run.record(key, "quarantine", "quarantined", "does not map", _problems(exc))
+                continue
+            if state.get_pushed("status", key) == status.status:
+                run.record(key, "skip", "skipped", f"{status.status} already sent")
+                continue
+            if not dry_run:
+                try:
+                    vendre_client.update_order_status(update)
+                except HttpError as exc:
+                    failed = True
+                    run.record(key, "update", "failed", "Vendre did not take it", (str(exc),))
+                    continue
+                state.set_pushed("status", key, status.status)
+            run.record(key, "update", "done", f"{status.status} → {update.status}")
+        if not dry_run and not failed:
+            state.set_cursor("statuses", start)
+    return run.report
