@@ -26,6 +26,7 @@ PAGES = (
     "gift-cards.md",
     "cli.md",
     "http.md",
+    "sync.md",
 )
 
 _FENCE = re.compile(r"^```python[ \t]*\n(.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)

@@ -19,6 +19,7 @@ MODULES = [
     "bexvendre_mapping.http",
     "bexvendre_mapping.money",
     "bexvendre_mapping.stream",
+    "bexvendre_mapping.sync",
     "bexvendre_mapping.testing",
     "bexvendre_mapping.testing.sandbox",
     "bexvendre_mapping.testing.strategies",

@@ -34,9 +34,9 @@ from bexvendre_mapping.sync._state import (
 )
 
 __all__ = [
-    "DEFAULT_OVERLAP",
     "AuditLog",
     "Checkout",
+    "DEFAULT_OVERLAP",
     "GiftCardCheckout",
     "LockedError",
     "OrderRecord",

@@ -25,7 +25,12 @@ from bexvendre_mapping.sync._flows import (
 from bexvendre_mapping.sync._report import AuditLog, Report
 from bexvendre_mapping.sync._state import LockedError, SqliteState
 
-__all__ = ["FLOWS", "demo", "quarantine", "sync"]
+__all__ = [
+    "FLOWS",
+    "demo",
+    "quarantine",
+    "sync",
+]
 
 FLOWS = ("orders", "products", "stock", "statuses")
 

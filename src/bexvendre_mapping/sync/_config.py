@@ -37,7 +37,10 @@ from bexvendre_mapping._errors import LookupsError, Problem
 from bexvendre_mapping._lookups import Lookups
 from bexvendre_mapping.http import BEX_BASE_URL, BexClient, VendreClient
 
-__all__ = ["SyncConfig", "parse_duration"]
+__all__ = [
+    "SyncConfig",
+    "parse_duration",
+]
 
 _DURATION = re.compile(r"\s*(\d+)\s*(s|m|h|d)\s*")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}

@@ -561,6 +561,11 @@ def push_statuses(
             if not dry_run:
                 try:
                     vendre_client.update_order_status(update)
+                except NotFound:
+                    # Orders from the shop's tills are in Bex only: nothing to tell Vendre.
+                    state.set_pushed("status", key, status.status)
+                    run.record(key, "skip", "skipped", "not a Vendre order")
+                    continue
                 except HttpError as exc:
                     failed = True
                     run.record(key, "update", "failed", "Vendre did not take it", (str(exc),))

@@ -10,7 +10,13 @@ from typing import IO, Literal
 
 import attrs
 
-__all__ = ["Action", "AuditLog", "Outcome", "Report", "Result"]
+__all__ = [
+    "Action",
+    "AuditLog",
+    "Outcome",
+    "Report",
+    "Result",
+]
 
 Action = Literal["create", "update", "skip", "quarantine", "confirm", "redeem"]
 Result = Literal["done", "planned", "skipped", "quarantined", "failed"]

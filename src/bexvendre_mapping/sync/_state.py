@@ -20,12 +20,12 @@ from typing import Any, Literal, Protocol
 import attrs
 
 __all__ = [
-    "SCHEMA_VERSION",
     "Checkout",
     "CheckoutState",
     "LockedError",
     "OrderRecord",
     "OrderState",
+    "SCHEMA_VERSION",
     "SqliteState",
     "StateStore",
 ]

@@ -84,6 +84,13 @@ class VendreApi(Api):
         self.orders[order.id] = _StoredOrder(document, order.date_added)
         return document
 
+    def add_document(
+        self, document: dict[str, Any], order_id: int, date_added: datetime
+    ) -> dict[str, Any]:
+        """Store an order document as it is, valid or not (replacing one with the same id)."""
+        self.orders[order_id] = _StoredOrder(document, date_added)
+        return document
+
     # --- handlers -------------------------------------------------------------------------
 
     def list_orders(self, request: Request) -> Response:

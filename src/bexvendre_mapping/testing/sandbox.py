@@ -352,6 +352,25 @@ class Sandbox:
         with self._lock:
             return copy.deepcopy(self._vendre.add_order(model))
 
+    def add_vendre_order_document(
+        self, document: Mapping[str, Any], *, order_id: int, date_added: datetime
+    ) -> dict[str, Any]:
+        """Add an order document exactly as given, even one that does not load.
+
+        For testing how a flow treats the bad orders a real shop can send.
+
+        Args:
+            document: the order as the API should serve it.
+            order_id: its id, for the ``ids`` filter and ordering.
+            date_added: when it was placed, for the since filter (aware).
+
+        Returns:
+            A copy of the stored document.
+        """
+        stored = json.loads(json.dumps(document, default=str))
+        with self._lock:
+            return copy.deepcopy(self._vendre.add_document(stored, order_id, date_added))
+
     # --- seeding Bex ----------------------------------------------------------------------
 
     def add_bex_article(

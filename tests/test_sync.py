@@ -1,0 +1,411 @@
+"""Sync flows against the sandbox: nothing lost, nothing doubled, whatever the network does."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bexvendre_mapping import Lookups
+from bexvendre_mapping.http import BexClient, HttpError
+from bexvendre_mapping.sync import (
+    AuditLog,
+    GiftCardCheckout,
+    LockedError,
+    SqliteState,
+    import_orders,
+    push_products,
+    push_statuses,
+    push_stock,
+    retry_quarantined,
+)
+from bexvendre_mapping.testing.sandbox import Sandbox
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = json.loads((ROOT / "examples" / "vendre-order.json").read_bytes())
+
+
+def order_doc(order_id: int, **changes: Any) -> dict[str, Any]:
+    """A valid Vendre order without gift cards (the example's numbers, another id)."""
+    doc = json.loads(json.dumps(EXAMPLE))
+    doc.update(id=order_id, gift_cards=[])
+    doc["totals"] = [t for t in doc["totals"] if t["class"] != "ot_giftcard"]
+    doc["totals"][-1]["value"] = "4183.0000"
+    doc.update(changes)
+    return doc
+
+
+@pytest.fixture
+def sandbox() -> Iterator[Sandbox]:
+    """Both APIs on loopback, empty."""
+    with Sandbox() as running:
+        yield running
+
+
+@pytest.fixture
+def state(tmp_path: Path) -> Iterator[SqliteState]:
+    """A fresh state file."""
+    with SqliteState(tmp_path / "state.sqlite3", lock_timeout=0.2) as store:
+        yield store
+
+
+def ordernrs(sandbox: Sandbox) -> list[str]:
+    return sorted(o["Ordernr"] for o in sandbox.bex_orders())
+
+
+def test_import_twice_with_faults_creates_each_order_once(
+    sandbox: Sandbox, state: SqliteState, lookups: Lookups
+) -> None:
+    """503s, a 429 and a lost response: each valid order once, the bad one quarantined."""
+    for order_id in (1001, 1002, 1003):
+        sandbox.add_vendre_order(order_doc(order_id))
+    bad = order_doc(1004)
+    bad["payment"]["payment_method"] = "PAYPAL"
+    bad["products"][1]["model"] = "1001__43"
+    sandbox.add_vendre_order_document(
+        bad, order_id=1004, date_added=datetime(2026, 10, 25, tzinfo=UTC)
+    )
+    sandbox.inject("vendre", method="GET", path="orders", status=429, retry_after=1)
+    sandbox.inject("bex", method="POST", path="Orders", status=503, times=2)
+    sandbox.inject("bex", method="POST", path="Orders", drop_after_commit=True)
+
+    vendre_client, bex_client = sandbox.vendre_client(), sandbox.bex_client()
+    first = import_orders(vendre_client, bex_client, lookups, state)
+    assert ordernrs(sandbox) == ["1001", "1002", "1003"]
+    assert first.count("done") == 3
+    (quarantined,) = state.orders("quarantined")
+    assert quarantined.order_id == 1004
+    assert any(e.startswith("$.products[1].model:") for e in quarantined.errors)
+    assert json.loads(quarantined.payload)["id"] == 1004
+
+    second = import_orders(vendre_client, bex_client, lookups, state, overlap=timedelta(days=3650))
+    assert ordernrs(sandbox) == ["1001", "1002", "1003"]
+    assert second.count("done") == 0
+    assert second.count("skipped") == 4
+    posts = [c for c in sandbox.calls("bex") if c.method == "POST"]
+    assert len(posts) == 5  # 2 × 503, 1 lost after commit, 2 more; none after
+
+
+def test_gift_cards_are_redeemed_for_the_order(
+    sandbox: Sandbox, state: SqliteState, lookups: Lookups
+) -> None:
+    """The reservation made at checkout is redeemed when the order reaches Bex."""
+    sandbox.seed_examples()
+    import_orders(sandbox.vendre_client(), sandbox.bex_client(), lookups, state)
+    (reservation,) = sandbox.reservations()
+    assert reservation["Status"] == "Inlöst"
+    assert sandbox.bex_gift_cards()[0]["Saldo"] == "500.00"
+
+
+class CrashingBex(BexClient):
+    """A Bex client whose process 'dies' (raises) after a number of calls of one method."""
+
+    crash_on = "redeem_gift_card"
+
+    def redeem_gift_card(self, reservation_id: str) -> Any:
+        if self.crash_on == "redeem_gift_card":
+            raise KeyboardInterrupt  # not an HttpError: nothing in the flow may catch it
+        return super().redeem_gift_card(reservation_id)
+
+
+def test_crash_between_create_and_redeem_then_rerun(
+    sandbox: Sandbox, state: SqliteState, lookups: Lookups
+) -> None:
+    """A crash after Bex created the order: the rerun finds it, redeems, creates nothing."""
+    sandbox.seed_examples()
+    crashing = CrashingBex(sandbox.bex_url, sandbox.bex_api_key, sandbox.bex_secret, retries=0)
+    with pytest.raises(KeyboardInterrupt):
+        import_orders(sandbox.vendre_client(), crashing, lookups, state)
+    crashing.close()
+    assert ordernrs(sandbox) == ["100234"]
+    assert state.get_order(100234).state == "intent"  # type: ignore[union-attr]
+
+    report = import_orders(sandbox.vendre_client(), sandbox.bex_client(), lookups, state)
+    assert ordernrs(sandbox) == ["100234"]
+    assert [o.reason for o in report.outcomes][0].startswith(
+        "found in Bex after an interrupted run"
+    )
+    assert sandbox.reservations()[0]["Status"] == "Inlöst"
+    assert state.get_order(100234).state == "created"  # type: ignore[union-attr]
+
+
+def test_a_failing_order_holds_the_cursor(
+    sandbox: Sandbox, state: SqliteState, lookups: Lookups
+) -> None:
+    """When Bex keeps failing, the order is not lost: the next run's window still holds it."""
+    sandbox.add_vendre_order(order_doc(2001, date_added="2026-11-20 10:00:00"))
+    sandbox.inject("bex", method="POST", path="Orders", status=500, times=10)
+    now = datetime(2026, 11, 28, 12, tzinfo=UTC)
+    report = import_orders(
+        sandbox.vendre_client(), sandbox.bex_client(retries=0), lookups, state, now=now
+    )
+    assert report.count("failed") == 1
+    cursor = state.get_cursor("orders")
+    assert cursor is not None
+    assert cursor < datetime(2026, 11, 20, 9, tzinfo=UTC)
+    sandbox.clear_faults()
+    later = import_orders(
+        sandbox.vendre_client(), sandbox.bex_client(), lookups, state, now=now + timedelta(hours=1)
+    )
+    assert later.count("done") == 1
+    assert ordernrs(sandbox) == ["2001"]
+
+
+def test_overlapping_windows_over_a_dst_night(
+    sandbox: Sandbox, state: SqliteState, lookups: Lookups
+) -> None:
+    """Runs every 20 minutes through the autumn night: each order once, none skipped."""
+    times = [
+        "2026-10-25 01:50:00",
+        "2026-10-25 02:10:00",
+        "2026-10-25 02:40:00",
+        "2026-10-25 03:05:00",
+    ]
+    for index, placed in enumerate(times):
+        sandbox.add_vendre_order(order_doc(3000 + index, date_added=placed))
+    vendre_client, bex_client = sandbox.vendre_client(), sandbox.bex_client()
+    run_at = datetime(2026, 10, 24, 23, 0, tzinfo=UTC)  # 01:00 CEST
+    for _ in range(12):
+        import_orders(
+            vendre_client, bex_client, lookups, state, now=run_at, since=run_at - timedelta(hours=1)
+        )
+        run_at += timedelta(minutes=20)
+    assert ordernrs(sandbox) == ["3000", "3001", "3002", "3003"]
+
+
+def test_orders_placed_after_the_run_started_wait(
+    sandbox: Sandbox, state: SqliteState, lookups: Lookups
+) -> None:
+    """The window ends at the run's start: a later order is for the next run."""
+    sandbox.add_vendre_order(order_doc(4001, date_added="2026-11-28 13:30:00"))
+    now = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)  # 13:00 in Stockholm
+    report = import_orders(sandbox.vendre_client(), sandbox.bex_client(), lookups, state, now=now)
+    assert report.outcomes[0].reason.startswith("placed after this run started")
+    assert ordernrs(sandbox) == []
+    import_orders(
+        sandbox.vendre_client(), sandbox.bex_client(), lookups, state, now=now + timedelta(hours=1)
+    )
+    assert ordernrs(sandbox) == ["4001"]
+
+
+def test_dry_run_writes_nothing(sandbox: Sandbox, tmp_path: Path, lookups: Lookups) -> None:
+    """--dry-run plans every flow and writes neither to the state nor to either system."""
+    sandbox.seed_examples()
+    sandbox.add_vendre_order(order_doc(5001))
+    path = tmp_path / "state.sqlite3"
+    with SqliteState(path) as store:
+        vendre_client, bex_client = sandbox.vendre_client(), sandbox.bex_client()
+        reports = [
+            import_orders(vendre_client, bex_client, lookups, store, dry_run=True),
+            push_products(bex_client, vendre_client, lookups, store, dry_run=True),
+            push_stock(bex_client, vendre_client, lookups, store, dry_run=True),
+            push_statuses(bex_client, vendre_client, lookups, store, dry_run=True),
+        ]
+        assert store.orders() == []
+        assert store.get_cursor("orders") is None
+        assert store.get_pushed("product", "1001") is None
+    assert [r.count("planned") for r in reports] == [2, 1, 5, 3]
+    assert sandbox.bex_orders() == []
+    assert (
+        sandbox.vendre_products() == sandbox.vendre_stock() == sandbox.vendre_order_statuses() == []
+    )
+    assert len(sandbox.bex_queued_stock_changes()) == 5
+    assert all(c.method == "GET" for c in sandbox.calls())
+
+
+def test_stock_entries_confirmed_only_when_vendre_accepted(
+    sandbox: Sandbox, state: SqliteState, lookups: Lookups
+) -> None:
+    """Vendre fails one chunk of three: its entries stay queued, the others are confirmed."""
+    for size in range(36, 42):
+        sandbox.set_bex_stock(f"1001_SKO_{size}", size)
+    sandbox.inject("vendre", method="PUT", path="stock", status=503, times=4)  # > 3 retries
+    vendre_client = sandbox.vendre_client()
+    report = push_stock(sandbox.bex_client(), vendre_client, lookups, state, chunk_size=2)
+    assert report.count("failed") == 2
+    pushed = {s["article_number"] for s in sandbox.vendre_stock()}
+    queued = {e["productIdentifier"] for e in sandbox.bex_queued_stock_changes()}
+    assert len(pushed) == 4
+    assert queued == {f"1001_SKO_{s}" for s in range(36, 42)} - pushed
+    again = push_stock(sandbox.bex_client(), vendre_client, lookups, state, chunk_size=2)
+    assert again.count("failed") == 0
+    assert sandbox.bex_queued_stock_changes() == []
+
+
+def test_unchanged_stock_is_not_sent_again(
+    sandbox: Sandbox, state: SqliteState, lookups: Lookups
+) -> None:
+    """A stock change to the value Vendre already has is confirmed without a new update."""
+    sandbox.set_bex_stock("GIFTBOX", 5)
+    push_stock(sandbox.bex_client(), sandbox.vendre_client(), lookups, state)
+    puts = len([c for c in sandbox.calls("vendre") if c.method == "PUT"])
+    sandbox.set_bex_stock("GIFTBOX", 5)
+    report = push_stock(sandbox.bex_client(), sandbox.vendre_client(), lookups, state)
+    assert [o.reason for o in report.outcomes] == ["unchanged"]
+    assert len([c for c in sandbox.calls("vendre") if c.method == "PUT"]) == puts
+    assert sandbox.bex_queued_stock_changes() == []
+
+
+def test_products_skip_unchanged(sandbox: Sandbox, state: SqliteState, lookups: Lookups) -> None:
+    """Articles go to Vendre once; an unchanged article is skipped by its content hash."""
+    sandbox.seed_examples()
+    first = push_products(sandbox.bex_client(), sandbox.vendre_client(), lookups, state)
+    assert first.count("done") == 1
+    assert len(sandbox.vendre_products()[0]["variants"]) == 5
+    second = push_products(
+        sandbox.bex_client(), sandbox.vendre_client(), lookups, state, overlap=timedelta(days=99999)
+    )
+    assert second.count("skipped") == 1
+
+
+def test_statuses_sent_once(sandbox: Sandbox, state: SqliteState, lookups: Lookups) -> None:
+    """Each Bex status reaches Vendre once, mapped through order_statuses; unknown ones reported."""
+    sandbox.add_vendre_order(order_doc(100234))
+    sandbox.set_bex_order_status("100234", "SKICKAD")
+    sandbox.set_bex_order_status("100235", "OKÄND")
+    report = push_statuses(sandbox.bex_client(), sandbox.vendre_client(), lookups, state)
+    assert sandbox.vendre_order_statuses() == [{"id": 100234, "status": 3}]
+    assert report.count("quarantined") == 1
+    again = push_statuses(
+        sandbox.bex_client(), sandbox.vendre_client(), lookups, state, overlap=timedelta(days=9999)
+    )
+    assert len(sandbox.vendre_order_statuses()) == 1
+    assert again.count("done") == 0
+
+
+def test_quarantined_orders_retry_after_the_tables_are_fixed(
+    sandbox: Sandbox, state: SqliteState, lookups: Lookups
+) -> None:
+    """Fixing the code table and retrying creates the quarantined order, once."""
+    bad = order_doc(6001)
+    bad["payment"]["payment_method"] = "PAYPAL"
+    sandbox.add_vendre_order(bad)
+    import_orders(sandbox.vendre_client(), sandbox.bex_client(), lookups, state)
+    assert [r.order_id for r in state.orders("quarantined")] == [6001]
+    still = retry_quarantined(sandbox.bex_client(), lookups, state)
+    assert still.count("quarantined") == 1
+    fixed = Lookups.from_dict(
+        {
+            **lookups.to_dict(),
+            "payment_methods": {**dict(lookups.payment_methods.items()), "PAYPAL": "PAYPAL"},
+        }
+    )
+    report = retry_quarantined(sandbox.bex_client(), fixed, state)
+    assert report.count("done") == 1
+    assert ordernrs(sandbox) == ["6001"]
+    assert state.orders("quarantined") == []
+
+
+def test_two_processes_never_interleave(tmp_path: Path) -> None:
+    """While one run holds the state, a second one waits, then refuses."""
+    path = tmp_path / "state.sqlite3"
+    held = threading.Event()
+    release = threading.Event()
+
+    def first() -> None:
+        with SqliteState(path) as store, store.lock():
+            held.set()
+            release.wait(5)
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    held.wait(5)
+    try:
+        with SqliteState(path, lock_timeout=0.2) as other, pytest.raises(LockedError), other.lock():
+            pass
+    finally:
+        release.set()
+        thread.join()
+    with SqliteState(path, lock_timeout=0.2) as other, other.lock():
+        pass
+
+
+def test_audit_trail(
+    sandbox: Sandbox, state: SqliteState, lookups: Lookups, tmp_path: Path
+) -> None:
+    """One JSON line per record: time, flow, entity, action, outcome, error."""
+    sandbox.add_vendre_order(order_doc(7001))
+    bad = order_doc(7002)
+    bad["shipping"]["method_id"] = "99"
+    sandbox.add_vendre_order(bad)
+    with AuditLog(tmp_path / "audit.jsonl") as audit:
+        import_orders(sandbox.vendre_client(), sandbox.bex_client(), lookups, state, audit=audit)
+    lines = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    assert [(r["entity"], r["action"], r["outcome"]) for r in lines] == [
+        ("7001", "create", "done"),
+        ("7002", "quarantine", "quarantined"),
+    ]
+    assert lines[1]["error"].startswith("$.shipping.method_id: unknown code '99'")
+    assert set(lines[0]) == {"time", "flow", "entity", "action", "outcome", "reason", "error"}
+
+
+def test_gift_card_checkout_reserves_once(
+    sandbox: Sandbox, state: SqliteState, lookups: Lookups
+) -> None:
+    """Reserving twice under one reference, or after a lost answer, gives one reservation."""
+    sandbox.add_bex_gift_card(
+        {"Nummer": "PK-1", "Saldo": "300.00", "Valuta": "SEK", "Status": "Aktiv"}
+    )
+    checkout = GiftCardCheckout(sandbox.bex_client(), state, lookups)
+    assert checkout.lookup("PK-1").usable
+    sandbox.inject("bex", method="POST", path="GiftCardReservations", drop_after_commit=True)
+    use = checkout.reserve("PK-1", Decimal("120.00"), "cart-9")
+    again = checkout.reserve("PK-1", Decimal("120.00"), "cart-9")
+    assert use == again
+    assert len(sandbox.reservations()) == 1
+    with pytest.raises(ValueError, match="already holds"):
+        checkout.reserve("PK-1", Decimal("50.00"), "cart-9")
+    assert checkout.release("cart-9")
+    assert sandbox.reservations()[0]["Status"] == "Släppt"
+    assert not checkout.release("cart-9")
+
+
+def test_gift_card_checkout_resumes_after_a_crash(
+    sandbox: Sandbox, state: SqliteState, lookups: Lookups
+) -> None:
+    """A crash after Bex reserved but before the state knew: the retry finds the reservation."""
+    sandbox.add_bex_gift_card(
+        {"Nummer": "PK-2", "Saldo": "300.00", "Valuta": "SEK", "Status": "Aktiv"}
+    )
+    bex_client = sandbox.bex_client()
+    checkout = GiftCardCheckout(bex_client, state, lookups)
+
+    class Crash(Exception):
+        pass
+
+    original = state.put_checkout
+    calls = []
+
+    def put_then_crash(checkout_state: Any) -> None:
+        calls.append(checkout_state.state)
+        if checkout_state.state == "reserved" and len(calls) == 2:
+            raise Crash
+        original(checkout_state)
+
+    state.put_checkout = put_then_crash  # type: ignore[method-assign]
+    with pytest.raises(Crash):
+        checkout.reserve("PK-2", Decimal("100.00"), "cart-1")
+    state.put_checkout = original  # type: ignore[method-assign]
+    use = checkout.reserve("PK-2", Decimal("100.00"), "cart-1")
+    assert len(sandbox.reservations()) == 1
+    assert use.reservation_id == sandbox.reservations()[0]["ReservationsID"]
+
+
+def test_http_errors_are_reported_not_raised(
+    sandbox: Sandbox, state: SqliteState, lookups: Lookups
+) -> None:
+    """A refused product chunk is a failed outcome; the cursor stays for the next run."""
+    sandbox.seed_examples()
+    sandbox.inject("vendre", method="PUT", path="products", status=400)
+    report = push_products(sandbox.bex_client(), sandbox.vendre_client(), lookups, state)
+    assert report.count("failed") == 1
+    assert isinstance(report.outcomes[0].errors[0], str)
+    assert state.get_cursor("products") is None
+    assert not report.ok
+    assert issubclass(HttpError, Exception)
