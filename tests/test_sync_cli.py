@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -52,9 +53,7 @@ def shop(tmp_path: Path) -> Iterator[tuple[Sandbox, Path]]:
         yield sandbox, tmp_path
 
 
-def sandbox_time():  # type: ignore[no-untyped-def]
-    from datetime import UTC, datetime
-
+def sandbox_time() -> datetime:
     return datetime(2026, 10, 25, 1, tzinfo=UTC)
 
 
@@ -121,9 +120,7 @@ def test_quarantine_list_and_retry(shop: tuple[Sandbox, Path]) -> None:
 def test_missing_secrets_are_a_usage_error(shop: tuple[Sandbox, Path]) -> None:
     """Without the API keys (file or environment) the command says which are missing: exit 2."""
     _, folder = shop
-    env = {
-        k: "" for k in ("BEXVENDRE_VENDRE_API_KEY", "BEXVENDRE_BEX_API_KEY", "BEXVENDRE_BEX_SECRET")
-    }
+    env = dict.fromkeys(("BEXVENDRE_VENDRE_API_KEY", "BEXVENDRE_BEX_API_KEY", "BEXVENDRE_BEX_SECRET"), "")
     result = bexvendre("sync", "orders", "--config", str(folder / "bexvendre.toml"), env=env)
     assert result.returncode == 2
     assert "$.vendre.api_key: required (or set BEXVENDRE_VENDRE_API_KEY)" in result.stderr
