@@ -128,9 +128,7 @@ def test_crash_between_create_and_redeem_then_rerun(
 
     report = import_orders(sandbox.vendre_client(), sandbox.bex_client(), lookups, state)
     assert ordernrs(sandbox) == ["100234"]
-    assert report.outcomes[0].reason.startswith(
-        "found in Bex after an interrupted run"
-    )
+    assert report.outcomes[0].reason.startswith("found in Bex after an interrupted run")
     assert sandbox.reservations()[0]["Status"] == "Inlöst"
     assert state.get_order(100234).state == "created"  # type: ignore[union-attr]
 

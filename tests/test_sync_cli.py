@@ -120,7 +120,9 @@ def test_quarantine_list_and_retry(shop: tuple[Sandbox, Path]) -> None:
 def test_missing_secrets_are_a_usage_error(shop: tuple[Sandbox, Path]) -> None:
     """Without the API keys (file or environment) the command says which are missing: exit 2."""
     _, folder = shop
-    env = dict.fromkeys(("BEXVENDRE_VENDRE_API_KEY", "BEXVENDRE_BEX_API_KEY", "BEXVENDRE_BEX_SECRET"), "")
+    env = dict.fromkeys(
+        ("BEXVENDRE_VENDRE_API_KEY", "BEXVENDRE_BEX_API_KEY", "BEXVENDRE_BEX_SECRET"), ""
+    )
     result = bexvendre("sync", "orders", "--config", str(folder / "bexvendre.toml"), env=env)
     assert result.returncode == 2
     assert "$.vendre.api_key: required (or set BEXVENDRE_VENDRE_API_KEY)" in result.stderr
