@@ -120,10 +120,18 @@ def test_clients_are_closed_when_the_sandbox_stops() -> None:
     client.close()
 
 
-def test_example_seeding_is_not_available_yet() -> None:
-    """seed_examples=True says so instead of silently seeding nothing."""
-    with pytest.raises(NotImplementedError):
-        Sandbox(seed_examples=True)
+def test_example_seeding() -> None:
+    """seed_examples=True seeds the shipped examples, consistent with each other."""
+    with Sandbox(seed_examples=True) as sandbox:
+        assert [o["id"] for o in sandbox.vendre_orders()] == [100234]
+        queued = [e["productIdentifier"] for e in sandbox.bex_queued_stock_changes()]
+        assert queued == ["1001_SKO_42", "1001_SKO_43", "1001_SKO_44", "JKT_001_KL_M", "GIFTBOX"]
+        (reservation,) = sandbox.reservations()
+        order = sandbox.vendre_orders()[0]
+        assert reservation["ReservationsID"] == order["gift_cards"][0]["reservation_id"]
+        assert sandbox.bex_gift_cards()[0]["Status"] == "Reserverad"
+        with sandbox.bex_client() as client:
+            assert [a.article for a in client.iter_articles()] == ["1001"]
 
 
 # --- what the APIs check --------------------------------------------------------------------
