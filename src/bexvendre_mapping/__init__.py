@@ -7,9 +7,9 @@ ModelCode(article='1001', size_group='SKO', size='42')
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from bexvendre_mapping import bex, convert, fieldmap, money, vendre
 from bexvendre_mapping._errors import (
     LookupsError,
     MappingError,
@@ -18,18 +18,40 @@ from bexvendre_mapping._errors import (
     TotalsMismatchError,
     UnknownCodeError,
 )
-from bexvendre_mapping._lookups import CodeTable, Lookups, Settings
-from bexvendre_mapping._modelcode import ModelCode
+
+if TYPE_CHECKING:
+    from bexvendre_mapping import bex, convert, fieldmap, money, vendre
+    from bexvendre_mapping._lookups import CodeTable, Lookups, Settings
+    from bexvendre_mapping._modelcode import ModelCode
+
+# Loaded on first use (PEP 562), so that `import bexvendre_mapping` stays cheap for programs
+# that need only part of the library (the command line, a sync worker, a converter).
+_SUBMODULES = frozenset({"bex", "convert", "fieldmap", "money", "vendre"})
+_NAMES = {
+    "CodeTable": "_lookups",
+    "Lookups": "_lookups",
+    "Settings": "_lookups",
+    "ModelCode": "_modelcode",
+}
 
 
 def __getattr__(name: str) -> Any:
-    # importlib.metadata costs more to import than the rest of the package: only on demand.
+    if name in _SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    if name in _NAMES:
+        value = getattr(importlib.import_module(f"{__name__}.{_NAMES[name]}"), name)
+        globals()[name] = value
+        return value
     if name == "__version__":
         from importlib.metadata import version  # noqa: PLC0415
 
         return version("bexvendre-mapping")
     msg = f"module {__name__!r} has no attribute {name!r}"
     raise AttributeError(msg)
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
 
 
 __all__ = [

@@ -371,7 +371,7 @@ def structure_hook(cls: type, setting: _Setting) -> Hook:
     check = getattr(cls, "_wire_check", None)
 
     def load(value: Any, _type: Any = None) -> Any:
-        if not isinstance(value, Mapping):
+        if type(value) is not dict and not isinstance(value, Mapping):
             raise MappingError(f"expected an object, got {show(value)}")
         result = generated(value, cls)
         if check is not None:
@@ -392,7 +392,10 @@ def _decimal_out(places: int | None, key: str) -> Hook:
             raise MappingError(
                 f"field {key!r}: {value!r} does not fit the wire's {places} decimals"
             )
-        return format(exact if exact else abs(exact), "f")  # never "-0.00"
+        if not exact:
+            exact = abs(exact)  # never "-0.00"
+        # str() is the faster spelling, and plain notation for up to 6 decimals.
+        return str(exact) if places <= 6 else format(exact, "f")
 
     return dump
 
@@ -487,15 +490,18 @@ def parse_document(data: bytes | bytearray | memoryview | str | Mapping[str, Any
     Raises:
         MappingError: not UTF-8, not JSON, or of another type altogether.
     """
-    if isinstance(data, Mapping):
+    kind = type(data)
+    if kind is dict:
         return data
-    if isinstance(data, bytes | bytearray | memoryview):
+    if kind is bytes or isinstance(data, bytes | bytearray | memoryview):
         try:
-            data = bytes(data).decode("utf-8")
+            data = bytes(data).decode()  # type: ignore[arg-type]
         except UnicodeDecodeError as exc:
             raise MappingError(
                 f"the document is not UTF-8: {exc.reason} at byte {exc.start}"
             ) from None
+    elif isinstance(data, Mapping):
+        return data
     if not isinstance(data, str):
         raise MappingError(f"expected JSON bytes, str or a mapping, got {type(data).__name__}")
     try:

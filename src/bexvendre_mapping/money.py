@@ -13,7 +13,6 @@ Decimal('1235')
 
 from __future__ import annotations
 
-import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from bexvendre_mapping._errors import MappingError, UnknownCodeError
@@ -52,7 +51,6 @@ MINOR_UNITS: dict[str, int] = {
 #: order, price or stock value.
 MAX_AMOUNT = Decimal(10) ** 15
 
-_DECIMAL_TEXT = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _EXPONENTS = [Decimal(1).scaleb(-n) for n in range(13)]
 
 
@@ -68,7 +66,11 @@ def quantize(value: Decimal, places: int) -> Decimal:
     >>> quantize(Decimal("-2.345"), 2)
     Decimal('-2.35')
     """
-    return value.quantize(_exponent(places), rounding=ROUND_HALF_UP)
+    try:
+        exponent = _EXPONENTS[places]
+    except IndexError:
+        exponent = Decimal(1).scaleb(-places)
+    return value.quantize(exponent, rounding=ROUND_HALF_UP)
 
 
 def parse_decimal(value: object, places: int | None = None) -> Decimal:
@@ -99,9 +101,13 @@ def _to_decimal(value: object) -> Decimal:
     if isinstance(value, Decimal):
         return value
     if isinstance(value, str):
-        if not _DECIMAL_TEXT.fullmatch(value):
+        # Decimal() alone would also take spaces, '_' separators and non-ASCII digits.
+        if not value.isascii() or "_" in value or value.strip() != value:
             raise MappingError(f"expected a decimal number, got {_show(value)}")
-        return Decimal(value)
+        try:
+            return Decimal(value)
+        except InvalidOperation:
+            raise MappingError(f"expected a decimal number, got {_show(value)}") from None
     if isinstance(value, int) and not isinstance(value, bool):
         return Decimal(value)
     if isinstance(value, float):

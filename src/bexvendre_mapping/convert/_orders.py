@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Sequence
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from bexvendre_mapping import bex, vendre
 from bexvendre_mapping._errors import TotalsMismatchError, UnknownCodeError
@@ -31,6 +31,8 @@ TITLES = {
 
 _PRICE = 4  # Vendre's decimals for prices and totals
 _MONEY = 2  # Bex's decimals for prices and amounts
+_EXPONENTS = [Decimal(1).scaleb(-n) for n in range(9)]
+_CENTS = _EXPONENTS[_MONEY]
 
 
 class TotalsMismatchWarning(UserWarning):
@@ -45,10 +47,6 @@ def _currency_places(currency: str, problems: Problems, path: str) -> int:
         )
         return _MONEY
     return places
-
-
-def _rate(rate: Decimal, problems: Problems, path: str) -> Decimal:
-    return problems.exact(rate, _MONEY, path)
 
 
 def order_to_bex(order: vendre.Order, lookups: Lookups) -> bex.Order:
@@ -90,28 +88,7 @@ def order_to_bex(order: vendre.Order, lookups: Lookups) -> bex.Order:
     )
 
     fee_articles = {shipping_id, *(article for _, article in lookups.fee_articles.items())}
-    rows: list[bex.Row] = []
-    for index, product in enumerate(order.products):
-        path = f"$.products[{index}]"
-        if product.model.size is None and product.model.article in fee_articles:
-            problems.add(
-                f"{path}.model",
-                f"the unsized article {product.model.article!r} is also a fee article or the "
-                "FraktID, so Bex could not tell the row from a fee",
-            )
-        price = incl_vat(product.price, product.tax, places)
-        rows.append(
-            bex.Row(
-                article=product.model.article,
-                size_group=product.model.size_group,
-                size=product.model.size,
-                quantity=product.quantity,
-                description=product.name,
-                price=price,
-                vat_rate=_rate(product.tax, problems, f"{path}.tax"),
-                amount=product.quantity * price,
-            )
-        )
+    rows = _product_rows(order, places, fee_articles, problems)
 
     fee_rate = lookups.settings.fee_tax_rate
     total_paid: Decimal | None = None
@@ -181,6 +158,43 @@ def order_to_bex(order: vendre.Order, lookups: Lookups) -> bex.Order:
         shipping_id=shipping_id,
         total=rows_total,
     )
+
+
+def _product_rows(
+    order: vendre.Order, places: int, fee_articles: set[str | None], problems: Problems
+) -> list[bex.Row]:
+    """The Bex rows of the order's products: prices including VAT, rounded half up."""
+    exponent = _EXPONENTS[places]
+    factors: dict[Decimal, Decimal] = {}  # 1 + rate/100, per VAT rate of the order
+    rows: list[bex.Row] = []
+    for index, product in enumerate(order.products):
+        model, tax = product.model, product.tax
+        if model.size is None and model.article in fee_articles:
+            problems.add(
+                f"$.products[{index}].model",
+                f"the unsized article {model.article!r} is also a fee article or the "
+                "FraktID, so Bex could not tell the row from a fee",
+            )
+        factor = factors.get(tax)
+        if factor is None:
+            factor = factors[tax] = 1 + tax / 100
+        price = (product.price * factor).quantize(exponent, rounding=ROUND_HALF_UP)
+        vat_rate = tax.quantize(_CENTS)
+        if vat_rate != tax:
+            problems.exact(tax, _MONEY, f"$.products[{index}].tax")
+        rows.append(
+            bex.Row(
+                article=model.article,
+                size_group=model.size_group,
+                size=model.size,
+                quantity=product.quantity,
+                description=product.name,
+                price=price,
+                vat_rate=vat_rate,
+                amount=product.quantity * price,
+            )
+        )
+    return rows
 
 
 def _check_totals(
