@@ -27,6 +27,7 @@ PAGES = (
     "cli.md",
     "http.md",
     "sync.md",
+    "recipes.md",
 )
 
 _FENCE = re.compile(r"^```python[ \t]*\n(.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
