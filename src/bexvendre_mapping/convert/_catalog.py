@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from bexvendre_mapping import bex, vendre
 from bexvendre_mapping._lookups import Lookups
 from bexvendre_mapping._modelcode import ModelCode
 from bexvendre_mapping.convert._support import Problems, copy_block, require_type
-from bexvendre_mapping.fieldmap import PRODUCT, STATUS
+from bexvendre_mapping.fieldmap import PRODUCT, STATUS, EntityMap
 from bexvendre_mapping.money import excl_vat, incl_vat, quantize
 
 __all__ = [
@@ -23,6 +25,29 @@ __all__ = [
 ]
 
 
+def _top_level(
+    entity: EntityMap,
+    source: object,
+    target_cls: type,
+    *,
+    to_bex: bool,
+    lookups: Lookups,
+    problems: Problems,
+) -> dict[str, Any]:
+    """The field map's plain rules for the entity's top-level fields."""
+    return copy_block(
+        entity,
+        source,
+        target_cls,
+        to_bex=to_bex,
+        vendre_prefix="",
+        bex_prefix="",
+        lookups=lookups,
+        problems=problems,
+        path="$",
+    )
+
+
 def article_to_vendre(article: bex.Article, lookups: Lookups) -> vendre.Product:
     """A Bex article as a Vendre product, with one variant per size.
 
@@ -31,16 +56,8 @@ def article_to_vendre(article: bex.Article, lookups: Lookups) -> vendre.Product:
     """
     require_type(article, bex.Article, "article_to_vendre")
     problems = Problems()
-    scalars = copy_block(
-        PRODUCT,
-        article,
-        vendre.Product,
-        to_bex=False,
-        vendre_prefix="",
-        bex_prefix="",
-        lookups=lookups,
-        problems=problems,
-        path="$",
+    scalars = _top_level(
+        PRODUCT, article, vendre.Product, to_bex=False, lookups=lookups, problems=problems
     )
     problems.raise_if_any()
     return vendre.Product(
@@ -68,16 +85,8 @@ def product_to_bex(product: vendre.Product, lookups: Lookups) -> bex.Article:
     """
     require_type(product, vendre.Product, "product_to_bex")
     problems = Problems()
-    scalars = copy_block(
-        PRODUCT,
-        product,
-        bex.Article,
-        to_bex=True,
-        vendre_prefix="",
-        bex_prefix="",
-        lookups=lookups,
-        problems=problems,
-        path="$",
+    scalars = _top_level(
+        PRODUCT, product, bex.Article, to_bex=True, lookups=lookups, problems=problems
     )
     for index, variant in enumerate(product.variants):
         expected = _join(product.article_number, product.size_group, variant.size)
@@ -153,16 +162,8 @@ def status_to_vendre(status: bex.OrderStatus, lookups: Lookups) -> vendre.OrderS
     require_type(status, bex.OrderStatus, "status_to_vendre")
     problems = Problems()
     order_id = problems.vendre_id(status.order_number, "$.Ordernr")
-    kwargs = copy_block(
-        STATUS,
-        status,
-        vendre.OrderStatusUpdate,
-        to_bex=False,
-        vendre_prefix="",
-        bex_prefix="",
-        lookups=lookups,
-        problems=problems,
-        path="$",
+    kwargs = _top_level(
+        STATUS, status, vendre.OrderStatusUpdate, to_bex=False, lookups=lookups, problems=problems
     )
     problems.raise_if_any()
     assert order_id is not None  # noqa: S101 - a bad number was raised above
@@ -177,16 +178,8 @@ def status_to_bex(update: vendre.OrderStatusUpdate, lookups: Lookups) -> bex.Ord
     """
     require_type(update, vendre.OrderStatusUpdate, "status_to_bex")
     problems = Problems()
-    kwargs = copy_block(
-        STATUS,
-        update,
-        bex.OrderStatus,
-        to_bex=True,
-        vendre_prefix="",
-        bex_prefix="",
-        lookups=lookups,
-        problems=problems,
-        path="$",
+    kwargs = _top_level(
+        STATUS, update, bex.OrderStatus, to_bex=True, lookups=lookups, problems=problems
     )
     problems.raise_if_any()
     return bex.OrderStatus(order_number=str(update.id), **kwargs)
