@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given, settings
-from tests.http_support import gift_card_doc
+from tests.http_support import bex_article_doc, gift_card_doc
 
 import bexvendre_mapping._examples as examples_module
 from bexvendre_mapping import (
@@ -295,6 +295,13 @@ def test_a_product_name_needs_swedish() -> None:
     with pytest.raises(MappingError) as caught:
         vendre.load_product({**PRODUCT, "name": {"en": "Runner"}})
     assert problems_of(caught.value) == [("$.name", "needs a text for 'sv'")]
+
+
+def test_an_article_with_sizes_needs_a_size_group() -> None:
+    """Sizes without a Storleksgrupp could not form model codes: refused at $.Storlekar."""
+    with pytest.raises(MappingError) as caught:
+        bex.load_article({**bex_article_doc(), "Storleksgrupp": None})
+    assert problems_of(caught.value) == [("$.Storlekar", "sizes without a size group")]
 
 
 def test_any_mapping_type_loads() -> None:

@@ -80,6 +80,13 @@ class MappingError(ValueError):
         # Subclasses take other arguments; rebuild from the state, whatever the class.
         return (_blank, (type(self),), self.__dict__.copy())
 
+    def rebased(self, base: str) -> MappingError:
+        """The same error, its paths moved below ``base`` (``$.x`` → ``$.rows[2].x``)."""
+        moved = type(self).__new__(type(self))
+        moved.__dict__.update(self.__dict__)
+        MappingError.__init__(moved, [Problem(base + p.path[1:], p.message) for p in self.problems])
+        return moved
+
     @property
     def paths(self) -> tuple[str, ...]:
         """The JSON paths of the problems, in order."""

@@ -302,6 +302,7 @@ def _progress(err: IO[str]) -> Iterator[Callable[[int], None]]:
         yield lambda _: None
         return
     try:
+        from rich.console import Console  # noqa: PLC0415
         from rich.progress import Progress, SpinnerColumn, TextColumn  # noqa: PLC0415
     except ImportError:
         done = [0]
@@ -315,7 +316,10 @@ def _progress(err: IO[str]) -> Iterator[Callable[[int], None]]:
         err.write("\n")
         return
     with Progress(
-        SpinnerColumn(), TextColumn("{task.completed:,} records converted"), transient=True
+        SpinnerColumn(),
+        TextColumn("{task.completed:,} records converted"),
+        console=Console(file=err),  # never on standard output, which carries the records
+        transient=True,
     ) as progress:
         task = progress.add_task("convert", total=None)
         yield lambda count: progress.advance(task, count)

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal
 
 from bexvendre_mapping import bex, vendre
-from bexvendre_mapping._errors import TotalsMismatchError, UnknownCodeError
+from bexvendre_mapping._errors import ModelCodeError, TotalsMismatchError, UnknownCodeError
 from bexvendre_mapping._lookups import Lookups
-from bexvendre_mapping._modelcode import ModelCode
 from bexvendre_mapping._text import closest
 from bexvendre_mapping._wire import child_path
 from bexvendre_mapping.convert._support import Problems, copy_block, require_type
@@ -305,8 +304,10 @@ def order_to_vendre(order: bex.Order, lookups: Lookups) -> vendre.Order:
                 vendre.Total(class_=kind, title=row.description, value=quantize(row.amount, _PRICE))
             )
             continue
-        code = problems.attempt(_model_code(row))
-        if code is None:
+        try:
+            code = row.model_code
+        except ModelCodeError as exc:
+            problems.errors.append(exc.rebased(f"$.Artiklar[{index}]"))
             continue
         products.append(
             vendre.OrderProduct(
@@ -375,10 +376,6 @@ def order_to_vendre(order: bex.Order, lookups: Lookups) -> vendre.Order:
             for card in cards
         ),
     )
-
-
-def _model_code(row: bex.Row) -> Callable[[], ModelCode]:
-    return lambda: row.model_code
 
 
 def _split_payments(

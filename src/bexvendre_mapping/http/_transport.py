@@ -399,6 +399,15 @@ class Transport:
                 # A redirect could carry the X-Authorization header to another host.
                 allow_redirects=False,
             )
+        except requests.exceptions.InvalidHeader as exc:
+            # urllib3 refuses to retry on a Retry-After it cannot read; so does the client.
+            full_url = self._full_url(url, params)
+            raise TransportError(
+                self.redact(f"the server sent a header that cannot be read: {exc}"),
+                method=method,
+                url=full_url,
+                connected=True,
+            ) from exc
         except (
             requests.ConnectionError,
             requests.Timeout,

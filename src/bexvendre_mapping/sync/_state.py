@@ -151,6 +151,7 @@ class SqliteState:
         self._db = sqlite3.connect(self.path, timeout=lock_timeout, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
+        newer = None
         with self._transaction():
             # executescript() would commit on its own; one statement at a time stays atomic.
             for statement in filter(None, (s.strip() for s in _SCHEMA.split(";"))):
@@ -161,11 +162,14 @@ class SqliteState:
                     "INSERT INTO meta (key, value) VALUES ('schema', ?)", (str(SCHEMA_VERSION),)
                 )
             elif int(row[0]) > SCHEMA_VERSION:
-                msg = (
-                    f"{self.path} has state schema {row[0]}; this version of bexvendre-mapping "
-                    f"knows up to {SCHEMA_VERSION}"
-                )
-                raise RuntimeError(msg)
+                newer = row[0]
+        if newer is not None:
+            self._db.close()
+            msg = (
+                f"{self.path} has state schema {newer}; this version of bexvendre-mapping "
+                f"knows up to {SCHEMA_VERSION}"
+            )
+            raise RuntimeError(msg)
         self._lock_db: sqlite3.Connection | None = None
 
     def close(self) -> None:
@@ -207,14 +211,17 @@ class SqliteState:
             try:
                 connection.execute("BEGIN EXCLUSIVE")
             except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc):
+                    raise
                 msg = f"another sync run holds {lock_path} (waited {self.lock_timeout:g} s)"
                 raise LockedError(msg) from exc
             self._lock_db = connection
             try:
                 yield
             finally:
-                self._lock_db = None
-                connection.execute("ROLLBACK")
+                if self._lock_db is connection:  # close() inside the block released it
+                    self._lock_db = None
+                    connection.execute("ROLLBACK")
         finally:
             connection.close()
 

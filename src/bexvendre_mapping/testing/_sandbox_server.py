@@ -330,7 +330,11 @@ class LoopbackServer:
     """One WSGI application served on 127.0.0.1 at a free port, in a background thread."""
 
     def __init__(self, app: Callable[..., Iterable[bytes]], *, name: str, host: str) -> None:
-        server = make_server(host, 0, app, threaded=True, request_handler=_Handler)
+        try:
+            server = make_server(host, 0, app, threaded=True, request_handler=_Handler)
+        except SystemExit:  # werkzeug exits the process when it cannot bind
+            msg = f"the sandbox cannot listen on {host!r}"
+            raise OSError(msg) from None
         if not isinstance(server, ThreadedWSGIServer):  # pragma: no cover - threaded=True
             msg = f"expected a threaded server, got {type(server).__name__}"
             raise TypeError(msg)
