@@ -88,6 +88,7 @@ def test_a_constructed_row_with_a_bad_model_code_does_not_convert(lookups: Looku
     with pytest.raises(ModelCodeError) as caught:
         convert.order_to_vendre(attrs.evolve(order, rows=(row,)), lookups)
     assert "invalid model code '1001_SKO': a size group without a size" in str(caught.value)
+    assert caught.value.paths == ("$.Artiklar[0]",)
 
 
 def test_an_amount_beyond_decimal_precision_is_a_problem(lookups: Lookups) -> None:
