@@ -390,3 +390,17 @@ def test_mutated_documents_raise_only_mapping_errors(name: str, data: st.DataObj
         load(document, strict=data.draw(st.booleans()))
     except MappingError as exc:
         assert exc.problems
+
+
+def test_null_optional_fields_skip_their_checks() -> None:
+    """An explicit null in an optional checked field is the same as an absent one."""
+    doc = {"code": "PK", "balance": "1", "currency": "SEK", "usable": True, "status": None}
+    assert vendre.load_gift_card(doc).status is None
+
+
+@pytest.mark.parametrize("text", ["--5", "-", "5-", "1e3", " 7"])
+def test_integer_strings_are_plain_digits(text: str) -> None:
+    """Only an optional '-' and ASCII digits make an integer string; anything else says so."""
+    with pytest.raises(MappingError) as info:
+        vendre.load_order_status_update({"id": 5, "status": text})
+    assert str(info.value) == f"$.status: expected an integer, got {text!r}"

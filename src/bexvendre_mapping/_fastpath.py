@@ -1,0 +1,494 @@
+"""Generated loaders and dumpers: the fast route of :mod:`bexvendre_mapping._wire`.
+
+cattrs' generated functions call one hook per field, and the hooks of ``_wire`` are small
+closures that call further functions; on valid data that call overhead is most of the cost
+of a load or a dump. This module writes, once per model class and setting, the Python
+source of one function per class that does the class's work inline (type checks of strings,
+integers and booleans, ``None`` handling, decimals, absent optional keys, unknown keys) and
+calls the functions of ``_wire``, ``_dates`` and ``money`` only for the rest (date-times,
+model codes, field checks, nested classes). A model whose attrs ``__init__`` would only
+store its arguments is built by storing them into its slots. The source is compiled with
+``exec``, as attrs and cattrs do, and registered with :mod:`linecache` so that tracebacks
+and profiles show it; ``linecache.getlines(f.__code__.co_filename)`` prints it.
+
+A *loader* returns the model, or raises at the first problem (anything, usually the bare
+:class:`_Fail`); :meth:`Codec.load <bexvendre_mapping._wire.Codec.load>` then runs the
+detailed cattrs route on the same input, which reports every problem with its path. A
+loader must therefore accept exactly the documents the detailed route accepts and build
+equal models. Refusing a valid document would only cost time; accepting a bad one would be
+a bug, so every inline check below spells out the check of the hook it replaces.
+
+A *dumper* returns exactly what the cattrs-based reference
+:func:`~bexvendre_mapping._wire.unstructure_hook` returns: the same keys in the same order,
+``None`` values left out when the class has optional fields, and the same errors, raised
+in the same field order.
+
+For a class the generator does not handle (a field type it does not know, a ``Factory``
+default, a field outside ``__init__``) the cattrs function is used instead, so the results
+stay identical by construction. ``tests/test_fastpath.py`` compares the routes on generated
+valid and broken documents and models of every class.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import linecache
+import re
+import types
+import typing
+from collections.abc import Mapping
+from datetime import date, datetime, tzinfo
+from decimal import ROUND_HALF_UP, Decimal, getcontext
+from enum import Enum
+from typing import Any
+
+import attrs
+
+from bexvendre_mapping._dates import format_date, format_datetime, parse_date, parse_datetime
+from bexvendre_mapping._dates import time_zone as get_zone
+from bexvendre_mapping._modelcode import ModelCode
+from bexvendre_mapping._wire import (
+    Hook,
+    _decimal_out,
+    _fields,
+    _int,
+    _out_hook,
+    _Setting,
+    _type_hook,
+    _wire_of,
+    _zone_name,
+    structure_hook,
+    unstructure_hook,
+)
+from bexvendre_mapping.money import MAX_AMOUNT, parse_decimal
+
+__all__ = ["fast_dumper", "fast_loader"]
+
+
+class _Fail(Exception):
+    """The fast route gives up; the detailed route will say why."""
+
+
+class _Unsupported(Exception):
+    """The generator does not handle this class: its cattrs function is used instead."""
+
+
+_MISSING = object()
+_OBJECT_NEW: Any = object.__new__
+_NONE_TYPE = type(None)
+_WALL_CLOCK = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}")
+
+
+def _shop_datetime(value: Any, zone: tzinfo) -> datetime:
+    """parse_datetime, faster for the wire's usual 'YYYY-MM-DD HH:MM:SS' in ASCII digits."""
+    # datetime.fromisoformat reads that shape as _dates._wall_clock does (the hour 24,
+    # which newer Pythons read as the next day's midnight, excepted), and the datetime()
+    # call avoids replace(), which is slow with keywords.
+    if type(value) is str and _WALL_CLOCK.fullmatch(value) is not None and value[11:13] != "24":
+        try:
+            n = datetime.fromisoformat(value)
+        except ValueError:  # out of range: parse_datetime's own error
+            return parse_datetime(value, zone)
+        return datetime(n.year, n.month, n.day, n.hour, n.minute, n.second, 0, zone)
+    return parse_datetime(value, zone)
+
+
+# The names every generated function may use.
+_GLOBALS: dict[str, Any] = {
+    "_Fail": _Fail,
+    "_MISSING": _MISSING,
+    "_Mapping": Mapping,
+    "_Decimal": Decimal,
+    "_MAX": MAX_AMOUNT,
+    "_HALF_UP": ROUND_HALF_UP,
+    "_getcontext": getcontext,
+    "_int": _int,
+    "_parse_decimal": parse_decimal,
+    "_shop_datetime": _shop_datetime,
+    "_new": _OBJECT_NEW,
+    "_parse_date": parse_date,
+    "_parse_code": ModelCode.parse,
+    "_format_datetime": format_datetime,
+    "_format_date": format_date,
+}
+
+
+class _Source:
+    """The lines of one generated function and the objects its body refers to by name."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.names: dict[str, Any] = dict(_GLOBALS)
+        self.decimal_context = False  # whether the body tests the decimal context
+
+    def ref(self, value: Any, hint: str) -> str:
+        """A global name for ``value`` in the generated function."""
+        name = f"_{hint}_{len(self.names)}"
+        self.names[name] = value
+        return name
+
+    def add(self, indent: int, *lines: str) -> None:
+        self.lines.extend("    " * indent + line for line in lines)
+
+    def build(self, name: str, label: str) -> Hook:
+        source = "\n".join(self.lines) + "\n"
+        filename = f"<bexvendre_mapping {label}>"
+        namespace = dict(self.names)
+        exec(compile(source, filename, "exec"), namespace)  # noqa: S102 - source written above
+        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+        function: Hook = namespace[name]
+        return function
+
+
+def _plain_fields(cls: type) -> tuple[attrs.Attribute[Any], ...]:
+    fields = _fields(cls)
+    for field in fields:
+        if (
+            not field.init
+            or isinstance(field.default, attrs.Factory)  # type: ignore[arg-type]
+            or not field.name.isidentifier()
+            or not (field.alias or "").isidentifier()
+        ):
+            raise _Unsupported
+    return fields
+
+
+# --- loaders --------------------------------------------------------------------------------
+
+
+@functools.cache
+def fast_loader(cls: type, zone_name: str, strict: bool) -> Hook:
+    """The generated one-argument function that loads a mapping into ``cls``, or raises."""
+    setting = _Setting(zone_name, strict, detailed=False)
+    try:
+        return _write_loader(cls, setting)
+    except _Unsupported:
+        return structure_hook(cls, setting)
+
+
+def _write_loader(cls: type, setting: _Setting) -> Hook:
+    fields = _plain_fields(cls)
+    src = _Source()
+    name = f"load_{cls.__name__}"
+    src.add(0, f"def {name}(o):")
+    src.add(1, "if type(o) is not dict and not isinstance(o, _Mapping):", "    raise _Fail")
+    if setting.strict:
+        # Counting the known keys found is cheaper than a set difference of all the keys.
+        required = sum(1 for f in fields if f.default is attrs.NOTHING)
+        src.add(1, f"n = {required}")
+    arguments = []
+    for index, field in enumerate(fields):
+        spec = _wire_of(field)
+        key = spec.key or field.name
+        var = f"v{index}"
+        src.add(1, f"# {field.name}: {field.type!r}")
+        if field.default is attrs.NOTHING:
+            src.add(1, f"{var} = o[{key!r}]")  # a KeyError when absent, like cattrs
+            indent = 1
+        else:
+            default = src.ref(field.default, "default")
+            src.add(1, f"{var} = o.get({key!r}, _MISSING)")
+            src.add(1, f"if {var} is _MISSING:", f"    {var} = {default}", "else:")
+            indent = 2
+            if setting.strict:
+                src.add(2, "n += 1")
+            if field.default == ():
+                # An optional list given as null is the empty list (unchecked).
+                src.add(2, f"if {var} is None:", f"    {var} = ()", "else:")
+                indent = 3
+        _load_value(src, field.type, spec.places, var, indent=indent, setting=setting)
+        if spec.check is not None:  # checks are of values: null stays null
+            src.add(indent, f"if {var} is not None:")
+            src.add(indent + 1, f"{var} = {src.ref(spec.check, 'check')}({var})")
+        arguments.append(f"{field.alias}={var}")
+    if setting.strict:
+        known = src.ref(frozenset(_wire_of(f).key or f.name for f in fields), "known")
+        src.add(
+            1,
+            "if type(o) is dict:",
+            "    if len(o) != n:",
+            "        raise _Fail",
+            f"elif not {known}.issuperset(o.keys()):",
+            "    raise _Fail",
+        )
+    setters = _slot_setters(cls, fields)
+    if setters is None:
+        src.add(1, f"r = {src.ref(cls, 'cls')}({', '.join(arguments)})")
+    else:
+        # attrs' __init__ would only store each value: store them through the slots.
+        src.add(1, f"r = _new({src.ref(cls, 'cls')})")
+        for index, setter in enumerate(setters):
+            src.add(1, f"{src.ref(setter, 'set')}(r, v{index})")
+    check = getattr(cls, "_wire_check", None)
+    if check is not None:
+        src.add(1, f"if {src.ref(check, 'wire_check')}(r):", "    raise _Fail")
+    src.add(1, "return r")
+    label = f"fast loader {cls.__module__}.{cls.__qualname__} {setting.zone_name}"
+    return src.build(name, f"{label} strict={setting.strict}")
+
+
+def _slot_setters(cls: type, fields: tuple[attrs.Attribute[Any], ...]) -> list[Hook] | None:
+    """The setters of the fields' slots, when the class's ``__init__`` does nothing else.
+
+    That is, when attrs wrote an ``__init__`` that only stores each argument: no validator,
+    converter, default factory or init hook. Storing through the slots saves about a third
+    of a microsecond per model (the keyword call and attrs' bound ``object.__setattr__``),
+    and the model is the same. Anything else, and the class itself is called.
+    """
+    if (
+        cls.__new__ is not _OBJECT_NEW
+        or hasattr(cls, "__attrs_pre_init__")
+        or hasattr(cls, "__attrs_post_init__")
+    ):
+        return None
+    try:
+        source = inspect.getsource(vars(cls)["__init__"])
+    except (KeyError, OSError, TypeError):
+        return None
+    body = [line.strip() for line in source.splitlines()[1:] if line.strip()]
+    frozen = [
+        "_setattr = _cached_setattr_get(self)",
+        *(f"_setattr({f.name!r}, {f.alias})" for f in fields),
+    ]
+    plain = [f"self.{f.name} = {f.alias}" for f in fields]
+    if body not in (frozen, plain):
+        return None
+    setters: list[Hook] = []
+    for field in fields:
+        slot = inspect.getattr_static(cls, field.name, None)
+        if type(slot) is not types.MemberDescriptorType:
+            return None
+        setters.append(slot.__set__)
+    return setters
+
+
+def _load_value(  # noqa: PLR0912 - one branch per wire type, in _type_hook's order
+    src: _Source, tp: Any, places: int | None, var: str, *, indent: int, setting: _Setting
+) -> None:
+    """Lines that turn the raw value in ``var`` into the field's value, as _type_hook does."""
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        inner = [a for a in args if a is not _NONE_TYPE]
+        src.add(indent, f"if {var} is not None:")
+        _load_value(src, inner[0], places, var, indent=indent + 1, setting=setting)
+    elif tp is str:
+        src.add(indent, f"if type({var}) is not str:", "    raise _Fail")
+    elif tp is bool:
+        src.add(indent, f"if type({var}) is not bool:", "    raise _Fail")
+    elif tp is int:
+        # _int takes the rare strings of digits; a plain int needs no call.
+        src.add(indent, f"if type({var}) is not int:", f"    {var} = _int({var})")
+    elif tp is Decimal:
+        _load_decimal(src, places, var, indent)
+    elif tp is datetime:
+        src.add(indent, f"{var} = _shop_datetime({var}, {src.ref(setting.zone, 'zone')})")
+    elif tp is date:
+        src.add(indent, f"{var} = _parse_date({var})")
+    elif tp is ModelCode:
+        src.add(indent, f"if type({var}) is not str:", "    raise _Fail")
+        src.add(indent, f"{var} = _parse_code({var})")
+    elif isinstance(tp, type) and issubclass(tp, Enum):
+        members = src.ref({m.value: m for m in tp}, "members")
+        src.add(indent, f"{var} = {members}.get({var}, _MISSING)")
+        src.add(indent, f"if {var} is _MISSING:", "    raise _Fail")
+    elif isinstance(tp, type) and attrs.has(tp):
+        nested = src.ref(fast_loader(tp, setting.zone_name, setting.strict), "load")
+        src.add(indent, f"{var} = {nested}({var})")
+    elif origin is tuple:
+        item_type = args[0]
+        if isinstance(item_type, type) and attrs.has(item_type) and item_type is not ModelCode:
+            item = fast_loader(item_type, setting.zone_name, setting.strict)
+        else:
+            item = _type_hook(item_type, places, setting)
+        src.add(
+            indent,
+            f"if type({var}) is not list and not isinstance({var}, (list, tuple)):",
+            "    raise _Fail",
+            f"{var} = tuple([{src.ref(item, 'item')}(x) for x in {var}])",
+        )
+    elif origin in (dict, Mapping) or tp is Mapping:
+        src.add(indent, f"{var} = {src.ref(_type_hook(tp, places, setting), 'hook')}({var})")
+    else:
+        raise _Unsupported
+
+
+def _load_decimal(src: _Source, places: int | None, var: str, indent: int) -> None:
+    if places is None:
+        src.add(indent, f"{var} = _parse_decimal({var}, None)")
+        return
+    exponent = src.ref(Decimal(1).scaleb(-places), "exponent")
+    # A string, the wire's usual form, goes through parse_decimal's own steps inline (the
+    # same character checks, Decimal(), the same range and decimals checks); anything else
+    # through parse_decimal itself.
+    src.add(
+        indent,
+        f"if type({var}) is str and {var}.isascii() and '_' not in {var}"
+        f" and {var}.strip() == {var}:",
+        f"    d = _Decimal({var})",
+        "    if not d.is_finite() or abs(d) >= _MAX:",
+        "        raise _Fail",
+        f"    {var} = d.quantize({exponent})",
+        f"    if {var} != d:",
+        "        raise _Fail",
+        "else:",
+        f"    {var} = _parse_decimal({var}, {places})",
+    )
+
+
+# --- dumpers --------------------------------------------------------------------------------
+
+
+@functools.cache
+def fast_dumper(cls: type, zone_name: str) -> Hook:
+    """The generated one-argument function that dumps a ``cls`` model into a wire mapping."""
+    try:
+        return _write_dumper(cls, zone_name)
+    except _Unsupported:
+        return unstructure_hook(cls, zone_name)
+
+
+def _write_dumper(cls: type, zone_name: str) -> Hook:
+    zone = get_zone(zone_name)  # first, as the reference does: an unknown zone fails here
+    fields = _plain_fields(cls)
+    # As in the reference: a class with optional fields leaves out every None value.
+    omittable = any(f.default in (None, ()) for f in fields)
+    src = _Source()
+    name = f"dump_{cls.__name__}"
+    src.add(0, f"def {name}(m):")
+    entries: list[tuple[str, str, bool]] = []  # key, local holding the value, may be None
+    for index, field in enumerate(fields):
+        spec = _wire_of(field)
+        key = spec.key or field.name
+        var, out = f"v{index}", f"x{index}"
+        # Attributes are read and converted in field order, so that a broken model fails
+        # on the same field as with the reference.
+        src.add(1, f"{var} = m.{field.name}")
+        lines, expr, maybe_none = _dump_value(
+            src, field.type, spec.places, key, zone=zone, var=var, out=out
+        )
+        if field.default == ():
+            # An empty list with an empty default is left out, like a null.
+            if expr == var:
+                expr = f"list({var})"  # the reference's `hook or list`
+            lines, expr, maybe_none = _guarded(f"not {var}", lines, expr, out), out, True
+        src.add(1, *lines)
+        if expr not in (var, out):
+            src.add(1, f"{out} = {expr}")
+        entries.append((key, var if expr == var else out, maybe_none and omittable))
+    # One dict display for the keys always present up to the first that may be left out,
+    # then one statement per key, keeping the field order.
+    first = next((i for i, (_, _, drop) in enumerate(entries) if drop), len(entries))
+    display = ", ".join(f"{key!r}: {value}" for key, value, _ in entries[:first])
+    src.add(1, f"d = {{{display}}}")
+    for key, value, drop in entries[first:]:
+        if drop:
+            src.add(1, f"if {value} is not None:", f"    d[{key!r}] = {value}")
+        else:
+            src.add(1, f"d[{key!r}] = {value}")
+    src.add(1, "return d")
+    if src.decimal_context:
+        # Whether decimals with a plain str() may skip quantize: see _dump_decimal.
+        src.lines[1:1] = [
+            "    c = _getcontext()",
+            "    plain = c.prec >= 28 and c.Emin <= -28 and c.Emax >= 28",
+        ]
+    return src.build(name, f"fast dumper {cls.__module__}.{cls.__qualname__} {zone_name}")
+
+
+def _guarded(empty: str, lines: list[str], expr: str, out: str) -> list[str]:
+    """Lines setting ``out`` to None when the condition ``empty`` holds, else to ``expr``."""
+    store = [] if expr == out else [f"    {out} = {expr}"]
+    return [
+        f"if {empty}:",
+        f"    {out} = None",
+        "else:",
+        *(f"    {line}" for line in lines),
+        *store,
+    ]
+
+
+def _dump_value(  # noqa: PLR0911, PLR0912 - one branch per wire type, in _out_hook's order
+    src: _Source, tp: Any, places: int | None, key: str, *, zone: Any, var: str, out: str
+) -> tuple[list[str], str, bool]:
+    """How _out_hook's hook dumps ``var``.
+
+    Returns the lines to run, then the expression of the dumped value (``var`` itself when
+    there is no hook) and whether it may be ``None``.
+    """
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        inner = [a for a in args if a is not _NONE_TYPE]
+        lines, expr, _ = _dump_value(src, inner[0], places, key, zone=zone, var=var, out=out)
+        if expr == var:
+            # No hook of ours: cattrs' own, which passes str, int and bool through as they are.
+            if len(args) != 2 or inner[0] not in (str, int, bool):
+                raise _Unsupported
+            return [], var, True
+        if not lines:
+            return [], f"None if {var} is None else {expr}", True
+        return _guarded(f"{var} is None", lines, expr, out), out, True
+    if tp in (str, int, bool):
+        return [], var, True
+    if tp is Decimal:
+        return _dump_decimal(src, places, key, var, out)
+    if tp is datetime:
+        return [], f"_format_datetime({var}, {src.ref(zone, 'zone')})", False
+    if tp is date:
+        return [], f"_format_date({var})", False
+    if tp is ModelCode:
+        return [], f"str({var})", False
+    if isinstance(tp, type) and issubclass(tp, Enum):
+        return [], f"{var}.value", True
+    if isinstance(tp, type) and attrs.has(tp):
+        nested = fast_dumper(tp, _zone_name(zone))  # the reference's nested zone name
+        return [], f"{src.ref(nested, 'dump')}({var})", False
+    if origin is tuple:
+        lines, expr, _ = _dump_value(src, args[0], places, key, zone=zone, var="x", out="y")
+        if expr == "x":
+            return [], f"list({var})", False
+        if lines:  # an item that needs statements: the reference's own hook for it
+            hook = _out_hook(args[0], places, key, zone)
+            expr = f"{src.ref(hook, 'out')}(x)"
+        return [], f"[{expr} for x in {var}]", False
+    if origin in (dict, Mapping) or tp is Mapping:
+        return [], f"dict({var})", False
+    raise _Unsupported
+
+
+def _dump_decimal(
+    src: _Source, places: int | None, key: str, var: str, out: str
+) -> tuple[list[str], str, bool]:
+    reference = src.ref(_decimal_out(places, key), "decimal_out")
+    if places is None or places < 0:
+        return [], f"{reference}({var})", False
+    exponent = src.ref(Decimal(1).scaleb(-places), "exponent")
+    text = f"str({out})" if places <= 6 else f"format({out}, 'f')"
+    # _decimal_out's steps inline; a value that does not fit goes to _decimal_out itself,
+    # which raises its MappingError.
+    exact = [
+        f"{out} = {var}.quantize({exponent}, rounding=_HALF_UP) if {var}.is_finite() else None",
+        f"if {out} is None or {out} != {var}:",
+        f"    {out} = {reference}({var})",
+        "else:",
+        f"    if not {out}:",
+        f"        {out} = abs({out})  # never '-0.00'",
+        f"    {out} = {text}",
+    ]
+    if places == 0:
+        return exact, out, False
+    # The usual case, at a third of the cost of those steps: a Decimal whose str() is plain
+    # notation with exactly `places` decimals (so its exponent is -places) and at most 28
+    # characters (so at most 27 digits) is what the quantize above returns, unchanged and
+    # without a signal, in any context that passes the dumper's `plain` test (precision and
+    # Emax at least 28, Emin at most -28). Negative zero is left to the steps above.
+    src.decimal_context = True
+    lines = [
+        f"{out} = str({var}) if plain and type({var}) is _Decimal else ''",
+        f"if not ({places} < len({out}) <= 28 and {out}[-{places + 1}] == '.'"
+        f" and {out}[-{places}:].isdigit() and ({var} or {out}[0] != '-')):",
+        *(f"    {line}" for line in exact),
+    ]
+    return lines, out, False

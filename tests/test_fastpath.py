@@ -1,0 +1,774 @@
+"""The generated loaders and dumpers behave exactly as the cattrs routes they stand in for.
+
+Loaders: on every document, valid or broken, strict or not, the generated loader and the
+detailed route accept the same documents with equal models (refusing a valid document would
+cost time, accepting a broken one would be a bug). Dumpers: the generated dumper returns the
+same mapping as the cattrs-based reference, keys in the same order, and raises the same
+errors on models that cannot be written.
+"""
+
+from __future__ import annotations
+
+import json
+import linecache
+import traceback
+import types
+import typing
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bexvendre_mapping import MappingError, bex, vendre
+from bexvendre_mapping import testing as strategies
+from bexvendre_mapping._dates import parse_datetime, time_zone
+from bexvendre_mapping._fastpath import _shop_datetime, fast_dumper, fast_loader
+from bexvendre_mapping._wire import (
+    Codec,
+    _decode,
+    _fields,
+    _Setting,
+    dumps_json,
+    parse_document,
+    problems_of,
+    structure_hook,
+    unstructure_hook,
+    wire,
+)
+
+ZONE = "Europe/Stockholm"
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+ZONES = st.sampled_from([ZONE, "UTC", "America/New_York"])
+
+# Every model class of both sides, through a strategy of the class or of one that holds it.
+TOP: dict[str, tuple[type, st.SearchStrategy[Any]]] = {
+    "vendre.order": (vendre.Order, strategies.vendre_orders()),
+    "vendre.product": (vendre.Product, strategies.vendre_products()),
+    "vendre.stock_update": (vendre.StockUpdate, strategies.vendre_stock_updates()),
+    "vendre.status": (vendre.OrderStatusUpdate, strategies.vendre_order_status_updates()),
+    "vendre.gift_card": (vendre.GiftCard, strategies.vendre_gift_cards()),
+    "vendre.bonus": (vendre.BonusBalance, strategies.vendre_bonus_balances()),
+    "bex.order": (bex.Order, strategies.bex_orders()),
+    "bex.article": (bex.Article, strategies.bex_articles()),
+    "bex.stock": (bex.Stock, strategies.bex_stock()),
+    "bex.status": (bex.OrderStatus, strategies.bex_order_statuses()),
+    "bex.gift_card": (bex.GiftCard, strategies.bex_gift_cards()),
+    "bex.reservation": (bex.GiftCardReservation, strategies.bex_gift_card_reservations()),
+    "bex.bonus": (bex.BonusBalance, strategies.bex_bonus_balances()),
+}
+
+
+def _attrs_class(tp: Any) -> type | None:
+    if isinstance(tp, type) and attrs.has(tp) and tp.__module__.endswith("._models"):
+        return tp
+    return None
+
+
+def _nested(tp: Any) -> list[type]:
+    """The model classes a field of type ``tp`` holds (itself, or its items)."""
+    found = _attrs_class(tp)
+    if found is not None:
+        return [found]
+    return [c for arg in typing.get_args(tp) for c in _nested(arg)]
+
+
+def _all_classes() -> set[type]:
+    seen: set[type] = set()
+    todo = [cls for cls, _ in TOP.values()]
+    while todo:
+        cls = todo.pop()
+        if cls not in seen:
+            seen.add(cls)
+            todo.extend(c for f in _fields(cls) for c in _nested(f.type))
+    return seen
+
+
+ALL_CLASSES = sorted(_all_classes(), key=lambda c: f"{c.__module__}.{c.__qualname__}")
+
+
+def _parts(cls: type, model: Any) -> list[tuple[type, Any]]:
+    """The model and every model nested in it, each with its class."""
+    found = [(cls, model)]
+    for field in _fields(cls):
+        value = getattr(model, field.name)
+        for inner in _nested(field.type):
+            items = value if isinstance(value, tuple) else (value,)
+            found.extend(p for item in items if item is not None for p in _parts(inner, item))
+    return found
+
+
+def test_every_model_class_is_covered() -> None:
+    exported = {
+        getattr(side, name)
+        for side in (vendre, bex)
+        for name in side.__all__
+        if _attrs_class(getattr(side, name)) is not None
+    }
+    assert exported <= set(ALL_CLASSES)
+
+
+@pytest.mark.parametrize("cls", ALL_CLASSES, ids=lambda c: f"{c.__module__}.{c.__name__}")
+def test_every_model_class_gets_generated_functions(cls: type) -> None:
+    """No model falls back to cattrs: the generator handles every field type in use."""
+    for strict in (False, True):
+        loader = fast_loader(cls, ZONE, strict)
+        assert loader.__code__.co_filename.startswith("<bexvendre_mapping fast loader")
+    dumper = fast_dumper(cls, ZONE)
+    assert dumper.__code__.co_filename.startswith("<bexvendre_mapping fast dumper")
+
+
+# --- loaders --------------------------------------------------------------------------------
+
+# Values that probe each inline check: digit strings for integers, decimals in every spelling
+# parse_decimal takes or refuses, date-times the shortcut must leave to parse_datetime.
+garbage = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-3, 3),
+    st.floats(allow_nan=True),
+    st.sampled_from(
+        [
+            "",
+            "x",
+            "1.005",
+            "A_B_C",
+            "A__C",
+            " A_B_C",
+            "2026-03-29 02:30:00",
+            "2026-10-25 02:30:00",
+            "2026-10-25 24:00:00",
+            "2026-10-25T02:30:00+01:00",
+            "2026-10-25 02:30:00.5",
+            "٢٠٢٦-10-25 02:30:00",
+            "2026-13-25 02:30:00",
+            "2026-10-25",
+            "2026-02-30",
+            "Aktiv",
+            "active",
+            "NaN",
+            "-Infinity",
+            "1e3",
+            "1_000.00",
+            " 12.50",
+            "12.50 ",
+            "١٢",
+            "-0.0000",
+            "0012",
+            "-7",
+            "123456789012345678",
+            "1234567890123456789",
+            "999999999999999.99",
+            "1000000000000000",
+            "12.3456789",
+            "SE",
+            "SEK",
+            "sek",
+        ]
+    ),
+    st.decimals(allow_nan=True),
+    st.lists(st.integers(), max_size=2),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+)
+
+
+def _wrap(document: Any, data: st.DataObject) -> Any:
+    """The same document as another Mapping or a tuple, which loaders take as well."""
+    if isinstance(document, dict) and data.draw(st.booleans()):
+        return types.MappingProxyType(document)
+    if isinstance(document, list) and data.draw(st.booleans()):
+        return tuple(document)
+    return document
+
+
+def mutate(document: Any, data: st.DataObject) -> Any:  # noqa: PLR0911
+    """The document with one value replaced, one key dropped, nulled or added."""
+    if isinstance(document, dict) and document:
+        key = data.draw(st.sampled_from(sorted(document)))
+        action = data.draw(st.sampled_from(["deeper", "replace", "null", "drop", "add", "wrap"]))
+        if action == "deeper":
+            return {**document, key: mutate(document[key], data)}
+        if action == "replace":
+            return {**document, key: data.draw(garbage)}
+        if action == "null":
+            return {**document, key: None}
+        if action == "drop":
+            return {k: v for k, v in document.items() if k != key}
+        if action == "add":
+            return {**document, data.draw(st.sampled_from(["unexpected", key + " "])): 1}
+        return {**document, key: _wrap(document[key], data)}
+    if isinstance(document, list) and document:
+        index = data.draw(st.integers(0, len(document) - 1))
+        return [*document[:index], mutate(document[index], data), *document[index + 1 :]]
+    return data.draw(garbage)
+
+
+def fast_outcome(cls: type, document: Any, strict: bool, zone: str = ZONE) -> Any:
+    try:
+        return fast_loader(cls, zone, strict)(document)
+    except Exception:  # noqa: BLE001 - only whether it failed is compared
+        return "failed"
+
+
+def detailed_outcome(cls: type, document: Any, strict: bool, zone: str = ZONE) -> Any:
+    try:
+        return structure_hook(cls, _Setting(zone, strict, True))(document)
+    except Exception:  # noqa: BLE001 - only whether it failed is compared
+        return "failed"
+
+
+def _same(left: Any, right: Any) -> bool:
+    """Equal, and date-times alike down to the fold and the time zone."""
+    if left != right:
+        return False
+    if attrs.has(type(left)):
+        return all(
+            _same(getattr(left, f.name), getattr(right, f.name)) for f in _fields(type(left))
+        )
+    if isinstance(left, tuple):
+        return all(_same(a, b) for a, b in zip(left, right, strict=True))
+    if isinstance(left, datetime):
+        return (left.fold, left.tzinfo, left.replace(tzinfo=None)) == (
+            right.fold,
+            right.tzinfo,
+            right.replace(tzinfo=None),
+        )
+    return type(left) is type(right)
+
+
+@pytest.mark.parametrize("name", sorted(TOP))
+@given(data=st.data(), strict=st.booleans(), broken=st.booleans(), zone=ZONES)
+def test_fast_loader_agrees_with_the_detailed_route(
+    name: str, data: st.DataObject, strict: bool, broken: bool, zone: str
+) -> None:
+    """Each class's loader, on its part of a valid or broken document."""
+    top, strategy = TOP[name]
+    parts = _parts(top, data.draw(strategy))
+    cls, model = data.draw(st.sampled_from(parts))
+    document = json.loads(dumps_json(unstructure_hook(cls, ZONE)(model)))
+    if broken:
+        document = mutate(document, data)
+    fast = fast_outcome(cls, document, strict, zone)
+    detailed = detailed_outcome(cls, document, strict, zone)
+    assert _same(fast, detailed)
+    if not broken and strict and zone == ZONE:
+        assert fast == model  # a round trip (the wire keeps no fold where none is needed)
+
+
+@pytest.mark.parametrize("name", sorted(TOP))
+@given(data=st.data())
+def test_load_gives_the_detailed_routes_answer(name: str, data: st.DataObject) -> None:
+    """Codec.load (fast route, then the detailed one) against the detailed route alone."""
+    cls, strategy = TOP[name]
+    document = mutate(
+        json.loads(dumps_json(unstructure_hook(cls, ZONE)(data.draw(strategy)))), data
+    )
+    try:
+        model = Codec(cls).load(document, strict=True)
+    except MappingError as exc:
+        try:
+            structure_hook(cls, _Setting(ZONE, True, True))(document)
+        except Exception as reference:  # noqa: BLE001 - its problems are compared
+            assert list(exc.problems) == problems_of(reference)
+        else:
+            pytest.fail("the detailed route accepts what Codec.load refused")
+    else:
+        assert _same(model, detailed_outcome(cls, document, strict=True))
+
+
+def test_the_example_documents_take_the_fast_route(examples: Any) -> None:
+    for name, cls in [
+        ("vendre-order.json", vendre.Order),
+        ("bex-article.json", bex.Article),
+        ("bex-gift-card.json", bex.GiftCard),
+        ("bex-gift-card-reservation.json", bex.GiftCardReservation),
+    ]:
+        document = json.loads((examples / name).read_text(), parse_float=Decimal)
+        for strict in (False, True):
+            fast = fast_outcome(cls, document, strict)
+            assert fast != "failed", name
+            assert _same(fast, detailed_outcome(cls, document, strict))
+
+
+@pytest.mark.parametrize(
+    "value", ["12", "-3", "0012", "-", "", "1.0", "١٢", "123456789012345678", "1" * 19, 1.0, True]
+)
+def test_integers_as_strings_of_digits(value: Any) -> None:
+    document = {"id": 7, "status": value}
+    for strict in (False, True):
+        assert _same(
+            fast_outcome(vendre.OrderStatusUpdate, document, strict),
+            detailed_outcome(vendre.OrderStatusUpdate, document, strict),
+        )
+    accepted = fast_outcome(vendre.OrderStatusUpdate, document, True) != "failed"
+    assert accepted == (value in ("12", "-3", "0012", "123456789012345678"))
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "799.2000",
+        "799.2",
+        "799",
+        799,
+        Decimal("799.2"),
+        799.2,
+        "-0.0000",
+        "-0",
+        "1e2",
+        "1E-4",
+        "0.00001",
+        "999999999999999.9999",
+        "1000000000000000",
+        "NaN",
+        "sNaN",
+        "Infinity",
+        " 1",
+        "1 ",
+        "1_0",
+        "١",
+        "",
+        True,
+        None,
+        [],
+    ],
+)
+def test_decimals_read_as_parse_decimal_reads_them(value: Any) -> None:
+    document = {"class": "ot_total", "title": "Totalt", "value": value}
+    for strict in (False, True):
+        assert _same(
+            fast_outcome(vendre.Total, document, strict),
+            detailed_outcome(vendre.Total, document, strict),
+        )
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2026-10-25 02:30:00",
+        "2026-03-29 02:30:00",
+        "2026-12-31 23:59:59",
+        "2026-10-25 24:00:00",
+        "2026-10-25 23:59:60",
+        "2026-02-29 12:00:00",
+        "0000-01-01 00:00:00",
+        "2026-10-25T02:30:00",
+        "2026-10-25 02:30:00+02:00",
+        "2026-10-25T00:30:00Z",
+        "2026-10-25 02:30",
+        "2026-W43-7 02:30:00",
+        "٢٠٢٦-١٠-٢٥ ٠٢:٣٠:٠٠",
+        "2026-10-25 02:30:00.250000",
+        datetime(2026, 10, 25, 2, 30),  # a naive one is the shop's wall clock
+    ],
+)
+@pytest.mark.parametrize("zone", [ZONE, "UTC", "America/New_York"])
+def test_date_times_read_as_parse_datetime_reads_them(value: Any, zone: str) -> None:
+    tz = time_zone(zone)
+    try:
+        expected: Any = parse_datetime(value, tz)
+    except MappingError as exc:
+        expected = str(exc)
+    try:
+        found: Any = _shop_datetime(value, tz)
+    except MappingError as exc:
+        found = str(exc)
+    assert _same(found, expected)
+
+
+def test_strict_counts_known_keys_for_every_mapping() -> None:
+    """An unknown key in place of an absent optional one is still an unknown key."""
+    base = {"Namn": "A", "Adress": "B", "Postnr": "1", "Ort": "C", "Land": "SE"}
+    for document in (
+        base,
+        {**base, "Adress2": None},
+        {**base, "Adresss2": "x"},
+        {**base, "Adress2": "x", "extra": 1},
+    ):
+        for wrapped in (document, types.MappingProxyType(document)):
+            for strict in (False, True):
+                assert _same(
+                    fast_outcome(bex.InvoiceAddress, wrapped, strict),
+                    detailed_outcome(bex.InvoiceAddress, wrapped, strict),
+                )
+    assert fast_outcome(bex.InvoiceAddress, {**base, "Adresss2": "x"}, True) == "failed"
+    assert fast_outcome(bex.InvoiceAddress, {**base, "Adresss2": "x"}, False) != "failed"
+
+
+def test_an_empty_default_list_may_be_null_or_absent() -> None:
+    document = _an_order_document()
+    for gift_cards in ([], None, "absent"):
+        changed = {k: v for k, v in document.items() if k != "gift_cards"}
+        if gift_cards != "absent":
+            changed["gift_cards"] = gift_cards
+        fast = fast_outcome(vendre.Order, changed, True)
+        assert fast != "failed"
+        assert fast.gift_cards == ()
+        assert _same(fast, detailed_outcome(vendre.Order, changed, True))
+
+
+def _an_order() -> vendre.Order:
+    return vendre.load_order((EXAMPLES / "vendre-order.json").read_bytes())
+
+
+def test_a_check_skips_null_as_the_reference_does() -> None:
+    """GiftCard.status: null and absent are both None; a bad value is refused."""
+    document = {"code": "C", "balance": "1.0000", "currency": "SEK", "usable": True}
+    for status in (None, "active", "lost"):
+        changed = {**document, "status": status}
+        assert _same(
+            fast_outcome(vendre.GiftCard, changed, False),
+            detailed_outcome(vendre.GiftCard, changed, False),
+        )
+    assert fast_outcome(vendre.GiftCard, {**document, "status": None}, False).status is None
+    assert fast_outcome(vendre.GiftCard, {**document, "status": "lost"}, False) == "failed"
+    assert fast_outcome(vendre.GiftCard, document, False).status is None
+
+
+def test_unknown_time_zone_fails_where_it_did() -> None:
+    """Loading resolves the zone only for classes with date-times; dumping always."""
+    stock = {"article_number": "1001_SKO_42", "quantity": 1, "status": 1}
+    assert vendre.load_stock_update(stock, time_zone="Nowhere/Land").quantity == 1
+    with pytest.raises(MappingError, match="unknown time zone"):
+        vendre.load_order(_an_order_document(), time_zone="Nowhere/Land")
+    with pytest.raises(MappingError, match="unknown time zone"):
+        vendre.dump_stock_update(vendre.load_stock_update(stock), time_zone="Nowhere/Land")
+
+
+def _an_order_document() -> dict[str, Any]:
+    result: dict[str, Any] = json.loads(vendre.dumps_order(_an_order()))
+    return result
+
+
+def test_generated_source_shows_in_tracebacks() -> None:
+    loader = fast_loader(vendre.Total, ZONE, True)
+    try:
+        loader({"class": "x", "title": 1, "value": "1"})
+    except Exception as exc:  # noqa: BLE001 - the traceback is what is checked
+        text = "".join(traceback.format_exception(exc))
+    assert "in load_Total" in text
+    assert "raise _Fail" in text
+    assert linecache.getlines(loader.__code__.co_filename)
+
+
+# --- classes the generator leaves to cattrs, or builds through __init__ ---------------------
+
+
+def _nonempty(value: str) -> str:
+    if not value:
+        raise MappingError("must not be empty")
+    return value
+
+
+@attrs.frozen(kw_only=True)
+class _WithFactory:
+    name: str = attrs.field(metadata=wire("Name"))
+    tags: tuple[str, ...] = attrs.field(factory=tuple)
+
+
+@attrs.frozen(kw_only=True)
+class _WithValidator:
+    name: str = attrs.field(metadata=wire("Name", check=_nonempty))
+    count: int = attrs.field(validator=attrs.validators.ge(0))
+
+
+def test_a_factory_default_falls_back_to_cattrs() -> None:
+    loader = fast_loader(_WithFactory, ZONE, False)
+    assert not loader.__code__.co_filename.startswith("<bexvendre_mapping")
+    assert loader({"Name": "a"}) == _WithFactory(name="a")
+    dumper = fast_dumper(_WithFactory, ZONE)
+    assert dumper(_WithFactory(name="a", tags=("x",))) == unstructure_hook(_WithFactory, ZONE)(
+        _WithFactory(name="a", tags=("x",))
+    )
+
+
+def test_a_validator_keeps_the_class_call() -> None:
+    loader = fast_loader(_WithValidator, ZONE, True)
+    source = "".join(linecache.getlines(loader.__code__.co_filename))
+    assert "_new(" not in source
+    assert loader({"Name": "a", "count": 2}) == _WithValidator(name="a", count=2)
+    with pytest.raises(ValueError, match="count"):
+        loader({"Name": "a", "count": -1})
+    assert detailed_outcome(_WithValidator, {"Name": "a", "count": -1}, True) == "failed"
+
+
+@attrs.frozen(kw_only=True, slots=False)
+class _NotSlotted:
+    name: str = attrs.field(metadata=wire("Name"))
+    inner: _WithFactory | None = None
+
+
+@attrs.define(kw_only=True)
+class _Mutable:
+    name: str = attrs.field(metadata=wire("Name"))
+    count: int = 0
+
+
+def test_classes_without_slots_or_frozen_load_alike() -> None:
+    for cls, document in (
+        (_NotSlotted, {"Name": "a", "inner": {"Name": "b"}}),
+        (_NotSlotted, {"Name": "a"}),
+        (_Mutable, {"Name": "a", "count": "3"}),
+    ):
+        for strict in (False, True):
+            loader = fast_loader(cls, ZONE, strict)
+            assert loader.__code__.co_filename.startswith("<bexvendre_mapping fast loader")
+            assert _same(loader(document), detailed_outcome(cls, document, strict))
+        model = detailed_outcome(cls, document, True)
+        assert fast_dumper(cls, ZONE)(model) == unstructure_hook(cls, ZONE)(model)
+    source = "".join(linecache.getlines(fast_loader(_Mutable, ZONE, True).__code__.co_filename))
+    assert "_new(" in source  # attrs' __init__ only stores: the slots are set directly
+    source = "".join(linecache.getlines(fast_loader(_NotSlotted, ZONE, True).__code__.co_filename))
+    assert "_new(" not in source
+
+
+# --- dumpers --------------------------------------------------------------------------------
+
+
+def _dump_outcome(dumper: Callable[[Any], Any], model: Any) -> Any:
+    try:
+        return dumps_json(dumper(model))  # byte-identical, so in the same key order
+    except Exception as exc:  # noqa: BLE001 - the error is compared
+        return (type(exc), str(exc))
+
+
+broken_values = st.one_of(
+    st.none(),
+    st.just(()),
+    st.sampled_from(
+        [
+            Decimal("1.005"),
+            Decimal("-0.00"),
+            Decimal("-0.0000"),
+            Decimal("NaN"),
+            Decimal("Infinity"),
+            Decimal("1E+30"),
+            Decimal("1E-30"),
+            Decimal(10) ** 40,
+            "text",
+            1,
+            1.5,
+        ]
+    ),
+)
+
+
+@pytest.mark.parametrize("name", sorted(TOP))
+@given(data=st.data(), zone=ZONES, broken=st.booleans())
+def test_fast_dumper_matches_the_reference(
+    name: str, data: st.DataObject, zone: str, broken: bool
+) -> None:
+    """Each class's dumper, on valid models and on models with one odd value."""
+    top, strategy = TOP[name]
+    cls, model = data.draw(st.sampled_from(_parts(top, data.draw(strategy))))
+    if broken:
+        field = data.draw(st.sampled_from(_fields(cls)))
+        model = attrs.evolve(model, **{field.alias: data.draw(broken_values)})
+    assert _dump_outcome(fast_dumper(cls, zone), model) == _dump_outcome(
+        unstructure_hook(cls, zone), model
+    )
+
+
+def test_codec_dump_uses_the_generated_dumper() -> None:
+    order = _an_order()
+    assert vendre.dump_order(order) == unstructure_hook(vendre.Order, ZONE)(order)
+    assert list(vendre.dump_order(order)) == list(unstructure_hook(vendre.Order, ZONE)(order))
+    assert vendre.dumps_order(order) == dumps_json(unstructure_hook(vendre.Order, ZONE)(order))
+
+
+def test_decimals_that_do_not_fit_raise_the_reference_error() -> None:
+    row = bex.Row(
+        article="1001",
+        quantity=1,
+        description="x",
+        price=Decimal("1.005"),
+        vat_rate=Decimal(25),
+        amount=Decimal("1.00"),
+    )
+    with pytest.raises(MappingError, match=r"field 'Pris': Decimal\('1.005'\) does not fit"):
+        fast_dumper(bex.Row, ZONE)(row)
+    negative_zero = attrs.evolve(row, price=Decimal("-0.00"))
+    assert fast_dumper(bex.Row, ZONE)(negative_zero)["Pris"] == "0.00"
+
+
+def test_mapping_fields_are_copied() -> None:
+    product = vendre.Product(
+        article_number="1001",
+        name={"sv": "Sko"},
+        manufacturer_id="M",
+        price=Decimal("1.0000"),
+        tax_rate=Decimal("25.0000"),
+        price_in=Decimal("0.5000"),
+        category_id=1,
+    )
+    dumped = fast_dumper(vendre.Product, ZONE)(product)
+    assert dumped["name"] == {"sv": "Sko"}
+    assert dumped["name"] is not product.name
+    assert "variants" not in dumped
+    assert isinstance(product.name, Mapping)
+
+
+# --- parse_document -------------------------------------------------------------------------
+
+
+def _parse_outcome(parse: Callable[[str], Any], text: str) -> Any:
+    try:
+        return ("ok", parse(text))
+    except (ValueError, RecursionError) as exc:
+        return (type(exc), str(exc))
+
+
+_REFERENCE_DECODE = json.JSONDecoder(parse_float=Decimal).decode
+json_texts = st.one_of(
+    st.text(st.sampled_from(' \t\n\r\x0b\xa0{}[]:,"a1.-eE0tfnul\\'), max_size=12),
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(max_size=4),
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner),
+        max_leaves=6,
+    ).flatmap(
+        lambda value: st.tuples(
+            st.sampled_from(["", " ", "\n", "\t "]),
+            st.just(json.dumps(value)),
+            st.sampled_from(["", "\n", " \r\n", "\xa0", "x", ",1", "\x0b"]),
+        ).map("".join)
+    ),
+)
+
+
+@given(json_texts)
+def test_parsing_takes_the_decoders_answer(text: str) -> None:
+    assert _parse_outcome(_decode, text) == _parse_outcome(_REFERENCE_DECODE, text)
+    try:
+        parse_document(text)
+    except MappingError:
+        assert _parse_outcome(_REFERENCE_DECODE, text)[0] != "ok"
+
+
+# --- decimals under other decimal contexts --------------------------------------------------
+
+CONTEXTS = [
+    {},
+    {"prec": 5},
+    {"prec": 27},
+    {"Emax": 3},
+    {"Emin": -1},
+    {"capitals": 0},
+    {"rounding": "ROUND_DOWN"},
+]
+AMOUNTS = [
+    "999.20",
+    "0.00",
+    "-0.00",
+    "-12.30",
+    "1.005",
+    "123456.7",
+    "1E+3",
+    "1.00E+3",
+    "0.01",
+    "1E-7",
+    "12345678901234567890123456.78",
+    "1234567890123456789012345.67",
+    "NaN",
+    "-Infinity",
+]
+
+
+@pytest.mark.parametrize("changes", CONTEXTS, ids=str)
+@pytest.mark.parametrize("amount", AMOUNTS)
+def test_decimals_dump_alike_in_any_context(changes: dict[str, Any], amount: str) -> None:
+    """The same string or error, and the same context flags, whatever the context."""
+    import decimal  # noqa: PLC0415 - only here
+
+    settings = {k: getattr(decimal, v) if k == "rounding" else v for k, v in changes.items()}
+    row = bex.Row(
+        article="1001",
+        quantity=1,
+        description="x",
+        price=Decimal(amount),
+        vat_rate=Decimal("25.00"),
+        amount=Decimal("1.00"),
+    )
+    rate = attrs.evolve(_a_bex_order(), currency_rate=Decimal(amount))
+    for cls, model in ((bex.Row, row), (bex.Order, rate)):
+        outcomes = []
+        for dumper in (fast_dumper(cls, ZONE), unstructure_hook(cls, ZONE)):
+            with decimal.localcontext(**settings) as context:
+                context.clear_flags()
+                outcomes.append(
+                    (_dump_outcome(dumper, model), {k for k, v in context.flags.items() if v})
+                )
+        assert outcomes[0] == outcomes[1]
+
+
+def _a_bex_order() -> bex.Order:
+    return bex.load_order(dumps_json(unstructure_hook(bex.Order, ZONE)(_bex_order_model())))
+
+
+def _bex_order_model() -> bex.Order:
+    from bexvendre_mapping import Lookups, convert  # noqa: PLC0415 - only here
+
+    return convert.order_to_bex(_an_order(), Lookups.from_toml(EXAMPLES / "lookups.toml"))
+
+
+@pytest.mark.parametrize("changes", CONTEXTS, ids=str)
+@pytest.mark.parametrize("amount", [*AMOUNTS, "799.2000", "-0.0000", "1e2", "1234567890.1234"])
+def test_decimals_load_alike_in_any_context(changes: dict[str, Any], amount: str) -> None:
+    import decimal  # noqa: PLC0415 - only here
+
+    settings = {k: getattr(decimal, v) if k == "rounding" else v for k, v in changes.items()}
+    document = {"class": "ot_total", "title": "Totalt", "value": amount}
+    outcomes = []
+    for outcome in (fast_outcome, detailed_outcome):
+        with decimal.localcontext(**settings) as context:
+            context.clear_flags()
+            found = outcome(vendre.Total, document, True)
+            outcomes.append((found, {k for k, v in context.flags.items() if v}))
+    assert _same(outcomes[0][0], outcomes[1][0])
+    assert outcomes[0][1] == outcomes[1][1]
+
+
+# --- dumps_json -----------------------------------------------------------------------------
+
+_REFERENCE_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=True)
+    | st.text(max_size=5)
+    | st.decimals(allow_nan=False).map(str)
+    | st.sampled_from([Decimal("1.5"), object(), b"x"]),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.text(max_size=3) | st.integers() | st.none(), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+def _encode_outcome(encode: Callable[[Any], bytes], value: Any) -> Any:
+    try:
+        return encode(value)
+    except (TypeError, ValueError) as exc:
+        return (type(exc), str(exc))
+
+
+@given(json_values)
+def test_dumps_json_encodes_as_the_json_encoder_does(value: Any) -> None:
+    assert _encode_outcome(dumps_json, value) == _encode_outcome(
+        lambda v: _REFERENCE_ENCODE(v).encode(), value
+    )
+
+
+def test_dumps_json_still_refuses_circular_documents() -> None:
+    circular: dict[str, Any] = {}
+    circular["self"] = circular
+    for _ in range(2):  # a failed call leaves nothing behind for the next
+        with pytest.raises(ValueError, match="Circular reference"):
+            dumps_json(circular)
+    assert dumps_json({"a": [circular["self"] is circular]}) == b'{"a":[true]}'
