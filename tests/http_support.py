@@ -104,11 +104,11 @@ _BEX_ORDER: dict[str, Any] = {
             "Beskrivning": "Löparsko Aero",
             "Pris": "999.00",
             "Moms": "25.00",
-            "Belopp inkl. moms": "999.00",
+            "Belopp inkl.moms": "999.00",
         }
     ],
     "FraktID": "PNMC",
-    "Belopp inkl. moms": "999.00",
+    "Belopp inkl.moms": "999.00",
 }
 
 _BEX_ARTICLE: dict[str, Any] = {

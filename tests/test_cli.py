@@ -34,7 +34,7 @@ def test_convert_order_from_a_file() -> None:
     assert result.returncode == 0, result.stderr
     order = json.loads(result.stdout)
     assert order["Ordernr"] == "100234"
-    assert order["Belopp inkl. moms"] == "4183.00"
+    assert order["Belopp inkl.moms"] == "4183.00"
     assert result.stderr == ""
 
 

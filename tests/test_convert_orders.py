@@ -113,7 +113,7 @@ def test_product_rows(order_doc: dict[str, Any], lookups: Lookups) -> None:
         "Beskrivning": "Löparsko Aero",
         "Pris": "999.00",
         "Moms": "25.00",
-        "Belopp inkl. moms": "999.00",
+        "Belopp inkl.moms": "999.00",
     }
     assert (rows[2]["Artikelnr"], rows[2]["Storleksgrupp"], rows[2]["Storlek"]) == (
         "JKT_001",
@@ -126,7 +126,7 @@ def test_product_rows(order_doc: dict[str, Any], lookups: Lookups) -> None:
         "Beskrivning": "Presentförpackning",
         "Pris": "49.00",
         "Moms": "25.00",
-        "Belopp inkl. moms": "98.00",
+        "Belopp inkl.moms": "98.00",
     }
     assert (rows[4]["Pris"], rows[4]["Moms"]) == ("200.00", "6.00")
 
@@ -136,7 +136,7 @@ def test_fee_rows_and_shipping(order_doc: dict[str, Any], lookups: Lookups) -> N
     out = to_bex(order_doc, lookups)
     assert out["FraktID"] == "PNMC"
     fees = [
-        (r["Artikelnr"], r["Antal"], r["Pris"], r["Belopp inkl. moms"], r["Beskrivning"], r["Moms"])
+        (r["Artikelnr"], r["Antal"], r["Pris"], r["Belopp inkl.moms"], r["Beskrivning"], r["Moms"])
         for r in out["Artiklar"][5:]
     ]
     assert fees == [
@@ -144,11 +144,11 @@ def test_fee_rows_and_shipping(order_doc: dict[str, Any], lookups: Lookups) -> N
         ("RABATT", 1, "-200.00", "-200.00", "Rabattkod VÅR200", "25.00"),
         ("AVGIFT", 1, "29.00", "29.00", "Fakturaavgift", "25.00"),
     ]
-    assert out["Belopp inkl. moms"] == "4183.00"
+    assert out["Belopp inkl.moms"] == "4183.00"
 
 
 def test_total_is_sum_of_rows_and_of_payments(order_doc: dict[str, Any], lookups: Lookups) -> None:
-    """Belopp inkl. moms = Σ rows = Σ payments (web payment plus gift cards)."""
+    """Belopp inkl.moms = Σ rows = Σ payments (web payment plus gift cards)."""
     order = convert.order_to_bex(vendre.load_order(json.dumps(order_doc)), lookups)
     assert order.total == sum(r.amount for r in order.rows)
     assert order.total == sum(p.amount for p in order.payments)
@@ -193,7 +193,7 @@ def test_totals_mismatch_names_both_figures(order_doc: dict[str, Any], lookups: 
 def test_totals_within_tolerance_pass(order_doc: dict[str, Any], lookups: Lookups) -> None:
     """Up to 0.01 per product row of difference is accepted (5 rows: 0.05)."""
     order_doc["totals"][-1]["value"] = "3682.9500"
-    assert to_bex(order_doc, lookups)["Belopp inkl. moms"] == "4183.00"
+    assert to_bex(order_doc, lookups)["Belopp inkl.moms"] == "4183.00"
     order_doc["totals"][-1]["value"] = "3682.9400"
     with pytest.raises(TotalsMismatchError):
         to_bex(order_doc, lookups)
@@ -273,7 +273,7 @@ def test_totals_mismatch_is_reported_with_other_problems(
 
 
 def test_bex_rows_must_add_up(order_doc: dict[str, Any], lookups: Lookups) -> None:
-    """Bex → Vendre checks Belopp inkl. moms = Antal × Pris and the order total."""
+    """Bex → Vendre checks Belopp inkl.moms = Antal × Pris and the order total."""
     order = bex.load_order(to_bex(order_doc, lookups))
     broken = attrs.evolve(
         order,
@@ -281,7 +281,7 @@ def test_bex_rows_must_add_up(order_doc: dict[str, Any], lookups: Lookups) -> No
     )
     with pytest.raises(MappingError) as info:
         convert.order_to_vendre(broken, lookups)
-    assert info.value.paths == ("$.Artiklar[0]['Belopp inkl. moms']", "$['Belopp inkl. moms']")
+    assert info.value.paths == ("$.Artiklar[0]['Belopp inkl.moms']", "$['Belopp inkl.moms']")
 
 
 @pytest.mark.parametrize("number", ["0100234", "W100234", "0", ""])

@@ -172,11 +172,11 @@ BEX_ORDER = {
             "Beskrivning": "Löparsko",
             "Pris": "99.00",
             "Moms": "25.00",
-            "Belopp inkl. moms": "99.00",
+            "Belopp inkl.moms": "99.00",
         }
     ],
     "FraktID": "PNMC",
-    "Belopp inkl. moms": "99.00",
+    "Belopp inkl.moms": "99.00",
 }
 
 
@@ -227,7 +227,7 @@ def test_amounts_dump_as_strings_with_fixed_decimals() -> None:
             "Beskrivning": "x",
             "Pris": 0.1,
             "Moms": "25",
-            "Belopp inkl. moms": "0.2",
+            "Belopp inkl.moms": "0.2",
         }
     )
     assert bex.dump_row(row)["Pris"] == "0.10"
@@ -258,7 +258,7 @@ def test_dump_refuses_amounts_that_do_not_fit_the_wire() -> None:
             "Beskrivning": "x",
             "Pris": "1.00",
             "Moms": "25",
-            "Belopp inkl. moms": "1.00",
+            "Belopp inkl.moms": "1.00",
         }
     )
     with pytest.raises(MappingError, match="Pris"):
@@ -307,15 +307,15 @@ def test_bex_paths_use_bracket_notation_for_keys_with_spaces() -> None:
     """Keys with spaces or '&' are quoted in the path: $['Butik & webbetalningar'][0]."""
     doc = json.loads(json.dumps(BEX_ORDER))
     doc["Butik & webbetalningar"][0]["Belopp"] = "x"
-    doc["Artiklar"][0]["Belopp inkl. moms"] = None
+    doc["Artiklar"][0]["Belopp inkl.moms"] = None
     doc["Artiklar"][0]["Storlek"] = None
     with pytest.raises(MappingError) as info:
         bex.load_order(doc)
     assert info.value.paths == (
         "$['Butik & webbetalningar'][0].Belopp",
-        "$.Artiklar[0]['Belopp inkl. moms']",
+        "$.Artiklar[0]['Belopp inkl.moms']",
     )
-    doc["Artiklar"][0]["Belopp inkl. moms"] = "99.00"
+    doc["Artiklar"][0]["Belopp inkl.moms"] = "99.00"
     with pytest.raises(MappingError) as info:
         bex.load_order(doc)
     assert info.value.paths == ("$['Butik & webbetalningar'][0].Belopp", "$.Artiklar[0].Storlek")
@@ -404,3 +404,19 @@ def test_integer_strings_are_plain_digits(text: str) -> None:
     with pytest.raises(MappingError) as info:
         vendre.load_order_status_update({"id": 5, "status": text})
     assert str(info.value) == f"$.status: expected an integer, got {text!r}"
+
+
+def test_the_seeds_spelling_of_belopp_inkl_moms() -> None:
+    """The key is the seed's 'Belopp inkl.moms'; SPEC §3's 'Belopp inkl. moms' loads too."""
+    spec_spelling = json.loads(
+        json.dumps(BEX_ORDER).replace("Belopp inkl.moms", "Belopp inkl. moms")
+    )
+    for strict in (False, True):
+        order = bex.load_order(spec_spelling, strict=strict)
+        assert order == bex.load_order(BEX_ORDER)
+    assert "Belopp inkl.moms" in bex.dump_order(order)
+    assert "Belopp inkl. moms" not in bex.dumps_order(order).decode()
+    both = {**BEX_ORDER, "Belopp inkl. moms": "99.00"}
+    with pytest.raises(MappingError) as info:
+        bex.load_order(both)
+    assert info.value.paths == ("$['Belopp inkl. moms']",)

@@ -181,7 +181,7 @@ class Row(Struct, kw_only=True, omit_defaults=True):
     description: str = field(name="Beskrivning")
     price: Decimal = field(name="Pris")
     vat_rate: Decimal = field(name="Moms")
-    amount: Decimal = field(name="Belopp inkl. moms")
+    amount: Decimal = field(name="Belopp inkl.moms")
 
 
 class BexOrder(Struct, kw_only=True, omit_defaults=True):
@@ -196,7 +196,7 @@ class BexOrder(Struct, kw_only=True, omit_defaults=True):
     payments: list[BexPayment] = field(name="Butik & webbetalningar")
     rows: list[Row] = field(name="Artiklar")
     shipping_id: str = field(name="FraktID")
-    total: Decimal = field(name="Belopp inkl. moms")
+    total: Decimal = field(name="Belopp inkl.moms")
 
 
 NOT_ROWS = frozenset({"ot_subtotal", "ot_tax", "ot_total", "ot_giftcard"})

@@ -191,7 +191,7 @@ class Row(_Out):
     description: str = Field(alias="Beskrivning")
     price: Decimal = Field(alias="Pris")
     vat_rate: Decimal = Field(alias="Moms")
-    amount: Decimal = Field(alias="Belopp inkl. moms")
+    amount: Decimal = Field(alias="Belopp inkl.moms")
 
 
 class BexOrder(_Out):
@@ -206,7 +206,7 @@ class BexOrder(_Out):
     payments: list[BexPayment] = Field(alias="Butik & webbetalningar")
     rows: list[Row] = Field(alias="Artiklar")
     shipping_id: str = Field(alias="FraktID")
-    total: Decimal = Field(alias="Belopp inkl. moms")
+    total: Decimal = Field(alias="Belopp inkl.moms")
 
 
 NOT_ROWS = frozenset({"ot_subtotal", "ot_tax", "ot_total", "ot_giftcard"})

@@ -142,7 +142,7 @@ class TotalsMismatchError(MappingError):
     """The rows of an order do not add up to what the customer paid.
 
     Attributes:
-        rows_total: the sum of the Bex rows' ``Belopp inkl. moms``.
+        rows_total: the sum of the Bex rows' ``Belopp inkl.moms``.
         paid_total: ``ot_total`` plus the gift cards used.
     """
 

@@ -60,6 +60,7 @@ from bexvendre_mapping._wire import (
     _zone_name,
     structure_hook,
     unstructure_hook,
+    wire_aliases,
 )
 from bexvendre_mapping.money import MAX_AMOUNT, parse_decimal
 
@@ -157,6 +158,13 @@ def _plain_fields(cls: type) -> tuple[attrs.Attribute[Any], ...]:
 # --- loaders --------------------------------------------------------------------------------
 
 
+def _alias_guard(src: _Source, cls: type) -> None:
+    aliases = wire_aliases(cls)
+    if aliases:  # another spelling of a key: the cattrs route renames it
+        guard = src.ref(frozenset(aliases), "aliases")
+        src.add(1, f"if not {guard}.isdisjoint(o):", "    raise _Fail")
+
+
 @functools.cache
 def fast_loader(cls: type, zone_name: str, strict: bool) -> Hook:
     """The generated one-argument function that loads a mapping into ``cls``, or raises."""
@@ -173,6 +181,7 @@ def _write_loader(cls: type, setting: _Setting) -> Hook:
     name = f"load_{cls.__name__}"
     src.add(0, f"def {name}(o):")
     src.add(1, "if type(o) is not dict and not isinstance(o, _Mapping):", "    raise _Fail")
+    _alias_guard(src, cls)
     if setting.strict:
         # Counting the known keys found is cheaper than a set difference of all the keys.
         required = sum(1 for f in fields if f.default is attrs.NOTHING)

@@ -61,11 +61,13 @@ class Wire:
         key: the JSON key, when it differs from the attribute name.
         places: for decimals, the fixed number of decimals on the wire.
         check: a further check of the loaded value; returns it or raises MappingError.
+        aliases: other spellings of the key that loaders accept (dumpers write ``key``).
     """
 
     key: str | None = None
     places: int | None = None
     check: Callable[[Any], Any] | None = None
+    aliases: tuple[str, ...] = ()
 
 
 def wire(
@@ -73,9 +75,35 @@ def wire(
     *,
     places: int | None = None,
     check: Callable[[Any], Any] | None = None,
+    aliases: tuple[str, ...] = (),
 ) -> dict[str, Wire]:
     """Metadata for ``attrs.field(metadata=...)`` declaring a field's wire form."""
-    return {_METADATA_KEY: Wire(key, places, check)}
+    return {_METADATA_KEY: Wire(key, places, check, aliases)}
+
+
+@functools.cache
+def wire_aliases(cls: type) -> dict[str, str]:
+    """Accepted other spelling → wire key, for the fields of ``cls`` that have any."""
+    return {
+        alias: _wire_of(f).key or f.name for f in attrs.fields(cls) for alias in _wire_of(f).aliases
+    }
+
+
+def unalias(value: Mapping[str, Any], aliases: Mapping[str, str]) -> dict[str, Any]:
+    """``value`` with every accepted other spelling of a key replaced by the key.
+
+    Raises:
+        MappingError: a key is given under both spellings.
+    """
+    renamed = dict(value)
+    for alias, key in aliases.items():
+        if alias in renamed:
+            if key in renamed:
+                raise MappingError(
+                    f"given twice, as {key!r} and as {alias!r}", path=child_path("$", alias)
+                )
+            renamed[key] = renamed.pop(alias)
+    return renamed
 
 
 def _wire_of(field: attrs.Attribute[Any]) -> Wire:
@@ -105,7 +133,7 @@ def _fields(cls: type) -> tuple[attrs.Attribute[Any], ...]:
 
 
 def child_path(path: str, key: str | int) -> str:
-    """The JSON path of ``key`` below ``path``: ``$.a``, ``$[2]``, ``$['Belopp inkl. moms']``."""
+    """The JSON path of ``key`` below ``path``: ``$.a``, ``$[2]``, ``$['Belopp inkl.moms']``."""
     if isinstance(key, int):
         return f"{path}[{key}]"
     if key.isidentifier():
@@ -375,9 +403,13 @@ def structure_hook(cls: type, setting: _Setting) -> Hook:
     )
     check = getattr(cls, "_wire_check", None)
 
+    aliases = wire_aliases(cls)
+
     def load(value: Any, _type: Any = None) -> Any:
         if type(value) is not dict and not isinstance(value, Mapping):
             raise MappingError(f"expected an object, got {show(value)}")
+        if aliases and not aliases.keys().isdisjoint(value):
+            value = unalias(value, aliases)
         result = generated(value, cls)
         if check is not None:
             problems = check(result)

@@ -203,14 +203,14 @@ ORDER = EntityMap(
         FieldRule("products[].tax", "Artiklar[].Moms", "copy", from_seed=False, note="VAT percent"),
         FieldRule(
             "",
-            "Artiklar[].Belopp inkl. moms",
+            "Artiklar[].Belopp inkl.moms",
             "derived",
             from_seed=False,
             note="Antal × Pris",
         ),
         FieldRule(
             "totals[].value",
-            "Artiklar[] (fee rows), Belopp inkl. moms",
+            "Artiklar[] (fee rows), Belopp inkl.moms",
             "derived",
             note="every total but ot_subtotal, ot_tax, ot_total and ot_giftcard becomes a fee "
             "row: Antal 1, Pris = the value, Beskrivning = the title, Artikelnr from "
@@ -240,7 +240,7 @@ ORDER = EntityMap(
         ),
         FieldRule(
             "",
-            "Belopp inkl. moms",
+            "Belopp inkl.moms",
             "derived",
             from_seed=False,
             note="the sum of the rows; checked against ot_total plus gift cards",

@@ -1,7 +1,7 @@
 """Bex's entities, as typed attrs models (SPEC §3, "Bex").
 
 Attributes have English names; the wire keys are exactly as the seed's Bex column spells
-them, Swedish letters and spaces included (``Beställare``, ``Belopp inkl. moms``). Prices are
+them, Swedish letters and spaces included (``Beställare``, ``Belopp inkl.moms``). Prices are
 *including* VAT with 2 decimals, as retail keeps them; purchase prices exclude VAT.
 """
 
@@ -37,6 +37,9 @@ __all__ = [
 ]
 
 MONEY_PLACES = 2
+# The seed writes "Belopp inkl.moms"; SPEC §3 wrote "Belopp inkl. moms". The seed's spelling
+# is the key; loaders also accept the other.
+_BELOPP_ALIASES = ("Belopp inkl. moms",)
 RATE_PLACES = 8
 
 
@@ -143,8 +146,10 @@ class Row:
     """``Pris``: unit price *including* VAT."""
     vat_rate: Decimal = attrs.field(metadata=wire("Moms", places=MONEY_PLACES))
     """``Moms``: VAT percent."""
-    amount: Decimal = attrs.field(metadata=wire("Belopp inkl. moms", places=MONEY_PLACES))
-    """``Belopp inkl. moms``: ``Antal × Pris``."""
+    amount: Decimal = attrs.field(
+        metadata=wire("Belopp inkl.moms", places=MONEY_PLACES, aliases=_BELOPP_ALIASES)
+    )
+    """``Belopp inkl.moms``: ``Antal × Pris``."""
 
     _wire_check = staticmethod(_code_check)
 
@@ -180,8 +185,10 @@ class Order:
     """``Artiklar``: product rows, then fee rows."""
     shipping_id: str = attrs.field(metadata=wire("FraktID", check=nonempty))
     """``FraktID``: the shipping method's external article number."""
-    total: Decimal = attrs.field(metadata=wire("Belopp inkl. moms", places=MONEY_PLACES))
-    """``Belopp inkl. moms``: the sum of the rows."""
+    total: Decimal = attrs.field(
+        metadata=wire("Belopp inkl.moms", places=MONEY_PLACES, aliases=_BELOPP_ALIASES)
+    )
+    """``Belopp inkl.moms``: the sum of the rows."""
 
 
 @attrs.frozen(kw_only=True)

@@ -292,7 +292,7 @@ def order_to_vendre(order: bex.Order, lookups: Lookups) -> vendre.Order:
     for index, row in enumerate(order.rows):
         if row.amount != row.quantity * row.price:
             problems.add(
-                f"$.Artiklar[{index}]['Belopp inkl. moms']",
+                f"$.Artiklar[{index}]['Belopp inkl.moms']",
                 f"{row.amount} is not Antal × Pris = {row.quantity * row.price}",
             )
         vat_by_rate[row.vat_rate] = vat_by_rate.get(row.vat_rate, Decimal(0)) + row.amount
@@ -321,7 +321,7 @@ def order_to_vendre(order: bex.Order, lookups: Lookups) -> vendre.Order:
     rows_total = sum((row.amount for row in order.rows), Decimal(0))
     if order.total != rows_total:
         problems.add(
-            "$['Belopp inkl. moms']", f"{order.total} is not the sum of the rows, {rows_total}"
+            "$['Belopp inkl.moms']", f"{order.total} is not the sum of the rows, {rows_total}"
         )
     problems.raise_if_any()
     assert payment is not None  # noqa: S101 - a missing web payment was recorded as a problem
