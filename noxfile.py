@@ -103,6 +103,7 @@ def core(session: nox.Session) -> None:
     session.install(_wheel(session), "pytest", "hypothesis")
     _check_installed(session)
     session.run("python", "-c", "import importlib.util as u; assert not u.find_spec('requests')")
+    session.run("bexvendre", "--help", silent=True)
     session.chdir("tests")
     session.run(
         "pytest",
