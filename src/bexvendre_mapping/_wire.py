@@ -20,7 +20,7 @@ import functools
 import json
 import types
 import typing
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime, tzinfo
 from decimal import Decimal
 from enum import Enum
@@ -657,10 +657,3 @@ class Codec(Generic[T]):
     def dumps(self, model: T, *, time_zone: str = DEFAULT_TIME_ZONE) -> bytes:
         """Dump a model to compact UTF-8 JSON bytes."""
         return dumps_json(self.dump(model, time_zone=time_zone))
-
-
-def problems_in(
-    items: Iterable[tuple[str, str | None]],
-) -> list[Problem]:
-    """Problems from (relative path, message or None) pairs, skipping the ``None`` ones."""
-    return [Problem(path, message) for path, message in items if message is not None]
