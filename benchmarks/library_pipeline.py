@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from bexvendre_mapping import Lookups, bex, convert, vendre
+from bexvendre_mapping.stream import convert_lines
 
 __all__ = ["order_pipeline", "product_pipeline", "stream_stock"]
 
@@ -30,13 +31,13 @@ def product_pipeline(lookups_path: str) -> Callable[[bytes], bytes]:
 
 
 def stream_stock(lookups_path: str, source: str, target: str) -> int:
-    """Bex stock JSON Lines in, Vendre stock updates JSON Lines out, one line at a time."""
+    """Bex stock JSON Lines in, Vendre stock updates JSON Lines out, one line at a time,
+    through the streaming API (``bexvendre_mapping.stream.convert_lines``)."""
     lookups = Lookups.from_toml(lookups_path)
-    load, to_vendre, dumps = bex.load_stock, convert.stock_to_vendre, vendre.dumps_stock_update
     count = 0
     with open(source, "rb") as lines, open(target, "wb") as out:
         write = out.write
-        for line in lines:
-            write(dumps(to_vendre(load(line), lookups)) + b"\n")
+        for converted in convert_lines(lines, "stock", source="bex", lookups=lookups):
+            write(converted)
             count += 1
     return count

@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 from bexvendre_mapping import MappingError, bex, vendre
 from bexvendre_mapping import testing as strategies
 from bexvendre_mapping._dates import parse_datetime, time_zone
-from bexvendre_mapping._fastpath import _shop_datetime, fast_dumper, fast_loader
+from bexvendre_mapping._fastpath import _shop_datetime, fast_builder, fast_dumper, fast_loader
 from bexvendre_mapping._wire import (
     Codec,
     _decode,
@@ -732,39 +732,6 @@ def test_decimals_load_alike_in_any_context(changes: dict[str, Any], amount: str
     assert outcomes[0][1] == outcomes[1][1]
 
 
-# --- dumps_json -----------------------------------------------------------------------------
-
-_REFERENCE_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-json_values = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers()
-    | st.floats(allow_nan=True)
-    | st.text(max_size=5)
-    | st.decimals(allow_nan=False).map(str)
-    | st.sampled_from([Decimal("1.5"), object(), b"x"]),
-    lambda inner: (
-        st.lists(inner, max_size=3)
-        | st.dictionaries(st.text(max_size=3) | st.integers() | st.none(), inner, max_size=3)
-    ),
-    max_leaves=8,
-)
-
-
-def _encode_outcome(encode: Callable[[Any], bytes], value: Any) -> Any:
-    try:
-        return encode(value)
-    except (TypeError, ValueError) as exc:
-        return (type(exc), str(exc))
-
-
-@given(json_values)
-def test_dumps_json_encodes_as_the_json_encoder_does(value: Any) -> None:
-    assert _encode_outcome(dumps_json, value) == _encode_outcome(
-        lambda v: _REFERENCE_ENCODE(v).encode(), value
-    )
-
-
 def test_dumps_json_still_refuses_circular_documents() -> None:
     circular: dict[str, Any] = {}
     circular["self"] = circular
@@ -772,3 +739,27 @@ def test_dumps_json_still_refuses_circular_documents() -> None:
         with pytest.raises(ValueError, match="Circular reference"):
             dumps_json(circular)
     assert dumps_json({"a": [circular["self"] is circular]}) == b'{"a":[true]}'
+
+
+# --- builders -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(TOP))
+@given(data=st.data())
+def test_builders_build_what_the_class_builds(name: str, data: st.DataObject) -> None:
+    top, strategy = TOP[name]
+    for cls, model in _parts(top, data.draw(strategy)):
+        values = [getattr(model, f.name) for f in _fields(cls)]
+        built = fast_builder(cls)(*values)
+        called = cls(**{f.alias: v for f, v in zip(_fields(cls), values, strict=True)})
+        assert type(built) is cls
+        assert _same(built, called)
+        assert _same(built, model)
+
+
+def test_a_builder_of_a_checked_class_calls_the_class() -> None:
+    from bexvendre_mapping import ModelCode, ModelCodeError  # noqa: PLC0415
+
+    assert fast_builder(ModelCode)("JKT_001", "KL", "M") == ModelCode.parse("JKT_001_KL_M")
+    with pytest.raises(ModelCodeError, match="contains '_'"):
+        fast_builder(ModelCode)("JKT", "K_L", "M")

@@ -122,3 +122,47 @@ def test_fast_check_agrees_with_the_rules(
     assert (code_problems(article, group, size) == []) == (
         _slow_problems(article, group, size) == []
     )
+
+
+def test_letters_and_digits_are_valid_parts() -> None:
+    """The isalnum() shortcut of parse and code_problems: every letter or digit of Unicode
+    (each one alone, so any string of them) is a valid size, size group and article number."""
+    from bexvendre_mapping._modelcode import _ARTICLE_OK, _PART_OK  # noqa: PLC0415
+
+    wrong = [
+        hex(point)
+        for point in range(0x110000)
+        if chr(point).isalnum()
+        and not (_PART_OK.fullmatch(chr(point)) and _ARTICLE_OK.fullmatch(chr(point)))
+    ]
+    assert wrong == []
+
+
+def _parse_by_the_rules(text: str) -> ModelCode:
+    """SPEC §4 spelled out: split at the last two underscores, the constructor checks."""
+    parts = text.rsplit("_", 2)
+    return ModelCode(*parts) if len(parts) == 3 else ModelCode(text)
+
+
+@given(
+    st.one_of(
+        st.text(st.sampled_from("aB1_ -.\t\x00\x85\xa0\u2028Å\ud800٣")),
+        st.text(),
+        model_codes().map(str),
+    )
+)
+def test_parse_agrees_with_the_constructor(text: str) -> None:
+    """parse's shortcuts accept exactly what the constructor accepts, with the same parts."""
+    try:
+        expected = _parse_by_the_rules(text)
+    except ModelCodeError:
+        with pytest.raises(ModelCodeError):
+            ModelCode.parse(text)
+        return
+    parsed = ModelCode.parse(text)
+    assert parsed == expected
+    assert (parsed.article, parsed.size_group, parsed.size) == (
+        expected.article,
+        expected.size_group,
+        expected.size,
+    )

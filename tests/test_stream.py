@@ -9,9 +9,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from bexvendre_mapping import Lookups, MappingError
-from bexvendre_mapping.stream import KIND_NAMES, convert_lines
+from bexvendre_mapping import Lookups, MappingError, bex, convert, vendre
+from bexvendre_mapping import testing as strategies
+from bexvendre_mapping.stream import _FUSED, KIND_NAMES, convert_lines
 
 ROOT = Path(__file__).resolve().parent.parent
 LOOKUPS = str(ROOT / "examples" / "lookups.toml")
@@ -101,3 +104,62 @@ def test_cli_jsonl(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert len(result.stdout.splitlines()) == 2
     assert result.stderr.decode().startswith("$[3].Lagerantal: expected an integer")
+
+
+# --- the fused stock route against the usual one --------------------------------------------
+
+LOOKUPS_BY_POLICY = {
+    policy: Lookups.from_dict({"settings": {"stock_status": policy}})
+    for policy in ("hide_when_zero", "always_show")
+}
+odd_values = st.sampled_from(
+    [None, "", " 1", "1_2", "x\x00", "42", "-3", "1.5", 1.5, True, [], {}, -(2**70), "٣"]
+)
+
+
+@st.composite
+def stock_lines(draw: st.DrawFn) -> bytes | str:
+    """A Bex stock row as a JSON line: valid, or with one key dropped, added or garbled."""
+    document: dict[str, object] = bex.dump_stock(draw(strategies.bex_stock()))
+    action = draw(st.sampled_from(["keep", "keep", "replace", "drop", "add", "alias", "text"]))
+    key = draw(st.sampled_from(["Artikelnr", "Storleksgrupp", "Storlek", "Lagerantal"]))
+    if action == "replace":
+        document[key] = draw(odd_values)
+    elif action == "drop":
+        document.pop(key, None)
+    elif action == "add":
+        document[draw(st.sampled_from(["extra", key + " "]))] = 1
+    text = json.dumps(document, ensure_ascii=draw(st.booleans()))
+    if action == "text":
+        at = draw(st.integers(0, len(text)))
+        text = text[:at] + draw(st.sampled_from(["", "x", "}", ",", "\ud800", "NaN"])) + text[at:]
+    return text.encode(errors="surrogatepass") if draw(st.booleans()) else text
+
+
+def _usual(line: bytes | str, lookups: Lookups, strict: bool) -> tuple[str, object]:
+    try:
+        stock = bex.load_stock(line, strict=strict)
+        return ("ok", vendre.dumps_stock_update(convert.stock_to_vendre(stock, lookups)) + b"\n")
+    except MappingError as exc:
+        return ("error", [(f"$[0]{p.path[1:]}", p.message) for p in exc.problems])
+
+
+@given(stock_lines(), st.sampled_from(sorted(LOOKUPS_BY_POLICY)), st.booleans())
+def test_the_stock_shortcut_agrees_with_the_usual_route(
+    line: bytes | str, policy: str, strict: bool
+) -> None:
+    lookups = LOOKUPS_BY_POLICY[policy]
+    errors: list = []
+    out = list(
+        convert_lines([line], "stock", source="bex", lookups=lookups, strict=strict, errors=errors)
+    )
+    found = ("ok", out[0]) if out else ("error", [(p.path, p.message) for p in errors])
+    usual = _usual(line, lookups, strict)
+    assert found == usual
+    # The shortcut itself: it takes every valid line, and no broken one.
+    shortcut = _FUSED["stock", "bex"](lookups, lookups.settings.time_zone, strict)
+    try:
+        taken = ("ok", shortcut(line))
+    except Exception:  # noqa: BLE001 - only whether it refused is compared
+        taken = ("refused", None)
+    assert taken == usual if usual[0] == "ok" else taken[0] == "refused"

@@ -58,13 +58,14 @@ from bexvendre_mapping._wire import (
     _type_hook,
     _wire_of,
     _zone_name,
+    plain_value,
     structure_hook,
     unstructure_hook,
     wire_aliases,
 )
 from bexvendre_mapping.money import MAX_AMOUNT, parse_decimal
 
-__all__ = ["fast_dumper", "fast_loader"]
+__all__ = ["fast_builder", "fast_dumper", "fast_loader"]
 
 
 class _Fail(Exception):
@@ -235,6 +236,30 @@ def _write_loader(cls: type, setting: _Setting) -> Hook:
     src.add(1, "return r")
     label = f"fast loader {cls.__module__}.{cls.__qualname__} {setting.zone_name}"
     return src.build(name, f"{label} strict={setting.strict}")
+
+
+@functools.cache
+def fast_builder(cls: type) -> Hook:
+    """A function building a ``cls`` from its fields' values given in field order.
+
+    It does what ``cls(**dict(zip(names, values)))`` does: through the slots when attrs'
+    ``__init__`` would only store the values (see :func:`_slot_setters`), else by calling
+    the class. For the converters' hot loops, which build many models.
+    """
+    fields = _fields(cls)
+    src = _Source()
+    names = [f"a{index}" for index in range(len(fields))]
+    src.add(0, f"def build_{cls.__name__}({', '.join(names)}):")
+    setters = _slot_setters(cls, fields) if all(f.init for f in fields) else None
+    if setters is None:
+        arguments = ", ".join(f"{f.alias}={name}" for f, name in zip(fields, names, strict=True))
+        src.add(1, f"return {src.ref(cls, 'cls')}({arguments})")
+    else:
+        src.add(1, f"r = _new({src.ref(cls, 'cls')})")
+        for name, setter in zip(names, setters, strict=True):
+            src.add(1, f"{src.ref(setter, 'set')}(r, {name})")
+        src.add(1, "return r")
+    return src.build(f"build_{cls.__name__}", f"builder {cls.__module__}.{cls.__qualname__}")
 
 
 def _slot_setters(cls: type, fields: tuple[attrs.Attribute[Any], ...]) -> list[Hook] | None:
@@ -431,16 +456,18 @@ def _dump_value(  # noqa: PLR0911, PLR0912 - one branch per wire type, in _out_h
     if origin in (typing.Union, types.UnionType):
         inner = [a for a in args if a is not _NONE_TYPE]
         lines, expr, _ = _dump_value(src, inner[0], places, key, zone=zone, var=var, out=out)
-        if expr == var:
-            # No hook of ours: cattrs' own, which passes str, int and bool through as they are.
-            if len(args) != 2 or inner[0] not in (str, int, bool):
-                raise _Unsupported
-            return [], var, True
+        if len(args) != 2:
+            raise _Unsupported
+        if expr == var:  # a plain value, checked in place
+            return [f"if {var} is not None:", *(f"    {line}" for line in lines)], var, True
         if not lines:
             return [], f"None if {var} is None else {expr}", True
         return _guarded(f"{var} is None", lines, expr, out), out, True
     if tp in (str, int, bool):
-        return [], var, True
+        plain = src.ref(plain_value, "plain")
+        kind = tp.__name__
+        check = [f"if type({var}) is not {kind}:", f"    {var} = {plain}({var}, {kind}, {key!r})"]
+        return check, var, False
     if tp is Decimal:
         return _dump_decimal(src, places, key, var, out)
     if tp is datetime:
@@ -456,7 +483,7 @@ def _dump_value(  # noqa: PLR0911, PLR0912 - one branch per wire type, in _out_h
         return [], f"{src.ref(nested, 'dump')}({var})", False
     if origin is tuple:
         lines, expr, _ = _dump_value(src, args[0], places, key, zone=zone, var="x", out="y")
-        if expr == "x":
+        if expr == "x" and not lines:
             return [], f"list({var})", False
         if lines:  # an item that needs statements: the reference's own hook for it
             hook = _out_hook(args[0], places, key, zone)

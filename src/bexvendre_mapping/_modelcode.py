@@ -8,7 +8,7 @@ import attrs
 
 from bexvendre_mapping._errors import ModelCodeError
 
-__all__ = ["ModelCode", "code_problems"]
+__all__ = ["ModelCode", "code_problems", "join_code"]
 
 # Control characters, lone surrogates and the Unicode line/paragraph separators: none of them
 # belongs in an article number, and several break CSV exports and log lines downstream.
@@ -17,6 +17,12 @@ _FORBIDDEN = re.compile(f"[{_BAD}]")
 # The common, valid case in one regex each (\s is what str.strip() strips).
 _ARTICLE_OK = re.compile(rf"[^\s{_BAD}](?:[^{_BAD}]*[^\s{_BAD}])?")
 _PART_OK = re.compile(rf"[^\s_{_BAD}](?:[^_{_BAD}]*[^\s_{_BAD}])?")
+_ARTICLE_FULL = _ARTICLE_OK.fullmatch
+_PART_FULL = _PART_OK.fullmatch
+# str.isalnum() is the quicker test first: a non-empty string of letters and digits matches
+# both patterns (no letter or digit is whitespace, a control, a separator or a surrogate,
+# tests/test_modelcode.py checks every code point), and most sizes and article numbers are
+# such strings. Whatever it refuses, the pattern decides.
 
 
 def _part_problem(label: str, part: str) -> str | None:
@@ -31,15 +37,15 @@ def _part_problem(label: str, part: str) -> str | None:
 
 def code_problems(article: object, size_group: object, size: object) -> list[tuple[int, str]]:
     """What is wrong with these parts as a model code: (part index 0-2, message) pairs."""
-    if type(article) is str and _ARTICLE_OK.fullmatch(article):
+    if type(article) is str and (article.isalnum() or _ARTICLE_FULL(article)):
         if size_group is None and size is None:
             if article.count("_") < 2:
                 return []
         elif (
             type(size_group) is str
             and type(size) is str
-            and _PART_OK.fullmatch(size_group)
-            and _PART_OK.fullmatch(size)
+            and (size_group.isalnum() or _PART_FULL(size_group))
+            and (size.isalnum() or _PART_FULL(size))
         ):
             return []
     return _slow_problems(article, size_group, size)
@@ -79,18 +85,18 @@ def _problems(article: object, size_group: object, size: object) -> list[str]:
     return [message for _, message in code_problems(article, size_group, size)]
 
 
-def _check(instance: ModelCode, _attribute: object, _value: str | None) -> None:
-    problems = _problems(instance.article, instance.size_group, instance.size)
-    if problems:
-        raise ModelCodeError(f"invalid model code {_join(instance)!r}: {'; '.join(problems)}")
+def join_code(article: str, size_group: str | None, size: str | None) -> str:
+    """The text of the model code of these parts (checked already: see code_problems)."""
+    if size is None:
+        return article
+    return f"{article}_{size_group}_{size}"
 
 
-def _join(code: ModelCode) -> str:
-    parts = [code.article, code.size_group, code.size]
+def _join(*parts: object) -> str:
     return "_".join(str(p) for p in parts if p is not None)
 
 
-@attrs.frozen(repr=False)
+@attrs.frozen(repr=False, init=False)
 class ModelCode:
     """A Bex article, optionally with a size group and size, as one Vendre model code.
 
@@ -119,7 +125,19 @@ class ModelCode:
 
     article: str
     size_group: str | None = None
-    size: str | None = attrs.field(default=None, validator=_check)
+    size: str | None = None
+
+    def __init__(self, article: str, size_group: str | None = None, size: str | None = None):
+        # attrs' own __init__ with a validator, written out: checked first, then the slots
+        # filled directly (a stock row builds one of these on every line).
+        if code_problems(article, size_group, size):
+            problems = _problems(article, size_group, size)
+            raise ModelCodeError(
+                f"invalid model code {_join(article, size_group, size)!r}: {'; '.join(problems)}"
+            )
+        _SET_ARTICLE(self, article)
+        _SET_GROUP(self, size_group)
+        _SET_SIZE(self, size)
 
     @classmethod
     def parse(cls, code: str) -> ModelCode:
@@ -139,7 +157,28 @@ class ModelCode:
         ...
         bexvendre_mapping._errors.ModelCodeError: $: invalid model code '1001__42': the size group is empty
         """  # noqa: E501
-        if not isinstance(code, str):
+        if type(code) is str:
+            # The common, valid cases at once, the slots filled directly (code_problems'
+            # tests, inline).
+            parts = code.rsplit("_", 2)
+            made = _NEW(cls)
+            if len(parts) == 3:
+                article, group, size = parts
+                if (
+                    (group.isalnum() or _PART_FULL(group))
+                    and (size.isalnum() or _PART_FULL(size))
+                    and (article.isalnum() or _ARTICLE_FULL(article))
+                ):
+                    _SET_ARTICLE(made, article)
+                    _SET_GROUP(made, group)
+                    _SET_SIZE(made, size)
+                    return made
+            elif code.isalnum() or _ARTICLE_FULL(code):
+                _SET_ARTICLE(made, code)
+                _SET_GROUP(made, None)
+                _SET_SIZE(made, None)
+                return made
+        elif not isinstance(code, str):
             raise ModelCodeError(f"a model code must be a string, got {code!r}")
         parts = code.rsplit("_", 2)
         if len(parts) == 3:
@@ -156,10 +195,10 @@ class ModelCode:
     @classmethod
     def _trusted(cls, article: str, size_group: str | None, size: str | None) -> ModelCode:
         # Parts already checked: skip the validator (parse is on every order row's hot path).
-        code = object.__new__(cls)
-        object.__setattr__(code, "article", article)
-        object.__setattr__(code, "size_group", size_group)
-        object.__setattr__(code, "size", size)
+        code = _NEW(cls)
+        _SET_ARTICLE(code, article)
+        _SET_GROUP(code, size_group)
+        _SET_SIZE(code, size)
         return code
 
     @property
@@ -168,9 +207,7 @@ class ModelCode:
         return self.size is not None
 
     def __str__(self) -> str:
-        if self.size is None:
-            return self.article
-        return f"{self.article}_{self.size_group}_{self.size}"
+        return join_code(self.article, self.size_group, self.size)
 
     def __repr__(self) -> str:
         if self.size is None:
@@ -179,3 +216,10 @@ class ModelCode:
             f"ModelCode(article={self.article!r}, size_group={self.size_group!r}, "
             f"size={self.size!r})"
         )
+
+
+# The slots' own setters: a frozen class's __setattr__ refuses, its slot descriptors do not.
+_NEW = object.__new__
+_SET_ARTICLE = ModelCode.__dict__["article"].__set__
+_SET_GROUP = ModelCode.__dict__["size_group"].__set__
+_SET_SIZE = ModelCode.__dict__["size"].__set__

@@ -12,12 +12,21 @@ its JSON path. Valid data pays nothing for the error reporting; bad data gets al
 Dumping uses a generated function as well; :func:`unstructure_hook`, the cattrs version, is
 its reference (tests/test_fastpath.py), as :func:`structure_hook` without detailed
 validation is the loaders'.
+
+JSON is read and written by the standard library, or by msgspec when it is installed (the
+``fast`` extra): msgspec parses to the same Python values (numbers with a fraction as
+``Decimal`` from their text) and writes the same bytes, several times faster. Whatever it
+does not take (NaN, a BOM, a lone surrogate, any malformed input) goes to the standard
+library, which then gives the result or the error it always gives. The environment variable
+``BEXVENDRE_MAPPING_JSON=json``, read at the first parse or dump, keeps to the standard
+library. ``tests/test_json_engine.py`` compares the two on generated documents.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import os
 import types
 import typing
 from collections.abc import Callable, Mapping
@@ -437,6 +446,32 @@ def _decimal_out(places: int | None, key: str) -> Hook:
     return dump
 
 
+def plain_value(value: Any, tp: type, key: str) -> Any:
+    """``value`` as the plain ``str``, ``int`` or ``bool`` the wire takes.
+
+    A subclass (a ``StrEnum`` or ``IntEnum`` member, say) gives its plain value, read
+    without its own methods; anything else, ``bool`` for an ``int`` included, is an error
+    rather than whatever a JSON encoder would make of it.
+
+    Raises:
+        MappingError: ``value`` is not of type ``tp``.
+    """
+    if type(value) is tp:
+        return value
+    if tp is str and isinstance(value, str):
+        return str.__str__(value)
+    if tp is int and isinstance(value, int) and not isinstance(value, bool):
+        return int.__index__(value)
+    raise MappingError(f"field {key!r}: expected {tp.__name__}, got {show(value)}")
+
+
+def _plain(tp: type, key: str) -> Hook:
+    def dump(value: Any) -> Any:
+        return plain_value(value, tp, key)
+
+    return dump
+
+
 def _out_hook(tp: Any, places: int | None, key: str, zone: tzinfo) -> Hook | None:  # noqa: PLR0911
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)
@@ -444,7 +479,7 @@ def _out_hook(tp: Any, places: int | None, key: str, zone: tzinfo) -> Hook | Non
         inner = _out_hook(next(a for a in args if a is not type(None)), places, key, zone)
         return None if inner is None else _optional(inner)
     if tp in (str, int, bool):
-        return None
+        return _plain(tp, key)
     if tp is Decimal:
         return _decimal_out(places, key)
     if tp is datetime:
@@ -544,6 +579,51 @@ def _decode(text: str) -> Any:
     return found
 
 
+@attrs.frozen
+class _Engine:
+    """The faster JSON engine in use, if any: what parse_document and dumps_json try first."""
+
+    name: str
+    decode: Callable[[Any], Any] | None = None
+    encode: Callable[[Any], bytes] | None = None
+    refused: tuple[type[BaseException], ...] = (ValueError, RecursionError)
+
+
+ENGINE_VARIABLE = "BEXVENDRE_MAPPING_JSON"
+_STDLIB = _Engine("json")
+_engine_in_use: _Engine | None = None  # chosen at the first parse or dump
+
+
+def _choose_engine(name: str | None = None) -> _Engine:
+    """The engine: msgspec when installed and not switched off, else the standard library."""
+    global _engine_in_use  # noqa: PLW0603 - chosen once, lazily: importing msgspec costs
+    if (name or os.environ.get(ENGINE_VARIABLE, "")).strip().lower() == "json":
+        _engine_in_use = _STDLIB
+        return _STDLIB
+    try:
+        import msgspec.json  # noqa: PLC0415 - optional, and only when JSON is first read
+    except ImportError:
+        _engine_in_use = _STDLIB
+        return _STDLIB
+    _engine_in_use = _Engine(
+        "msgspec",
+        decode=msgspec.json.Decoder(float_hook=Decimal).decode,
+        encode=msgspec.json.Encoder().encode,
+        refused=(ValueError, RecursionError, TypeError, OverflowError, msgspec.MsgspecError),
+    )
+    return _engine_in_use
+
+
+def json_engine() -> str:
+    """The JSON engine loaders and dumpers use: ``"msgspec"`` or ``"json"``.
+
+    msgspec is used when it is installed (``pip install "bexvendre-mapping[fast]"``) unless
+    the environment variable ``BEXVENDRE_MAPPING_JSON`` is ``json``. Both give the same
+    models, the same bytes and the same errors; msgspec is faster.
+    """
+    return (_engine_in_use or _choose_engine()).name
+
+
 def parse_document(data: bytes | bytearray | memoryview | str | Mapping[str, Any]) -> Any:
     """Parse JSON input (bytes or str) exactly, numbers with a fraction as Decimal.
 
@@ -555,6 +635,12 @@ def parse_document(data: bytes | bytearray | memoryview | str | Mapping[str, Any
     kind = type(data)
     if kind is dict:
         return data
+    engine = _engine_in_use or _choose_engine()
+    if engine.decode is not None and (kind is bytes or kind is str):
+        try:
+            return engine.decode(data)
+        except engine.refused:
+            pass  # not taken: the standard library below gives its result or its error
     if kind is bytes or isinstance(data, bytes | bytearray | memoryview):
         try:
             data = bytes(data).decode()  # type: ignore[arg-type]
@@ -577,13 +663,23 @@ def parse_document(data: bytes | bytearray | memoryview | str | Mapping[str, Any
 
 
 def dumps_json(document: Any) -> bytes:
-    """Compact UTF-8 JSON of a dumped document."""
+    """Compact UTF-8 JSON of a dumped document.
+
+    ``document`` holds what dumpers give: dicts with string keys, lists, strings, integers,
+    booleans and ``None`` (no floats, whose spelling differs between engines).
+    """
+    engine = _engine_in_use or _choose_engine()
+    if engine.encode is not None:
+        try:
+            return engine.encode(document)
+        except engine.refused:
+            pass  # not taken (a lone surrogate, say): the standard library raises its error
     if _C_ENCODER is None or isinstance(document, str):
         return _ENCODE(document).encode()
-    encode = _C_ENCODER(
+    encode_c = _C_ENCODER(
         {}, _ENCODER.default, json.encoder.encode_basestring, None, ":", ",", False, False, True
     )
-    return "".join(encode(document, 0)).encode()
+    return "".join(encode_c(document, 0)).encode()
 
 
 class Codec(Generic[T]):

@@ -136,11 +136,14 @@ def stock_to_vendre(stock: bex.Stock, lookups: Lookups) -> vendre.StockUpdate:
         ModelCodeError: the article number, size group and size do not form a model code.
     """
     require_type(stock, bex.Stock, "stock_to_vendre")
-    quantity = max(stock.quantity, 0)
-    shown = lookups.settings.stock_status == "always_show" or quantity > 0
-    return vendre.StockUpdate(
-        article_number=stock.model_code, quantity=quantity, status=1 if shown else 0
-    )
+    quantity, status = stock_level(stock.quantity, lookups)
+    return vendre.StockUpdate(article_number=stock.model_code, quantity=quantity, status=status)
+
+
+def stock_level(quantity: int, lookups: Lookups) -> tuple[int, int]:
+    """A Bex ``Lagerantal`` as Vendre's ``quantity`` and ``status``."""
+    shown = quantity > 0 or lookups.settings.stock_status == "always_show"
+    return (quantity if quantity > 0 else 0), (1 if shown else 0)
 
 
 def stock_to_bex(update: vendre.StockUpdate, lookups: Lookups) -> bex.Stock:

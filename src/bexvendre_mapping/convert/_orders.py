@@ -8,6 +8,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from bexvendre_mapping import bex, vendre
 from bexvendre_mapping._errors import ModelCodeError, TotalsMismatchError, UnknownCodeError
+from bexvendre_mapping._fastpath import fast_builder
 from bexvendre_mapping._lookups import Lookups
 from bexvendre_mapping._text import closest
 from bexvendre_mapping._wire import child_path
@@ -164,6 +165,7 @@ def _product_rows(
 ) -> list[bex.Row]:
     """The Bex rows of the order's products: prices including VAT, rounded half up."""
     exponent = _EXPONENTS[places]
+    row = fast_builder(bex.Row)
     factors: dict[Decimal, Decimal] = {}  # 1 + rate/100, per VAT rate of the order
     rows: list[bex.Row] = []
     for index, product in enumerate(order.products):
@@ -182,15 +184,15 @@ def _product_rows(
         if vat_rate != tax:
             problems.exact(tax, _MONEY, f"$.products[{index}].tax")
         rows.append(
-            bex.Row(
-                article=model.article,
-                size_group=model.size_group,
-                size=model.size,
-                quantity=product.quantity,
-                description=product.name,
-                price=price,
-                vat_rate=vat_rate,
-                amount=product.quantity * price,
+            row(  # bex.Row(article=..., size_group=..., ...): the fields in their order
+                model.article,
+                model.size_group,
+                model.size,
+                product.quantity,
+                product.name,
+                price,
+                vat_rate,
+                product.quantity * price,
             )
         )
     return rows
