@@ -58,6 +58,7 @@ def _both(function: Callable[[Any], Any], value: Any) -> list[Any]:
 
 # --- reading --------------------------------------------------------------------------------
 
+
 def _containers(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
     return st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3)
 
