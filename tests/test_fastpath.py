@@ -659,6 +659,7 @@ CONTEXTS = [
     {"Emin": -1},
     {"capitals": 0},
     {"rounding": "ROUND_DOWN"},
+    {"prec": 60, "Emax": 40, "clamp": 1},
 ]
 AMOUNTS = [
     "999.20",

@@ -263,3 +263,17 @@ def test_str_and_int_subclasses_are_written_as_their_plain_values() -> None:
     assert dumped == {"Artikelnr": "JKT", "Storleksgrupp": "KL", "Storlek": "M", "Lagerantal": 3}
     assert type(dumped["Storlek"]) is str
     assert type(dumped["Lagerantal"]) is int
+
+
+def test_without_msgspec_the_standard_library_reads_and_writes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "msgspec.json", None)  # import msgspec.json fails
+    saved = _wire._engine_in_use
+    try:
+        _wire._engine_in_use = None
+        assert json_engine() == "json"
+        assert parse_document(b'{"a": 1.5}') == {"a": Decimal("1.5")}
+        assert dumps_json({"a": "1.50"}) == b'{"a":"1.50"}'
+    finally:
+        _wire._engine_in_use = saved

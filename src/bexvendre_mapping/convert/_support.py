@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import attrs
 
 from bexvendre_mapping._errors import MappingError, Problem
+from bexvendre_mapping._fastpath import _Source
 from bexvendre_mapping._lookups import CodeTable, Lookups
 from bexvendre_mapping._wire import child_path, wire_keys, wire_places
 from bexvendre_mapping.fieldmap import EntityMap
@@ -170,23 +171,45 @@ def copy_block(
     payment, an article's scalars, read from ``source`` (a model of the other side).
     Unknown codes are recorded in ``problems`` with the path of the source field.
     """
-    kwargs: dict[str, Any] = {}
-    source_cls: type = type(source)
-    for step in _plan(entity, source_cls, target_cls, to_bex, vendre_prefix, bex_prefix):
-        value = getattr(source, step.source)
-        if value is not None:
-            if step.table is not None:
-                table: CodeTable[Any, Any] = getattr(lookups, step.table)
-                field_path = child_path(path, step.key)
-                value = (
-                    problems.lookup(table, value, field_path)
-                    if step.forward
-                    else problems.reverse(table, value, field_path)
-                )
-            elif step.places is not None:
-                value = problems.exact(value, step.places, child_path(path, step.key))
-        kwargs[step.target] = value
-    return kwargs
+    copy = _copier(entity, type(source), target_cls, to_bex, vendre_prefix, bex_prefix)
+    result: dict[str, Any] = copy(source, lookups, problems, path)
+    return result
+
+
+@functools.cache
+def _copier(  # noqa: PLR0917 - a cache key, called from one place
+    entity: EntityMap,
+    source_cls: type,
+    target_cls: type,
+    to_bex: bool,
+    vendre_prefix: str,
+    bex_prefix: str,
+) -> Callable[[Any, Lookups, Problems, str], dict[str, Any]]:
+    """The block's steps as one generated function, each step a few lines (as with the
+    generated loaders: the loop over the plan and its getattr calls were most of the
+    cost of a copy)."""
+    src = _Source()
+    src.add(0, "def copy(source, lookups, problems, path):")
+    items = []
+    for index, step in enumerate(
+        _plan(entity, source_cls, target_cls, to_bex, vendre_prefix, bex_prefix)
+    ):
+        var = f"v{index}"
+        src.add(1, f"{var} = source.{step.source}")
+        field_path = f"{src.ref(child_path, 'child_path')}(path, {step.key!r})"
+        if step.table is not None:
+            method = "lookup" if step.forward else "reverse"
+            call = f"problems.{method}(lookups.{step.table}, {var}, {field_path})"
+        elif step.places is not None:
+            call = f"problems.exact({var}, {step.places}, {field_path})"
+        else:
+            call = None
+        if call is not None:
+            src.add(1, f"if {var} is not None:", f"    {var} = {call}")
+        items.append(f"{step.target!r}: {var}")
+    src.add(1, f"return {{{', '.join(items)}}}")
+    label = f"copier {entity.name} {source_cls.__qualname__} to {target_cls.__qualname__}"
+    return src.build("copy", label)
 
 
 def _places(cls: type, attribute: str) -> int:
