@@ -96,10 +96,10 @@ def _shop_datetime(value: Any, zone: tzinfo) -> datetime:
     return parse_datetime(value, zone)
 
 
-# Whether the decimal context lets the generated functions skip a quantize() whose result
-# they know: a precision of at least 28 digits (amounts have at most 15 + 8), exponents from
-# -28 to 28 allowed, and no clamping (which, with Emax below the precision, changes the
-# exponent quantize() gives).
+# Whether the decimal context lets the generated dumpers skip a quantize() whose result they
+# know (see _dump_decimal): a precision of at least 28 digits, exponents from -28 to 28
+# allowed, and no clamping (which, with Emax below the precision, changes the exponent
+# quantize() gives).
 _PLAIN_CONTEXT = [
     "    c = _getcontext()",
     "    plain = c.prec >= 28 and c.Emin <= -28 and c.Emax >= 28 and not c.clamp",
@@ -243,8 +243,6 @@ def _write_loader(cls: type, setting: _Setting) -> Hook:
     if check is not None:
         src.add(1, f"if {src.ref(check, 'wire_check')}(r):", "    raise _Fail")
     src.add(1, "return r")
-    if src.decimal_context:  # see _load_decimal
-        src.lines[1:1] = _PLAIN_CONTEXT
     label = f"fast loader {cls.__module__}.{cls.__qualname__} {setting.zone_name}"
     return src.build(name, f"{label} strict={setting.strict}")
 
@@ -364,21 +362,12 @@ def _load_decimal(src: _Source, places: int | None, var: str, indent: int) -> No
         src.add(indent, f"{var} = _parse_decimal({var}, None)")
         return
     exponent = src.ref(Decimal(1).scaleb(-places), "exponent")
-    # The wire's usual form first: a string of at most 15 digits and exactly `places`
-    # decimals ("799.2000") is a finite Decimal below MAX_AMOUNT whose exponent is already
-    # -places, so in a plain context (see _PLAIN_CONTEXT) the checks and the quantize below
-    # would give it back unchanged and without a signal.
-    dot = rf"\.[0-9]{{{places}}}" if places else ""
-    usual = src.ref(re.compile(rf"-?[0-9]{{1,15}}{dot}").fullmatch, "usual")
-    src.decimal_context = True
-    src.add(indent, f"if plain and type({var}) is str and {usual}({var}) is not None:")
-    src.add(indent, f"    {var} = _Decimal({var})")
-    # Another string goes through parse_decimal's own steps inline (the same character
-    # checks, Decimal(), the same range and decimals checks); anything else through
-    # parse_decimal itself.
+    # A string, the wire's usual form, goes through parse_decimal's own steps inline (the
+    # same character checks, Decimal(), the same range and decimals checks); anything else
+    # through parse_decimal itself.
     src.add(
         indent,
-        f"elif type({var}) is str and {var}.isascii() and '_' not in {var}"
+        f"if type({var}) is str and {var}.isascii() and '_' not in {var}"
         f" and {var}.strip() == {var}:",
         f"    d = _Decimal({var})",
         "    if not d.is_finite() or abs(d) >= _MAX:",
