@@ -764,3 +764,11 @@ def test_a_builder_of_a_checked_class_calls_the_class() -> None:
     assert fast_builder(ModelCode)("JKT_001", "KL", "M") == ModelCode.parse("JKT_001_KL_M")
     with pytest.raises(ModelCodeError, match="contains '_'"):
         fast_builder(ModelCode)("JKT", "K_L", "M")
+
+
+@given(st.decimals(), st.integers(1, 3))
+def test_a_dot_places_from_the_end_is_plain_notation(value: Decimal, places: int) -> None:
+    """What the dumpers' shortcut assumes for up to 3 places: the digits test is not needed."""
+    text = str(value)
+    if len(text) > places and text[-places - 1] == ".":
+        assert text[-places:].isdigit()

@@ -526,11 +526,15 @@ def _dump_decimal(
     # characters (so at most 27 digits) is what the quantize above returns, unchanged and
     # without a signal, in any context that passes the dumper's `plain` test (precision and
     # Emax at least 28, Emin at most -28). Negative zero is left to the steps above.
+    # (Scientific notation puts at least four characters after its '.', as in "1.2E+5": with
+    # at most 3 places, a '.' that many characters from the end is plain notation, and the
+    # digits test is needed from 4 places up only.)
     src.decimal_context = True
+    digits = f" and {out}[-{places}:].isdigit()" if places >= 4 else ""
     lines = [
         f"{out} = str({var}) if plain and type({var}) is _Decimal else ''",
         f"if not ({places} < len({out}) <= 28 and {out}[-{places + 1}] == '.'"
-        f" and {out}[-{places}:].isdigit() and ({var} or {out}[0] != '-')):",
+        f"{digits} and ({var} or {out}[0] != '-')):",
         *(f"    {line}" for line in exact),
     ]
     return lines, out, False

@@ -88,6 +88,7 @@ def order_to_bex(order: vendre.Order, lookups: Lookups) -> bex.Order:
     )
 
     fee_articles = {shipping_id, *(article for _, article in lookups.fee_articles.items())}
+    row = fast_builder(bex.Row)
     rows = _product_rows(order, places, fee_articles, problems)
 
     fee_rate = lookups.settings.fee_tax_rate
@@ -105,16 +106,8 @@ def order_to_bex(order: vendre.Order, lookups: Lookups) -> bex.Order:
         else:
             article = problems.lookup(lookups.fee_articles, total.class_, f"{path}.class")
         value = problems.exact(total.value, places, f"{path}.value")
-        rows.append(
-            bex.Row(
-                article=article or "",
-                quantity=1,
-                description=total.title,
-                price=value,
-                vat_rate=fee_rate,
-                amount=value,
-            )
-        )
+        # bex.Row(article=..., size_group=None, size=None, quantity=1, description=...)
+        rows.append(row(article or "", None, None, 1, total.title, value, fee_rate, value))
     paid_known = total_paid is not None
     if total_paid is None:
         problems.add("$.totals", "no ot_total: what the customer paid is unknown")
