@@ -171,7 +171,8 @@ def copy_block(
     payment, an article's scalars, read from ``source`` (a model of the other side).
     Unknown codes are recorded in ``problems`` with the path of the source field.
     """
-    copy = _copier(entity, type(source), target_cls, to_bex, vendre_prefix, bex_prefix)
+    source_cls: type = type(source)
+    copy = _copier(entity, source_cls, target_cls, to_bex, vendre_prefix, bex_prefix)
     result: dict[str, Any] = copy(source, lookups, problems, path)
     return result
 
