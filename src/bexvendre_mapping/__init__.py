@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from bexvendre_mapping import bex, convert, fieldmap, money, vendre
     from bexvendre_mapping._lookups import CodeTable, Lookups, Settings
     from bexvendre_mapping._modelcode import ModelCode
+    from bexvendre_mapping._wire import json_engine
 
 # Loaded on first use (PEP 562), so that `import bexvendre_mapping` stays cheap for programs
 # that need only part of the library (the command line, a sync worker, a converter).
@@ -32,6 +33,7 @@ _NAMES = {
     "Lookups": "_lookups",
     "Settings": "_lookups",
     "ModelCode": "_modelcode",
+    "json_engine": "_wire",
 }
 
 
@@ -69,6 +71,7 @@ __all__ = [
     "bex",
     "convert",
     "fieldmap",
+    "json_engine",
     "money",
     "vendre",
 ]

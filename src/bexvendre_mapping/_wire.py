@@ -53,7 +53,15 @@ from bexvendre_mapping._modelcode import ModelCode
 from bexvendre_mapping._text import closest, show
 from bexvendre_mapping.money import parse_decimal, quantize
 
-__all__ = ["Codec", "Wire", "child_path", "parse_document", "problems_of", "wire"]
+__all__ = [
+    "Codec",
+    "Wire",
+    "child_path",
+    "json_engine",
+    "parse_document",
+    "problems_of",
+    "wire",
+]
 
 T = TypeVar("T")
 # Structure hooks take the value and, as cattrs passes it, the type (ignored).
