@@ -357,6 +357,8 @@ def machine() -> dict[str, Any]:
             versions[dist] = "?"
     commit = _git("rev-parse", "--short", "HEAD")
     dirty = bool(_git("status", "--porcelain", "--", "src"))
+    import bexvendre_mapping  # noqa: PLC0415 - the parent process times no import of its own
+
     return {
         "cpus": os.cpu_count(),
         "cpu_model": model,
@@ -366,6 +368,8 @@ def machine() -> dict[str, Any]:
         "versions": versions,
         "commit": commit,
         "src_modified": dirty,
+        # msgspec when the `fast` extra is installed; BEXVENDRE_MAPPING_JSON=json: the json module
+        "json_engine": bexvendre_mapping.json_engine(),
     }
 
 
@@ -455,7 +459,8 @@ def report(results: dict[str, Any]) -> str:
         f"bexvendre-mapping benchmarks · {results['date']} · {m['cpus']} × {m['cpu_model']} · "
         f"{m['implementation']} {m['python']}",
         f"library {m['versions']['bexvendre-mapping']} @ {m['commit'] or '?'}"
-        f"{' (src modified)' if m['src_modified'] else ''} · pydantic {m['versions']['pydantic']}"
+        f"{' (src modified)' if m['src_modified'] else ''} (JSON engine: {m['json_engine']})"
+        f" · pydantic {m['versions']['pydantic']}"
         f" · msgspec {m['versions']['msgspec']} · attrs {m['versions']['attrs']} · cattrs "
         f"{m['versions']['cattrs']}",
         f"load average (1, 5, 15 min) at start {_load(results['load_average']['start'])}, "
