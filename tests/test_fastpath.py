@@ -772,3 +772,26 @@ def test_a_dot_places_from_the_end_is_plain_notation(value: Decimal, places: int
     text = str(value)
     if len(text) > places and text[-places - 1] == ".":
         assert text[-places:].isdigit()
+
+
+@pytest.mark.parametrize("changes", CONTEXTS, ids=str)
+@pytest.mark.parametrize("amount", [*AMOUNTS, "799.2000", "-0.0000", "123456.7", "1234567890.1234"])
+def test_amounts_read_and_write_as_in_the_default_context(
+    changes: dict[str, Any], amount: str
+) -> None:
+    """The thread's decimal context changes nothing on the wire (money.WIRE_CONTEXT)."""
+    import decimal  # noqa: PLC0415 - only here
+
+    settings = {k: getattr(decimal, v) if k == "rounding" else v for k, v in changes.items()}
+    document = {"class": "ot_total", "title": "Totalt", "value": amount}
+
+    def outcome() -> Any:
+        try:
+            total = vendre.load_total(document)
+        except MappingError as exc:
+            return str(exc)
+        return repr(total.value), vendre.dumps_total(total)
+
+    expected = outcome()
+    with decimal.localcontext(**settings):
+        assert outcome() == expected

@@ -39,7 +39,7 @@ import types
 import typing
 from collections.abc import Mapping
 from datetime import date, datetime, tzinfo
-from decimal import ROUND_HALF_UP, Decimal, getcontext
+from decimal import Decimal
 from enum import Enum
 from typing import Any
 
@@ -63,7 +63,7 @@ from bexvendre_mapping._wire import (
     unstructure_hook,
     wire_aliases,
 )
-from bexvendre_mapping.money import MAX_AMOUNT, parse_decimal
+from bexvendre_mapping.money import MAX_AMOUNT, WIRE_CONTEXT, parse_decimal
 
 __all__ = ["fast_builder", "fast_dumper", "fast_loader"]
 
@@ -96,15 +96,6 @@ def _shop_datetime(value: Any, zone: tzinfo) -> datetime:
     return parse_datetime(value, zone)
 
 
-# Whether the decimal context lets the generated dumpers skip a quantize() whose result they
-# know (see _dump_decimal): a precision of at least 28 digits, exponents from -28 to 28
-# allowed, and no clamping (which, with Emax below the precision, changes the exponent
-# quantize() gives).
-_PLAIN_CONTEXT = [
-    "    c = _getcontext()",
-    "    plain = c.prec >= 28 and c.Emin <= -28 and c.Emax >= 28 and not c.clamp",
-]
-
 # The names every generated function may use.
 _GLOBALS: dict[str, Any] = {
     "_Fail": _Fail,
@@ -112,8 +103,7 @@ _GLOBALS: dict[str, Any] = {
     "_Mapping": Mapping,
     "_Decimal": Decimal,
     "_MAX": MAX_AMOUNT,
-    "_HALF_UP": ROUND_HALF_UP,
-    "_getcontext": getcontext,
+    "_WIRE_CONTEXT": WIRE_CONTEXT,
     "_int": _int,
     "_parse_decimal": parse_decimal,
     "_shop_datetime": _shop_datetime,
@@ -131,7 +121,6 @@ class _Source:
     def __init__(self) -> None:
         self.lines: list[str] = []
         self.names: dict[str, Any] = dict(_GLOBALS)
-        self.decimal_context = False  # whether the body tests the decimal context
 
     def ref(self, value: Any, hint: str) -> str:
         """A global name for ``value`` in the generated function."""
@@ -362,17 +351,25 @@ def _load_decimal(src: _Source, places: int | None, var: str, indent: int) -> No
         src.add(indent, f"{var} = _parse_decimal({var}, None)")
         return
     exponent = src.ref(Decimal(1).scaleb(-places), "exponent")
-    # A string, the wire's usual form, goes through parse_decimal's own steps inline (the
-    # same character checks, Decimal(), the same range and decimals checks); anything else
-    # through parse_decimal itself.
+    # The wire's usual form first: a string of at most 15 digits and exactly `places`
+    # decimals ("799.2000") is a finite Decimal below MAX_AMOUNT whose exponent is already
+    # -places: parse_decimal's checks pass and its quantize (in the wire context, whatever
+    # the thread's) gives it back unchanged.
+    dot = rf"\.[0-9]{{{places}}}" if places else ""
+    usual = src.ref(re.compile(rf"-?[0-9]{{1,15}}{dot}").fullmatch, "usual")
+    src.add(indent, f"if type({var}) is str and {usual}({var}) is not None:")
+    src.add(indent, f"    {var} = _Decimal({var})")
+    # Another string goes through parse_decimal's own steps inline (the same character
+    # checks, Decimal(), the same range and decimals checks); anything else through
+    # parse_decimal itself.
     src.add(
         indent,
-        f"if type({var}) is str and {var}.isascii() and '_' not in {var}"
+        f"elif type({var}) is str and {var}.isascii() and '_' not in {var}"
         f" and {var}.strip() == {var}:",
         f"    d = _Decimal({var})",
-        "    if not d.is_finite() or abs(d) >= _MAX:",
+        "    if not d.is_finite() or d.copy_abs() >= _MAX:",
         "        raise _Fail",
-        f"    {var} = d.quantize({exponent})",
+        f"    {var} = d.quantize({exponent}, context=_WIRE_CONTEXT)",
         f"    if {var} != d:",
         "        raise _Fail",
         "else:",
@@ -431,9 +428,6 @@ def _write_dumper(cls: type, zone_name: str) -> Hook:
         else:
             src.add(1, f"d[{key!r}] = {value}")
     src.add(1, "return d")
-    if src.decimal_context:
-        # Whether decimals with a plain str() may skip quantize: see _dump_decimal.
-        src.lines[1:1] = _PLAIN_CONTEXT
     return src.build(name, f"fast dumper {cls.__module__}.{cls.__qualname__} {zone_name}")
 
 
@@ -504,37 +498,20 @@ def _dump_decimal(
     src: _Source, places: int | None, key: str, var: str, out: str
 ) -> tuple[list[str], str, bool]:
     reference = src.ref(_decimal_out(places, key), "decimal_out")
-    if places is None or places < 0:
+    if places is None or places <= 0:
         return [], f"{reference}({var})", False
-    exponent = src.ref(Decimal(1).scaleb(-places), "exponent")
-    text = f"str({out})" if places <= 6 else f"format({out}, 'f')"
-    # _decimal_out's steps inline; a value that does not fit goes to _decimal_out itself,
-    # which raises its MappingError.
-    exact = [
-        f"{out} = {var}.quantize({exponent}, rounding=_HALF_UP) if {var}.is_finite() else None",
-        f"if {out} is None or {out} != {var}:",
-        f"    {out} = {reference}({var})",
-        "else:",
-        f"    if not {out}:",
-        f"        {out} = abs({out})  # never '-0.00'",
-        f"    {out} = {text}",
-    ]
-    if places == 0:
-        return exact, out, False
-    # The usual case, at a third of the cost of those steps: a Decimal whose str() is plain
-    # notation with exactly `places` decimals (so its exponent is -places) and at most 28
-    # characters (so at most 27 digits) is what the quantize above returns, unchanged and
-    # without a signal, in any context that passes the dumper's `plain` test (precision and
-    # Emax at least 28, Emin at most -28). Negative zero is left to the steps above.
+    # The usual case: a Decimal whose str() is plain notation with exactly `places` decimals
+    # (so its exponent is -places) and at most 28 characters (so at most 27 digits) is what
+    # _decimal_out's quantize in the wire context (28 digits) returns, unchanged. Negative
+    # zero, and everything else, goes to _decimal_out itself.
     # (Scientific notation puts at least four characters after its '.', as in "1.2E+5": with
     # at most 3 places, a '.' that many characters from the end is plain notation, and the
     # digits test is needed from 4 places up only.)
-    src.decimal_context = True
     digits = f" and {out}[-{places}:].isdigit()" if places >= 4 else ""
     lines = [
-        f"{out} = str({var}) if plain and type({var}) is _Decimal else ''",
+        f"{out} = str({var}) if type({var}) is _Decimal else ''",
         f"if not ({places} < len({out}) <= 28 and {out}[-{places + 1}] == '.'"
         f"{digits} and ({var} or {out}[0] != '-')):",
-        *(f"    {line}" for line in exact),
+        f"    {out} = {reference}({var})",
     ]
     return lines, out, False

@@ -13,7 +13,7 @@ Decimal('1235')
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Context, Decimal, DivisionByZero, InvalidOperation, Overflow
 
 from bexvendre_mapping._errors import MappingError, UnknownCodeError
 from bexvendre_mapping._text import closest as _closest
@@ -22,6 +22,7 @@ from bexvendre_mapping._text import show as _show
 __all__ = [
     "MAX_AMOUNT",
     "MINOR_UNITS",
+    "WIRE_CONTEXT",
     "excl_vat",
     "incl_vat",
     "minor_unit",
@@ -50,6 +51,19 @@ MINOR_UNITS: dict[str, int] = {
 #: every computation exact within Decimal's default 28 digits, and is far above any real
 #: order, price or stock value.
 MAX_AMOUNT = Decimal(10) ** 15
+
+#: The decimal context in which amounts are read from and written to the wire: Decimal's
+#: default precision of 28 digits, whatever context the calling thread has set, so that
+#: what a document loads to, or a model dumps to, never depends on it.
+WIRE_CONTEXT = Context(
+    prec=28,
+    rounding=ROUND_HALF_UP,
+    Emin=-999999,
+    Emax=999999,
+    capitals=1,
+    clamp=0,
+    traps=[InvalidOperation, DivisionByZero, Overflow],
+)
 
 _EXPONENTS = [Decimal(1).scaleb(-n) for n in range(13)]
 
@@ -116,14 +130,15 @@ def _to_decimal(value: object) -> Decimal:
 
 
 def _checked(number: Decimal, original: object, places: int | None) -> Decimal:
+    # copy_abs() and the wire context: the checks do not depend on the thread's context.
     if not number.is_finite():
         raise MappingError(f"expected a finite decimal number, got {_show(original)}")
-    if abs(number) >= MAX_AMOUNT:
+    if number.copy_abs() >= MAX_AMOUNT:
         raise MappingError(f"{_show(original)} is out of range (at most 15 integer digits)")
     if places is None:
         return number
     try:
-        exact = number.quantize(_exponent(places))
+        exact = number.quantize(_exponent(places), context=WIRE_CONTEXT)
     except InvalidOperation:  # more decimals than Decimal's precision can hold
         exact = None
     if exact is None or exact != number:
