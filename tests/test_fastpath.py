@@ -795,3 +795,13 @@ def test_amounts_read_and_write_as_in_the_default_context(
     expected = outcome()
     with decimal.localcontext(**settings):
         assert outcome() == expected
+
+
+def test_no_builder_for_a_class_with_fields_outside_init() -> None:
+    @attrs.frozen
+    class Partial:
+        kept: int
+        derived: int = attrs.field(init=False, default=0)
+
+    with pytest.raises(TypeError, match="fields outside __init__"):
+        fast_builder(Partial)

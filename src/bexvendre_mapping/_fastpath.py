@@ -245,10 +245,13 @@ def fast_builder(cls: type) -> Hook:
     the class. For the converters' hot loops, which build many models.
     """
     fields = _fields(cls)
+    if not all(f.init for f in fields):
+        msg = f"{cls.__qualname__} has fields outside __init__: no builder for it"
+        raise TypeError(msg)
     src = _Source()
     names = [f"a{index}" for index in range(len(fields))]
     src.add(0, f"def build_{cls.__name__}({', '.join(names)}):")
-    setters = _slot_setters(cls, fields) if all(f.init for f in fields) else None
+    setters = _slot_setters(cls, fields)
     if setters is None:
         arguments = ", ".join(f"{f.alias}={name}" for f, name in zip(fields, names, strict=True))
         src.add(1, f"return {src.ref(cls, 'cls')}({arguments})")

@@ -17,9 +17,10 @@ from bexvendre_mapping import (
     UnknownCodeError,
     bex,
     convert,
+    json_engine,
     vendre,
 )
-from bexvendre_mapping.money import incl_vat, parse_decimal, round_money
+from bexvendre_mapping.money import WIRE_CONTEXT, incl_vat, parse_decimal, round_money
 from bexvendre_mapping.stream import convert_lines
 
 code: ModelCode = ModelCode.parse("1001_SKO_42")
@@ -65,3 +66,5 @@ except MappingError as error:
     paths: tuple[str, ...] = error.paths
 
 lines: list[bytes] = list(convert_lines([b"{}"], "stock", source="bex", lookups=lookups))
+engine: str = json_engine()
+precision: int = WIRE_CONTEXT.prec
