@@ -99,14 +99,17 @@ def tests(session: nox.Session) -> None:
 
 @nox.session(python=PYTHONS)
 def core(session: nox.Session) -> None:
-    """The core's tests with no extra installed: no requests, werkzeug, rich or msgspec (so
-    JSON goes through the standard library)."""
+    """The core's tests with no extra installed: no requests, werkzeug, rich or msgspec.
+
+    So JSON goes through the standard library's json module here.
+    """
     session.install(_wheel(session), "pytest", "hypothesis")
     _check_installed(session)
     session.run(
         "python",
         "-c",
-        "import importlib.util as u; assert not (u.find_spec('requests') or u.find_spec('msgspec'))",
+        "import importlib.util as u; "
+        "assert not (u.find_spec('requests') or u.find_spec('msgspec'))",
     )
     session.run("bexvendre", "--help", silent=True)
     session.chdir("tests")
