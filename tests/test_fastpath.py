@@ -805,3 +805,60 @@ def test_no_builder_for_a_class_with_fields_outside_init() -> None:
 
     with pytest.raises(TypeError, match="fields outside __init__"):
         fast_builder(Partial)
+
+
+def _classes(cls: type) -> set[type]:
+    found = {cls}
+    for field in _fields(cls):
+        for inner in _nested(field.type):
+            found |= _classes(inner)
+    return found
+
+
+def _all_checks() -> list[Any]:
+    from bexvendre_mapping._wire import _wire_of  # noqa: PLC0415
+
+    classes = {cls for top, _ in TOP.values() for cls in _classes(top)}
+    found = {_wire_of(f).check for cls in classes for f in _fields(cls)}
+    from bexvendre_mapping._checks import failure_condition  # noqa: PLC0415
+
+    return sorted(
+        (c for c in found if c is not None),
+        key=lambda c: (c.__qualname__, str(failure_condition(c))),
+    )
+
+
+CHECKS = _all_checks()
+
+
+@pytest.mark.parametrize(
+    "check", CHECKS, ids=[f"{c.__qualname__}-{i}" for i, c in enumerate(CHECKS)]
+)
+@given(
+    value=st.one_of(st.integers(-3, 3), st.text(st.sampled_from(" \t\xa0\u2028aZ1_"), max_size=3))
+)
+def test_inline_checks_fail_exactly_when_the_check_raises(check: Any, value: Any) -> None:
+    from bexvendre_mapping._checks import failure_condition  # noqa: PLC0415
+
+    condition = failure_condition(check)
+    if condition is None:
+        return
+    try:
+        fails = eval(condition.format("value"), {}, {"value": value})  # noqa: S307 - our own
+    except (TypeError, AttributeError):  # the other type: the loader's type test comes first
+        return
+    try:
+        check(value)
+    except MappingError:
+        assert fails
+    else:
+        assert not fails
+
+
+def test_the_usual_checks_are_written_inline() -> None:
+    from bexvendre_mapping._checks import at_least, failure_condition, nonempty, one_of  # noqa: PLC0415
+
+    assert failure_condition(nonempty) == "not {}.strip()"
+    assert failure_condition(at_least(1)) == "{} < 1"
+    assert failure_condition(one_of(0, 1)) == "{} not in (0, 1)"
+    assert failure_condition(print) is None

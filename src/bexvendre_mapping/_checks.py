@@ -9,7 +9,15 @@ from typing import Any, TypeVar
 from bexvendre_mapping._errors import MappingError
 from bexvendre_mapping._text import show
 
-__all__ = ["at_least", "country_code", "currency_code", "nonempty", "one_of", "with_languages"]
+__all__ = [
+    "at_least",
+    "country_code",
+    "currency_code",
+    "failure_condition",
+    "nonempty",
+    "one_of",
+    "with_languages",
+]
 
 H = TypeVar("H", int, str)
 
@@ -17,11 +25,27 @@ _CURRENCY = re.compile(r"[A-Z]{3}")
 _COUNTRY = re.compile(r"[A-Z]{2}")
 
 
+# A check whose failure is one Python expression of the value, for the generated loaders to
+# write inline (spelled with `{}` for the value): the check raises exactly when it is true.
+_FAILS_WHEN: dict[Callable[..., Any], str] = {}
+
+
+def failure_condition(check: Callable[..., Any]) -> str | None:
+    """The expression (``{}`` for the value) true exactly when ``check`` raises, if known."""
+    try:
+        return _FAILS_WHEN.get(check)
+    except TypeError:  # an unhashable check
+        return None
+
+
 def nonempty(value: str) -> str:
     """A string that is not empty or blank."""
     if not value.strip():
         raise MappingError(f"must not be empty, got {show(value)}")
     return value
+
+
+_FAILS_WHEN[nonempty] = "not {}.strip()"
 
 
 def currency_code(value: str) -> str:
@@ -48,6 +72,7 @@ def at_least(minimum: int) -> Callable[[int], int]:
             raise MappingError(f"must be at least {minimum}, got {show(value)}")
         return value
 
+    _FAILS_WHEN[check] = f"{{}} < {int(minimum)!r}"
     return check
 
 
@@ -60,6 +85,8 @@ def one_of(*allowed: H) -> Callable[[H], H]:
             raise MappingError(f"must be one of {listed}, got {show(value)}")
         return value
 
+    if all(type(a) in (int, str) for a in allowed):  # their repr() is their literal
+        _FAILS_WHEN[check] = f"{{}} not in {allowed!r}"
     return check
 
 

@@ -45,6 +45,7 @@ from typing import Any
 
 import attrs
 
+from bexvendre_mapping._checks import failure_condition
 from bexvendre_mapping._dates import format_date, format_datetime, parse_date, parse_datetime
 from bexvendre_mapping._dates import time_zone as get_zone
 from bexvendre_mapping._modelcode import ModelCode
@@ -206,9 +207,8 @@ def _write_loader(cls: type, setting: _Setting) -> Hook:
                 src.add(2, f"if {var} is None:", f"    {var} = ()", "else:")
                 indent = 3
         _load_value(src, field.type, spec.places, var, indent=indent, setting=setting)
-        if spec.check is not None:  # checks are of values: null stays null
-            src.add(indent, f"if {var} is not None:")
-            src.add(indent + 1, f"{var} = {src.ref(spec.check, 'check')}({var})")
+        if spec.check is not None:
+            _load_check(src, spec.check, var, indent)
         arguments.append(f"{field.alias}={var}")
     if setting.strict:
         known = src.ref(frozenset(_wire_of(f).key or f.name for f in fields), "known")
@@ -234,6 +234,15 @@ def _write_loader(cls: type, setting: _Setting) -> Hook:
     src.add(1, "return r")
     label = f"fast loader {cls.__module__}.{cls.__qualname__} {setting.zone_name}"
     return src.build(name, f"{label} strict={setting.strict}")
+
+
+def _load_check(src: _Source, check: Hook, var: str, indent: int) -> None:
+    """Lines running a field's check on ``var`` (checks are of values: null stays null)."""
+    fails = failure_condition(check)
+    if fails is not None:  # written inline: the check returns the value as it is
+        src.add(indent, f"if {var} is not None and {fails.format(var)}:", "    raise _Fail")
+    else:
+        src.add(indent, f"if {var} is not None:", f"    {var} = {src.ref(check, 'check')}({var})")
 
 
 @functools.cache
