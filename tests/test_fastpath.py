@@ -779,7 +779,7 @@ def test_a_dot_places_from_the_end_is_plain_notation(value: Decimal, places: int
 def test_amounts_read_and_write_as_in_the_default_context(
     changes: dict[str, Any], amount: str
 ) -> None:
-    """The thread's decimal context changes nothing on the wire (money.WIRE_CONTEXT)."""
+    """The thread's decimal context changes nothing on the wire (money.CONTEXT)."""
     import decimal  # noqa: PLC0415 - only here
 
     settings = {k: getattr(decimal, v) if k == "rounding" else v for k, v in changes.items()}

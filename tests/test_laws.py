@@ -9,7 +9,7 @@ from typing import Any
 
 import attrs
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bexvendre_mapping import Lookups, MappingError, bex, convert, vendre
@@ -139,3 +139,76 @@ def test_load_and_convert_either_succeed_or_raise_mapping_error(
     except MappingError as exc:
         assert exc.problems
         assert all(p.path.startswith("$") for p in exc.problems)
+
+
+# The thread's decimal context changes no conversion (money.CONTEXT).
+ODD_CONTEXTS = [
+    {"prec": 6},
+    {"rounding": "ROUND_DOWN"},
+    {"rounding": "ROUND_CEILING", "prec": 12},
+    {"traps": ["Inexact", "Rounded", "InvalidOperation"]},
+    {"prec": 60, "Emax": 40, "clamp": 1},
+]
+
+
+def _in_context(changes: dict[str, Any], run: Any) -> Any:
+    import decimal  # noqa: PLC0415 - only here
+
+    settings: dict[str, Any] = {}
+    for key, value in changes.items():
+        if key == "rounding":
+            settings[key] = getattr(decimal, value)
+        elif key == "traps":
+            settings[key] = [getattr(decimal, name) for name in value]
+        else:
+            settings[key] = value
+    with decimal.localcontext(**settings):
+        return run()
+
+
+@pytest.mark.parametrize("changes", ODD_CONTEXTS, ids=str)
+@settings(max_examples=20)
+@given(data=st.data())
+def test_conversions_do_not_depend_on_the_decimal_context(
+    changes: dict[str, Any], data: st.DataObject
+) -> None:
+    order = data.draw(strategies.vendre_orders_for(L))
+    article = attrs.evolve(data.draw(strategies.bex_articles()), external_reference="SKOR")
+    expected = (convert.order_to_bex(order, L), convert.article_to_vendre(article, L))
+    bex_order, product = expected
+
+    def everything() -> Any:
+        return (
+            convert.order_to_bex(order, L),
+            convert.article_to_vendre(article, L),
+            convert.order_to_vendre(bex_order, L),
+            convert.product_to_bex(product, L),
+            bex.dumps_order(bex_order),
+            vendre.dumps_product(product),
+        )
+
+    found = _in_context(changes, everything)
+    assert found[:2] == expected
+    assert found[2:] == (
+        convert.order_to_vendre(bex_order, L),
+        convert.product_to_bex(product, L),
+        bex.dumps_order(bex_order),
+        vendre.dumps_product(product),
+    )
+
+
+@pytest.mark.parametrize("changes", ODD_CONTEXTS, ids=str)
+def test_money_functions_do_not_depend_on_the_decimal_context(changes: dict[str, Any]) -> None:
+    from bexvendre_mapping import money  # noqa: PLC0415
+
+    def everything() -> Any:
+        return (
+            money.incl_vat(Decimal("89.2857"), Decimal("12")),
+            money.excl_vat(Decimal("100.00"), Decimal("12")),
+            money.vat_amount(Decimal("100.00"), Decimal("12")),
+            money.round_money(Decimal("1234.5"), "JPY"),
+            money.quantize(Decimal("2.345"), 2),
+            money.parse_decimal("123456789.1234", 4),
+        )
+
+    assert _in_context(changes, everything) == everything()

@@ -64,7 +64,7 @@ from bexvendre_mapping._wire import (
     unstructure_hook,
     wire_aliases,
 )
-from bexvendre_mapping.money import MAX_AMOUNT, WIRE_CONTEXT, parse_decimal
+from bexvendre_mapping.money import CONTEXT, MAX_AMOUNT, parse_decimal
 
 __all__ = ["fast_builder", "fast_dumper", "fast_loader"]
 
@@ -104,7 +104,7 @@ _GLOBALS: dict[str, Any] = {
     "_Mapping": Mapping,
     "_Decimal": Decimal,
     "_MAX": MAX_AMOUNT,
-    "_WIRE_CONTEXT": WIRE_CONTEXT,
+    "_CONTEXT": CONTEXT,
     "_int": _int,
     "_parse_decimal": parse_decimal,
     "_shop_datetime": _shop_datetime,
@@ -381,7 +381,7 @@ def _load_decimal(src: _Source, places: int | None, var: str, indent: int) -> No
         f"    d = _Decimal({var})",
         "    if not d.is_finite() or d.copy_abs() >= _MAX:",
         "        raise _Fail",
-        f"    {var} = d.quantize({exponent}, context=_WIRE_CONTEXT)",
+        f"    {var} = d.quantize({exponent}, context=_CONTEXT)",
         f"    if {var} != d:",
         "        raise _Fail",
         "else:",

@@ -51,7 +51,7 @@ from bexvendre_mapping._dates import time_zone as get_zone
 from bexvendre_mapping._errors import MappingError, Problem
 from bexvendre_mapping._modelcode import ModelCode
 from bexvendre_mapping._text import closest, show
-from bexvendre_mapping.money import WIRE_CONTEXT, parse_decimal
+from bexvendre_mapping.money import CONTEXT, parse_decimal
 
 __all__ = [
     "Codec",
@@ -447,7 +447,7 @@ def _decimal_out(places: int | None, key: str) -> Hook:
             return format(value, "f")
         try:  # in the wire context: the result does not depend on the thread's context
             exact = (
-                value.quantize(exponent, rounding=ROUND_HALF_UP, context=WIRE_CONTEXT)
+                value.quantize(exponent, rounding=ROUND_HALF_UP, context=CONTEXT)
                 if value.is_finite()
                 else None
             )

@@ -1,7 +1,8 @@
 """Money: exact decimal parsing, currency minor units, and VAT (SPEC §5).
 
 Money is always :class:`decimal.Decimal`, never ``float``. Every rounding is ROUND_HALF_UP,
-the rule Swedish receipts and both systems use.
+the rule Swedish receipts and both systems use. Every computation is done in :data:`CONTEXT`,
+whatever decimal context the calling thread has set.
 
 >>> incl_vat(Decimal("79.9920"), Decimal("25"))
 Decimal('99.99')
@@ -13,16 +14,25 @@ Decimal('1235')
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Context, Decimal, DivisionByZero, InvalidOperation, Overflow
+from decimal import (
+    ROUND_HALF_EVEN,
+    ROUND_HALF_UP,
+    Context,
+    Decimal,
+    DivisionByZero,
+    InvalidOperation,
+    Overflow,
+    localcontext,
+)
 
 from bexvendre_mapping._errors import MappingError, UnknownCodeError
 from bexvendre_mapping._text import closest as _closest
 from bexvendre_mapping._text import show as _show
 
 __all__ = [
+    "CONTEXT",
     "MAX_AMOUNT",
     "MINOR_UNITS",
-    "WIRE_CONTEXT",
     "excl_vat",
     "incl_vat",
     "minor_unit",
@@ -52,12 +62,16 @@ MINOR_UNITS: dict[str, int] = {
 #: order, price or stock value.
 MAX_AMOUNT = Decimal(10) ** 15
 
-#: The decimal context in which amounts are read from and written to the wire: Decimal's
-#: default precision of 28 digits, whatever context the calling thread has set, so that
-#: what a document loads to, or a model dumps to, never depends on it.
-WIRE_CONTEXT = Context(
+#: The decimal context of every amount the library reads, writes or computes: Decimal's own
+#: defaults (28 digits; ROUND_HALF_EVEN for an inexact intermediate result, such as a price
+#: divided by 1.12; InvalidOperation, DivisionByZero and Overflow trapped), whatever context
+#: the calling thread has set. So a document loads to the same amounts, a model dumps to the
+#: same bytes and an order converts to the same rows in a program that has changed its own
+#: context (a lower precision, another rounding, Inexact trapped). Roundings to a currency or
+#: to the wire are ROUND_HALF_UP, given explicitly.
+CONTEXT = Context(
     prec=28,
-    rounding=ROUND_HALF_UP,
+    rounding=ROUND_HALF_EVEN,
     Emin=-999999,
     Emax=999999,
     capitals=1,
@@ -84,7 +98,7 @@ def quantize(value: Decimal, places: int) -> Decimal:
         exponent = _EXPONENTS[places]
     except IndexError:
         exponent = Decimal(1).scaleb(-places)
-    return value.quantize(exponent, rounding=ROUND_HALF_UP)
+    return value.quantize(exponent, rounding=ROUND_HALF_UP, context=CONTEXT)
 
 
 def parse_decimal(value: object, places: int | None = None) -> Decimal:
@@ -138,7 +152,7 @@ def _checked(number: Decimal, original: object, places: int | None) -> Decimal:
     if places is None:
         return number
     try:
-        exact = number.quantize(_exponent(places), context=WIRE_CONTEXT)
+        exact = number.quantize(_exponent(places), context=CONTEXT)
     except InvalidOperation:  # more decimals than Decimal's precision can hold
         exact = None
     if exact is None or exact != number:
@@ -178,7 +192,8 @@ def incl_vat(excl: Decimal, rate: Decimal, places: int = 2) -> Decimal:
     >>> incl_vat(Decimal("100"), Decimal("12"))
     Decimal('112.00')
     """
-    return quantize(excl * (1 + rate / 100), places)
+    with localcontext(CONTEXT):
+        return quantize(excl * (1 + rate / 100), places)
 
 
 def excl_vat(incl: Decimal, rate: Decimal, places: int = 4) -> Decimal:
@@ -187,7 +202,8 @@ def excl_vat(incl: Decimal, rate: Decimal, places: int = 4) -> Decimal:
     >>> excl_vat(Decimal("112.00"), Decimal("12"))
     Decimal('100.0000')
     """
-    return quantize(incl / (1 + rate / 100), places)
+    with localcontext(CONTEXT):
+        return quantize(incl / (1 + rate / 100), places)
 
 
 def vat_amount(incl: Decimal, rate: Decimal, places: int = 2) -> Decimal:
@@ -196,4 +212,5 @@ def vat_amount(incl: Decimal, rate: Decimal, places: int = 2) -> Decimal:
     >>> vat_amount(Decimal("125.00"), Decimal("25"))
     Decimal('25.00')
     """
-    return quantize(incl * rate / (100 + rate), places)
+    with localcontext(CONTEXT):
+        return quantize(incl * rate / (100 + rate), places)

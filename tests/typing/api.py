@@ -20,7 +20,7 @@ from bexvendre_mapping import (
     json_engine,
     vendre,
 )
-from bexvendre_mapping.money import WIRE_CONTEXT, incl_vat, parse_decimal, round_money
+from bexvendre_mapping.money import CONTEXT, incl_vat, parse_decimal, round_money
 from bexvendre_mapping.stream import convert_lines
 
 code: ModelCode = ModelCode.parse("1001_SKO_42")
@@ -67,4 +67,4 @@ except MappingError as error:
 
 lines: list[bytes] = list(convert_lines([b"{}"], "stock", source="bex", lookups=lookups))
 engine: str = json_engine()
-precision: int = WIRE_CONTEXT.prec
+precision: int = CONTEXT.prec

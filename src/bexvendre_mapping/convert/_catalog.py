@@ -7,7 +7,12 @@ from typing import Any
 from bexvendre_mapping import bex, vendre
 from bexvendre_mapping._lookups import Lookups
 from bexvendre_mapping._modelcode import ModelCode
-from bexvendre_mapping.convert._support import Problems, copy_block, require_type
+from bexvendre_mapping.convert._support import (
+    Problems,
+    copy_block,
+    in_money_context,
+    require_type,
+)
 from bexvendre_mapping.fieldmap import PRODUCT, STATUS, EntityMap
 from bexvendre_mapping.money import excl_vat, incl_vat, quantize
 
@@ -48,6 +53,7 @@ def _top_level(
     )
 
 
+@in_money_context
 def article_to_vendre(article: bex.Article, lookups: Lookups) -> vendre.Product:
     """A Bex article as a Vendre product, with one variant per size.
 
@@ -75,6 +81,7 @@ def article_to_vendre(article: bex.Article, lookups: Lookups) -> vendre.Product:
     )
 
 
+@in_money_context
 def product_to_bex(product: vendre.Product, lookups: Lookups) -> bex.Article:
     """A Vendre product as the Bex article it stands for.
 

@@ -12,7 +12,12 @@ from bexvendre_mapping._fastpath import fast_builder
 from bexvendre_mapping._lookups import Lookups
 from bexvendre_mapping._text import closest
 from bexvendre_mapping._wire import child_path
-from bexvendre_mapping.convert._support import Problems, copy_block, require_type
+from bexvendre_mapping.convert._support import (
+    Problems,
+    copy_block,
+    in_money_context,
+    require_type,
+)
 from bexvendre_mapping.fieldmap import ORDER
 from bexvendre_mapping.money import MINOR_UNITS, excl_vat, incl_vat, quantize, vat_amount
 
@@ -49,6 +54,7 @@ def _currency_places(currency: str, problems: Problems, path: str) -> int:
     return places
 
 
+@in_money_context
 def order_to_bex(order: vendre.Order, lookups: Lookups) -> bex.Order:
     """Convert a Vendre order into the Bex order the integration creates.
 
@@ -200,7 +206,8 @@ def _check_totals(
         return None
     error = TotalsMismatchError(rows_total, paid, path="$.totals")
     if lookups.settings.totals_policy == "warn":
-        warnings.warn(str(error), TotalsMismatchWarning, stacklevel=3)
+        # The caller of order_to_bex (above: order_to_bex, in_money_context's wrapper).
+        warnings.warn(str(error), TotalsMismatchWarning, stacklevel=4)
         return None
     return error
 
@@ -216,6 +223,7 @@ def _fee_kind(row: bex.Row, order: bex.Order, lookups: Lookups) -> str | None:
     return None
 
 
+@in_money_context
 def order_to_vendre(order: bex.Order, lookups: Lookups) -> vendre.Order:
     """Convert a Bex order back into the Vendre order it came from.
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from decimal import Decimal, InvalidOperation
-from typing import Any, TypeVar
+from decimal import Decimal, InvalidOperation, localcontext
+from typing import Any, ParamSpec, TypeVar
 
 import attrs
 
@@ -14,12 +14,29 @@ from bexvendre_mapping._fastpath import _Source
 from bexvendre_mapping._lookups import CodeTable, Lookups
 from bexvendre_mapping._wire import child_path, wire_keys, wire_places
 from bexvendre_mapping.fieldmap import EntityMap
+from bexvendre_mapping.money import CONTEXT
 
-__all__ = ["Problems", "copy_block", "require_type"]
+__all__ = ["Problems", "copy_block", "in_money_context", "require_type"]
 
 _EXPONENTS = [Decimal(1).scaleb(-n) for n in range(9)]
 
 T = TypeVar("T")
+P = ParamSpec("P")
+
+
+def in_money_context(convert: Callable[P, T]) -> Callable[P, T]:
+    """The converter ``convert``, computing in :data:`bexvendre_mapping.money.CONTEXT`.
+
+    Whatever context the calling thread has set (a lower precision, another rounding,
+    Inexact trapped), a conversion gives the same result.
+    """
+
+    @functools.wraps(convert)
+    def run(*args: P.args, **kwargs: P.kwargs) -> T:
+        with localcontext(CONTEXT):
+            return convert(*args, **kwargs)
+
+    return run
 
 
 class Problems:
@@ -59,7 +76,7 @@ class Problems:
     def exact(self, value: Decimal, places: int, path: str) -> Decimal:
         """``value`` with ``places`` decimals, recording a problem if that would round it."""
         try:
-            scaled = value.quantize(_EXPONENTS[places])
+            scaled = value.quantize(_EXPONENTS[places], context=CONTEXT)
         except InvalidOperation:  # more digits than Decimal's context holds
             scaled = None
         if scaled is None or scaled != value:
