@@ -22,7 +22,6 @@ from decimal import (
     DivisionByZero,
     InvalidOperation,
     Overflow,
-    localcontext,
 )
 
 from bexvendre_mapping._errors import MappingError, UnknownCodeError
@@ -192,8 +191,8 @@ def incl_vat(excl: Decimal, rate: Decimal, places: int = 2) -> Decimal:
     >>> incl_vat(Decimal("100"), Decimal("12"))
     Decimal('112.00')
     """
-    with localcontext(CONTEXT):
-        return quantize(excl * (1 + rate / 100), places)
+    c = CONTEXT  # its methods: the thread's context plays no part
+    return quantize(c.multiply(excl, c.add(1, c.divide(rate, 100))), places)
 
 
 def excl_vat(incl: Decimal, rate: Decimal, places: int = 4) -> Decimal:
@@ -202,8 +201,8 @@ def excl_vat(incl: Decimal, rate: Decimal, places: int = 4) -> Decimal:
     >>> excl_vat(Decimal("112.00"), Decimal("12"))
     Decimal('100.0000')
     """
-    with localcontext(CONTEXT):
-        return quantize(incl / (1 + rate / 100), places)
+    c = CONTEXT
+    return quantize(c.divide(incl, c.add(1, c.divide(rate, 100))), places)
 
 
 def vat_amount(incl: Decimal, rate: Decimal, places: int = 2) -> Decimal:
@@ -212,5 +211,5 @@ def vat_amount(incl: Decimal, rate: Decimal, places: int = 2) -> Decimal:
     >>> vat_amount(Decimal("125.00"), Decimal("25"))
     Decimal('25.00')
     """
-    with localcontext(CONTEXT):
-        return quantize(incl * rate / (100 + rate), places)
+    c = CONTEXT
+    return quantize(c.divide(c.multiply(incl, rate), c.add(100, rate)), places)
