@@ -157,7 +157,7 @@ def test_the_stock_shortcut_agrees_with_the_usual_route(
     usual = _usual(line, lookups, strict)
     assert found == usual
     # The shortcut itself: it takes every valid line, and no broken one.
-    shortcut = _FUSED["stock", "bex"](lookups, lookups.settings.time_zone, strict)
+    shortcut = _FUSED[bex.load_stock](lookups, lookups.settings.time_zone, strict)
     try:
         taken = ("ok", shortcut(line))
     except Exception:  # noqa: BLE001 - only whether it refused is compared

@@ -64,7 +64,7 @@ from bexvendre_mapping._wire import (
     unstructure_hook,
     wire_aliases,
 )
-from bexvendre_mapping.money import CONTEXT, MAX_AMOUNT, parse_decimal
+from bexvendre_mapping.money import parse_decimal
 
 __all__ = ["fast_builder", "fast_dumper", "fast_loader"]
 
@@ -103,8 +103,6 @@ _GLOBALS: dict[str, Any] = {
     "_MISSING": _MISSING,
     "_Mapping": Mapping,
     "_Decimal": Decimal,
-    "_MAX": MAX_AMOUNT,
-    "_CONTEXT": CONTEXT,
     "_int": _int,
     "_parse_decimal": parse_decimal,
     "_shop_datetime": _shop_datetime,
@@ -362,28 +360,16 @@ def _load_decimal(src: _Source, places: int | None, var: str, indent: int) -> No
     if places is None:
         src.add(indent, f"{var} = _parse_decimal({var}, None)")
         return
-    exponent = src.ref(Decimal(1).scaleb(-places), "exponent")
-    # The wire's usual form first: a string of at most 15 digits and exactly `places`
+    # The wire's usual form at once: a string of at most 15 digits and exactly `places`
     # decimals ("799.2000") is a finite Decimal below MAX_AMOUNT whose exponent is already
-    # -places: parse_decimal's checks pass and its quantize (in the wire context, whatever
-    # the thread's) gives it back unchanged.
+    # -places: parse_decimal's checks pass and its quantize (in money.CONTEXT, whatever the
+    # thread's) gives it back unchanged. Anything else goes through parse_decimal itself.
     dot = rf"\.[0-9]{{{places}}}" if places else ""
     usual = src.ref(re.compile(rf"-?[0-9]{{1,15}}{dot}").fullmatch, "usual")
-    src.add(indent, f"if type({var}) is str and {usual}({var}) is not None:")
-    src.add(indent, f"    {var} = _Decimal({var})")
-    # Another string goes through parse_decimal's own steps inline (the same character
-    # checks, Decimal(), the same range and decimals checks); anything else through
-    # parse_decimal itself.
     src.add(
         indent,
-        f"elif type({var}) is str and {var}.isascii() and '_' not in {var}"
-        f" and {var}.strip() == {var}:",
-        f"    d = _Decimal({var})",
-        "    if not d.is_finite() or d.copy_abs() >= _MAX:",
-        "        raise _Fail",
-        f"    {var} = d.quantize({exponent}, context=_CONTEXT)",
-        f"    if {var} != d:",
-        "        raise _Fail",
+        f"if type({var}) is str and {usual}({var}) is not None:",
+        f"    {var} = _Decimal({var})",
         "else:",
         f"    {var} = _parse_decimal({var}, {places})",
     )

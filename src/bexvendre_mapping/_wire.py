@@ -31,7 +31,7 @@ import types
 import typing
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, tzinfo
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from enum import Enum
 from typing import Any, Generic, TypeVar
 
@@ -51,7 +51,7 @@ from bexvendre_mapping._dates import time_zone as get_zone
 from bexvendre_mapping._errors import MappingError, Problem
 from bexvendre_mapping._modelcode import ModelCode
 from bexvendre_mapping._text import closest, show
-from bexvendre_mapping.money import CONTEXT, parse_decimal
+from bexvendre_mapping.money import parse_decimal, quantize
 
 __all__ = [
     "Codec",
@@ -438,20 +438,14 @@ def structure_hook(cls: type, setting: _Setting) -> Hook:
 
 
 def _decimal_out(places: int | None, key: str) -> Hook:
-    exponent = Decimal(1).scaleb(-(places or 0))
-
     def dump(value: Decimal) -> str:
         if not isinstance(value, Decimal):
             raise MappingError(f"field {key!r}: expected Decimal, got {show(value)}")
         if places is None:
             return format(value, "f")
-        try:  # in the wire context: the result does not depend on the thread's context
-            exact = (
-                value.quantize(exponent, rounding=ROUND_HALF_UP, context=CONTEXT)
-                if value.is_finite()
-                else None
-            )
-        except InvalidOperation:  # more digits than the wire context's 28
+        try:  # money.quantize works in money.CONTEXT, whatever the thread's context
+            exact = quantize(value, places) if value.is_finite() else None
+        except InvalidOperation:  # more digits than money.CONTEXT's 28
             exact = None
         if exact is None or exact != value:
             raise MappingError(

@@ -63,7 +63,7 @@ def convert_lines(
     to_other = entry.to_other[source]
     dumps = entry.dumps[OTHER[source]]
     zone = lookups.settings.time_zone
-    fused = _FUSED.get((_KIND_OF.get(kind, kind), source))
+    fused = _FUSED.get(load)
     shortcut = None if fused is None else fused(lookups, zone, strict)
     for index, line in enumerate(lines):
         if not line.strip():
@@ -110,7 +110,7 @@ def _bex_stock(lookups: Lookups, zone: str, strict: bool) -> Route:
     return route
 
 
-_FUSED: dict[tuple[str, str], Callable[[Lookups, str, bool], Route]] = {
-    ("stock", "bex"): _bex_stock,
+# By the loader of the kind and side they read.
+_FUSED: dict[Callable[..., object], Callable[[Lookups, str, bool], Route]] = {
+    bex.load_stock: _bex_stock,
 }
-_KIND_OF = {"article": "product"}

@@ -142,8 +142,7 @@ class _Step:
     places: int | None
 
 
-@functools.cache
-def _plan(  # noqa: PLR0917 - a cache key, called from one place
+def _plan(  # noqa: PLR0917 - _copier's key, called from it alone (which caches)
     entity: EntityMap,
     source_cls: type,
     target_cls: type,
