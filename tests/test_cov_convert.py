@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import attrs
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from tests.http_support import bex_order, bex_order_doc, vendre_order_doc
 
 from bexvendre_mapping import (
@@ -18,6 +21,13 @@ from bexvendre_mapping import (
     convert,
     vendre,
 )
+from bexvendre_mapping import testing as strategies
+from bexvendre_mapping.convert._support import Problems, block_values, copy_block
+from bexvendre_mapping.fieldmap import ORDER, FieldRule
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+EXAMPLE = Lookups.from_toml(EXAMPLES / "lookups.toml")
+EXAMPLE_ORDER = (EXAMPLES / "vendre-order.json").read_bytes()
 
 
 def problems_of(error: MappingError) -> list[tuple[str, str]]:
@@ -123,3 +133,99 @@ def test_a_constructed_product_without_swedish_does_not_convert(lookups: Lookups
     with pytest.raises(MappingError) as caught:
         convert.product_to_bex(english_only, lookups)
     assert problems_of(caught.value) == [("$.name", "needs a text for 'sv'")]
+
+
+ORDER_BLOCKS = [
+    ("billing_address", "Faktureras", vendre.Address, bex.InvoiceAddress),
+    ("customer_address", "Beställare", vendre.CustomerAddress, bex.Orderer),
+    ("delivery_address", "Leveransadress", vendre.Address, bex.DeliveryAddress),
+    ("payment", "Butik & webbetalningar[0]", vendre.Payment, bex.Payment),
+]
+
+
+@pytest.mark.parametrize(("v", "b", "vendre_cls", "bex_cls"), ORDER_BLOCKS)
+@pytest.mark.parametrize("to_bex", [True, False])
+@settings(max_examples=25)
+@given(data=st.data())
+def test_block_values_are_copy_block_in_field_order(  # noqa: PLR0917
+    v: str,
+    b: str,
+    vendre_cls: type,
+    bex_cls: type,
+    to_bex: bool,
+    data: st.DataObject,
+) -> None:
+    """The builder's leading arguments hold what copy_block gives, defaults in between."""
+    order = data.draw(strategies.vendre_orders_for(EXAMPLE))
+    source: Any = getattr(order, v)
+    if not to_bex:
+        source = convert.order_to_bex(order, EXAMPLE)
+        source = {
+            "billing_address": source.invoice_address,
+            "customer_address": source.orderer,
+            "delivery_address": source.delivery_address,
+            "payment": source.payments[0],
+        }[v]
+    target = bex_cls if to_bex else vendre_cls
+    options: Any = {
+        "to_bex": to_bex,
+        "vendre_prefix": f"{v}.",
+        "bex_prefix": f"{b}.",
+        "lookups": EXAMPLE,
+        "path": "$",
+    }
+    as_dict = copy_block(ORDER, source, target, problems=Problems(), **options)
+    values = block_values(ORDER, source, target, problems=Problems(), **options)
+    fields = attrs.fields(target)
+    assert len(values) <= len(fields)
+    expected = tuple(as_dict.get(f.name, f.default) for f in fields[: len(values)])
+    assert values == expected
+    assert set(as_dict) <= {f.name for f in fields[: len(values)]}
+
+
+def test_a_block_leaving_a_required_field_out_is_refused() -> None:
+    """A field map whose block skips a required field of the target cannot build it."""
+    partial = attrs.evolve(
+        ORDER,
+        name="partial",
+        rules=(
+            FieldRule("billing_address.name", "Faktureras.Namn", "copy"),
+            FieldRule("billing_address.city", "Faktureras.Ort", "copy"),
+        ),
+    )
+    source = vendre.load_order(vendre_order_doc()).billing_address
+    with pytest.raises(TypeError, match=r"InvoiceAddress\.address"):
+        block_values(
+            partial,
+            source,
+            bex.InvoiceAddress,
+            to_bex=True,
+            vendre_prefix="billing_address.",
+            bex_prefix="Faktureras.",
+            lookups=EXAMPLE,
+            problems=Problems(),
+            path="$",
+        )
+
+
+@pytest.mark.parametrize(("rate", "written"), [("25", "25.00"), ("12.5", "12.50"), ("0", "0.00")])
+def test_fee_rows_carry_the_fee_rate_with_two_decimals(rate: str, written: str) -> None:
+    """Decimal(25) as the fee rate gives Moms 25.00 on every fee row, as Bex writes it."""
+    lookups = attrs.evolve(
+        EXAMPLE, settings=attrs.evolve(EXAMPLE.settings, fee_tax_rate=Decimal(rate))
+    )
+    order = convert.order_to_bex(vendre.load_order(EXAMPLE_ORDER), lookups)
+    fees = [row for row in order.rows if row.article in {"PNMC", "RABATT", "AVGIFT"}]
+    assert len(fees) == 3
+    assert {str(row.vat_rate) for row in fees} == {written}
+
+
+def test_a_fee_rate_with_more_decimals_is_kept_for_the_dumper_to_refuse() -> None:
+    """A rate Bex cannot write is not rounded silently: dumping the order names the field."""
+    lookups = attrs.evolve(
+        EXAMPLE, settings=attrs.evolve(EXAMPLE.settings, fee_tax_rate=Decimal("12.345"))
+    )
+    order = convert.order_to_bex(vendre.load_order(EXAMPLE_ORDER), lookups)
+    assert {row.vat_rate for row in order.rows if row.article == "PNMC"} == {Decimal("12.345")}
+    with pytest.raises(MappingError, match="Moms"):
+        bex.dump_order(order)

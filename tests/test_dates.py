@@ -6,8 +6,11 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bexvendre_mapping import MappingError, bex, vendre
+from bexvendre_mapping._dates import format_datetime
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 
@@ -107,3 +110,16 @@ def test_gift_card_dates() -> None:
     with pytest.raises(MappingError) as info:
         bex.load_gift_card(doc | {"Giltig till": "2027-02-29"})
     assert info.value.paths == ("$['Giltig till']",)
+
+
+@given(st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30)))
+def test_wall_clock_text_is_each_field_zero_padded(value: datetime) -> None:
+    """Years below 1000 keep four digits; microseconds appear only when there are any."""
+    expected = (
+        f"{value.year:04d}-{value.month:02d}-{value.day:02d} "
+        f"{value.hour:02d}:{value.minute:02d}:{value.second:02d}"
+    )
+    if value.microsecond:
+        expected += f".{value.microsecond:06d}"
+    assert format_datetime(value, STOCKHOLM) == expected
+    assert format_datetime(value.replace(tzinfo=STOCKHOLM), STOCKHOLM) == expected

@@ -115,13 +115,10 @@ def format_datetime(value: datetime, zone: tzinfo) -> str:
     """
     if value.tzinfo is not None and value.tzinfo is not zone:
         value = value.astimezone(zone)
-    text = (
-        f"{value.year:04d}-{value.month:02d}-{value.day:02d} "
-        f"{value.hour:02d}:{value.minute:02d}:{value.second:02d}"
-    )
-    if value.microsecond:
-        text += f".{value.microsecond:06d}"
-    return text
+    # date.isoformat() pads the year to 4 digits; time.isoformat() (of the naive time)
+    # writes HH:MM:SS and the 6-digit fraction only when there are microseconds. Twice as
+    # fast as formatting the six fields.
+    return f"{value.date().isoformat()} {value.time().isoformat()}"
 
 
 def parse_date(value: object) -> date:

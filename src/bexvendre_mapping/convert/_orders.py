@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from operator import attrgetter
 
 from bexvendre_mapping import bex, vendre
 from bexvendre_mapping._errors import ModelCodeError, TotalsMismatchError, UnknownCodeError
@@ -14,12 +15,13 @@ from bexvendre_mapping._text import closest
 from bexvendre_mapping._wire import child_path
 from bexvendre_mapping.convert._support import (
     Problems,
+    block_values,
     copy_block,
     in_money_context,
     require_type,
 )
 from bexvendre_mapping.fieldmap import ORDER
-from bexvendre_mapping.money import MINOR_UNITS, excl_vat, incl_vat, quantize, vat_amount
+from bexvendre_mapping.money import CONTEXT, MINOR_UNITS, excl_vat, incl_vat, quantize, vat_amount
 
 __all__ = ["TotalsMismatchWarning", "order_to_bex", "order_to_vendre"]
 
@@ -38,6 +40,8 @@ _PRICE = 4  # Vendre's decimals for prices and totals
 _MONEY = 2  # Bex's decimals for prices and amounts
 _EXPONENTS = [Decimal(1).scaleb(-n) for n in range(9)]
 _CENTS = _EXPONENTS[_MONEY]
+_ZERO = Decimal(0)
+_AMOUNT = attrgetter("amount")
 
 
 class TotalsMismatchWarning(UserWarning):
@@ -72,8 +76,8 @@ def order_to_bex(order: vendre.Order, lookups: Lookups) -> bex.Order:
     problems = Problems()
     places = _currency_places(order.currency, problems, "$.currency")
 
-    def block(v: str, b: str, cls: type) -> dict[str, object]:
-        return copy_block(
+    def block(v: str, b: str, cls: type) -> tuple[object, ...]:
+        return block_values(
             ORDER,
             getattr(order, v),
             cls,
@@ -94,46 +98,28 @@ def order_to_bex(order: vendre.Order, lookups: Lookups) -> bex.Order:
     )
 
     fee_articles = {shipping_id, *(article for _, article in lookups.fee_articles.items())}
-    row = fast_builder(bex.Row)
     rows = _product_rows(order, places, fee_articles, problems)
-
-    fee_rate = lookups.settings.fee_tax_rate
-    total_paid: Decimal | None = None
-    for index, total in enumerate(order.totals):
-        path = f"$.totals[{index}]"
-        if total.class_ == "ot_total":
-            if total_paid is not None:
-                problems.add(f"{path}.class", "a second ot_total")
-            total_paid = problems.exact(total.value, places, f"{path}.value")
-        if total.class_ in NOT_ROWS:
-            continue
-        if total.class_ == "ot_shipping":
-            article = shipping_id
-        else:
-            article = problems.lookup(lookups.fee_articles, total.class_, f"{path}.class")
-        value = problems.exact(total.value, places, f"{path}.value")
-        # bex.Row(article=..., size_group=None, size=None, quantity=1, description=...)
-        rows.append(row(article or "", None, None, 1, total.title, value, fee_rate, value))
+    total_paid = _fee_rows(order, places, shipping_id, lookups, problems, rows)
     paid_known = total_paid is not None
     if total_paid is None:
         problems.add("$.totals", "no ot_total: what the customer paid is unknown")
-        total_paid = Decimal(0)
+        total_paid = _ZERO
 
-    payment_date = order.payment.date_added
-    payments = [bex.Payment(**web, amount=total_paid)]  # type: ignore[arg-type]
-    gift_code = lookups.gift_card_payment_code
-    payments += [
-        bex.Payment(
-            document_number=card.code,
-            transaction_number=card.reservation_id,
-            date=payment_date,
-            code=gift_code,
-            amount=problems.exact(card.amount, places, f"$.gift_cards[{index}].amount"),
-        )
-        for index, card in enumerate(order.gift_cards)
-    ]
-    rows_total = sum((row.amount for row in rows), Decimal(0))
-    paid = total_paid + sum((card.amount for card in order.gift_cards), Decimal(0))
+    payment = fast_builder(bex.Payment)
+    payments = [payment(*web, total_paid)]
+    if order.gift_cards:
+        exponent, payment_date = _EXPONENTS[places], order.payment.date_added
+        gift_code = lookups.gift_card_payment_code
+        for index, card in enumerate(order.gift_cards):
+            amount = _scaled(card.amount, exponent)
+            if amount is None:
+                amount = problems.exact(card.amount, places, f"$.gift_cards[{index}].amount")
+            # bex.Payment(document_number=..., transaction_number=..., date=..., code=...)
+            payments.append(
+                payment(card.code, card.reservation_id, payment_date, gift_code, amount)
+            )
+    rows_total = sum(map(_AMOUNT, rows), _ZERO)
+    paid = total_paid + sum(map(_AMOUNT, order.gift_cards), _ZERO)
     mismatch = (
         _check_totals(rows_total, quantize(paid, places), len(order.products), lookups)
         if paid_known
@@ -143,20 +129,75 @@ def order_to_bex(order: vendre.Order, lookups: Lookups) -> bex.Order:
         problems.errors.append(mismatch)
     problems.raise_if_any()
 
-    return bex.Order(
-        number=str(order.id),
-        order_date=order.date_added,
-        customer_number=None if order.customer_id is None else str(order.customer_id),
-        currency=order.currency,
-        currency_rate=order.currency_value,
-        invoice_address=bex.InvoiceAddress(**invoice),  # type: ignore[arg-type]
-        orderer=bex.Orderer(**orderer),  # type: ignore[arg-type]
-        delivery_address=bex.DeliveryAddress(**delivery),  # type: ignore[arg-type]
-        payments=tuple(payments),
-        rows=tuple(rows),
-        shipping_id=shipping_id,
-        total=rows_total,
+    # bex.Order(number=..., order_date=..., ...): the fields in their order.
+    result: bex.Order = fast_builder(bex.Order)(
+        str(order.id),
+        order.date_added,
+        None if order.customer_id is None else str(order.customer_id),
+        order.currency,
+        order.currency_value,
+        fast_builder(bex.InvoiceAddress)(*invoice),
+        fast_builder(bex.Orderer)(*orderer),
+        fast_builder(bex.DeliveryAddress)(*delivery),
+        tuple(payments),
+        tuple(rows),
+        shipping_id,
+        rows_total,
     )
+    return result
+
+
+def _scaled(value: Decimal, exponent: Decimal) -> Decimal | None:
+    """``value`` with ``exponent``'s decimals when that is exact, else ``None``."""
+    try:
+        scaled = value.quantize(exponent, context=CONTEXT)
+    except InvalidOperation:  # more digits than the context holds: Problems.exact says so
+        return None
+    return scaled if scaled == value else None
+
+
+def _fee_rows(  # noqa: PLR0917 - order_to_bex's state, passed once
+    order: vendre.Order,
+    places: int,
+    shipping_id: str | None,
+    lookups: Lookups,
+    problems: Problems,
+    rows: list[bex.Row],
+) -> Decimal | None:
+    """Append a fee row per total that is one; return what ``ot_total`` says was paid."""
+    exponent = _EXPONENTS[places]
+    row = fast_builder(bex.Row)
+    # Bex writes Moms with 2 decimals: a rate such as Decimal(25) is kept as 25.00.
+    fee_rate = lookups.settings.fee_tax_rate
+    cents = _scaled(fee_rate, _CENTS)
+    if cents is not None:
+        fee_rate = cents
+    fee_articles = lookups.fee_articles
+    known = fee_articles._forward  # the table's own dict: a hit needs no method call
+    total_paid: Decimal | None = None
+    for index, total in enumerate(order.totals):
+        kind = total.class_
+        if kind in NOT_ROWS:
+            if kind == "ot_total":
+                if total_paid is not None:
+                    problems.add(f"$.totals[{index}].class", "a second ot_total")
+                total_paid = _scaled(total.value, exponent)
+                if total_paid is None:
+                    total_paid = problems.exact(total.value, places, f"$.totals[{index}].value")
+            continue
+        if kind == "ot_shipping":
+            article = shipping_id
+        else:
+            try:
+                article = known[kind]
+            except (KeyError, TypeError):
+                article = problems.lookup(fee_articles, kind, f"$.totals[{index}].class")
+        value = _scaled(total.value, exponent)
+        if value is None:
+            value = problems.exact(total.value, places, f"$.totals[{index}].value")
+        # bex.Row(article=..., size_group=None, size=None, quantity=1, description=...)
+        rows.append(row(article or "", None, None, 1, total.title, value, fee_rate, value))
+    return total_paid
 
 
 def _product_rows(
@@ -165,7 +206,9 @@ def _product_rows(
     """The Bex rows of the order's products: prices including VAT, rounded half up."""
     exponent = _EXPONENTS[places]
     row = fast_builder(bex.Row)
-    factors: dict[Decimal, Decimal] = {}  # 1 + rate/100, per VAT rate of the order
+    # Per VAT rate of the order: 1 + rate/100, and the rate with 2 decimals (None when
+    # that would round it).
+    rates: dict[Decimal, tuple[Decimal, Decimal | None]] = {}
     rows: list[bex.Row] = []
     for index, product in enumerate(order.products):
         model, tax = product.model, product.tax
@@ -175,23 +218,25 @@ def _product_rows(
                 f"the unsized article {model.article!r} is also a fee article or the "
                 "FraktID, so Bex could not tell the row from a fee",
             )
-        factor = factors.get(tax)
-        if factor is None:
-            factor = factors[tax] = 1 + tax / 100
+        found = rates.get(tax)
+        if found is None:
+            vat = tax.quantize(_CENTS)
+            found = rates[tax] = (1 + tax / 100, vat if vat == tax else None)
+        factor, vat_rate = found
+        if vat_rate is None:
+            vat_rate = problems.exact(tax, _MONEY, f"$.products[{index}].tax")
         price = (product.price * factor).quantize(exponent, rounding=ROUND_HALF_UP)
-        vat_rate = tax.quantize(_CENTS)
-        if vat_rate != tax:
-            problems.exact(tax, _MONEY, f"$.products[{index}].tax")
+        quantity = product.quantity
         rows.append(
             row(  # bex.Row(article=..., size_group=..., ...): the fields in their order
                 model.article,
                 model.size_group,
                 model.size,
-                product.quantity,
+                quantity,
                 product.name,
                 price,
                 vat_rate,
-                product.quantity * price,
+                quantity * price,
             )
         )
     return rows

@@ -16,7 +16,7 @@ from bexvendre_mapping._wire import child_path, wire_keys, wire_places
 from bexvendre_mapping.fieldmap import EntityMap
 from bexvendre_mapping.money import CONTEXT
 
-__all__ = ["Problems", "copy_block", "in_money_context", "require_type"]
+__all__ = ["Problems", "block_values", "copy_block", "in_money_context", "require_type"]
 
 _EXPONENTS = [Decimal(1).scaleb(-n) for n in range(9)]
 
@@ -188,47 +188,91 @@ def copy_block(
     Unknown codes are recorded in ``problems`` with the path of the source field.
     """
     source_cls: type = type(source)
-    copy = _copier(entity, source_cls, target_cls, to_bex, vendre_prefix, bex_prefix)
+    copy = _copier(entity, source_cls, target_cls, to_bex, vendre_prefix, bex_prefix, False)
     result: dict[str, Any] = copy(source, lookups, problems, path)
     return result
 
 
+def block_values(
+    entity: EntityMap,
+    source: Any,
+    target_cls: type,
+    *,
+    to_bex: bool,
+    vendre_prefix: str,
+    bex_prefix: str,
+    lookups: Lookups,
+    problems: Problems,
+    path: str,
+) -> tuple[Any, ...]:
+    """What :func:`copy_block` gives, as the leading arguments of ``fast_builder(target_cls)``.
+
+    The values are in the target's field order, up to the last field the block sets; a
+    field before it that the block does not set gets its default. The caller adds the
+    fields after it: ``fast_builder(bex.Payment)(*values, amount)``.
+    """
+    source_cls: type = type(source)
+    copy = _copier(entity, source_cls, target_cls, to_bex, vendre_prefix, bex_prefix, True)
+    result: tuple[Any, ...] = copy(source, lookups, problems, path)
+    return result
+
+
 @functools.cache
-def _copier(  # noqa: PLR0917 - a cache key, called from one place
+def _copier(  # noqa: PLR0917 - a cache key, called from two places
     entity: EntityMap,
     source_cls: type,
     target_cls: type,
     to_bex: bool,
     vendre_prefix: str,
     bex_prefix: str,
-) -> Callable[[Any, Lookups, Problems, str], dict[str, Any]]:
+    as_tuple: bool,
+) -> Callable[[Any, Lookups, Problems, str], Any]:
     """The block's steps as one generated function.
 
     Each step is a few lines of it, as in the generated loaders: the loop over the plan and
-    its getattr calls were a third of the cost of a copy.
+    its getattr calls were a third of the cost of a copy. A look-up reads the table's dict
+    first; only an unknown code pays for the path and the error.
     """
     src = _Source()
     src.add(0, "def copy(source, lookups, problems, path):")
-    items = []
-    for index, step in enumerate(
-        _plan(entity, source_cls, target_cls, to_bex, vendre_prefix, bex_prefix)
-    ):
+    values = {}
+    steps = _plan(entity, source_cls, target_cls, to_bex, vendre_prefix, bex_prefix)
+    for index, step in enumerate(steps):
         var = f"v{index}"
         src.add(1, f"{var} = source.{step.source}")
         field_path = f"{src.ref(child_path, 'child_path')}(path, {step.key!r})"
         if step.table is not None:
-            method = "lookup" if step.forward else "reverse"
-            call = f"problems.{method}(lookups.{step.table}, {var}, {field_path})"
+            method, entries = ("lookup", "_forward") if step.forward else ("reverse", "_reverse")
+            src.add(
+                1,
+                f"if {var} is not None:",
+                "    try:",
+                f"        {var} = lookups.{step.table}.{entries}[{var}]",
+                "    except (KeyError, TypeError):",
+                f"        {var} = problems.{method}(lookups.{step.table}, {var}, {field_path})",
+            )
         elif step.places is not None:
             call = f"problems.exact({var}, {step.places}, {field_path})"
-        else:
-            call = None
-        if call is not None:
             src.add(1, f"if {var} is not None:", f"    {var} = {call}")
-        items.append(f"{step.target!r}: {var}")
-    src.add(1, f"return {{{', '.join(items)}}}")
+        values[step.target] = var
+    if as_tuple:
+        fields = attrs.fields(target_cls)
+        last = max(index for index, f in enumerate(fields) if f.name in values)
+        items = []
+        for field in fields[: last + 1]:
+            default: Any = field.default
+            if field.name in values:
+                items.append(values[field.name])
+            elif default is attrs.NOTHING or isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+                msg = f"the block sets no value for {target_cls.__qualname__}.{field.name}"
+                raise TypeError(msg)
+            else:
+                items.append(src.ref(default, "default"))
+        src.add(1, f"return ({', '.join(items)},)")
+    else:
+        src.add(1, f"return {{{', '.join(f'{t!r}: {v}' for t, v in values.items())}}}")
     label = f"copier {entity.name} {source_cls.__qualname__} to {target_cls.__qualname__}"
-    return src.build("copy", label)
+    return src.build("copy", f"{label}{' (tuple)' if as_tuple else ''}")
 
 
 def _places(cls: type, attribute: str) -> int:
