@@ -22,7 +22,7 @@ from bexvendre_mapping import (
     vendre,
 )
 from bexvendre_mapping import testing as strategies
-from bexvendre_mapping.convert._support import Problems, block_values, copy_block
+from bexvendre_mapping.convert._support import Problems, block_copier, copy_block
 from bexvendre_mapping.fieldmap import ORDER, FieldRule
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -147,7 +147,7 @@ ORDER_BLOCKS = [
 @pytest.mark.parametrize("to_bex", [True, False])
 @settings(max_examples=25)
 @given(data=st.data())
-def test_block_values_are_copy_block_in_field_order(  # noqa: PLR0917
+def test_block_copiers_give_copy_block_in_field_order(  # noqa: PLR0917
     v: str,
     b: str,
     vendre_cls: type,
@@ -167,15 +167,19 @@ def test_block_values_are_copy_block_in_field_order(  # noqa: PLR0917
             "payment": source.payments[0],
         }[v]
     target = bex_cls if to_bex else vendre_cls
-    options: Any = {
-        "to_bex": to_bex,
-        "vendre_prefix": f"{v}.",
-        "bex_prefix": f"{b}.",
-        "lookups": EXAMPLE,
-        "path": "$",
-    }
-    as_dict = copy_block(ORDER, source, target, problems=Problems(), **options)
-    values = block_values(ORDER, source, target, problems=Problems(), **options)
+    prefixes = {"vendre_prefix": f"{v}.", "bex_prefix": f"{b}."}
+    as_dict = copy_block(
+        ORDER,
+        source,
+        target,
+        to_bex=to_bex,
+        **prefixes,
+        lookups=EXAMPLE,
+        problems=Problems(),
+        path="$",
+    )
+    copy = block_copier(ORDER, type(source), target, to_bex=to_bex, **prefixes)
+    values = copy(source, EXAMPLE, Problems(), "$")
     fields = attrs.fields(target)
     assert len(values) <= len(fields)
     expected = tuple(as_dict.get(f.name, f.default) for f in fields[: len(values)])
@@ -193,18 +197,14 @@ def test_a_block_leaving_a_required_field_out_is_refused() -> None:
             FieldRule("billing_address.city", "Faktureras.Ort", "copy"),
         ),
     )
-    source = vendre.load_order(vendre_order_doc()).billing_address
     with pytest.raises(TypeError, match=r"InvoiceAddress\.address"):
-        block_values(
+        block_copier(
             partial,
-            source,
+            vendre.Address,
             bex.InvoiceAddress,
             to_bex=True,
             vendre_prefix="billing_address.",
             bex_prefix="Faktureras.",
-            lookups=EXAMPLE,
-            problems=Problems(),
-            path="$",
         )
 
 

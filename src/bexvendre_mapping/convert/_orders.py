@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -14,8 +15,9 @@ from bexvendre_mapping._lookups import Lookups
 from bexvendre_mapping._text import closest
 from bexvendre_mapping._wire import child_path
 from bexvendre_mapping.convert._support import (
+    Copier,
     Problems,
-    block_values,
+    block_copier,
     copy_block,
     in_money_context,
     require_type,
@@ -41,6 +43,7 @@ _MONEY = 2  # Bex's decimals for prices and amounts
 _EXPONENTS = [Decimal(1).scaleb(-n) for n in range(9)]
 _CENTS = _EXPONENTS[_MONEY]
 _ZERO = Decimal(0)
+_KEPT_RATES = 8  # an order has a few VAT rates; more are computed row by row
 _AMOUNT = attrgetter("amount")
 
 
@@ -56,6 +59,21 @@ def _currency_places(currency: str, problems: Problems, path: str) -> int:
         )
         return _MONEY
     return places
+
+
+@functools.cache
+def _to_bex_copiers() -> tuple[Copier, Copier, Copier, Copier]:
+    """The generated copies of the order's blocks, Vendre to Bex (see block_copier)."""
+    invoice, orderer, delivery, payment = (
+        block_copier(ORDER, source, target, to_bex=True, vendre_prefix=v, bex_prefix=b)
+        for source, target, v, b in (
+            (vendre.Address, bex.InvoiceAddress, "billing_address.", "Faktureras."),
+            (vendre.CustomerAddress, bex.Orderer, "customer_address.", "Beställare."),
+            (vendre.Address, bex.DeliveryAddress, "delivery_address.", "Leveransadress."),
+            (vendre.Payment, bex.Payment, "payment.", "Butik & webbetalningar[0]."),
+        )
+    )
+    return invoice, orderer, delivery, payment
 
 
 @in_money_context
@@ -76,29 +94,16 @@ def order_to_bex(order: vendre.Order, lookups: Lookups) -> bex.Order:
     problems = Problems()
     places = _currency_places(order.currency, problems, "$.currency")
 
-    def block(v: str, b: str, cls: type) -> tuple[object, ...]:
-        return block_values(
-            ORDER,
-            getattr(order, v),
-            cls,
-            to_bex=True,
-            vendre_prefix=f"{v}.",
-            bex_prefix=f"{b}.",
-            lookups=lookups,
-            problems=problems,
-            path=f"$.{v}",
-        )
-
-    invoice = block("billing_address", "Faktureras", bex.InvoiceAddress)
-    orderer = block("customer_address", "Beställare", bex.Orderer)
-    delivery = block("delivery_address", "Leveransadress", bex.DeliveryAddress)
-    web = block("payment", "Butik & webbetalningar[0]", bex.Payment)
+    copy_invoice, copy_orderer, copy_delivery, copy_payment = _to_bex_copiers()
+    invoice = copy_invoice(order.billing_address, lookups, problems, "$.billing_address")
+    orderer = copy_orderer(order.customer_address, lookups, problems, "$.customer_address")
+    delivery = copy_delivery(order.delivery_address, lookups, problems, "$.delivery_address")
+    web = copy_payment(order.payment, lookups, problems, "$.payment")
     shipping_id = problems.lookup(
         lookups.shipping_methods, order.shipping.method_id, "$.shipping.method_id"
     )
 
-    fee_articles = {shipping_id, *(article for _, article in lookups.fee_articles.items())}
-    rows = _product_rows(order, places, fee_articles, problems)
+    rows = _product_rows(order, places, shipping_id, lookups, problems)
     total_paid = _fee_rows(order, places, shipping_id, lookups, problems, rows)
     paid_known = total_paid is not None
     if total_paid is None:
@@ -201,28 +206,39 @@ def _fee_rows(  # noqa: PLR0917 - order_to_bex's state, passed once
 
 
 def _product_rows(
-    order: vendre.Order, places: int, fee_articles: set[str | None], problems: Problems
+    order: vendre.Order,
+    places: int,
+    shipping_id: str | None,
+    lookups: Lookups,
+    problems: Problems,
 ) -> list[bex.Row]:
     """The Bex rows of the order's products: prices including VAT, rounded half up."""
     exponent = _EXPONENTS[places]
     row = fast_builder(bex.Row)
-    # Per VAT rate of the order: 1 + rate/100, and the rate with 2 decimals (None when
-    # that would round it).
-    rates: dict[Decimal, tuple[Decimal, Decimal | None]] = {}
+    # Per VAT rate of the order: the rate, 1 + rate/100, and the rate with 2 decimals (None
+    # when that would round it). A list searched with ==, not a dict: hashing a Decimal
+    # costs more than computing the factor, and each loaded order's Decimals are new.
+    rates: list[tuple[Decimal, Decimal, Decimal | None]] = []
     rows: list[bex.Row] = []
     for index, product in enumerate(order.products):
         model, tax = product.model, product.tax
-        if model.size is None and model.article in fee_articles:
+        if model.size is None and (
+            model.article == shipping_id or lookups.fee_articles.has_value(model.article)
+        ):
             problems.add(
                 f"$.products[{index}].model",
                 f"the unsized article {model.article!r} is also a fee article or the "
                 "FraktID, so Bex could not tell the row from a fee",
             )
-        found = rates.get(tax)
-        if found is None:
+        for entry in rates:
+            if entry[0] == tax:
+                break
+        else:
             vat = tax.quantize(_CENTS)
-            found = rates[tax] = (1 + tax / 100, vat if vat == tax else None)
-        factor, vat_rate = found
+            entry = (tax, 1 + tax / 100, vat if vat == tax else None)
+            if len(rates) < _KEPT_RATES:
+                rates.append(entry)
+        _, factor, vat_rate = entry
         if vat_rate is None:
             vat_rate = problems.exact(tax, _MONEY, f"$.products[{index}].tax")
         price = (product.price * factor).quantize(exponent, rounding=ROUND_HALF_UP)

@@ -16,7 +16,14 @@ from bexvendre_mapping._wire import child_path, wire_keys, wire_places
 from bexvendre_mapping.fieldmap import EntityMap
 from bexvendre_mapping.money import CONTEXT
 
-__all__ = ["Problems", "block_values", "copy_block", "in_money_context", "require_type"]
+__all__ = [
+    "Copier",
+    "Problems",
+    "block_copier",
+    "copy_block",
+    "in_money_context",
+    "require_type",
+]
 
 _EXPONENTS = [Decimal(1).scaleb(-n) for n in range(9)]
 
@@ -193,28 +200,30 @@ def copy_block(
     return result
 
 
-def block_values(
+Copier = Callable[[Any, Lookups, Problems, str], Any]
+"""A generated block copy: ``copy(source, lookups, problems, path)``."""
+
+
+def block_copier(
     entity: EntityMap,
-    source: Any,
+    source_cls: type,
     target_cls: type,
     *,
     to_bex: bool,
     vendre_prefix: str,
     bex_prefix: str,
-    lookups: Lookups,
-    problems: Problems,
-    path: str,
-) -> tuple[Any, ...]:
-    """What :func:`copy_block` gives, as the leading arguments of ``fast_builder(target_cls)``.
+) -> Copier:
+    """:func:`copy_block` as a function, for converters that copy a block on every call.
 
-    The values are in the target's field order, up to the last field the block sets; a
-    field before it that the block does not set gets its default. The caller adds the
-    fields after it: ``fast_builder(bex.Payment)(*values, amount)``.
+    The function gives the leading arguments of ``fast_builder(target_cls)``, in the
+    target's field order, up to the last field the block sets; a field before it that the
+    block does not set gets its default. The caller adds the fields after it:
+    ``fast_builder(bex.Payment)(*copy(...), amount)``.
+
+    Raises:
+        TypeError: the block leaves out a field without a default before its last field.
     """
-    source_cls: type = type(source)
-    copy = _copier(entity, source_cls, target_cls, to_bex, vendre_prefix, bex_prefix, True)
-    result: tuple[Any, ...] = copy(source, lookups, problems, path)
-    return result
+    return _copier(entity, source_cls, target_cls, to_bex, vendre_prefix, bex_prefix, True)
 
 
 @functools.cache
@@ -226,7 +235,7 @@ def _copier(  # noqa: PLR0917 - a cache key, called from two places
     vendre_prefix: str,
     bex_prefix: str,
     as_tuple: bool,
-) -> Callable[[Any, Lookups, Problems, str], Any]:
+) -> Copier:
     """The block's steps as one generated function.
 
     Each step is a few lines of it, as in the generated loaders: the loop over the plan and
