@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bexvendre_mapping import bex, vendre
+from bexvendre_mapping._fastpath import fast_builder
 from bexvendre_mapping._lookups import Lookups
 from bexvendre_mapping._modelcode import ModelCode
 from bexvendre_mapping.convert._support import (
@@ -66,19 +67,23 @@ def article_to_vendre(article: bex.Article, lookups: Lookups) -> vendre.Product:
         PRODUCT, article, vendre.Product, to_bex=False, lookups=lookups, problems=problems
     )
     problems.raise_if_any()
-    return vendre.Product(
-        **scalars,
-        name={"sv": article.description},
-        price=excl_vat(article.price, article.vat_rate, 4),
-        variants=tuple(
-            vendre.Variant(
-                article_number=ModelCode(article.article, article.size_group, size.size),
-                size=size.size,
-                ean1=size.barcode,
-            )
-            for size in article.sizes
+    code, group, variant = article.article, article.size_group, fast_builder(vendre.Variant)
+    # vendre.Product(article_number=..., name=..., ...): the fields in their order.
+    product: vendre.Product = fast_builder(vendre.Product)(
+        scalars["article_number"],
+        {"sv": article.description},
+        scalars["manufacturer_id"],
+        excl_vat(article.price, article.vat_rate, 4),
+        scalars["tax_rate"],
+        scalars["price_in"],
+        scalars["category_id"],
+        scalars["size_group"],
+        # vendre.Variant(article_number=..., size=..., ean1=...)
+        tuple(
+            [variant(ModelCode(code, group, s.size), s.size, s.barcode) for s in article.sizes]
         ),
     )
+    return product
 
 
 @in_money_context
