@@ -212,3 +212,21 @@ def test_money_functions_do_not_depend_on_the_decimal_context(changes: dict[str,
         )
 
     assert _in_context(changes, everything) == everything()
+
+
+def test_a_conversion_leaves_the_callers_decimal_context_as_it_was() -> None:
+    """The caller's context object comes back, its flags untouched, on success and error."""
+    import decimal  # noqa: PLC0415 - only here
+
+    examples = Path(__file__).resolve().parent.parent / "examples"
+    order = vendre.load_order((examples / "vendre-order.json").read_bytes())
+    unknown = attrs.evolve(order, currency="SEX")
+    with decimal.localcontext(prec=5) as context:
+        context.clear_flags()
+        converted = convert.order_to_bex(order, L)
+        with pytest.raises(MappingError):
+            convert.order_to_bex(unknown, L)
+        assert decimal.getcontext() is context
+        assert context.prec == 5
+        assert not any(context.flags.values())
+    assert converted == convert.order_to_bex(order, L)
