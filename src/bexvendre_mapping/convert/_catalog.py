@@ -79,9 +79,7 @@ def article_to_vendre(article: bex.Article, lookups: Lookups) -> vendre.Product:
         scalars["category_id"],
         scalars["size_group"],
         # vendre.Variant(article_number=..., size=..., ean1=...)
-        tuple(
-            [variant(ModelCode(code, group, s.size), s.size, s.barcode) for s in article.sizes]
-        ),
+        tuple([variant(ModelCode(code, group, s.size), s.size, s.barcode) for s in article.sizes]),
     )
     return product
 
