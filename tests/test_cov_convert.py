@@ -229,3 +229,37 @@ def test_a_fee_rate_with_more_decimals_is_kept_for_the_dumper_to_refuse() -> Non
     assert {row.vat_rate for row in order.rows if row.article == "PNMC"} == {Decimal("12.345")}
     with pytest.raises(MappingError, match="Moms"):
         bex.dump_order(order)
+
+
+def test_the_rebuilt_tax_is_rounded_once_per_vat_rate() -> None:
+    """ot_tax sums the VAT of each rate's rows, rounded once per rate (25 and 25.00 are one)."""
+
+    def row(article: str, rate: str) -> dict[str, Any]:
+        return {
+            "Artikelnr": article,
+            "Antal": 1,
+            "Beskrivning": article,
+            "Pris": "0.03",
+            "Moms": rate,
+            "Belopp inkl.moms": "0.03",
+        }
+
+    rows = [row("A1", "25.00"), row("A2", "6.00"), row("A3", "25")]
+    document = bex_order_doc(
+        Artiklar=rows,
+        **{"Belopp inkl.moms": "0.09"},
+        **{
+            "Butik & webbetalningar": [
+                {**bex_order_doc()["Butik & webbetalningar"][0], "Belopp": "0.09"}
+            ]
+        },
+    )
+    order = bex.load_order(document)  # loading writes Moms "25" as 25.00
+    order = attrs.evolve(
+        order, rows=(*order.rows[:2], attrs.evolve(order.rows[2], vat_rate=Decimal(25)))
+    )
+    back = convert.order_to_vendre(order, EXAMPLE)
+    tax = {total.class_: total.value for total in back.totals}["ot_tax"]
+    # 25 %: 0.06 × 25/125 = 0.012 → 0.01 (row by row, or 25 apart from 25.00: 2 × 0.01);
+    # 6 %: 0.03 × 6/106 = 0.0017 → 0.00
+    assert tax == Decimal("0.01")

@@ -352,14 +352,14 @@ def order_to_vendre(order: bex.Order, lookups: Lookups) -> vendre.Order:
     products: list[vendre.OrderProduct] = []
     fee_totals: list[vendre.Total] = []
     shipping_title = ""
-    vat_by_rate: dict[Decimal, Decimal] = {}
+    by_rate: list[list[Decimal]] = []  # [VAT rate, amount], see _add_to_rate
     for index, row in enumerate(order.rows):
         if row.amount != row.quantity * row.price:
             problems.add(
                 f"$.Artiklar[{index}]['Belopp inkl.moms']",
                 f"{row.amount} is not Antal × Pris = {row.quantity * row.price}",
             )
-        vat_by_rate[row.vat_rate] = vat_by_rate.get(row.vat_rate, Decimal(0)) + row.amount
+        _add_to_rate(by_rate, row.vat_rate, row.amount)
         kind = _fee_kind(row, order, lookups)
         if kind is not None:
             if kind == "ot_shipping":
@@ -393,9 +393,7 @@ def order_to_vendre(order: bex.Order, lookups: Lookups) -> vendre.Order:
 
     subtotal = sum((p.quantity * incl_vat(p.price, p.tax, places) for p in products), Decimal(0))
     gift_total = sum((card.amount for card in cards), Decimal(0))
-    tax = sum(
-        (vat_amount(amount, rate, places) for rate, amount in vat_by_rate.items()), Decimal(0)
-    )
+    tax = sum((vat_amount(amount, rate, places) for rate, amount in by_rate), Decimal(0))
     totals = [
         vendre.Total(
             class_="ot_subtotal", title=TITLES["ot_subtotal"], value=quantize(subtotal, _PRICE)
@@ -440,6 +438,19 @@ def order_to_vendre(order: bex.Order, lookups: Lookups) -> vendre.Order:
             for card in cards
         ),
     )
+
+
+def _add_to_rate(by_rate: list[list[Decimal]], rate: Decimal, amount: Decimal) -> None:
+    """Add ``amount`` to the ``[rate, total]`` entry of ``rate``, made at its first use.
+
+    A list searched with ``==``, not a dict, as in _product_rows: an order has a few rates,
+    and hashing a new ``Decimal`` costs more than a few comparisons.
+    """
+    for entry in by_rate:
+        if entry[0] == rate:
+            entry[1] += amount
+            return
+    by_rate.append([rate, _ZERO + amount])
 
 
 def _split_payments(
