@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import warnings
 from collections.abc import Sequence
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 from operator import attrgetter
 
 from bexvendre_mapping import bex, vendre
@@ -21,9 +21,10 @@ from bexvendre_mapping.convert._support import (
     copy_block,
     in_money_context,
     require_type,
+    scaled_exactly,
 )
 from bexvendre_mapping.fieldmap import ORDER
-from bexvendre_mapping.money import CONTEXT, MINOR_UNITS, excl_vat, incl_vat, quantize, vat_amount
+from bexvendre_mapping.money import MINOR_UNITS, excl_vat, incl_vat, quantize, vat_amount
 
 __all__ = ["TotalsMismatchWarning", "order_to_bex", "order_to_vendre"]
 
@@ -116,7 +117,7 @@ def order_to_bex(order: vendre.Order, lookups: Lookups) -> bex.Order:
         exponent, payment_date = _EXPONENTS[places], order.payment.date_added
         gift_code = lookups.gift_card_payment_code
         for index, card in enumerate(order.gift_cards):
-            amount = _scaled(card.amount, exponent)
+            amount = scaled_exactly(card.amount, exponent)
             if amount is None:
                 amount = problems.exact(card.amount, places, f"$.gift_cards[{index}].amount")
             # bex.Payment(document_number=..., transaction_number=..., date=..., code=...)
@@ -152,15 +153,6 @@ def order_to_bex(order: vendre.Order, lookups: Lookups) -> bex.Order:
     return result
 
 
-def _scaled(value: Decimal, exponent: Decimal) -> Decimal | None:
-    """``value`` with ``exponent``'s decimals when that is exact, else ``None``."""
-    try:
-        scaled = value.quantize(exponent, context=CONTEXT)
-    except InvalidOperation:  # more digits than the context holds: Problems.exact says so
-        return None
-    return scaled if scaled == value else None
-
-
 def _fee_rows(  # noqa: PLR0917 - order_to_bex's state, passed once
     order: vendre.Order,
     places: int,
@@ -174,7 +166,7 @@ def _fee_rows(  # noqa: PLR0917 - order_to_bex's state, passed once
     row = fast_builder(bex.Row)
     # Bex writes Moms with 2 decimals: a rate such as Decimal(25) is kept as 25.00.
     fee_rate = lookups.settings.fee_tax_rate
-    cents = _scaled(fee_rate, _CENTS)
+    cents = scaled_exactly(fee_rate, _CENTS)
     if cents is not None:
         fee_rate = cents
     fee_articles = lookups.fee_articles
@@ -186,7 +178,7 @@ def _fee_rows(  # noqa: PLR0917 - order_to_bex's state, passed once
             if kind == "ot_total":
                 if total_paid is not None:
                     problems.add(f"$.totals[{index}].class", "a second ot_total")
-                total_paid = _scaled(total.value, exponent)
+                total_paid = scaled_exactly(total.value, exponent)
                 if total_paid is None:
                     total_paid = problems.exact(total.value, places, f"$.totals[{index}].value")
             continue
@@ -197,7 +189,7 @@ def _fee_rows(  # noqa: PLR0917 - order_to_bex's state, passed once
                 article = known[kind]
             except (KeyError, TypeError):
                 article = problems.lookup(fee_articles, kind, f"$.totals[{index}].class")
-        value = _scaled(total.value, exponent)
+        value = scaled_exactly(total.value, exponent)
         if value is None:
             value = problems.exact(total.value, places, f"$.totals[{index}].value")
         # bex.Row(article=..., size_group=None, size=None, quantity=1, description=...)

@@ -23,6 +23,7 @@ __all__ = [
     "copy_block",
     "in_money_context",
     "require_type",
+    "scaled_exactly",
 ]
 
 _EXPONENTS = [Decimal(1).scaleb(-n) for n in range(9)]
@@ -50,6 +51,15 @@ def in_money_context(convert: Callable[P, T]) -> Callable[P, T]:
             setcontext(caller)
 
     return run
+
+
+def scaled_exactly(value: Decimal, exponent: Decimal) -> Decimal | None:
+    """``value`` with ``exponent``'s decimals when that is exact, else ``None``."""
+    try:
+        scaled = value.quantize(exponent, context=CONTEXT)
+    except InvalidOperation:  # more digits than the context holds
+        return None
+    return scaled if scaled == value else None
 
 
 class Problems:
@@ -87,15 +97,20 @@ class Problems:
             return None
 
     def exact(self, value: Decimal, places: int, path: str) -> Decimal:
-        """``value`` with ``places`` decimals, recording a problem if that would round it."""
+        """``value`` with ``places`` decimals, recording a problem if that would round it.
+
+        Hot loops call :func:`scaled_exactly` first and this only when it gives ``None``,
+        so that the path is built for a problem alone.
+        """
+        exponent = _EXPONENTS[places]
+        scaled = scaled_exactly(value, exponent)
+        if scaled is not None:
+            return scaled
+        self.add(path, f"{value} cannot be written with {places} decimals without rounding")
         try:
-            scaled = value.quantize(_EXPONENTS[places], context=CONTEXT)
+            return value.quantize(exponent, context=CONTEXT)
         except InvalidOperation:  # more digits than Decimal's context holds
-            scaled = None
-        if scaled is None or scaled != value:
-            self.add(path, f"{value} cannot be written with {places} decimals without rounding")
-            return value if scaled is None else scaled
-        return scaled
+            return value
 
     def vendre_id(self, text: str, path: str) -> int | None:
         """A Bex digit string as a Vendre id (positive, canonical: no leading zero)."""
