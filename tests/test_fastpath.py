@@ -169,6 +169,10 @@ garbage = st.one_of(
             "SE",
             "SEK",
             "sek",
+            "-0.01",
+            "100.00",
+            "100.01",
+            "-100.0000",
         ]
     ),
     st.decimals(allow_nan=True),
@@ -835,16 +839,22 @@ CHECKS = _all_checks()
     "check", CHECKS, ids=[f"{c.__qualname__}-{i}" for i, c in enumerate(CHECKS)]
 )
 @given(
-    value=st.one_of(st.integers(-3, 3), st.text(st.sampled_from(" \t\xa0\u2028aZ1_"), max_size=3))
+    value=st.one_of(
+        st.integers(-3, 3),
+        st.text(st.sampled_from(" \t\xa0\u2028aZ1_"), max_size=3),
+        st.sampled_from([Decimal(t) for t in ("-0.01", "-0", "0", "100", "100.00", "100.01")]),
+        st.decimals(-200, 200, places=2),
+    )
 )
 def test_inline_checks_fail_exactly_when_the_check_raises(check: Any, value: Any) -> None:
-    from bexvendre_mapping._checks import failure_condition  # noqa: PLC0415
+    from bexvendre_mapping._checks import INLINE_NAMES, failure_condition  # noqa: PLC0415
 
     condition = failure_condition(check)
     if condition is None:
         return
+    names = dict(INLINE_NAMES)
     try:
-        fails = eval(condition.format("value"), {}, {"value": value})  # noqa: S307 - our own
+        fails = eval(condition.format("value"), names, {"value": value})  # noqa: S307 - our own
     except (TypeError, AttributeError):  # the other type: the loader's type test comes first
         return
     try:

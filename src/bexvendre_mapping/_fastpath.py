@@ -45,7 +45,7 @@ from typing import Any
 
 import attrs
 
-from bexvendre_mapping._checks import failure_condition
+from bexvendre_mapping._checks import INLINE_NAMES, failure_condition
 from bexvendre_mapping._dates import format_date, format_datetime, parse_date, parse_datetime
 from bexvendre_mapping._dates import time_zone as get_zone
 from bexvendre_mapping._modelcode import ModelCode
@@ -111,6 +111,7 @@ _GLOBALS: dict[str, Any] = {
     "_parse_code": ModelCode.parse,
     "_format_datetime": format_datetime,
     "_format_date": format_date,
+    **INLINE_NAMES,
 }
 
 

@@ -25,7 +25,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 import attrs
 
-from bexvendre_mapping._checks import country_code
+from bexvendre_mapping._checks import country_code, vat_percent
 from bexvendre_mapping._dates import DEFAULT_TIME_ZONE, time_zone
 from bexvendre_mapping._errors import LookupsError, MappingError, Problem, UnknownCodeError
 from bexvendre_mapping._text import closest, show
@@ -355,9 +355,11 @@ class _Builder:
             number = raw.get(name, getattr(defaults, name))
             if self.check(name, number, _non_negative):
                 values[name] = parse_decimal(number)
-        # Moms is written with 2 decimals in Bex.
+        # Moms is a VAT percent written with 2 decimals in Bex.
         if "fee_tax_rate" in values:
-            self.check("fee_tax_rate", values["fee_tax_rate"], lambda r: parse_decimal(r, 2))
+            self.check(
+                "fee_tax_rate", values["fee_tax_rate"], lambda r: vat_percent(parse_decimal(r, 2))
+            )
         for name, allowed in (
             ("totals_policy", ("error", "warn")),
             ("stock_status", ("hide_when_zero", "always_show")),

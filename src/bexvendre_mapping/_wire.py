@@ -54,6 +54,7 @@ from bexvendre_mapping._text import closest, show
 from bexvendre_mapping.money import parse_decimal, quantize
 
 __all__ = [
+    "amount_problems",
     "Codec",
     "Wire",
     "child_path",
@@ -203,6 +204,36 @@ def problems_of(exc: BaseException, path: str = "$") -> list[Problem]:
             found.append(Problem(child_path(path, key), f"unknown field {key!r}{hint}"))
         return found
     return [Problem(path, f"invalid value: {exc}")]
+
+
+def amount_problems(model: Any, path: str = "$") -> list[Problem]:
+    """Every amount of ``model`` (nested models and lists included) that its loader refuses.
+
+    That is, each ``Decimal`` field that is not finite, not below ``MAX_AMOUNT``, has more
+    decimals than the wire's, or fails the field's check (a VAT percent from 0 to 100),
+    with its JSON path, in document order. For models built by hand, which attrs does not
+    check: a loaded model has none.
+    """
+    found: list[Problem] = []
+    cls: type = type(model)
+    for field in _fields(cls):
+        value = getattr(model, field.name)
+        spec = _wire_of(field)
+        at = child_path(path, spec.key or field.name)
+        if isinstance(value, Decimal):
+            try:
+                checked = parse_decimal(value, spec.places)
+                if spec.check is not None:
+                    spec.check(checked)
+            except MappingError as exc:
+                found.extend(_rebase(p, at) for p in exc.problems)
+        elif isinstance(value, tuple):
+            for index, item in enumerate(value):
+                if attrs.has(type(item)) and type(item) is not ModelCode:
+                    found.extend(amount_problems(item, child_path(at, index)))
+        elif attrs.has(type(value)) and type(value) is not ModelCode:
+            found.extend(amount_problems(value, at))
+    return found
 
 
 def _attribute_name(exc: BaseException) -> str | None:

@@ -13,7 +13,13 @@ from decimal import Decimal
 
 import attrs
 
-from bexvendre_mapping._checks import at_least, country_code, currency_code, nonempty
+from bexvendre_mapping._checks import (
+    at_least,
+    country_code,
+    currency_code,
+    nonempty,
+    vat_percent,
+)
 from bexvendre_mapping._errors import Problem
 from bexvendre_mapping._modelcode import ModelCode, code_problems
 from bexvendre_mapping._wire import wire
@@ -144,8 +150,8 @@ class Row:
     """``Beskrivning``."""
     price: Decimal = attrs.field(metadata=wire("Pris", places=MONEY_PLACES))
     """``Pris``: unit price *including* VAT."""
-    vat_rate: Decimal = attrs.field(metadata=wire("Moms", places=MONEY_PLACES))
-    """``Moms``: VAT percent."""
+    vat_rate: Decimal = attrs.field(metadata=wire("Moms", places=MONEY_PLACES, check=vat_percent))
+    """``Moms``: VAT percent from 0 to 100."""
     amount: Decimal = attrs.field(
         metadata=wire("Belopp inkl.moms", places=MONEY_PLACES, aliases=_BELOPP_ALIASES)
     )
@@ -240,8 +246,8 @@ class Article:
     """``LeverantörsID``."""
     price: Decimal = attrs.field(metadata=wire("Pris", places=MONEY_PLACES))
     """``Pris``: *including* VAT."""
-    vat_rate: Decimal = attrs.field(metadata=wire("Moms", places=MONEY_PLACES))
-    """``Moms``: VAT percent."""
+    vat_rate: Decimal = attrs.field(metadata=wire("Moms", places=MONEY_PLACES, check=vat_percent))
+    """``Moms``: VAT percent from 0 to 100."""
     purchase_price: Decimal = attrs.field(metadata=wire("Inköpspris", places=MONEY_PLACES))
     """``Inköpspris``: excluding VAT."""
     external_reference: str = attrs.field(metadata=wire("Extern referens", check=nonempty))

@@ -207,6 +207,7 @@ _CARD_STATES = {
 _CARD_STATUSES = {state: status for status, state in _CARD_STATES.items()}
 
 
+@in_money_context
 def gift_card_to_vendre(card: bex.GiftCard, lookups: Lookups | None = None) -> vendre.GiftCard:
     """A Bex gift card as Vendre's checkout sees it: usable exactly when it is ``Aktiv``."""
     require_type(card, bex.GiftCard, "gift_card_to_vendre")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from decimal import Decimal, InvalidOperation, getcontext, setcontext
+from decimal import Decimal, DecimalException, InvalidOperation, getcontext, setcontext
 from typing import Any, ParamSpec, TypeVar
 
 import attrs
@@ -12,13 +12,14 @@ import attrs
 from bexvendre_mapping._errors import MappingError, Problem
 from bexvendre_mapping._fastpath import _Source
 from bexvendre_mapping._lookups import CodeTable, Lookups
-from bexvendre_mapping._wire import child_path, wire_keys, wire_places
+from bexvendre_mapping._wire import amount_problems, child_path, wire_keys, wire_places
 from bexvendre_mapping.fieldmap import EntityMap
 from bexvendre_mapping.money import CONTEXT
 
 __all__ = [
     "Copier",
     "Problems",
+    "arithmetic_error",
     "block_copier",
     "copy_block",
     "in_money_context",
@@ -36,7 +37,9 @@ def in_money_context(convert: Callable[P, T]) -> Callable[P, T]:
     """The converter ``convert``, computing in :data:`bexvendre_mapping.money.CONTEXT`.
 
     Whatever context the calling thread has set (a lower precision, another rounding,
-    Inexact trapped), a conversion gives the same result.
+    Inexact trapped), a conversion gives the same result. A ``decimal`` exception out of
+    ``convert`` (a model built by hand with NaN, 10**40 or a VAT rate of -100) becomes the
+    :class:`MappingError` of :func:`arithmetic_error`, the model being the first argument.
     """
 
     @functools.wraps(convert)
@@ -47,10 +50,29 @@ def in_money_context(convert: Callable[P, T]) -> Callable[P, T]:
         setcontext(CONTEXT.copy())
         try:
             return convert(*args, **kwargs)
+        except DecimalException as exc:
+            model = args[0] if args else next(iter(kwargs.values()), None)
+            raise arithmetic_error(model, exc) from exc
         finally:
             setcontext(caller)
 
     return run
+
+
+def arithmetic_error(model: object, exc: DecimalException) -> MappingError:
+    """Why a conversion of ``model`` failed in its arithmetic, as a :class:`MappingError`.
+
+    A loaded model never gets here: its amounts are finite and below ``MAX_AMOUNT`` and its
+    VAT rates from 0 to 100, which keeps every computation within the context's 28 digits.
+    A model built by hand may hold anything (attrs does not check): the error lists every
+    amount its loader would refuse, each with its path.
+    """
+    cls = type(model)
+    found = amount_problems(model) if attrs.has(cls) else []
+    if found:
+        return MappingError(found)
+    name = type(exc).__name__
+    return MappingError(f"the amounts of this {cls.__qualname__} cannot be computed ({name})")
 
 
 def scaled_exactly(value: Decimal, exponent: Decimal) -> Decimal | None:

@@ -19,6 +19,7 @@ from bexvendre_mapping._checks import (
     currency_code,
     nonempty,
     one_of,
+    vat_percent,
     with_languages,
 )
 from bexvendre_mapping._errors import Problem
@@ -114,8 +115,8 @@ class OrderProduct:
     """``name``."""
     price: Decimal = attrs.field(metadata=wire(places=PRICE_PLACES))
     """``price``: unit price *excluding* VAT, 4 decimals."""
-    tax: Decimal = attrs.field(metadata=wire(places=PRICE_PLACES))
-    """``tax``: VAT percent, e.g. ``25.0000``."""
+    tax: Decimal = attrs.field(metadata=wire(places=PRICE_PLACES, check=vat_percent))
+    """``tax``: VAT percent from 0 to 100, e.g. ``25.0000``."""
 
 
 @attrs.frozen(kw_only=True)
@@ -211,8 +212,8 @@ class Product:
     """``manufacturer_id``: the Bex ``LeverantörsID``."""
     price: Decimal = attrs.field(metadata=wire(places=PRICE_PLACES))
     """``price``: *excluding* VAT, 4 decimals."""
-    tax_rate: Decimal = attrs.field(metadata=wire(places=PRICE_PLACES))
-    """``tax_rate``: VAT percent."""
+    tax_rate: Decimal = attrs.field(metadata=wire(places=PRICE_PLACES, check=vat_percent))
+    """``tax_rate``: VAT percent from 0 to 100."""
     price_in: Decimal = attrs.field(metadata=wire(places=PRICE_PLACES))
     """``price_in``: purchase price, excluding VAT."""
     category_id: int
