@@ -17,7 +17,8 @@ Jobs (issue 6, SPEC §10), each in three implementations (the library, ``peers/`
   ``python -c "import attrs, cattrs, dateutil.parser"`` (whole-process wall time).
 
 Before timing, the script checks that the three implementations give the same output for
-every input and reject the same bad inputs, so that they do the same work. Order and
+every input and reject the same bad inputs, so that they do the same work; when they do not,
+it still prints the figures but exits with status 1 (CI runs ``--quick`` for this check). Order and
 product jobs are timed in this process, implementations interleaved round by round
 (warm-up, then the median of several timeit-style rounds); ratios come from one run.
 """
@@ -241,6 +242,13 @@ def _mutations(kind: str) -> list[tuple[str, Callable[[dict[str, Any]], None]]]:
 
         return apply
 
+    def free_row(rate: str) -> Callable[[dict[str, Any]], None]:
+        def apply(doc: dict[str, Any]) -> None:
+            doc["products"][0].update(price="0.0000", tax=rate)
+            doc["totals"][6]["value"] = "2684.0000"
+
+        return apply
+
     if kind == "order":
         return [
             ("quantity 0", setp(["products", 0, "quantity"], 0)),
@@ -249,6 +257,9 @@ def _mutations(kind: str) -> list[tuple[str, Callable[[dict[str, Any]], None]]]:
             ("model code with a leading blank", setp(["products", 1, "model"], " 1001_SKO_43")),
             ("price with 5 decimals", setp(["products", 0, "price"], "799.20001")),
             ("price NaN", setp(["products", 0, "price"], "NaN")),
+            # Free rows with the total lowered by their 999.00, so that only the rate is wrong.
+            ("VAT rate -100", free_row("-100.0000")),
+            ("VAT rate above 100", free_row("100.0100")),
             ("name not a string", setp(["products", 0, "name"], 5)),
             ("missing billing city", delete(["billing_address", "city"])),
             ("missing products", delete(["products"])),
@@ -265,6 +276,7 @@ def _mutations(kind: str) -> list[tuple[str, Callable[[dict[str, Any]], None]]]:
     if kind == "product":
         return [
             ("price with 3 decimals", setp(["Pris"], "999.001")),
+            ("Moms above 100", setp(["Moms"], "125.00")),
             ("size twice", setp(["Storlekar", 1, "Storlek"], "36")),
             ("size with '_'", setp(["Storlekar", 0, "Storlek"], "4_0")),
             ("empty size", setp(["Storlekar", 0, "Storlek"], "")),
@@ -517,7 +529,7 @@ def report(results: dict[str, Any]) -> str:
         lines.append(f"{t['target']:<62}{measured:>12}{limit:>12}  {_verdict(t['pass'])}")
     checks = results["checks"]
     same = ", ".join(f"{job} {'yes' if ok else 'NO'}" for job, ok in checks["same_output"].items())
-    stock_same = len({stock[n]["output_sha256"] for n in NAMES}) == 1
+    stock_same = _same_stock_output(stock)
     lines += [
         "",
         f"same output in all three: {same}, stock feed {'yes' if stock_same else 'NO'}"
@@ -531,6 +543,20 @@ def report(results: dict[str, Any]) -> str:
         for label in checks["accepted_bad_input"][name]:
             lines.append(f"  {name} accepted: {label}")
     return "\n".join(lines)
+
+
+def _same_stock_output(stock: dict[str, Any]) -> bool:
+    return len({stock[n]["output_sha256"] for n in NAMES}) == 1
+
+
+def same_work(results: dict[str, Any]) -> bool:
+    """Whether the three gave the same outputs and rejected every bad input."""
+    checks = results["checks"]
+    return (
+        all(checks["same_output"].values())
+        and _same_stock_output(results["stock"])
+        and not any(checks["accepted_bad_input"].values())
+    )
 
 
 # --- main -----------------------------------------------------------------------------------
@@ -615,6 +641,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n(total {results['wall_seconds']:.0f} s)", file=sys.stderr)
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    if not same_work(results):
+        print("the three implementations did not do the same work: the ratios mean nothing")
+        return 1
     return 0
 
 

@@ -83,6 +83,13 @@ def check_places(value: Decimal, places: int) -> Decimal:
     return exact
 
 
+def check_vat(value: Decimal) -> Decimal:
+    """A VAT percent from 0 to 100 (for msgspec)."""
+    if not 0 <= value <= 100:
+        raise ValueError(f"{value} is not a VAT percent from 0 to 100")
+    return value
+
+
 # --- dates ----------------------------------------------------------------------------------
 
 

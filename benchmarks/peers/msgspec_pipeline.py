@@ -3,10 +3,10 @@
 Input Structs are decoded by typed ``msgspec.json.Decoder``s, which check required fields and
 types; ``Meta`` constraints check ``quantity >= 1``, non-empty codes and ISO currency codes;
 ``__post_init__`` (run by the decoder) checks what msgspec has no constraint for: decimals
-with at most 4 (Vendre) or 2 (Bex) places below 10**15 and never NaN, wall-clock times
-placed in Europe/Stockholm, and every model code against SPEC §4. Output Structs carry the
-wire keys as field names (``msgspec.field(name=...)``), omit ``None`` defaults, and are
-encoded by one ``msgspec.json.Encoder`` (decimals as strings).
+with at most 4 (Vendre) or 2 (Bex) places below 10**15 and never NaN, VAT percents from 0 to
+100, wall-clock times placed in Europe/Stockholm, and every model code against SPEC §4. Output
+Structs carry the wire keys as field names (``msgspec.field(name=...)``), omit ``None``
+defaults, and are encoded by one ``msgspec.json.Encoder`` (decimals as strings).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from peers._common import (
     PeerError,
     Tables,
     check_places,
+    check_vat,
     code_problems,
     excl_vat,
     format_datetime,
@@ -86,7 +87,7 @@ class OrderProduct(Struct, kw_only=True):
     def __post_init__(self) -> None:
         self.model = parse_model_code(self.model)  # type: ignore[assignment]
         self.price = check_places(self.price, 4)
-        self.tax = check_places(self.tax, 4)
+        self.tax = check_vat(check_places(self.tax, 4))
 
 
 class Total(Struct, kw_only=True):
@@ -377,7 +378,7 @@ class Article(Struct, kw_only=True):
 
     def __post_init__(self) -> None:
         self.price = check_places(self.price, 2)
-        self.vat_rate = check_places(self.vat_rate, 2)
+        self.vat_rate = check_vat(check_places(self.vat_rate, 2))
         self.purchase_price = check_places(self.purchase_price, 2)
         found: list[str] = []
         if self.size_group is None:

@@ -1,14 +1,14 @@
 """The library's jobs written with pydantic v2: the order, product and stock pipelines.
 
-Input models validate what the library's loaders validate: required fields and their
-types, ``quantity >= 1``, non-empty codes, ISO currency and country codes, decimals with at
-most 4 (Vendre) or 2 (Bex) places below 10**15 and never NaN, wall-clock times read in
-Europe/Stockholm, and every model code checked against SPEC §4. Parsing and validation run
-in pydantic-core (``model_validate_json``); the checks pydantic has no constraint for (model
-codes, time zones, the article's sizes) are ``AfterValidator``/``model_validator`` functions.
-Output models are built with their constructors (pydantic-core validates them again, which
-measured faster than the pure-Python ``model_construct``) and serialised by pydantic-core
-with aliases, nulls omitted.
+Input models validate what the library's loaders validate: required fields and their types,
+``quantity >= 1``, non-empty codes, ISO currency and country codes, decimals with at most 4
+(Vendre) or 2 (Bex) places below 10**15 and never NaN, VAT percents from 0 to 100, wall-clock
+times read in Europe/Stockholm, and every model code checked against SPEC §4. Parsing and
+validation run in pydantic-core (``model_validate_json``); the checks pydantic has no
+constraint for (model codes, time zones, the article's sizes) are
+``AfterValidator``/``model_validator`` functions. Output models are built with their
+constructors (pydantic-core validates them again, which measured faster than the pure-Python
+``model_construct``) and serialised by pydantic-core with aliases, nulls omitted.
 """
 
 from __future__ import annotations
@@ -54,6 +54,8 @@ def _amount(places: int) -> object:
 
 Price4 = Annotated[Decimal, _amount(4)]
 Money2 = Annotated[Decimal, _amount(2)]
+Vat4 = Annotated[Decimal, _amount(4), Field(ge=0, le=100)]
+Vat2 = Annotated[Decimal, _amount(2), Field(ge=0, le=100)]
 Rate8 = Annotated[Decimal, _amount(8)]
 NonEmpty = Annotated[str, StringConstraints(pattern=r"\S")]
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
@@ -106,7 +108,7 @@ class OrderProduct(_In):
     model: Code
     name: str
     price: Price4
-    tax: Price4
+    tax: Vat4
 
 
 class Total(_In):
@@ -379,7 +381,7 @@ class Article(_In):
     description: str = Field(alias="Beskrivning")
     supplier_id: str = Field(alias="LeverantörsID")
     price: Money2 = Field(alias="Pris")
-    vat_rate: Money2 = Field(alias="Moms")
+    vat_rate: Vat2 = Field(alias="Moms")
     purchase_price: Money2 = Field(alias="Inköpspris")
     external_reference: NonEmpty = Field(alias="Extern referens")
     sizes: tuple[Size, ...] = Field((), alias="Storlekar")
