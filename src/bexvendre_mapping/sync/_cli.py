@@ -108,6 +108,10 @@ def _status(message: str, err: IO[str]) -> Iterator[None]:
         yield
 
 
+def _state(config: SyncConfig) -> SqliteState:
+    return SqliteState(config.state_path, lock_timeout=config.lock_timeout.total_seconds())
+
+
 def sync(
     flows: Sequence[str],
     config_path: str,
@@ -124,7 +128,7 @@ def sync(
     with (
         vendre_client,
         bex_client,
-        SqliteState(config.state_path) as state,
+        _state(config) as state,
         contextlib.ExitStack() as stack,
     ):
         audit = None
@@ -159,7 +163,7 @@ def quarantine(
     """``bexvendre quarantine list|retry``."""
     del err
     config = SyncConfig.from_toml(config_path)
-    with SqliteState(config.state_path) as state:
+    with _state(config) as state:
         if action == "list":
             records = state.orders("quarantined")
             for record in records:

@@ -5,6 +5,7 @@ lookups = "lookups.toml"                # code tables, relative to this file
 state = "bexvendre-state.sqlite3"       # the SQLite state file
 audit = "bexvendre-audit.jsonl"         # optional: one JSON line per record handled
 overlap = "10m"                         # optional: how far back each run looks again
+lock_timeout = "30s"                    # optional: how long to wait for a running sync
 
 [vendre]
 url = "https://shop.example.se/API/1/"
@@ -77,6 +78,7 @@ class SyncConfig:
     state_path: Path
     audit_path: Path | None = None
     overlap: timedelta = timedelta(minutes=10)
+    lock_timeout: timedelta = timedelta(seconds=30)
 
     @classmethod
     def from_toml(cls, path: str | Path, environ: Mapping[str, str] | None = None) -> SyncConfig:
@@ -117,11 +119,12 @@ def _read(data: dict[str, Any], base: Path, environ: Mapping[str, str]) -> SyncC
     bex_secret = need("bex", "secret", "BEXVENDRE_BEX_SECRET")
     lookups_file = need("", "lookups")
     state_file = data.get("state", "bexvendre-state.sqlite3")
-    overlap = timedelta(minutes=10)
-    try:
-        overlap = parse_duration(str(data.get("overlap", "10m")))
-    except ValueError as exc:
-        problems.append(Problem("$.overlap", str(exc)))
+    durations: dict[str, timedelta] = {}
+    for key, default in (("overlap", "10m"), ("lock_timeout", "30s")):
+        try:
+            durations[key] = parse_duration(str(data.get(key, default)))
+        except ValueError as exc:
+            problems.append(Problem(f"$.{key}", str(exc)))
     lookups = Lookups()
     if lookups_file:
         try:
@@ -142,7 +145,8 @@ def _read(data: dict[str, Any], base: Path, environ: Mapping[str, str]) -> SyncC
         lookups=lookups,
         state_path=base / str(state_file),
         audit_path=None if audit is None else base / str(audit),
-        overlap=overlap,
+        overlap=durations["overlap"],
+        lock_timeout=durations["lock_timeout"],
     )
 
 
