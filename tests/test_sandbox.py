@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import decimal
 import socket
 import threading
 import time
@@ -14,7 +15,7 @@ import requests
 from tests.http_support import bex_order_doc, gift_card_doc, vendre_order_doc
 
 from bexvendre_mapping import MappingError, bex
-from bexvendre_mapping.http import NotFound, ServerError, TransportError
+from bexvendre_mapping.http import NotFound, RequestRejected, ServerError, TransportError
 from bexvendre_mapping.testing.sandbox import Call, Fault, Sandbox
 
 
@@ -309,6 +310,21 @@ def test_reset_forgets_everything(sandbox: Sandbox) -> None:
     assert sandbox.bex_queued_stock_changes() == []
     assert sandbox.calls() == []
     assert list(sandbox.bex_client().iter_queued_stock_changes()) == []
+
+
+def test_gift_card_arithmetic_ignores_a_low_default_precision(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The server's threads take DefaultContext; balances are still exact to the öre."""
+    monkeypatch.setattr(decimal.DefaultContext, "prec", 3)  # for threads started from now
+    with Sandbox() as sandbox:
+        sandbox.add_bex_gift_card(gift_card_doc("PK-1", "5000.00"))
+        client = sandbox.bex_client()
+        first = client.reserve_gift_card("PK-1", Decimal("1234.56"), "c-1")
+        with pytest.raises(RequestRejected, match=r"3765\.44 free"):
+            client.reserve_gift_card("PK-1", Decimal("3765.45"), "c-2")
+        client.redeem_gift_card(first.reservation_id)
+        assert client.get_gift_card("PK-1").balance == Decimal("3765.44")
 
 
 def test_concurrent_clients_are_served(sandbox: Sandbox) -> None:

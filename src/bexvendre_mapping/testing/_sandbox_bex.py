@@ -12,7 +12,7 @@ import attrs
 from bexvendre_mapping import bex
 from bexvendre_mapping._errors import MappingError
 from bexvendre_mapping._wire import parse_document
-from bexvendre_mapping.money import quantize
+from bexvendre_mapping.money import CONTEXT, quantize
 from bexvendre_mapping.testing._sandbox_server import Api, ApiError, json_response, same_secret
 
 if TYPE_CHECKING:
@@ -299,7 +299,7 @@ class BexApi(Api):
             raise ApiError(409, f"gift card {asked.number!r} expired on {valid_until}")
         if asked.amount <= 0:
             raise ApiError(400, "Belopp must be above 0")
-        free = Decimal(card["Saldo"]) - self._reserved(asked.number)
+        free = CONTEXT.subtract(Decimal(card["Saldo"]), self._reserved(asked.number))
         if asked.amount > free:
             raise ApiError(409, f"gift card {asked.number!r} has {_money(free)} free")
         reservation_id = f"R{len(self.reservations) + 1:06d}"
@@ -351,17 +351,17 @@ class BexApi(Api):
 
     def _draw(self, reservation: dict[str, Any]) -> None:
         card = self._card(reservation["Nummer"])
-        card["Saldo"] = _money(Decimal(card["Saldo"]) - Decimal(reservation["Belopp"]))
+        card["Saldo"] = _money(
+            CONTEXT.subtract(Decimal(card["Saldo"]), Decimal(reservation["Belopp"]))
+        )
 
     def _reserved(self, number: str) -> Decimal:
-        return sum(
-            (
-                Decimal(r["Belopp"])
-                for r in self.reservations.values()
-                if r["Nummer"] == number and r["Status"] == _RESERVED
-            ),
-            Decimal(0),
-        )
+        total = Decimal(0)
+        for r in self.reservations.values():
+            if r["Nummer"] == number and r["Status"] == _RESERVED:
+                # In money.CONTEXT: the server thread's context is whatever DefaultContext was.
+                total = CONTEXT.add(total, Decimal(r["Belopp"]))
+        return total
 
     def _update_card_status(self, number: str) -> None:
         card = self._card(number)
