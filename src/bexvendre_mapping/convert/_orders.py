@@ -7,6 +7,7 @@ import warnings
 from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from operator import attrgetter
+from typing import NamedTuple
 
 from bexvendre_mapping import bex, vendre
 from bexvendre_mapping._errors import ModelCodeError, TotalsMismatchError, UnknownCodeError
@@ -24,7 +25,7 @@ from bexvendre_mapping.convert._support import (
     scaled_exactly,
 )
 from bexvendre_mapping.fieldmap import ORDER
-from bexvendre_mapping.money import MINOR_UNITS, excl_vat, incl_vat, quantize, vat_amount
+from bexvendre_mapping.money import MINOR_UNITS, quantize, vat_amount
 
 __all__ = ["TotalsMismatchWarning", "order_to_bex", "order_to_vendre"]
 
@@ -341,39 +342,7 @@ def order_to_vendre(order: bex.Order, lookups: Lookups) -> vendre.Order:
         )
     method_id = problems.reverse(lookups.shipping_methods, order.shipping_id, "$.FraktID")
 
-    products: list[vendre.OrderProduct] = []
-    fee_totals: list[vendre.Total] = []
-    shipping_title = ""
-    by_rate: list[list[Decimal]] = []  # [VAT rate, amount], see _add_to_rate
-    for index, row in enumerate(order.rows):
-        if row.amount != row.quantity * row.price:
-            problems.add(
-                f"$.Artiklar[{index}]['Belopp inkl.moms']",
-                f"{row.amount} is not Antal × Pris = {row.quantity * row.price}",
-            )
-        _add_to_rate(by_rate, row.vat_rate, row.amount)
-        kind = _fee_kind(row, order, lookups)
-        if kind is not None:
-            if kind == "ot_shipping":
-                shipping_title = row.description
-            fee_totals.append(
-                vendre.Total(class_=kind, title=row.description, value=quantize(row.amount, _PRICE))
-            )
-            continue
-        try:
-            code = row.model_code
-        except ModelCodeError as exc:
-            problems.errors.append(exc.rebased(f"$.Artiklar[{index}]"))
-            continue
-        products.append(
-            vendre.OrderProduct(
-                quantity=row.quantity,
-                model=code,
-                name=row.description,
-                price=excl_vat(row.price, row.vat_rate, _PRICE),
-                tax=quantize(row.vat_rate, _PRICE),
-            )
-        )
+    rows = _vendre_rows(order, places, lookups, problems)
     rows_total = sum((row.amount for row in order.rows), Decimal(0))
     if order.total != rows_total:
         problems.add(
@@ -383,14 +352,13 @@ def order_to_vendre(order: bex.Order, lookups: Lookups) -> vendre.Order:
     assert payment is not None  # noqa: S101 - a missing web payment was recorded as a problem
     assert method_id is not None  # noqa: S101 - likewise an unknown FraktID
 
-    subtotal = sum((p.quantity * incl_vat(p.price, p.tax, places) for p in products), Decimal(0))
     gift_total = sum((card.amount for card in cards), Decimal(0))
-    tax = sum((vat_amount(amount, rate, places) for rate, amount in by_rate), Decimal(0))
+    tax = sum((vat_amount(amount, rate, places) for rate, amount in rows.by_rate), Decimal(0))
     totals = [
         vendre.Total(
-            class_="ot_subtotal", title=TITLES["ot_subtotal"], value=quantize(subtotal, _PRICE)
+            class_="ot_subtotal", title=TITLES["ot_subtotal"], value=quantize(rows.subtotal, _PRICE)
         ),
-        *fee_totals,
+        *rows.fee_totals,
     ]
     if cards:
         totals.append(
@@ -418,9 +386,9 @@ def order_to_vendre(order: bex.Order, lookups: Lookups) -> vendre.Order:
         customer_address=vendre.CustomerAddress(**customer),  # type: ignore[arg-type]
         delivery_address=vendre.Address(**delivery),  # type: ignore[arg-type]
         payment=payment,
-        products=tuple(products),
+        products=tuple(rows.products),
         totals=tuple(totals),
-        shipping=vendre.Shipping(method_id=method_id, title=shipping_title),
+        shipping=vendre.Shipping(method_id=method_id, title=rows.shipping_title),
         gift_cards=tuple(
             vendre.GiftCardUse(
                 code=card.document_number,
@@ -430,6 +398,68 @@ def order_to_vendre(order: bex.Order, lookups: Lookups) -> vendre.Order:
             for card in cards
         ),
     )
+
+
+class _VendreRows(NamedTuple):
+    """What order_to_vendre makes of a Bex order's rows."""
+
+    products: list[vendre.OrderProduct]
+    fee_totals: list[vendre.Total]
+    shipping_title: str
+    subtotal: Decimal  # of the products, including VAT, as Vendre computes it
+    by_rate: list[list[Decimal]]  # [VAT rate, amount] of every row, see _add_to_rate
+
+
+def _vendre_rows(
+    order: bex.Order, places: int, lookups: Lookups, problems: Problems
+) -> _VendreRows:
+    """Product rows as Vendre products (prices excluding VAT), fee rows as totals.
+
+    The prices are money.excl_vat's and the subtotal money.incl_vat's, with the factor
+    1 + rate/100 computed once per VAT rate (this runs in money.CONTEXT). The rates sit in
+    a list searched with ==, as in _product_rows: hashing a new Decimal costs more.
+    """
+    products: list[vendre.OrderProduct] = []
+    fee_totals: list[vendre.Total] = []
+    shipping_title = ""
+    by_rate: list[list[Decimal]] = []
+    rates: list[tuple[Decimal, Decimal, Decimal]] = []  # rate, factor, rate with 4 decimals
+    subtotal = _ZERO
+    price_exponent, incl_exponent = _EXPONENTS[_PRICE], _EXPONENTS[places]
+    product, total = fast_builder(vendre.OrderProduct), fast_builder(vendre.Total)
+    for index, row in enumerate(order.rows):
+        quantity, rate = row.quantity, row.vat_rate
+        if row.amount != quantity * row.price:
+            problems.add(
+                f"$.Artiklar[{index}]['Belopp inkl.moms']",
+                f"{row.amount} is not Antal × Pris = {quantity * row.price}",
+            )
+        _add_to_rate(by_rate, rate, row.amount)
+        kind = _fee_kind(row, order, lookups)
+        if kind is not None:
+            if kind == "ot_shipping":
+                shipping_title = row.description
+            # vendre.Total(class_=..., title=..., value=...)
+            fee_totals.append(total(kind, row.description, quantize(row.amount, _PRICE)))
+            continue
+        try:
+            code = row.model_code
+        except ModelCodeError as exc:
+            problems.errors.append(exc.rebased(f"$.Artiklar[{index}]"))
+            continue
+        for entry in rates:
+            if entry[0] == rate:
+                break
+        else:
+            entry = (rate, 1 + rate / 100, quantize(rate, _PRICE))
+            if len(rates) < _KEPT_RATES:
+                rates.append(entry)
+        _, factor, tax = entry
+        price = (row.price / factor).quantize(price_exponent, rounding=ROUND_HALF_UP)
+        subtotal += quantity * (price * factor).quantize(incl_exponent, rounding=ROUND_HALF_UP)
+        # vendre.OrderProduct(quantity=..., model=..., name=..., price=..., tax=...)
+        products.append(product(quantity, code, row.description, price, tax))
+    return _VendreRows(products, fee_totals, shipping_title, subtotal, by_rate)
 
 
 def _add_to_rate(by_rate: list[list[Decimal]], rate: Decimal, amount: Decimal) -> None:
