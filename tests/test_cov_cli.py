@@ -306,13 +306,18 @@ def shop(tmp_path: Path) -> Iterator[tuple[Sandbox, str]]:
         yield sandbox, str(path)
 
 
+def _set(config: str, setting: str) -> None:
+    """Add a top-level setting to the configuration file (before its tables)."""
+    path = Path(config)
+    path.write_text(f"{setting}\n{path.read_text('utf-8')}", "utf-8")
+
+
 @pytest.mark.usefixtures("no_secret_variables")
 def test_a_bad_lock_timeout_is_a_usage_error(
     shop: tuple[Sandbox, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     sandbox, config = shop
-    path = Path(config)
-    path.write_text('lock_timeout = "a minute"\n' + path.read_text("utf-8"), "utf-8")
+    _set(config, 'lock_timeout = "a minute"')
     message = usage_error(["sync", "stock", "--config", config], capsys)
     assert message.splitlines()[-1] == (
         "$.lock_timeout: expected a duration like '30s', '5m' or '1h', got 'a minute'"
@@ -326,9 +331,8 @@ def test_sync_waits_lock_timeout_for_a_running_sync_then_exits_1(
 ) -> None:
     """Another process holds the state's lock: after lock_timeout, exit 1 naming the file."""
     sandbox, config = shop
-    path = Path(config)
-    path.write_text('lock_timeout = "1s"\n' + path.read_text("utf-8"), "utf-8")
-    state = path.parent / "state.sqlite3"
+    _set(config, 'lock_timeout = "1s"')
+    state = Path(config).parent / "state.sqlite3"
     with SqliteState(state) as running, running.lock():
         assert main(["sync", "stock", "--config", config]) == 1
     err = capsys.readouterr().err
@@ -438,7 +442,6 @@ def test_sync_without_the_http_extra_is_a_usage_error(tmp_path: Path) -> None:
         import sys
         sys.modules["requests"] = None  # requests is not installed
         from bexvendre_mapping.cli import main
-from bexvendre_mapping.sync import SqliteState
         sys.exit(main(["sync", "all", "--config", "bexvendre.toml"]))
     """
     result = run("-c", textwrap.dedent(code), env={**os.environ, "NO_COLOR": "1"})
