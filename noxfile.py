@@ -64,8 +64,12 @@ def build(session: nox.Session) -> None:
 
 @nox.session(python=PYTHONS)
 def tests(session: nox.Session) -> None:
-    """The whole suite against the installed wheel with every extra (coverage on 3.11)."""
-    session.install(f"{_wheel(session)}[test]")
+    """The whole suite against the installed wheel with every extra (coverage on 3.11).
+
+    pytest-xdist spreads it over the machine's cores (coverage follows the workers through
+    its subprocess patch): the measured 3.11 run takes about half the time.
+    """
+    session.install(f"{_wheel(session)}[test]", "pytest-xdist")
     _check_installed(session)
     session.chdir("tests")  # so that `import bexvendre_mapping` cannot find ../src
     if session.python == PYTHONS[0]:
@@ -79,6 +83,7 @@ def tests(session: nox.Session) -> None:
             "-c",
             "../pyproject.toml",
             "--rootdir=..",
+            "--numprocesses=auto",
             ".",
             *session.posargs,
         )
@@ -92,6 +97,7 @@ def tests(session: nox.Session) -> None:
             "-c",
             "../pyproject.toml",
             "--rootdir=..",
+            "--numprocesses=auto",
             ".",
             *session.posargs,
             env={"HYPOTHESIS_PROFILE": "dev"},
