@@ -10,6 +10,7 @@ import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.http_support import bex_order_doc
 
 from bexvendre_mapping import MappingError, bex, vendre
 from bexvendre_mapping._wire import unstructure_hook
@@ -84,17 +85,47 @@ def test_negative_zero_is_written_as_zero(
     assert dump(model) == reference
 
 
-def test_an_amount_with_too_many_decimals_fails_the_same_way() -> None:
-    """An amount that does not fit the wire's decimals: the same MappingError from both."""
+def test_an_amount_with_too_many_decimals_is_named_by_both_routes() -> None:
+    """An amount that does not fit the wire's decimals: the reference names the field, the
+    public dump gives its path."""
     card = bex.GiftCard(
         number="PK-1", balance=Decimal("1.005"), currency="SEK", status=bex.GiftCardStatus.ACTIVE
     )
+    too_precise = "Decimal('1.005') does not fit the wire's 2 decimals"
     with pytest.raises(MappingError) as reference:
         unstructure_hook(bex.GiftCard, "Europe/Stockholm")(card)
+    assert str(reference.value) == f"$: field 'Saldo': {too_precise}"
     with pytest.raises(MappingError) as dumped:
         bex.dump_gift_card(card)
-    assert str(dumped.value) == str(reference.value)
-    assert "field 'Saldo': Decimal('1.005') does not fit the wire's 2 decimals" in str(dumped.value)
+    assert str(dumped.value) == f"$.Saldo: {too_precise}"
+
+
+def test_a_dump_lists_every_field_it_refuses_with_its_path() -> None:
+    """The generated dumper stops at the first bad field; the error names them all."""
+    order = bex.load_order(bex_order_doc())
+    rows = (
+        attrs.evolve(order.rows[0], price=Decimal("NaN")),
+        attrs.evolve(order.rows[-1], description=None, amount=Decimal("1.005")),
+        *order.rows[1:-1],
+    )
+    broken = attrs.evolve(
+        order,
+        number=5,
+        invoice_address=attrs.evolve(order.invoice_address, city=b"x"),
+        rows=rows,
+    )
+    with pytest.raises(MappingError) as caught:
+        bex.dump_order(broken)
+    assert [(p.path, p.message) for p in caught.value.problems] == [
+        ("$.Ordernr", "expected str, got 5"),
+        ("$.Faktureras.Ort", "expected str, got b'x'"),
+        ("$.Artiklar[0].Pris", "Decimal('NaN') does not fit the wire's 2 decimals"),
+        ("$.Artiklar[1].Beskrivning", "expected str, got null"),
+        (
+            "$.Artiklar[1]['Belopp inkl.moms']",
+            "Decimal('1.005') does not fit the wire's 2 decimals",
+        ),
+    ]
 
 
 def test_an_order_without_gift_cards_leaves_the_key_out() -> None:
@@ -109,3 +140,17 @@ def test_an_order_without_gift_cards_leaves_the_key_out() -> None:
         assert vendre.dump_order(plain) == reference
 
     check()
+
+
+def test_a_dump_report_takes_in_a_value_of_no_wire_type() -> None:
+    """Text in a date-time field fails on its own with the dumper's own error; with another
+    problem before it, it joins the MappingError rather than hiding that problem."""
+    order = bex.load_order(bex_order_doc())
+    alone = attrs.evolve(order, order_date="2026-03-01 12:00:00")
+    with pytest.raises(AttributeError):
+        bex.dump_order(alone)
+    both = attrs.evolve(alone, number=5)  # Ordernr comes first: the dumper stops there
+    with pytest.raises(MappingError) as caught:
+        bex.dump_order(both)
+    assert [p.path for p in caught.value.problems] == ["$.Ordernr", "$.Orderdatum"]
+    assert caught.value.problems[1].message.startswith("cannot be written: AttributeError: ")

@@ -229,9 +229,12 @@ def test_a_wrongly_typed_field_is_an_error_not_odd_json(name: str) -> None:
     """attrs does not check types: the dumper does, so that no engine writes b"x" or 1.5."""
     for wrong in (b"1001", 1.5, Decimal(1), None):
         stock = bex.Stock(article=wrong, quantity=1)  # type: ignore[arg-type]
-        with engine(name), pytest.raises(MappingError, match="'Artikelnr': expected str"):
+        with engine(name), pytest.raises(MappingError, match=r"^\$\.Artikelnr: expected str"):
             bex.dumps_stock(stock)
-    with engine(name), pytest.raises(MappingError, match="'Lagerantal': expected int, got true"):
+    with (
+        engine(name),
+        pytest.raises(MappingError, match=r"^\$\.Lagerantal: expected int, got true"),
+    ):
         bex.dumps_stock(bex.Stock(article="1001", quantity=True))
 
 

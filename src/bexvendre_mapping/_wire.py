@@ -29,7 +29,7 @@ import json
 import os
 import types
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import date, datetime, tzinfo
 from decimal import Decimal, InvalidOperation
 from enum import Enum
@@ -55,6 +55,7 @@ from bexvendre_mapping.money import parse_decimal, quantize
 
 __all__ = [
     "amount_problems",
+    "dump_problems",
     "Codec",
     "Wire",
     "child_path",
@@ -206,6 +207,31 @@ def problems_of(exc: BaseException, path: str = "$") -> list[Problem]:
     return [Problem(path, f"invalid value: {exc}")]
 
 
+def _leaves(model: Any, path: str) -> Iterator[tuple[attrs.Attribute[Any], Wire, Any, str]]:
+    """Every field of ``model`` that holds no model, with its wire spec, value and JSON path.
+
+    Nested models and lists of models are walked, in document order (a ``ModelCode`` is a
+    value here, not a model).
+    """
+    cls: type = type(model)
+    for field in _fields(cls):
+        spec = _wire_of(field)
+        at = child_path(path, spec.key or field.name)
+        value = getattr(model, field.name)
+        if _is_model(value):
+            yield from _leaves(value, at)
+        elif isinstance(value, tuple) and any(_is_model(item) for item in value):
+            for index, item in enumerate(value):
+                if _is_model(item):
+                    yield from _leaves(item, child_path(at, index))
+        else:
+            yield field, spec, value, at
+
+
+def _is_model(value: Any) -> bool:
+    return attrs.has(type(value)) and type(value) is not ModelCode
+
+
 def amount_problems(model: Any, path: str = "$") -> list[Problem]:
     """Every amount of ``model`` (nested models and lists included) that its loader refuses.
 
@@ -215,11 +241,7 @@ def amount_problems(model: Any, path: str = "$") -> list[Problem]:
     check: a loaded model has none.
     """
     found: list[Problem] = []
-    cls: type = type(model)
-    for field in _fields(cls):
-        value = getattr(model, field.name)
-        spec = _wire_of(field)
-        at = child_path(path, spec.key or field.name)
+    for _, spec, value, at in _leaves(model, path):
         if isinstance(value, Decimal):
             try:
                 checked = parse_decimal(value, spec.places)
@@ -227,12 +249,6 @@ def amount_problems(model: Any, path: str = "$") -> list[Problem]:
                     spec.check(checked)
             except MappingError as exc:
                 found.extend(_rebase(p, at) for p in exc.problems)
-        elif isinstance(value, tuple):
-            for index, item in enumerate(value):
-                if attrs.has(type(item)) and type(item) is not ModelCode:
-                    found.extend(amount_problems(item, child_path(at, index)))
-        elif attrs.has(type(value)) and type(value) is not ModelCode:
-            found.extend(amount_problems(value, at))
     return found
 
 
@@ -547,6 +563,30 @@ def _out_hook(tp: Any, places: int | None, key: str, zone: tzinfo) -> Hook | Non
     raise TypeError(msg)
 
 
+def dump_problems(model: Any, zone: tzinfo, path: str = "$") -> list[Problem]:
+    """Every field of ``model`` that its dumper refuses, with its JSON path.
+
+    A dumper stops at the first field it cannot write; :meth:`Codec.dump` then asks this
+    for all of them: nested models and lists of models are walked, every other field goes
+    through the reference dumper's own hook for it (so the messages are the dumper's).
+    """
+    found: list[Problem] = []
+    for field, spec, value, at in _leaves(model, path):
+        key = spec.key or field.name
+        hook = _field_out_hook(field, zone)
+        try:
+            if hook is not None:
+                hook(value)
+        except MappingError as exc:
+            prefix = f"field {key!r}: "
+            found.extend(Problem(at, p.message.removeprefix(prefix)) for p in exc.problems)
+        except Exception as exc:  # noqa: BLE001 - reported with the others, not dropped
+            # Not a wire type at all (text in a date-time field, say): alone, the dumper
+            # raises this itself; here it joins the report being made.
+            found.append(Problem(at, f"cannot be written: {type(exc).__name__}: {exc}"))
+    return found
+
+
 def _enum_value(member: Enum) -> Any:
     return member.value
 
@@ -562,14 +602,11 @@ def unstructure_hook(cls: type, zone_name: str) -> Hook:
     overrides: dict[str, Any] = {}
     omittable = False
     for field in _fields(cls):
-        spec = _wire_of(field)
-        key = spec.key or field.name
-        hook = _out_hook(field.type, spec.places, key, zone)
-        if field.default == ():
-            # An empty list with an empty default is left out, like a null.
-            hook = _none_when_empty(hook or list)
+        hook = _field_out_hook(field, zone)
         omittable = omittable or field.default in (None, ())
-        overrides[field.name] = override(rename=key, unstruct_hook=hook)
+        overrides[field.name] = override(
+            rename=_wire_of(field).key or field.name, unstruct_hook=hook
+        )
     generated: Hook = make_dict_unstructure_fn(
         cls, _converter(_Setting(zone_name, strict=False, detailed=False)), **overrides
     )
@@ -581,6 +618,16 @@ def unstructure_hook(cls: type, zone_name: str) -> Hook:
         return {k: v for k, v in generated(model).items() if v is not None}
 
     return dump
+
+
+def _field_out_hook(field: attrs.Attribute[Any], zone: tzinfo) -> Hook | None:
+    """How the reference dumper writes ``field``'s value (``None``: as it is)."""
+    spec = _wire_of(field)
+    hook = _out_hook(field.type, spec.places, spec.key or field.name, zone)
+    if field.default == ():
+        # An empty list with an empty default is left out, like a null.
+        hook = _none_when_empty(hook or list)
+    return hook
 
 
 def _none_when_empty(hook: Hook) -> Hook:
@@ -780,7 +827,9 @@ class Codec(Generic[T]):
 
         Raises:
             TypeError: ``model`` is not of this codec's class.
-            MappingError: an amount has more decimals than the wire allows.
+            MappingError: fields the wire cannot take (an amount with more decimals than the
+                wire allows, a value of another type than the field's): every one, each
+                with its JSON path.
         """
         if not isinstance(model, self.cls):
             msg = f"expected a {self.cls.__qualname__}, got {type(model).__qualname__}"
@@ -791,7 +840,11 @@ class Codec(Generic[T]):
             from bexvendre_mapping._fastpath import fast_dumper  # noqa: PLC0415 - imports us
 
             dumper = self._dumpers[time_zone] = fast_dumper(self._type, time_zone)
-        result: dict[str, Any] = dumper(model)
+        try:
+            result: dict[str, Any] = dumper(model)
+        except MappingError as exc:  # the first problem: report them all, with their paths
+            found = dump_problems(model, get_zone(time_zone))
+            raise (MappingError(found) if found else exc) from None
         return result
 
     def dumps(self, model: T, *, time_zone: str = DEFAULT_TIME_ZONE) -> bytes:
