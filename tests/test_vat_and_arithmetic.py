@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import warnings
 from collections.abc import Callable
-from decimal import Decimal, DecimalException, DivisionByZero, InvalidOperation
+from decimal import Decimal, DivisionByZero, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +17,11 @@ from hypothesis import strategies as st
 from bexvendre_mapping import Lookups, LookupsError, MappingError, bex, convert, vendre
 from bexvendre_mapping import testing as strategies
 from bexvendre_mapping._checks import vat_percent
-from bexvendre_mapping._dates import DEFAULT_TIME_ZONE
+from bexvendre_mapping._dates import DEFAULT_TIME_ZONE, time_zone
 from bexvendre_mapping._fastpath import fast_loader
 from bexvendre_mapping._modelcode import ModelCode
-from bexvendre_mapping._wire import amount_problems
-from bexvendre_mapping.convert._support import arithmetic_error
+from bexvendre_mapping._wire import dump_problems
+from bexvendre_mapping.convert._support import in_money_context, model_error
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 EXAMPLE = Lookups.from_toml(EXAMPLES / "lookups.toml")
@@ -196,12 +196,54 @@ def test_a_gift_card_balance_too_large_to_round_is_a_mapping_error() -> None:
     ]
 
 
-def test_an_arithmetic_failure_without_a_bad_amount_still_is_a_mapping_error() -> None:
-    """What the error says when no amount explains it (not reachable from a model's fields)."""
-    error = arithmetic_error(object(), InvalidOperation())
-    assert problems_of(error) == [
-        ("$", "the amounts of this object cannot be computed (InvalidOperation)")
+def test_a_converter_failure_without_a_model_to_blame_stands() -> None:
+    """A valid model: the converter's own error is not turned into a MappingError."""
+    order = vendre.load_order(_vendre_order())
+    assert model_error(order) is None
+    assert model_error(object()) is None
+    with pytest.raises(AttributeError):
+        convert.order_to_bex(order, None)  # type: ignore[arg-type]
+
+
+def test_a_decimal_failure_with_a_sound_model_is_still_a_mapping_error() -> None:
+    """in_money_context: a decimal exception no field explains still names the amounts."""
+
+    @in_money_context
+    def divides_by_zero(order: vendre.Order, lookups: Lookups) -> Decimal:
+        return order.currency_value / 0
+
+    with pytest.raises(MappingError) as caught:
+        divides_by_zero(vendre.load_order(_vendre_order()), EXAMPLE)
+    assert problems_of(caught.value) == [("$", "the amounts cannot be computed (DivisionByZero)")]
+    assert isinstance(caught.value.__cause__, DivisionByZero)
+
+
+def test_a_model_of_the_wrong_class_stays_a_type_error() -> None:
+    """Even a broken one: the caller passed the wrong thing, whatever its contents."""
+    order = vendre.load_order(_vendre_order())
+    broken = attrs.evolve(order, currency=None)
+    with pytest.raises(TypeError, match=r"order_to_vendre expects a bex\.Order, got Order"):
+        convert.order_to_vendre(broken, EXAMPLE)  # type: ignore[arg-type]
+
+
+def test_wrong_types_in_a_model_built_by_hand_are_mapping_errors_with_paths() -> None:
+    """Text for a price, None for a list, a str for a model code: every one, with its path."""
+    order = vendre.load_order(_vendre_order())
+    products = (
+        attrs.evolve(order.products[0], price="799.20"),
+        attrs.evolve(order.products[1], model="1001_SKO_43"),
+        *order.products[2:],
+    )
+    broken = attrs.evolve(order, products=products, gift_cards=None, currency_value=1.0)
+    with pytest.raises(MappingError) as caught:
+        convert.order_to_bex(broken, EXAMPLE)
+    assert problems_of(caught.value) == [
+        ("$.currency_value", "expected Decimal, got 1.0"),
+        ("$.products[0].price", "expected Decimal, got '799.20'"),
+        ("$.products[1].model", "expected a ModelCode, got '1001_SKO_43'"),
+        ("$.gift_cards", "expected a list, got null"),
     ]
+    assert isinstance(caught.value.__cause__, TypeError)
 
 
 ODD_AMOUNTS = [
@@ -215,16 +257,24 @@ ODD_AMOUNTS = [
     Decimal("-100"),
     Decimal("123456789012345678901234567890.5"),
 ]
+ODD_VALUES = [None, "text", 1.5, b"x", 7, True, Decimal("NaN"), (), ("a",)]
 
 
-def _odd(model: Any, data: st.DataObject) -> Any:
-    """``model`` with some of its amounts, anywhere in it, replaced by odd ones."""
-    if isinstance(model, Decimal):
+def _odd(model: Any, data: st.DataObject, types: bool) -> Any:
+    """``model`` with some of its amounts (or, with ``types``, any of its fields' values),
+    anywhere in it, replaced by odd ones."""
+    if isinstance(model, Decimal) and not types:
         return data.draw(st.sampled_from(ODD_AMOUNTS)) if data.draw(st.booleans()) else model
     if isinstance(model, tuple):
-        return tuple(_odd(item, data) for item in model)
+        return tuple(_odd(item, data, types) for item in model)
     if attrs.has(type(model)) and type(model) is not ModelCode:
-        changes = {f.alias: _odd(getattr(model, f.name), data) for f in attrs.fields(type(model))}
+        changes = {}
+        for field in attrs.fields(type(model)):
+            value = getattr(model, field.name)
+            if types and data.draw(st.integers(0, 9)) == 0:
+                changes[field.alias] = data.draw(st.sampled_from(ODD_VALUES))
+            else:
+                changes[field.alias] = _odd(value, data, types)
         return type(model)(**changes)
     return model
 
@@ -236,26 +286,38 @@ CONVERTERS: dict[str, tuple[Callable[[Any, Lookups], Any], st.SearchStrategy[Any
     "product_to_bex": (convert.product_to_bex, strategies.vendre_products()),
     "gift_card_to_vendre": (convert.gift_card_to_vendre, strategies.bex_gift_cards()),
     "gift_card_to_bex": (convert.gift_card_to_bex, strategies.vendre_gift_cards()),
+    "stock_to_vendre": (convert.stock_to_vendre, strategies.bex_stock()),
+    "stock_to_bex": (convert.stock_to_bex, strategies.vendre_stock_updates()),
+    "status_to_vendre": (convert.status_to_vendre, strategies.bex_order_statuses()),
+    "status_to_bex": (convert.status_to_bex, strategies.vendre_order_status_updates()),
+    "bonus_to_vendre": (convert.bonus_to_vendre, strategies.bex_bonus_balances()),
+    "bonus_to_bex": (convert.bonus_to_bex, strategies.vendre_bonus_balances()),
 }
 
 
+def _hand_built_problems(model: Any) -> list[tuple[str, str]]:
+    found = dump_problems(model, time_zone(DEFAULT_TIME_ZONE), as_loaded=True)
+    return [(p.path, p.message) for p in found]
+
+
 @pytest.mark.parametrize("name", sorted(CONVERTERS))
-@given(data=st.data())
-def test_converters_fail_only_with_mapping_errors_on_odd_amounts(
-    name: str, data: st.DataObject
+@given(data=st.data(), types=st.booleans())
+def test_converters_fail_only_with_mapping_errors_on_models_built_by_hand(
+    name: str, data: st.DataObject, types: bool
 ) -> None:
-    """Whatever the amounts of a model built by hand, a converter returns or raises a
-    MappingError; when its arithmetic failed, the error lists the model's bad amounts."""
+    """Whatever the values of a model built by hand (odd amounts, or values of any type), a
+    converter returns or raises a MappingError; when the model was to blame, the error
+    lists the model's every bad field."""
     converter, models = CONVERTERS[name]
-    model = _odd(data.draw(models), data)
+    model = _odd(data.draw(models), data, types)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # a totals mismatch under a "warn" policy
             converter(model, EXAMPLE)
     except MappingError as error:
-        if isinstance(error.__cause__, DecimalException):
+        if error.__cause__ is not None and not isinstance(error.__cause__, MappingError):
             assert error.problems
-            assert [(p.path, p.message) for p in amount_problems(model)] == problems_of(error)
+            assert _hand_built_problems(model) == problems_of(error)
 
 
 @pytest.mark.parametrize(
@@ -267,12 +329,14 @@ def test_converters_fail_only_with_mapping_errors_on_odd_amounts(
         strategies.vendre_products(),
         strategies.bex_gift_cards(),
         strategies.vendre_gift_cards(),
+        strategies.bex_stock(),
+        strategies.vendre_stock_updates(),
     ],
-    ids=["vendre order", "bex order", "bex article", "vendre product", "bex card", "vendre card"],
+    ids=lambda s: repr(s)[:40],
 )
 @given(data=st.data())
-def test_a_generated_model_has_no_amount_problems(
+def test_a_generated_model_has_no_hand_built_problems(
     models: st.SearchStrategy[Any], data: st.DataObject
 ) -> None:
-    """The strategies' models are loadable: amount_problems finds nothing in them."""
-    assert amount_problems(data.draw(models)) == []
+    """The strategies' models are loadable: the converters' model check finds nothing."""
+    assert _hand_built_problems(data.draw(models)) == []

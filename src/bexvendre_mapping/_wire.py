@@ -54,7 +54,6 @@ from bexvendre_mapping._text import closest, show
 from bexvendre_mapping.money import parse_decimal, quantize
 
 __all__ = [
-    "amount_problems",
     "dump_problems",
     "Codec",
     "Wire",
@@ -232,24 +231,19 @@ def _is_model(value: Any) -> bool:
     return attrs.has(type(value)) and type(value) is not ModelCode
 
 
-def amount_problems(model: Any, path: str = "$") -> list[Problem]:
-    """Every amount of ``model`` (nested models and lists included) that its loader refuses.
+def _amount_problems(spec: Wire, value: Decimal, at: str) -> list[Problem]:
+    """Why a loader refuses ``value`` for this field: not finite, too large, or the like.
 
-    That is, each ``Decimal`` field that is not finite, not below ``MAX_AMOUNT``, has more
-    decimals than the wire's, or fails the field's check (a VAT percent from 0 to 100),
-    with its JSON path, in document order. For models built by hand, which attrs does not
-    check: a loaded model has none.
+    That is: not finite, not below ``MAX_AMOUNT``, more decimals than the wire's, or the
+    field's check.
     """
-    found: list[Problem] = []
-    for _, spec, value, at in _leaves(model, path):
-        if isinstance(value, Decimal):
-            try:
-                checked = parse_decimal(value, spec.places)
-                if spec.check is not None:
-                    spec.check(checked)
-            except MappingError as exc:
-                found.extend(_rebase(p, at) for p in exc.problems)
-    return found
+    try:
+        checked = parse_decimal(value, spec.places)
+        if spec.check is not None:
+            spec.check(checked)
+    except MappingError as exc:
+        return [_rebase(p, at) for p in exc.problems]
+    return []
 
 
 def _attribute_name(exc: BaseException) -> str | None:
@@ -563,15 +557,32 @@ def _out_hook(tp: Any, places: int | None, key: str, zone: tzinfo) -> Hook | Non
     raise TypeError(msg)
 
 
-def dump_problems(model: Any, zone: tzinfo, path: str = "$") -> list[Problem]:
+def dump_problems(
+    model: Any, zone: tzinfo, path: str = "$", *, as_loaded: bool = False
+) -> list[Problem]:
     """Every field of ``model`` that its dumper refuses, with its JSON path.
 
     A dumper stops at the first field it cannot write; :meth:`Codec.dump` then asks this
     for all of them: nested models and lists of models are walked, every other field goes
     through the reference dumper's own hook for it (so the messages are the dumper's).
+    With ``as_loaded``, a ``Decimal`` is held to what its loader takes instead (finite,
+    below ``MAX_AMOUNT``, the wire's decimals, the field's check such as a VAT percent from
+    0 to 100): the converters' view of a model built by hand.
     """
     found: list[Problem] = []
     for field, spec, value, at in _leaves(model, path):
+        if as_loaded:
+            # What no load gives, though the dumper writes it: a null list, a model code
+            # that is not a ModelCode (written through str()).
+            if value is None and field.default == ():
+                found.append(Problem(at, "expected a list, got null"))
+                continue
+            if field.type is ModelCode and type(value) is not ModelCode:
+                found.append(Problem(at, f"expected a ModelCode, got {show(value)}"))
+                continue
+            if isinstance(value, Decimal):
+                found.extend(_amount_problems(spec, value, at))
+                continue
         key = spec.key or field.name
         hook = _field_out_hook(field, zone)
         try:

@@ -10,6 +10,7 @@ from bexvendre_mapping._lookups import Lookups
 from bexvendre_mapping._modelcode import ModelCode
 from bexvendre_mapping.convert._support import (
     Problems,
+    checks_models,
     copy_block,
     in_money_context,
     require_type,
@@ -136,6 +137,7 @@ def _product_path(path: str) -> str:
     }.get(path, path)
 
 
+@checks_models
 def stock_to_vendre(stock: bex.Stock, lookups: Lookups) -> vendre.StockUpdate:
     """A Bex stock level as a Vendre stock update.
 
@@ -156,6 +158,7 @@ def stock_level(quantity: int, lookups: Lookups) -> tuple[int, int]:
     return (quantity if quantity > 0 else 0), (1 if shown else 0)
 
 
+@checks_models
 def stock_to_bex(update: vendre.StockUpdate, lookups: Lookups) -> bex.Stock:
     """A Vendre stock update as a Bex stock level."""
     require_type(update, vendre.StockUpdate, "stock_to_bex")
@@ -165,6 +168,7 @@ def stock_to_bex(update: vendre.StockUpdate, lookups: Lookups) -> bex.Stock:
     )
 
 
+@checks_models
 def status_to_vendre(status: bex.OrderStatus, lookups: Lookups) -> vendre.OrderStatusUpdate:
     """A Bex order status as a Vendre status update.
 
@@ -183,6 +187,7 @@ def status_to_vendre(status: bex.OrderStatus, lookups: Lookups) -> vendre.OrderS
     return vendre.OrderStatusUpdate(id=order_id, **kwargs)
 
 
+@checks_models
 def status_to_bex(update: vendre.OrderStatusUpdate, lookups: Lookups) -> bex.OrderStatus:
     """A Vendre status update as a Bex order status.
 
@@ -221,6 +226,7 @@ def gift_card_to_vendre(card: bex.GiftCard, lookups: Lookups | None = None) -> v
     )
 
 
+@checks_models
 def gift_card_to_bex(card: vendre.GiftCard, lookups: Lookups | None = None) -> bex.GiftCard:
     """A Vendre gift card as the Bex card.
 
@@ -251,6 +257,7 @@ def gift_card_to_bex(card: vendre.GiftCard, lookups: Lookups | None = None) -> b
     )
 
 
+@checks_models
 def bonus_to_vendre(
     balance: bex.BonusBalance, lookups: Lookups | None = None
 ) -> vendre.BonusBalance:
@@ -267,6 +274,7 @@ def bonus_to_vendre(
     return vendre.BonusBalance(customer_id=customer_id, points=balance.points)
 
 
+@checks_models
 def bonus_to_bex(balance: vendre.BonusBalance, lookups: Lookups | None = None) -> bex.BonusBalance:
     """A Vendre bonus balance as Bex's."""
     require_type(balance, vendre.BonusBalance, "bonus_to_bex")

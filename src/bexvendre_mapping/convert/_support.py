@@ -9,20 +9,23 @@ from typing import Any, ParamSpec, TypeVar
 
 import attrs
 
+from bexvendre_mapping._dates import DEFAULT_TIME_ZONE, time_zone
 from bexvendre_mapping._errors import MappingError, Problem
 from bexvendre_mapping._fastpath import _Source
 from bexvendre_mapping._lookups import CodeTable, Lookups
-from bexvendre_mapping._wire import amount_problems, child_path, wire_keys, wire_places
+from bexvendre_mapping._wire import child_path, dump_problems, wire_keys, wire_places
 from bexvendre_mapping.fieldmap import EntityMap
 from bexvendre_mapping.money import CONTEXT
 
 __all__ = [
     "Copier",
     "Problems",
-    "arithmetic_error",
+    "WrongModelError",
     "block_copier",
+    "checks_models",
     "copy_block",
     "in_money_context",
+    "model_error",
     "require_type",
     "scaled_exactly",
 ]
@@ -37,10 +40,12 @@ def in_money_context(convert: Callable[P, T]) -> Callable[P, T]:
     """The converter ``convert``, computing in :data:`bexvendre_mapping.money.CONTEXT`.
 
     Whatever context the calling thread has set (a lower precision, another rounding,
-    Inexact trapped), a conversion gives the same result. A ``decimal`` exception out of
-    ``convert`` (a model built by hand with NaN, 10**40 or a VAT rate of -100) becomes the
-    :class:`MappingError` of :func:`arithmetic_error`, the model being the first argument.
+    Inexact trapped), a conversion gives the same result. A failure that the model built by
+    hand is to blame for (NaN, 10**40 or a VAT rate of -100 in its arithmetic, text for a
+    price) is the :class:`MappingError` of :func:`model_error`, as with
+    :func:`checks_models`; a ``decimal`` exception with a sound model is a MappingError too.
     """
+    checked = checks_models(convert)
 
     @functools.wraps(convert)
     def run(*args: P.args, **kwargs: P.kwargs) -> T:
@@ -49,30 +54,53 @@ def in_money_context(convert: Callable[P, T]) -> Callable[P, T]:
         caller = getcontext()
         setcontext(CONTEXT.copy())
         try:
-            return convert(*args, **kwargs)
-        except DecimalException as exc:
-            model = args[0] if args else next(iter(kwargs.values()), None)
-            raise arithmetic_error(model, exc) from exc
+            return checked(*args, **kwargs)
+        except DecimalException as exc:  # with a sound model: still an error about amounts
+            name = type(exc).__name__
+            raise MappingError(f"the amounts cannot be computed ({name})") from exc
         finally:
             setcontext(caller)
 
     return run
 
 
-def arithmetic_error(model: object, exc: DecimalException) -> MappingError:
-    """Why a conversion of ``model`` failed in its arithmetic, as a :class:`MappingError`.
+def checks_models(convert: Callable[P, T]) -> Callable[P, T]:
+    """The converter ``convert``, failing with a :class:`MappingError` on a broken model.
 
-    A loaded model never gets here: its amounts are finite and below ``MAX_AMOUNT`` and its
-    VAT rates from 0 to 100, which keeps every computation within the context's 28 digits.
-    A model built by hand may hold anything (attrs does not check): the error lists every
-    amount its loader would refuse, each with its path.
+    When ``convert`` raises anything but a MappingError or :class:`WrongModelError`, and
+    :func:`model_error` blames the model it was given (its first argument), that error is
+    raised instead, from the original. A ``try`` costs nothing until something is raised.
     """
-    cls = type(model)
-    found = amount_problems(model) if attrs.has(cls) else []
-    if found:
-        return MappingError(found)
-    name = type(exc).__name__
-    return MappingError(f"the amounts of this {cls.__qualname__} cannot be computed ({name})")
+
+    @functools.wraps(convert)
+    def run(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return convert(*args, **kwargs)
+        except (MappingError, WrongModelError):
+            raise
+        except Exception as exc:
+            error = model_error(args[0] if args else next(iter(kwargs.values()), None))
+            if error is None:
+                raise
+            raise error from exc
+
+    return run
+
+
+def model_error(model: object) -> MappingError | None:
+    """Why a conversion of ``model`` failed, if the model is to blame; else ``None``.
+
+    A loaded model never gets here: its amounts are finite and below ``MAX_AMOUNT``, its VAT
+    rates from 0 to 100 (which keeps every computation within the context's 28 digits) and
+    every field holds its type. A model built by hand may hold anything (attrs does not
+    check): the error lists every field its dumper or, for an amount, its loader would
+    refuse, each with its path. When the model has none of those, the converter's own error
+    stands: it is a bug of the library, to be reported.
+    """
+    if not attrs.has(type(model)):
+        return None
+    found = dump_problems(model, time_zone(DEFAULT_TIME_ZONE), as_loaded=True)
+    return MappingError(found) if found else None
 
 
 def scaled_exactly(value: Decimal, exponent: Decimal) -> Decimal | None:
@@ -163,12 +191,16 @@ class Problems:
         raise MappingError(problems)
 
 
+class WrongModelError(TypeError):
+    """A converter was given a model of another class (a programming error)."""
+
+
 def require_type(value: object, cls: type[T], name: str) -> T:
     """``value`` if it is a ``cls``; a ``TypeError`` (a programming error) otherwise."""
     if not isinstance(value, cls):
         side = cls.__module__.split(".")[1]
         msg = f"{name} expects a {side}.{cls.__qualname__}, got {type(value).__qualname__}"
-        raise TypeError(msg)
+        raise WrongModelError(msg)
     return value
 
 
