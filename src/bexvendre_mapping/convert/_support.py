@@ -14,7 +14,7 @@ from bexvendre_mapping._errors import MappingError, Problem
 from bexvendre_mapping._fastpath import _Source
 from bexvendre_mapping._lookups import CodeTable, Lookups
 from bexvendre_mapping._wire import child_path, dump_problems, wire_keys, wire_places
-from bexvendre_mapping.fieldmap import EntityMap
+from bexvendre_mapping.fieldmap import EntityMap, FieldRule
 from bexvendre_mapping.money import CONTEXT
 
 __all__ = [
@@ -224,16 +224,11 @@ class _Step:
     places: int | None
 
 
-def _plan(  # noqa: PLR0917 - _copier's key, called from it alone (which caches)
-    entity: EntityMap,
-    source_cls: type,
-    target_cls: type,
-    to_bex: bool,
-    vendre_prefix: str,
-    bex_prefix: str,
+def _plan(
+    rules: tuple[FieldRule, ...], source_cls: type, target_cls: type, to_bex: bool
 ) -> tuple[_Step, ...]:
     steps = []
-    for rule in entity.block(vendre_prefix, bex_prefix):
+    for rule in rules:
         source_key, target_key = (rule.vendre, rule.bex) if to_bex else (rule.bex, rule.vendre)
         target = _attribute(target_cls, target_key)
         steps.append(
@@ -320,7 +315,7 @@ def _copier(  # noqa: PLR0917 - a cache key, called from two places
     src = _Source()
     src.add(0, "def copy(source, lookups, problems, path):")
     values = {}
-    steps = _plan(entity, source_cls, target_cls, to_bex, vendre_prefix, bex_prefix)
+    steps = _plan(entity.block(vendre_prefix, bex_prefix), source_cls, target_cls, to_bex)
     for index, step in enumerate(steps):
         var = f"v{index}"
         src.add(1, f"{var} = source.{step.source}")
