@@ -54,10 +54,10 @@ from bexvendre_mapping._text import closest, show
 from bexvendre_mapping.money import parse_decimal, quantize
 
 __all__ = [
-    "dump_problems",
     "Codec",
     "Wire",
     "child_path",
+    "dump_problems",
     "json_engine",
     "parse_document",
     "problems_of",

@@ -509,10 +509,28 @@ class BexClient(BaseClient):
             ResponseError: a page or a status does not load.
             HttpError: a request failed.
         """
-        params: dict[str, str | int] = {}
-        if since is not None:
-            params[self.endpoints.since_param] = wall_clock(since, self._transport.time_zone)
-        return self._items(self.endpoints.order_statuses, params, bex.load_order_status, page_size)
+        return self._items(
+            self.endpoints.order_statuses, self._since(since), bex.load_order_status, page_size
+        )
+
+    def iter_order_status_documents(
+        self, since: datetime | None = None, *, page_size: int | None = None
+    ) -> Iterator[Any]:
+        """Like :meth:`iter_order_statuses`, but yields each status as Bex sent it, unloaded.
+
+        For flows that must go on past a status that does not load (and report it): load
+        each document with :func:`bexvendre_mapping.bex.load_order_status` yourself.
+
+        Raises:
+            ResponseError: a page is not ``{"items": [...], "hasMore": ...}``.
+            HttpError: a request failed.
+        """
+        return self._documents(self.endpoints.order_statuses, self._since(since), page_size)
+
+    def _since(self, since: datetime | None) -> dict[str, str | int]:
+        if since is None:
+            return {}
+        return {self.endpoints.since_param: wall_clock(since, self._transport.time_zone)}
 
     # --- articles -------------------------------------------------------------------------
 
@@ -530,12 +548,31 @@ class BexClient(BaseClient):
             ResponseError: a page or an article does not load.
             HttpError: a request failed.
         """
-        params: dict[str, str | int] = {}
-        if changed_since is not None:
-            params[self.endpoints.changed_since_param] = wall_clock(
-                changed_since, self._transport.time_zone
-            )
-        return self._items(self.endpoints.articles, params, bex.load_article, page_size)
+        return self._items(
+            self.endpoints.articles, self._changed_since(changed_since), bex.load_article, page_size
+        )
+
+    def iter_article_documents(
+        self, changed_since: datetime | None = None, *, page_size: int | None = None
+    ) -> Iterator[Any]:
+        """Like :meth:`iter_articles`, but yields each article as Bex sent it, unloaded.
+
+        For flows that must go on past an article that does not load (and report it): load
+        each document with :func:`bexvendre_mapping.bex.load_article` yourself.
+
+        Raises:
+            ResponseError: a page is not ``{"items": [...], "hasMore": ...}``.
+            HttpError: a request failed.
+        """
+        return self._documents(
+            self.endpoints.articles, self._changed_since(changed_since), page_size
+        )
+
+    def _changed_since(self, changed_since: datetime | None) -> dict[str, str | int]:
+        if changed_since is None:
+            return {}
+        wall = wall_clock(changed_since, self._transport.time_zone)
+        return {self.endpoints.changed_since_param: wall}
 
     # --- gift cards -----------------------------------------------------------------------
 
@@ -675,19 +712,25 @@ class BexClient(BaseClient):
         loader: Callable[..., T],
         page_size: int | None,
     ) -> Iterator[T]:
+        pages = self._pages(path, filters, self._page_size(page_size))
+        return (reply.load(loader, item, f"$.items[{index}]") for reply, index, item in pages)
+
+    def _documents(
+        self, path: str, filters: Mapping[str, str | int], page_size: int | None
+    ) -> Iterator[Any]:
+        return (item for _, _, item in self._pages(path, filters, self._page_size(page_size)))
+
+    def _page_size(self, page_size: int | None) -> int:
         size = self.page_size if page_size is None else page_size
         if size < 1:
             msg = f"page_size must be at least 1, got {size}"
             raise ValueError(msg)
-        return self._pages(path, filters, loader, size)
+        return size
 
     def _pages(
-        self,
-        path: str,
-        filters: Mapping[str, str | int],
-        loader: Callable[..., T],
-        size: int,
-    ) -> Iterator[T]:
+        self, path: str, filters: Mapping[str, str | int], size: int
+    ) -> Iterator[tuple[Reply, int, Any]]:
+        """Each item of each page, with its reply and index, as the iteration goes."""
         offset = 0
         while True:
             params = {**filters, "offset": offset, "limit": size}
@@ -696,8 +739,7 @@ class BexClient(BaseClient):
             items = reply.field(page, "items", list)
             has_more = reply.field(page, "hasMore", bool)
             for index, item in enumerate(items):
-                loaded: T = reply.load(loader, item, f"$.items[{index}]")
-                yield loaded
+                yield reply, index, item
             if not has_more:
                 return
             if not items:
