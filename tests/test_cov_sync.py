@@ -97,7 +97,8 @@ def test_a_gift_card_bex_does_not_hold_quarantines_the_created_order(
     sandbox.add_vendre_order(EXAMPLE)
     report = import_orders(sandbox.vendre_client(), sandbox.bex_client(), lookups, state)
     assert [o["Ordernr"] for o in sandbox.bex_orders()] == ["100234"]
-    assert outcomes(report) == [("100234", "quarantine", "quarantined", "does not map")]
+    reason = "in Bex; its gift card was not redeemed"
+    assert outcomes(report) == [("100234", "quarantine", "quarantined", reason)]
     (record,) = state.orders("quarantined")
     assert record.order_id == 100234
     assert record.errors == (
@@ -166,28 +167,33 @@ def test_products_go_in_chunks_and_unmapped_articles_are_reported(
 # --- stock ----------------------------------------------------------------------------------
 
 
-def test_stock_that_cannot_be_read_or_mapped_stays_queued(
+def test_stock_that_cannot_be_mapped_is_taken_off_the_queue_and_unreadable_stock_stays(
     sandbox: Sandbox, state: SqliteState, lookups: Lookups
 ) -> None:
-    """A bad product identifier is quarantined; a failed stock look-up is failed; both stay."""
-    bad_code = sandbox.set_bex_stock("1001__42", 3)
+    """A bad product identifier is quarantined and confirmed (it would block the queue for
+    good); a failed stock look-up is failed and stays queued for the next run."""
+    sandbox.set_bex_stock("1001__42", 3)
     unreadable = sandbox.set_bex_stock("GIFTBOX", 5)
     sandbox.inject("bex", method="GET", path="WarehouseManagement/GetStockinformation", status=500)
     report = push_stock(sandbox.bex_client(), sandbox.vendre_client(), lookups, state)
     assert [(o.entity, o.action, o.result) for o in report.outcomes] == [
         ("1001__42", "quarantine", "quarantined"),
+        ("1001__42", "confirm", "skipped"),
         ("GIFTBOX", "update", "failed"),
     ]
-    assert report.outcomes[1].reason == "stock information not read"
-    assert "HTTP 500" in report.outcomes[1].errors[0]
-    assert [e["id"] for e in sandbox.bex_queued_stock_changes()] == [bad_code, unreadable]
+    assert report.outcomes[0].reason == "does not map"
+    assert report.outcomes[1].reason == "quarantined; taken off the queue"
+    assert report.outcomes[2].reason == "stock information not read"
+    assert "HTTP 500" in report.outcomes[2].errors[0]
+    assert [e["id"] for e in sandbox.bex_queued_stock_changes()] == [unreadable]
     assert sandbox.vendre_stock() == []
 
 
 def test_a_fractional_available_quantity_is_quarantined(
     httpserver: HTTPServer, state: SqliteState, lookups: Lookups
 ) -> None:
-    """Vendre stock is whole units: 2.5 available cannot be sent, and is not confirmed."""
+    """Vendre stock is whole units: 2.5 available can never be sent; it is reported and its
+    entry confirmed, so that the queue moves on."""
     httpserver.expect_request("/api/WarehouseManagement/GetQueuedStockChanges").respond_with_json(
         {"hasMore": False, "stockChangeEntries": [{"id": 1, "productIdentifier": "ROPE"}]}
     )
@@ -195,18 +201,24 @@ def test_a_fractional_available_quantity_is_quarantined(
         '{"productIdentifier": "ROPE", "physicalQuantity": 3, "availableQuantity": 2.5}',
         content_type="application/json",
     )
+    httpserver.expect_request(
+        "/api/WarehouseManagement/ConfirmStockChange", method="PUT", json={"entryId": 1}
+    ).respond_with_data("")
     no_wait = RetryPolicy(total=0)
     with (
         BexClient(httpserver.url_for("/api/"), "key-1", "s3cret", retries=no_wait) as bex_client,
         VendreClient("http://127.0.0.1:9/API/1", "k3y", retries=no_wait) as vendre_client,
     ):
         report = push_stock(bex_client, vendre_client, lookups, state)
-    (outcome,) = report.outcomes
+    outcome, confirmed = report.outcomes
     assert (outcome.entity, outcome.result) == ("ROPE", "quarantined")
     assert outcome.errors == (
         "$.availableQuantity: the available quantity 2.5 is not a whole number",
     )
-    assert [r.method for r, _ in httpserver.log] == ["GET", "GET"]
+    assert (confirmed.entity, confirmed.action, confirmed.result) == ("ROPE", "confirm", "skipped")
+    # The queue is read again after the pass: entry 1 is back (this server never drops it),
+    # handled already, so the run ends.
+    assert [r.method for r, _ in httpserver.log] == ["GET", "GET", "PUT", "GET"]
 
 
 def test_an_unconfirmed_entry_is_failed_and_stays_queued(

@@ -134,7 +134,9 @@ def test_wrong_credentials_fail_cleanly(shop: tuple[Sandbox, Path]) -> None:
     env = {**secrets(sandbox), "BEXVENDRE_VENDRE_API_KEY": "wrong-key-123"}
     result = bexvendre("sync", "orders", "--config", str(folder / "bexvendre.toml"), env=env)
     assert result.returncode == 1
-    assert "401" in result.stderr
+    assert "failed: orders orders: listing stopped; tried again next run" in result.stdout
+    assert "HTTP 401" in result.stdout
+    assert "Traceback" not in result.stderr
     assert "wrong-key-123" not in result.stderr + result.stdout
 
 

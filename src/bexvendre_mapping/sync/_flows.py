@@ -10,15 +10,17 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from bexvendre_mapping import bex, convert, vendre
 from bexvendre_mapping._errors import MappingError
 from bexvendre_mapping._lookups import Lookups
 from bexvendre_mapping._modelcode import ModelCode
-from bexvendre_mapping.http import BexClient, HttpError, NotFound, VendreClient
+from bexvendre_mapping._wire import _int
+from bexvendre_mapping.http import BexClient, HttpError, NotFound, RequestRejected, VendreClient
 from bexvendre_mapping.sync._report import Action, AuditLog, Outcome, Report, Result
 from bexvendre_mapping.sync._state import OrderRecord, StateStore
 
@@ -33,6 +35,8 @@ __all__ = [
 
 #: How far back each run looks again before the stored cursor, for records that arrive late.
 DEFAULT_OVERLAP = timedelta(minutes=10)
+
+T = TypeVar("T")
 
 
 def content_hash(document: Any) -> str:
@@ -52,6 +56,21 @@ class _Run:
         self.report = Report(flow=flow, dry_run=dry_run)
         self.dry_run = dry_run
         self.audit = audit
+        self.listing_failed = False
+
+    def listed(self, items: Iterable[T], what: str) -> Iterator[T]:
+        """The records of a listing; a request that fails ends it, recorded as failed.
+
+        The records fetched before the failure are handled as usual; the flow then keeps its
+        cursor (or its queue entries), so the next run fetches the rest.
+        """
+        try:
+            yield from items
+        except HttpError as exc:
+            self.listing_failed = True
+            self.record(
+                what, "fetch", "failed", "listing stopped; tried again next run", (str(exc),)
+            )
 
     def record(
         self,
@@ -108,9 +127,13 @@ def import_orders(
       intent survived a crash is looked up in Bex first), the gift cards reserved at checkout
       are redeemed, and the order is recorded as created.
 
+    An order that Bex refuses as it is (a 4xx answer such as 400, or a 409 to redeeming a
+    released gift-card reservation) is quarantined too, with Bex's answer as its problem.
+
     The cursor moves to the run's start, or, when an order failed (a network or server
     problem), to just before the earliest failed one: it never passes an order that neither
-    succeeded nor was quarantined.
+    succeeded nor was quarantined. When the listing itself fails, the orders fetched until
+    then are handled and the cursor stays where it was.
 
     Raises:
         LockedError: another run holds the state.
@@ -122,11 +145,12 @@ def import_orders(
         window_start = cursor - overlap if cursor is not None else since
         earliest_failure: datetime | None = None
         zone = lookups.settings.time_zone
-        for document in vendre_client.iter_order_documents(since=window_start):
+        documents = vendre_client.iter_order_documents(since=window_start)
+        for document in run.listed(documents, "orders"):
             failed_at = _import_one(document, start, zone, bex_client, lookups, state, run)
             if failed_at is not None and (earliest_failure is None or failed_at < earliest_failure):
                 earliest_failure = failed_at
-        if not dry_run:
+        if not dry_run and not run.listing_failed:
             # Never past an order that failed: the next run's window starts before it.
             state.set_cursor(
                 "orders",
@@ -146,9 +170,9 @@ def _import_one(  # noqa: PLR0911, PLR0917
 ) -> datetime | None:
     """Handle one fetched order; returns its date when it failed (for the cursor)."""
     digest = content_hash(document)
-    order_id = document.get("id") if isinstance(document, dict) else None
-    entity = order_id if order_id is not None else f"sha256:{digest[:12]}"
-    record = state.get_order(order_id) if isinstance(order_id, int) else None
+    order_id = _order_key(document, digest)
+    entity = order_id if order_id >= 0 else f"sha256:{digest[:12]}"
+    record = state.get_order(order_id)
     if record is not None and record.content_hash == digest:
         if record.state == "created":
             run.record(entity, "skip", "skipped", "already in Bex")
@@ -171,7 +195,7 @@ def _import_one(  # noqa: PLR0911, PLR0917
     try:
         bex_order = convert.order_to_bex(order, lookups)
     except MappingError as exc:
-        _quarantine(entity, order.id, digest, document, exc, state, run)
+        _quarantine(entity, order_id, digest, document, exc, state, run)
         return None
 
     if run.dry_run:
@@ -179,6 +203,19 @@ def _import_one(  # noqa: PLR0911, PLR0917
         run.record(entity, "create", "done", reason)
         return None
     return _create(entity, order, bex_order, document, digest, record, bex_client, state, run)
+
+
+def _order_key(document: Any, digest: str) -> int:
+    """The key of a fetched order in the state: its id as the loader reads it.
+
+    A document without a usable id (it cannot load, so it will be quarantined) is kept under
+    a negative key made from its content hash, so that it is listed and never lost.
+    """
+    raw = document.get("id") if isinstance(document, dict) else None
+    try:
+        return _int(raw)
+    except MappingError:
+        return -int(digest[:15], 16) - 1
 
 
 def _create(  # noqa: PLR0917
@@ -207,18 +244,31 @@ def _create(  # noqa: PLR0917
     try:
         existing = bex_client.find_order(bex_order.number) if resumed else None
         if existing is None:
-            bex_client.create_order(bex_order)
+            try:
+                bex_client.create_order(bex_order)
+            except RequestRejected as exc:
+                # Permanent: Bex refuses the order as it is; a person must look at it.
+                problem = MappingError(f"Bex refused the order: {exc}")
+                _quarantine(
+                    entity, order.id, digest, document, problem, state, run, "Bex refused it"
+                )
+                return None
         for index, card in enumerate(order.gift_cards):
             try:
                 bex_client.redeem_gift_card(card.reservation_id)
-            except NotFound:
+            except (NotFound, RequestRejected) as exc:
                 # Permanent: the order is in Bex, but its card needs a person's attention.
+                if isinstance(exc, NotFound):
+                    why = f"Bex has no gift-card reservation {card.reservation_id!r} to redeem"
+                else:
+                    why = f"Bex refused to redeem gift-card reservation {card.reservation_id!r}"
+                    why += f" ({exc})"
                 problem = MappingError(
-                    f"Bex has no gift-card reservation {card.reservation_id!r} to redeem; "
-                    "the order was created in Bex",
+                    f"{why}; the order was created in Bex",
                     path=f"$.gift_cards[{index}].reservation_id",
                 )
-                _quarantine(entity, order.id, digest, document, problem, state, run)
+                reason = "in Bex; its gift card was not redeemed"
+                _quarantine(entity, order.id, digest, document, problem, state, run, reason)
                 return None
     except HttpError as exc:
         run.record(
@@ -243,14 +293,15 @@ def _create(  # noqa: PLR0917
 
 def _quarantine(  # noqa: PLR0917
     entity: object,
-    order_id: object,
+    order_id: int,
     digest: str,
     document: Any,
     error: MappingError,
     state: StateStore,
     run: _Run,
+    reason: str = "does not map",
 ) -> None:
-    if not run.dry_run and isinstance(order_id, int):
+    if not run.dry_run:
         state.put_order(
             OrderRecord(
                 order_id=order_id,
@@ -261,7 +312,7 @@ def _quarantine(  # noqa: PLR0917
                 updated_at=datetime.now(UTC),
             )
         )
-    run.record(entity, "quarantine", "quarantined", "does not map", _problems(error))
+    run.record(entity, "quarantine", "quarantined", reason, _problems(error))
 
 
 def retry_quarantined(
@@ -348,7 +399,8 @@ def push_products(
     Articles changed since the cursor (minus ``overlap``; all on the first run) are
     converted; a product whose content equals what was last pushed is skipped; the others go
     to Vendre in chunks of ``chunk_size``, and are remembered only once Vendre took their
-    chunk. An article that does not map is reported (``quarantined``) and left out.
+    chunk. An article that does not load or map is reported (``quarantined``) and left out;
+    the others go on. The cursor moves only when every chunk and the listing went through.
     """
     start = (now or datetime.now(UTC)).astimezone(UTC)
     run = _Run("products", dry_run, audit)
@@ -357,13 +409,16 @@ def push_products(
         changed_since = cursor - overlap if cursor is not None else None
         pending: list[tuple[vendre.Product, str]] = []
         failed = False
-        for article in bex_client.iter_articles(changed_since=changed_since):
+        documents = bex_client.iter_article_documents(changed_since=changed_since)
+        zone = lookups.settings.time_zone
+        for document in run.listed(documents, "articles"):
+            entity = _entity(document, "Artikel")
             try:
-                product = convert.article_to_vendre(article, lookups)
-            except MappingError as exc:
-                run.record(
-                    article.article, "quarantine", "quarantined", "does not map", _problems(exc)
+                product = convert.article_to_vendre(
+                    bex.load_article(document, time_zone=zone), lookups
                 )
+            except MappingError as exc:
+                run.record(entity, "quarantine", "quarantined", "does not map", _problems(exc))
                 continue
             digest = content_hash(vendre.dump_product(product))
             if state.get_pushed("product", product.article_number) == digest:
@@ -375,9 +430,17 @@ def push_products(
                 pending = []
         if pending:
             failed |= not _push_products(pending, vendre_client, state, run)
-        if not dry_run and not failed:
+        if not dry_run and not failed and not run.listing_failed:
             state.set_cursor("products", start)
     return run.report
+
+
+def _entity(document: Any, key: str) -> str:
+    """How a fetched record is named in a report: its key field, else its content hash."""
+    value = document.get(key) if isinstance(document, dict) else None
+    if isinstance(value, str) and value.strip():
+        return value
+    return f"sha256:{content_hash(document)[:12]}"
 
 
 def _push_products(
@@ -428,37 +491,67 @@ def push_stock(
     0, the status by the ``stock_status`` setting; the available quantity is what the shop
     may sell). Updates equal to the last pushed value are skipped; the others go to Vendre in
     chunks. Queue entries are confirmed only after Vendre accepted their update (or when
-    there was nothing to send); entries of a chunk Vendre refused stay queued for the next
-    run.
+    there was nothing to send); entries of a chunk Vendre refused, or whose stock could not
+    be read, stay queued for the next run. An entry that can never be sent (its product is
+    not a model code, its stock does not map, or Bex has no stock information for it) is
+    reported as quarantined and confirmed, so that it does not hold up the queue.
+
+    Bex shows the queue a page at a time, and a page moves on only as entries are
+    confirmed: the flow reads and handles the queue in passes until a pass brings no entry
+    it has not handled yet (in a dry run, which confirms nothing, there is one pass).
     """
     run = _Run("stock", dry_run, audit)
     with _locked(state, dry_run):
-        by_product: dict[str, list[int | str]] = {}
-        for entry in bex_client.iter_queued_stock_changes():
-            by_product.setdefault(entry.product_identifier, []).append(entry.id)
-        pending: list[tuple[vendre.StockUpdate, list[int | str]]] = []
-        for identifier, entry_ids in by_product.items():
-            try:
-                update = _stock_update(bex_client, identifier, lookups)
-            except MappingError as exc:
-                run.record(identifier, "quarantine", "quarantined", "does not map", _problems(exc))
-                continue
-            except HttpError as exc:
-                run.record(
-                    identifier, "update", "failed", "stock information not read", (str(exc),)
-                )
-                continue
-            digest = content_hash(vendre.dump_stock_update(update))
-            if state.get_pushed("stock", identifier) == digest:
-                _confirm(bex_client, identifier, entry_ids, run, "unchanged")
-                continue
-            pending.append((update, entry_ids))
-            if len(pending) >= chunk_size:
-                _push_stock(pending, bex_client, vendre_client, state, run)
-                pending = []
-        if pending:
-            _push_stock(pending, bex_client, vendre_client, state, run)
+        handled: set[int | str] = set()
+        while not run.listing_failed:
+            by_product: dict[str, list[int | str]] = {}
+            entries = bex_client.iter_queued_stock_changes()
+            for entry in run.listed(entries, "stock-change queue"):
+                if entry.id not in handled:
+                    handled.add(entry.id)
+                    by_product.setdefault(entry.product_identifier, []).append(entry.id)
+            if not by_product:
+                break
+            _stock_pass(by_product, chunk_size, bex_client, vendre_client, lookups, state, run)
+            if dry_run:
+                break
     return run.report
+
+
+def _stock_pass(  # noqa: PLR0917
+    by_product: dict[str, list[int | str]],
+    chunk_size: int,
+    bex_client: BexClient,
+    vendre_client: VendreClient,
+    lookups: Lookups,
+    state: StateStore,
+    run: _Run,
+) -> None:
+    """Read, convert, send and confirm the queue entries of one pass, product by product."""
+    pending: list[tuple[vendre.StockUpdate, list[int | str]]] = []
+    for identifier, entry_ids in by_product.items():
+        try:
+            update = _stock_update(bex_client, identifier, lookups)
+        except (MappingError, NotFound) as exc:
+            # Permanent: sending it will never work. Reported, and taken off the queue.
+            errors = _problems(exc) if isinstance(exc, MappingError) else (str(exc),)
+            reason = "does not map" if isinstance(exc, MappingError) else "Bex has no stock for it"
+            run.record(identifier, "quarantine", "quarantined", reason, errors)
+            _confirm(bex_client, identifier, entry_ids, run, "quarantined; taken off the queue")
+            continue
+        except HttpError as exc:
+            run.record(identifier, "update", "failed", "stock information not read", (str(exc),))
+            continue
+        digest = content_hash(vendre.dump_stock_update(update))
+        if state.get_pushed("stock", identifier) == digest:
+            _confirm(bex_client, identifier, entry_ids, run, "unchanged")
+            continue
+        pending.append((update, entry_ids))
+        if len(pending) >= chunk_size:
+            _push_stock(pending, bex_client, vendre_client, state, run)
+            pending = []
+    if pending:
+        _push_stock(pending, bex_client, vendre_client, state, run)
 
 
 def _stock_update(bex_client: BexClient, identifier: str, lookups: Lookups) -> vendre.StockUpdate:
@@ -487,7 +580,8 @@ def _confirm(
     except HttpError as exc:
         run.record(identifier, "confirm", "failed", "queue entry not confirmed", (str(exc),))
         return False
-    run.record(identifier, "confirm", "skipped" if reason == "unchanged" else "done", reason)
+    skipped = reason == "unchanged" or reason.startswith("quarantined")
+    run.record(identifier, "confirm", "skipped" if skipped else "done", reason)
     return True
 
 
@@ -540,21 +634,28 @@ def push_statuses(
 ) -> Report:
     """Send Bex order statuses changed since the cursor to Vendre, each once.
 
-    A status already sent for an order is skipped; one that does not map (an unknown Bex
-    status) is reported; the cursor moves only when every status went through.
+    A status already sent for an order is skipped; one that does not load or map (an unknown
+    Bex status) is reported as quarantined and the others go on; the cursor moves only when
+    every status and the listing went through.
     """
     start = (now or datetime.now(UTC)).astimezone(UTC)
     run = _Run("statuses", dry_run, audit)
     with _locked(state, dry_run):
         cursor = state.get_cursor("statuses")
         failed = False
-        for status in bex_client.iter_order_statuses(since=cursor - overlap if cursor else None):
-            key = status.order_number
+        documents = bex_client.iter_order_status_documents(
+            since=cursor - overlap if cursor else None
+        )
+        zone = lookups.settings.time_zone
+        for document in run.listed(documents, "order statuses"):
             try:
+                status = bex.load_order_status(document, time_zone=zone)
                 update = convert.status_to_vendre(status, lookups)
             except MappingError as exc:
-                run.record(key, "quarantine", "quarantined", "does not map", _problems(exc))
+                entity = _entity(document, "Ordernr")
+                run.record(entity, "quarantine", "quarantined", "does not map", _problems(exc))
                 continue
+            key = status.order_number
             if state.get_pushed("status", key) == status.status:
                 run.record(key, "skip", "skipped", f"{status.status} already sent")
                 continue
@@ -572,6 +673,6 @@ def push_statuses(
                     continue
                 state.set_pushed("status", key, status.status)
             run.record(key, "update", "done", f"{status.status} → {update.status}")
-        if not dry_run and not failed:
+        if not dry_run and not failed and not run.listing_failed:
             state.set_cursor("statuses", start)
     return run.report

@@ -46,8 +46,12 @@ class GiftCardCheckout:
         Returns:
             The gift card as the order will carry it (with its ``reservation_id``).
 
+        A reference names one reservation for good: after :meth:`release`, reserve under a
+        new reference.
+
         Raises:
-            ValueError: the reference already holds another card or amount.
+            ValueError: the reference already holds another card or amount, or its
+                reservation was released (or Bex holds it as released or redeemed).
             HttpError: Bex refused (a 409 for a card that is not usable) or failed.
         """
         amount = Decimal(amount)
@@ -57,6 +61,9 @@ class GiftCardCheckout:
                 f"checkout {reference!r} already holds {known.amount} of card {known.card_number!r}"
             )
             raise ValueError(msg)
+        if known is not None and known.state in ("released", "redeemed"):
+            msg = f"checkout {reference!r} was {known.state}; reserve under a new reference"
+            raise ValueError(msg)
         if known is not None and known.state == "reserved" and known.reservation_id:
             return vendre.GiftCardUse(code=code, amount=amount, reservation_id=known.reservation_id)
         self.state.put_checkout(
@@ -65,8 +72,15 @@ class GiftCardCheckout:
         reservation = None
         if known is not None:  # an earlier attempt may have reached Bex
             reservation = self.bex.find_gift_card_reservation(code, reference)
-        if reservation is None or reservation.status is not bex.ReservationStatus.RESERVED:
+        if reservation is None:
             reservation = self.bex.reserve_gift_card(code, amount, reference)
+        if reservation.status is not bex.ReservationStatus.RESERVED:
+            # Bex keeps one reservation per reference: this one is used up.
+            msg = (
+                f"Bex holds reservation {reservation.reservation_id!r} of checkout "
+                f"{reference!r} as {reservation.status.value}; reserve under a new reference"
+            )
+            raise ValueError(msg)
         self.state.put_checkout(
             Checkout(
                 reference=reference,

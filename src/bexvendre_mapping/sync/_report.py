@@ -18,7 +18,7 @@ __all__ = [
     "Result",
 ]
 
-Action = Literal["create", "update", "skip", "quarantine", "confirm", "redeem"]
+Action = Literal["create", "update", "skip", "quarantine", "confirm", "redeem", "fetch"]
 Result = Literal["done", "planned", "skipped", "quarantined", "failed"]
 
 
