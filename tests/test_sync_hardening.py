@@ -366,3 +366,21 @@ def test_a_dry_run_reads_the_queue_once(state: SqliteState, lookups: Lookups) ->
             "1001_SKO_43",
         ]
         assert len(sandbox.bex_queued_stock_changes()) == 3
+
+
+def test_an_order_id_too_large_for_the_state_is_quarantined(
+    sandbox: Sandbox, state: SqliteState, lookups: Lookups
+) -> None:
+    """SQLite keys are 64-bit: a larger id would have crashed the run with OverflowError."""
+    doc = order_doc(2005)
+    doc["id"] = 10**30
+    sandbox.add_vendre_order_document(doc, order_id=2005, date_added=PLACED)
+    report = import_orders(sandbox.vendre_client(), sandbox.bex_client(), lookups, state, now=LATER)
+    ((_, _, result),) = results(report)
+    assert result == "quarantined"
+    assert report.outcomes[0].errors == (
+        "$.id: the order id is larger than the state can keep (at most 9223372036854775807)",
+    )
+    (record,) = state.orders("quarantined")
+    assert record.order_id < 0
+    assert sandbox.bex_orders() == []

@@ -38,6 +38,9 @@ DEFAULT_OVERLAP = timedelta(minutes=10)
 
 T = TypeVar("T")
 
+# The largest key SQLite's INTEGER, and so the state, can hold.
+_KEY_MAX = 2**63 - 1
+
 
 def content_hash(document: Any) -> str:
     """A stable hash of a JSON-like document (key order and number types do not matter)."""
@@ -189,6 +192,12 @@ def _import_one(  # noqa: PLR0911, PLR0917
     except MappingError as exc:
         _quarantine(entity, order_id, digest, document, exc, state, run)
         return None
+    if order.id != order_id:  # an id beyond what the state can key
+        problem = MappingError(
+            f"the order id is larger than the state can keep (at most {_KEY_MAX})", path="$.id"
+        )
+        _quarantine(entity, order_id, digest, document, problem, state, run)
+        return None
     if order.date_added > start:
         run.record(entity, "skip", "skipped", "placed after this run started; next run")
         return None
@@ -208,14 +217,18 @@ def _import_one(  # noqa: PLR0911, PLR0917
 def _order_key(document: Any, digest: str) -> int:
     """The key of a fetched order in the state: its id as the loader reads it.
 
-    A document without a usable id (it cannot load, so it will be quarantined) is kept under
-    a negative key made from its content hash, so that it is listed and never lost.
+    A document without a usable id (it cannot load, or its id is too large for the state: it
+    will be quarantined) is kept under a negative key made from its content hash, so that it
+    is listed and never lost.
     """
     raw = document.get("id") if isinstance(document, dict) else None
     try:
-        return _int(raw)
+        key = _int(raw)
     except MappingError:
+        key = None
+    if key is None or not -_KEY_MAX <= key <= _KEY_MAX:
         return -int(digest[:15], 16) - 1
+    return key
 
 
 def _create(  # noqa: PLR0917
