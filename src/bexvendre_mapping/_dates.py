@@ -22,30 +22,67 @@ __all__ = [
     "parse_date",
     "parse_datetime",
     "time_zone",
+    "zone_name",
 ]
 
 DEFAULT_TIME_ZONE = "Europe/Stockholm"
 
 
+# What time_zone() gave for each name, kept alive so that an id is never reused.
+_NAMES: dict[int, tuple[tzinfo, str]] = {}
+
+
 @functools.cache
 def time_zone(name: str) -> tzinfo:
-    """The time zone called ``name`` (IANA), from the system's database or dateutil's copy.
+    """The time zone called ``name``, from the system's database or through dateutil.
+
+    ``name`` is an IANA name, or a POSIX TZ rule such as ``CET-1CEST,M3.5.0,M10.5.0/3``
+    (which dateutil reads).
 
     Raises:
-        MappingError: no such time zone.
+        MappingError: no such time zone; or not a zone at all, though the system or dateutil
+            would make one of it: an empty name or a local abbreviation (the system's local
+            zone), a file path; or not a string.
     """
+    if not isinstance(name, str):
+        raise MappingError(f"expected a time zone name, got {name!r}")
+    found = _find_zone(name)
+    if found is None:
+        raise MappingError(f"unknown time zone {show(name)}")
+    _NAMES[id(found)] = (found, name)
+    return found
+
+
+def _find_zone(name: str) -> tzinfo | None:
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        pass
+    except ZoneInfoNotFoundError:
+        pass  # a well-formed key the database does not have, or no database at all
+    except (ValueError, OSError):
+        # Not a key (empty, absolute, '..', a NUL), a file that is no zone, a directory,
+        # a name too long for the file system: dateutil would take some as a path.
+        return None
+    if name.startswith(":"):  # gettz's way to name a file: ':/etc/localtime'
+        return None
     # Systems without a zone database (Windows without the tzdata package) still have the
-    # copy that python-dateutil ships.
+    # copy that python-dateutil ships, which gettz reads; gettz also reads POSIX TZ rules.
+    # It gives the local zone for an abbreviation of it ('CEST'): not taken.
     from dateutil import tz  # noqa: PLC0415
 
-    found = tz.gettz(name)
-    if found is None:
-        raise MappingError(f"unknown time zone {name!r}") from None
-    return found
+    try:
+        found = tz.gettz(name)
+    except (ValueError, OSError):  # a file it found but could not read: no zone all the same
+        return None
+    return None if isinstance(found, tz.tzlocal) else found
+
+
+def zone_name(zone: tzinfo) -> str:
+    """The name :func:`time_zone` made ``zone`` from: ``time_zone(zone_name(z)) is z``.
+
+    A zone from elsewhere gives its ``key`` (a ``ZoneInfo``'s) or its ``str()``.
+    """
+    known = _NAMES.get(id(zone))
+    return known[1] if known is not None else str(getattr(zone, "key", None) or zone)
 
 
 def _wall_clock(text: str) -> datetime | None:

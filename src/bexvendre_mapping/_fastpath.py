@@ -48,7 +48,9 @@ import attrs
 from bexvendre_mapping._checks import INLINE_NAMES, failure_condition
 from bexvendre_mapping._dates import format_date, format_datetime, parse_date, parse_datetime
 from bexvendre_mapping._dates import time_zone as get_zone
+from bexvendre_mapping._dates import zone_name as _zone_name
 from bexvendre_mapping._modelcode import ModelCode
+from bexvendre_mapping._text import find_surrogate
 from bexvendre_mapping._wire import (
     Hook,
     _decimal_out,
@@ -58,7 +60,6 @@ from bexvendre_mapping._wire import (
     _Setting,
     _type_hook,
     _wire_of,
-    _zone_name,
     plain_value,
     structure_hook,
     unstructure_hook,
@@ -111,6 +112,7 @@ _GLOBALS: dict[str, Any] = {
     "_parse_code": ModelCode.parse,
     "_format_datetime": format_datetime,
     "_format_date": format_date,
+    "_find_surrogate": find_surrogate,
     **INLINE_NAMES,
 }
 
@@ -165,16 +167,20 @@ def _alias_guard(src: _Source, cls: type) -> None:
 
 
 @functools.cache
-def fast_loader(cls: type, zone_name: str, strict: bool) -> Hook:
-    """The generated one-argument function that loads a mapping into ``cls``, or raises."""
+def fast_loader(cls: type, zone_name: str, strict: bool, *, clean_text: bool = False) -> Hook:
+    """The generated one-argument function that loads a mapping into ``cls``, or raises.
+
+    With ``clean_text``, for a document known to hold no lone surrogate (see
+    ``_wire._parse``), the loader leaves out that test of each text field.
+    """
     setting = _Setting(zone_name, strict, detailed=False)
     try:
-        return _write_loader(cls, setting)
+        return _write_loader(cls, setting, clean_text)
     except _Unsupported:
         return structure_hook(cls, setting)
 
 
-def _write_loader(cls: type, setting: _Setting) -> Hook:
+def _write_loader(cls: type, setting: _Setting, clean_text: bool) -> Hook:
     fields = _plain_fields(cls)
     src = _Source()
     name = f"load_{cls.__name__}"
@@ -205,7 +211,9 @@ def _write_loader(cls: type, setting: _Setting) -> Hook:
                 # An optional list given as null is the empty list (unchecked).
                 src.add(2, f"if {var} is None:", f"    {var} = ()", "else:")
                 indent = 3
-        _load_value(src, field.type, spec.places, var, indent=indent, setting=setting)
+        _load_value(
+            src, field.type, spec.places, var, indent=indent, setting=setting, clean=clean_text
+        )
         if spec.check is not None:
             _load_check(src, spec.check, var, indent)
         arguments.append(f"{field.alias}={var}")
@@ -232,7 +240,7 @@ def _write_loader(cls: type, setting: _Setting) -> Hook:
         src.add(1, f"if {src.ref(check, 'wire_check')}(r):", "    raise _Fail")
     src.add(1, "return r")
     label = f"fast loader {cls.__module__}.{cls.__qualname__} {setting.zone_name}"
-    return src.build(name, f"{label} strict={setting.strict}")
+    return src.build(name, f"{label} strict={setting.strict} clean_text={clean_text}")
 
 
 def _load_check(src: _Source, check: Hook, var: str, indent: int) -> None:
@@ -307,17 +315,36 @@ def _slot_setters(cls: type, fields: tuple[attrs.Attribute[Any], ...]) -> list[H
 
 
 def _load_value(  # noqa: PLR0912 - one branch per wire type, in _type_hook's order
-    src: _Source, tp: Any, places: int | None, var: str, *, indent: int, setting: _Setting
+    src: _Source,
+    tp: Any,
+    places: int | None,
+    var: str,
+    *,
+    indent: int,
+    setting: _Setting,
+    clean: bool,
 ) -> None:
-    """Lines that turn the raw value in ``var`` into the field's value, as _type_hook does."""
+    """Lines that turn the raw value in ``var`` into the field's value, as _type_hook does.
+
+    ``clean``: the document holds no lone surrogate, so texts need no test for one.
+    """
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)
     if origin in (typing.Union, types.UnionType):
         inner = [a for a in args if a is not _NONE_TYPE]
         src.add(indent, f"if {var} is not None:")
-        _load_value(src, inner[0], places, var, indent=indent + 1, setting=setting)
-    elif tp is str:
+        _load_value(src, inner[0], places, var, indent=indent + 1, setting=setting, clean=clean)
+    elif tp is str and clean:
         src.add(indent, f"if type({var}) is not str:", "    raise _Fail")
+    elif tp is str:
+        # _str's test: a lone surrogate is refused. isascii() takes constant time and
+        # isprintable() is false for a surrogate: the search runs on little text, if any.
+        src.add(
+            indent,
+            f"if type({var}) is not str or not ({var}.isascii() or {var}.isprintable()"
+            f" or _find_surrogate({var}) is None):",
+            "    raise _Fail",
+        )
     elif tp is bool:
         src.add(indent, f"if type({var}) is not bool:", "    raise _Fail")
     elif tp is int:
@@ -337,12 +364,13 @@ def _load_value(  # noqa: PLR0912 - one branch per wire type, in _type_hook's or
         src.add(indent, f"{var} = {members}.get({var}, _MISSING)")
         src.add(indent, f"if {var} is _MISSING:", "    raise _Fail")
     elif isinstance(tp, type) and attrs.has(tp):
-        nested = src.ref(fast_loader(tp, setting.zone_name, setting.strict), "load")
+        loader = fast_loader(tp, setting.zone_name, setting.strict, clean_text=clean)
+        nested = src.ref(loader, "load")
         src.add(indent, f"{var} = {nested}({var})")
     elif origin is tuple:
         item_type = args[0]
         if isinstance(item_type, type) and attrs.has(item_type) and item_type is not ModelCode:
-            item = fast_loader(item_type, setting.zone_name, setting.strict)
+            item = fast_loader(item_type, setting.zone_name, setting.strict, clean_text=clean)
         else:
             item = _type_hook(item_type, places, setting)
         src.add(

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from decimal import Decimal
 
-__all__ = ["closest", "show"]
+__all__ = ["closest", "find_surrogate", "show", "surrogate_problem"]
+
+#: The first lone surrogate (U+D800 to U+DFFF) in a str, if any. A Python str may hold one,
+#: and so may JSON (the escape ``\ud800``); UTF-8 cannot, so no text on the wire does.
+find_surrogate = re.compile("[\ud800-\udfff]").search
 
 
 def show(value: object) -> str:
@@ -28,3 +33,22 @@ def closest(code: str, known: Iterable[object], n: int = 3) -> list[str]:
 
     candidates = [str(k) for k in known]
     return difflib.get_close_matches(str(code), candidates, n=n, cutoff=0.5)
+
+
+def surrogate_problem(text: str, what: str = "text") -> str | None:
+    r"""Why ``text`` cannot be written as UTF-8: the lone surrogate it holds, if any.
+
+    ``isascii()`` takes constant time and ``isprintable()`` is false for every surrogate,
+    so the search runs only on non-ASCII text that is not all printable.
+
+    >>> surrogate_problem("Öberg") is None
+    True
+    >>> surrogate_problem("x" + chr(0xD800))
+    'text with a lone surrogate (\\ud800)'
+    """
+    if text.isascii() or text.isprintable():
+        return None
+    found = find_surrogate(text)
+    if found is None:
+        return None
+    return f"{what} with a lone surrogate (\\u{ord(found.group()):04x})"

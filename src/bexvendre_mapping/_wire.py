@@ -48,9 +48,10 @@ from bexvendre_mapping._dates import (
     parse_datetime,
 )
 from bexvendre_mapping._dates import time_zone as get_zone
+from bexvendre_mapping._dates import zone_name as _zone_name
 from bexvendre_mapping._errors import MappingError, Problem
 from bexvendre_mapping._modelcode import ModelCode
-from bexvendre_mapping._text import closest, show
+from bexvendre_mapping._text import closest, find_surrogate, show, surrogate_problem
 from bexvendre_mapping.money import parse_decimal, quantize
 
 __all__ = [
@@ -151,12 +152,18 @@ def _fields(cls: type) -> tuple[attrs.Attribute[Any], ...]:
 
 
 def child_path(path: str, key: str | int) -> str:
-    """The JSON path of ``key`` below ``path``: ``$.a``, ``$[2]``, ``$['Belopp inkl.moms']``."""
+    r"""The JSON path of ``key`` below ``path``: ``$.a``, ``$[2]``, ``$['Belopp inkl.moms']``.
+
+    A lone surrogate in a key is written as its escape (``$['\ud800']``), so that a path can
+    always be printed and written as UTF-8.
+    """
     if isinstance(key, int):
         return f"{path}[{key}]"
     if key.isidentifier():
         return f"{path}.{key}"
     quoted = key.replace("\\", "\\\\").replace("'", "\\'")
+    if not quoted.isascii() and find_surrogate(quoted) is not None:
+        quoted = quoted.encode(errors="backslashreplace").decode()
     return f"{path}['{quoted}']"
 
 
@@ -196,14 +203,30 @@ def problems_of(exc: BaseException, path: str = "$") -> list[Problem]:
                 found.extend(problems_of(sub, child_path(path, keys[name])))
         return found
     if isinstance(exc, ForbiddenExtraKeysError):
-        known = sorted(wire_keys(exc.cl).values())
-        found = []
-        for key in sorted(exc.extra_fields):
-            near = closest(key, known)
-            hint = f"; did you mean {', '.join(repr(k) for k in near)}?" if near else ""
-            found.append(Problem(child_path(path, key), f"unknown field {key!r}{hint}"))
-        return found
+        return _unknown_fields(exc, path)
     return [Problem(path, f"invalid value: {exc}")]
+
+
+def _unknown_fields(exc: ForbiddenExtraKeysError, path: str) -> list[Problem]:
+    """A problem for each key of a mapping loaded with ``strict=True`` that is no field.
+
+    Keys that are strings come first, sorted; then any other key of a mapping given as such
+    (``1``, ``None``), sorted by its ``repr()``: at the path of its ``str()``, its message
+    quoting it as it is (``unknown field 1``, not ``'1'``).
+    """
+    known = sorted(wire_keys(exc.cl).values())
+    names = sorted(key for key in exc.extra_fields if isinstance(key, str))
+    others = sorted((key for key in exc.extra_fields if not isinstance(key, str)), key=repr)
+    found = []
+    for key in names:
+        near = closest(key, known)
+        hint = f"; did you mean {', '.join(repr(k) for k in near)}?" if near else ""
+        found.append(Problem(child_path(path, key), f"unknown field {key!r}{hint}"))
+    found.extend(
+        Problem(child_path(path, str(key)), f"unknown field {key!r}: keys must be strings")
+        for key in others
+    )
+    return found
 
 
 def _leaves(model: Any, path: str) -> Iterator[tuple[attrs.Attribute[Any], Wire, Any, str]]:
@@ -259,7 +282,12 @@ def _attribute_name(exc: BaseException) -> str | None:
 
 def _str(value: Any, _type: Any = None) -> str:
     if type(value) is str:
-        return value
+        if value.isascii() or value.isprintable():  # the usual text at once: no surrogate
+            return value
+        unwritable = surrogate_problem(value)
+        if unwritable is None:
+            return value
+        raise MappingError(unwritable)
     raise MappingError(f"expected a string, got {show(value)}")
 
 
@@ -284,7 +312,9 @@ def _bool(value: Any, _type: Any = None) -> bool:
 
 
 def _model_code(value: Any, _type: Any = None) -> ModelCode:
-    return ModelCode.parse(_str(value))
+    if type(value) is not str:
+        raise MappingError(f"expected a string, got {show(value)}")
+    return ModelCode.parse(value)  # refuses lone surrogates with the code's own message
 
 
 def _decimal(places: int | None) -> Hook:
@@ -376,6 +406,10 @@ def _mapping(item: Hook) -> Hook:
         for key, v in value.items():
             if not isinstance(key, str):
                 errors.append((str(key), MappingError(f"keys must be strings, got {key!r}")))
+                continue
+            unwritable = surrogate_problem(key, "a key")
+            if unwritable is not None:
+                errors.append((key, MappingError(unwritable)))
                 continue
             try:
                 out[key] = item(v)
@@ -602,10 +636,6 @@ def _enum_value(member: Enum) -> Any:
     return member.value
 
 
-def _zone_name(zone: tzinfo) -> str:
-    return str(getattr(zone, "key", None) or zone)
-
-
 @functools.cache
 def unstructure_hook(cls: type, zone_name: str) -> Hook:
     """The one-argument function that dumps a ``cls`` model into a wire mapping."""
@@ -651,8 +681,23 @@ def _none_when_empty(hook: Hook) -> Hook:
 # --- documents ------------------------------------------------------------------------------
 
 
+def _json_decimal(text: str) -> Decimal:
+    """A JSON number with a fraction or an exponent, exactly: both engines' hook.
+
+    Raises:
+        ValueError: an exponent beyond what Decimal holds (``1e999999999999999999999``).
+            The standard library's decoder lets it through as it is, and msgspec's wraps it
+            in an error it does not take, so that the standard library reports it as well.
+    """
+    try:
+        return Decimal(text)
+    except ArithmeticError:  # InvalidOperation: the decoder checked the syntax, so the exponent
+        msg = f"the number {show(text)} is out of range"
+        raise ValueError(msg) from None
+
+
 # Built once: json.loads/json.dumps with options build a new decoder/encoder on every call.
-_DECODER = json.JSONDecoder(parse_float=Decimal)
+_DECODER = json.JSONDecoder(parse_float=_json_decimal)
 _DECODE = _DECODER.decode
 # The decoder's C scanner (typeshed does not declare the attribute).
 _SCAN: Callable[[str, int], tuple[Any, int]] = vars(_DECODER)["scan_once"]
@@ -709,7 +754,7 @@ def _choose_engine(name: str | None = None) -> _Engine:
         return _STDLIB
     _engine_in_use = _Engine(
         "msgspec",
-        decode=msgspec.json.Decoder(float_hook=Decimal).decode,
+        decode=msgspec.json.Decoder(float_hook=_json_decimal).decode,
         encode=msgspec.json.Encoder().encode,
         refused=(ValueError, RecursionError, TypeError, OverflowError, msgspec.MsgspecError),
     )
@@ -734,13 +779,27 @@ def parse_document(data: bytes | bytearray | memoryview | str | Mapping[str, Any
     Raises:
         MappingError: not UTF-8, not JSON, or of another type altogether.
     """
+    return _parse(data)[0]
+
+
+_Parsed = tuple[Any, bool]
+
+
+def _parse(data: bytes | bytearray | memoryview | str | Mapping[str, Any]) -> _Parsed:
+    r""":func:`parse_document`'s document, and whether it surely holds no lone surrogate.
+
+    msgspec refuses every lone surrogate (the escape ``\ud800`` as well as one in str
+    input); the standard library gives one from bytes only through a ``\u`` escape, never
+    from UTF-8, so JSON bytes without a backslash hold none. :meth:`Codec.load` leaves out
+    the test of each text for a document known to be clean.
+    """
     kind = type(data)
     if kind is dict:
-        return data
+        return data, False
     engine = _engine_in_use or _choose_engine()
     if engine.decode is not None and (kind is bytes or kind is str):
         try:
-            return engine.decode(data)
+            return engine.decode(data), True
         except engine.refused:
             pass  # not taken: the standard library below gives its result or its error
     if kind is bytes or isinstance(data, bytes | bytearray | memoryview):
@@ -750,17 +809,21 @@ def parse_document(data: bytes | bytearray | memoryview | str | Mapping[str, Any
             raise MappingError(
                 f"the document is not UTF-8: {exc.reason} at byte {exc.start}"
             ) from None
+        # Any backslash will do: one character is a memchr(), two a slower search.
+        clean = "\\" not in data
     elif isinstance(data, Mapping):
-        return data
-    if not isinstance(data, str):
+        return data, False
+    elif not isinstance(data, str):
         raise MappingError(f"expected JSON bytes, str or a mapping, got {type(data).__name__}")
+    else:
+        clean = False
     try:
-        return _decode(data)
+        return _decode(data), clean
     except json.JSONDecodeError as exc:
         raise MappingError(
             f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
         ) from None
-    except (ValueError, RecursionError) as exc:  # huge integers, absurd nesting
+    except (ValueError, RecursionError) as exc:  # huge integers or exponents, absurd nesting
         raise MappingError(f"invalid JSON: {exc}") from None
 
 
@@ -790,7 +853,7 @@ class Codec(Generic[T]):
     def __init__(self, cls: type[T]) -> None:
         self.cls = cls
         self._type: type = cls  # the hashable key of the cached hooks
-        self._fast: dict[tuple[str, bool], Hook] = {}
+        self._fast: dict[tuple[str, bool, bool], Hook] = {}
         self._dumpers: dict[str, Hook] = {}
 
     def load(
@@ -813,13 +876,15 @@ class Codec(Generic[T]):
         Raises:
             MappingError: every problem in the document, each with its JSON path.
         """
-        document = parse_document(data)
+        document, clean = _parse(data)
         try:
-            hook = self._fast[time_zone, strict]
+            hook = self._fast[time_zone, strict, clean]
         except KeyError:
             from bexvendre_mapping._fastpath import fast_loader  # noqa: PLC0415 - imports us
 
-            hook = self._fast[time_zone, strict] = fast_loader(self._type, time_zone, strict)
+            hook = self._fast[time_zone, strict, clean] = fast_loader(
+                self._type, time_zone, strict, clean_text=clean
+            )
         try:
             result: T = hook(document)
         except Exception:  # noqa: BLE001 - the detailed route reports what went wrong
@@ -859,5 +924,35 @@ class Codec(Generic[T]):
         return result
 
     def dumps(self, model: T, *, time_zone: str = DEFAULT_TIME_ZONE) -> bytes:
-        """Dump a model to compact UTF-8 JSON bytes."""
-        return dumps_json(self.dump(model, time_zone=time_zone))
+        """Dump a model to compact UTF-8 JSON bytes.
+
+        Raises:
+            TypeError: ``model`` is not of this codec's class.
+            MappingError: what :meth:`dump` refuses; and text UTF-8 cannot hold (a lone
+                surrogate, which no load gives but a model built by hand may hold), each
+                with its JSON path.
+        """
+        document = self.dump(model, time_zone=time_zone)
+        try:
+            return dumps_json(document)
+        except UnicodeEncodeError as exc:
+            found = list(_unwritable_text(document, "$"))
+            raise (MappingError(found) if found else exc) from None
+
+
+def _unwritable_text(value: Any, path: str) -> Iterator[Problem]:
+    """Every text and key in a dumped document that UTF-8 cannot hold, with its JSON path."""
+    if isinstance(value, str):
+        unwritable = surrogate_problem(value)
+        if unwritable is not None:
+            yield Problem(path, unwritable)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            at = child_path(path, key if isinstance(key, str) else str(key))
+            unwritable = surrogate_problem(key, "a key") if isinstance(key, str) else None
+            if unwritable is not None:
+                yield Problem(at, unwritable)
+            yield from _unwritable_text(item, at)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _unwritable_text(item, child_path(path, index))

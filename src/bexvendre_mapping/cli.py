@@ -21,12 +21,15 @@ from typing import IO, Any
 from bexvendre_mapping._errors import MappingError, Problem, UnknownCodeError
 from bexvendre_mapping._kinds import KINDS, OTHER
 from bexvendre_mapping._lookups import CodeTable, Lookups
+from bexvendre_mapping._text import show
 from bexvendre_mapping._wire import child_path, dumps_json, parse_document
 from bexvendre_mapping.convert._orders import NOT_ROWS
 
 __all__ = ["main"]
 
 EXIT_OK, EXIT_BAD_DATA, EXIT_USAGE = 0, 1, 2
+#: The widest ``--indent``.
+MAX_INDENT = 16
 
 
 class _UsageError(Exception):
@@ -51,7 +54,13 @@ def _parser() -> argparse.ArgumentParser:
     conv.add_argument("--from", dest="side", choices=("vendre", "bex"), required=True)
     conv.add_argument("--lookups", required=True, metavar="FILE", help="code tables (TOML)")
     conv.add_argument("--strict", action="store_true", help="reject unknown keys")
-    conv.add_argument("--indent", type=int, default=None, help="pretty-print with this indent")
+    conv.add_argument(
+        "--indent",
+        type=_indent,
+        default=None,
+        metavar="N",
+        help=f"pretty-print, indented by N spaces (0 to {MAX_INDENT})",
+    )
     conv.add_argument(
         "--jsonl",
         action="store_true",
@@ -116,6 +125,17 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--lookups", required=True, metavar="FILE", help="code tables (TOML)")
     check.add_argument("documents", nargs="+", metavar="DOCUMENT", help="JSON files")
     return parser
+
+
+def _indent(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid int value: {text[:40]!r}") from None
+    if not 0 <= value <= MAX_INDENT:
+        msg = f"expected 0 to {MAX_INDENT} spaces, got {text[:40]}"
+        raise argparse.ArgumentTypeError(msg)
+    return value
 
 
 def _version() -> str:
@@ -356,8 +376,14 @@ def _validate(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
 Code = tuple[str, bool, Any, str]  # table, reverse?, code, path
 
 
-def _codes(document: Any, base: str, lookups: Lookups) -> Iterator[Code]:  # noqa: PLR0912
-    """The codes a document holds, recognised by its keys."""
+def _codes(  # noqa: PLR0912
+    document: Any, base: str, lookups: Lookups, problems: list[Problem]
+) -> Iterator[Code]:
+    """The codes a document holds, recognised by its keys.
+
+    What is malformed where codes are looked for (a list that is not one, a total's class
+    that is not a string) goes to ``problems``, with its path.
+    """
     if not isinstance(document, dict):
         return
     get = document.get
@@ -377,12 +403,16 @@ def _codes(document: Any, base: str, lookups: Lookups) -> Iterator[Code]:  # noq
             address = get(block) or {}
             if isinstance(address, dict) and "country_id" in address:
                 yield "countries", False, _int(address["country_id"]), f"{base}.{block}.country_id"
-        for index, total in enumerate(get("totals") or []):
+        for index, total in enumerate(_list(document, "totals", base, problems)):
             cls = total.get("class") if isinstance(total, dict) else None
-            if cls is not None and cls not in NOT_ROWS and cls != "ot_shipping":
-                yield "fee_articles", False, cls, f"{base}.totals[{index}].class"
+            path = f"{base}.totals[{index}].class"
+            if cls is not None and not isinstance(cls, str):
+                problems.append(Problem(path, f"expected a string, got {show(cls)}"))
+            elif cls is not None and cls not in NOT_ROWS and cls != "ot_shipping":
+                yield "fee_articles", False, cls, path
     elif "Artiklar" in document:  # a Bex order
-        for index, payment in enumerate(get("Butik & webbetalningar") or []):
+        payments = _list(document, "Butik & webbetalningar", base, problems)
+        for index, payment in enumerate(payments):
             code = payment.get("Kod") if isinstance(payment, dict) else None
             if code is not None and code != lookups.gift_card_payment_code:
                 path = f"{base}['Butik & webbetalningar'][{index}].Kod"
@@ -403,6 +433,17 @@ def _codes(document: Any, base: str, lookups: Lookups) -> Iterator[Code]:  # noq
         yield "order_statuses", True, _int(document["status"]), f"{base}.status"
 
 
+def _list(document: dict[str, Any], key: str, base: str, problems: list[Problem]) -> list[Any]:
+    """The list at ``key`` (none when absent or null), or a problem and none."""
+    value = document.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        problems.append(Problem(child_path(base, key), f"expected a list, got {show(value)}"))
+        return []
+    return value
+
+
 def _int(value: Any) -> Any:
     if isinstance(value, str) and value.isascii() and value.isdigit():
         return int(value)
@@ -421,14 +462,18 @@ def _lookups_check(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
             unreadable = True
             err.writelines(f"{name}: {p}\n" for p in exc.problems)
             continue
+        malformed: list[Problem] = []
         for base, item in _each(document):
-            for table_name, reverse, code, path in _codes(item, base, lookups):
+            for table_name, reverse, code, path in _codes(item, base, lookups, malformed):
                 checked += 1
                 table: CodeTable[Any, Any] = getattr(lookups, table_name)
                 try:
                     table.reverse(code, path=path) if reverse else table.get(code, path=path)
                 except UnknownCodeError as exc:
                     missing += [(name, p) for p in exc.problems]
+        if malformed:
+            unreadable = True
+            err.writelines(f"{name}: {p}\n" for p in malformed)
     for name, problem in missing:
         err.write(f"{name}: {problem}\n")
     noun = "code" if checked == 1 else "codes"
