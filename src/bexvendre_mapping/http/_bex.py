@@ -732,12 +732,22 @@ class BexClient(BaseClient):
     ) -> Iterator[tuple[Reply, int, Any]]:
         """Each item of each page, with its reply and index, as the iteration goes."""
         offset = 0
+        previous: list[Any] | None = None
         while True:
             params = {**filters, "offset": offset, "limit": size}
             reply = self._transport.request("GET", path, params=params)
             page = reply.document()
             items = reply.field(page, "items", list)
             has_more = reply.field(page, "hasMore", bool)
+            if items == previous:
+                # A server that ignores offset would send this page forever.
+                raise self._transport.response_error(
+                    "Bex sent the previous page again (does it ignore offset?)",
+                    reply,
+                    MappingError(
+                        [Problem("$.items", f"repeats the previous page, at offset {offset}")]
+                    ),
+                )
             for index, item in enumerate(items):
                 yield reply, index, item
             if not has_more:
@@ -748,6 +758,7 @@ class BexClient(BaseClient):
                     reply,
                     MappingError([Problem("$.items", "empty, with hasMore true")]),
                 )
+            previous = items
             offset += len(items)
 
     def _create(
@@ -780,7 +791,8 @@ class BexClient(BaseClient):
                 if attempt >= policy.total:
                     raise
                 attempt += 1
-                retry_after = exc.retry_after if isinstance(exc, RateLimited) else None
+                # A 429's or a 5xx's (503's) Retry-After, honoured as urllib3 does for a GET.
+                retry_after = None if isinstance(exc, TransportError) else exc.retry_after
                 wait = policy.delay(attempt, retry_after)
                 logger.info(
                     "creating %s failed (%s); looking it up before repeating, in %.2fs "

@@ -9,8 +9,8 @@ when a document failed to load::
         ├── AuthError             401 or 403: wrong or missing credentials
         ├── NotFound              404
         ├── RequestRejected       any other 4xx, e.g. 400 with validation problems, 409
-        ├── RateLimited           429, still after the retries
-        ├── ServerError           5xx, still after the retries
+        ├── RateLimited           429, still after the retries (retry_after)
+        ├── ServerError           5xx, still after the retries (retry_after)
         ├── TransportError        no response: connection refused or lost, timeout, TLS
         └── ResponseError         a response that cannot be used: not JSON, a document that
                                   fails to load (``mapping_error``), an unexpected redirect
@@ -133,7 +133,8 @@ class RateLimited(HttpError):
     """The server still answered 429 Too Many Requests when the retries were used up.
 
     Attributes:
-        retry_after: the server's ``Retry-After`` in seconds, ``None`` when it sent none.
+        retry_after: the server's ``Retry-After`` in seconds, ``None`` when it sent none or
+            one that cannot be read.
     """
 
     def __init__(
@@ -154,7 +155,28 @@ class RateLimited(HttpError):
 
 
 class ServerError(HttpError):
-    """The server failed (5xx), still after the retries for a request that is safe to repeat."""
+    """The server failed (5xx), still after the retries for a request that is safe to repeat.
+
+    Attributes:
+        retry_after: the server's ``Retry-After`` in seconds (a 503 may send one), ``None``
+            when it sent none or one that cannot be read.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        method: str,
+        url: str,
+        status: int | None = None,
+        body_excerpt: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, method=method, url=url, status=status, body_excerpt=body_excerpt)
+
+    def _state(self) -> dict[str, Any]:
+        return {**super()._state(), "retry_after": self.retry_after}
 
 
 class TransportError(HttpError):

@@ -3,8 +3,9 @@
 Requests that are safe to repeat (GET, PUT, DELETE) are retried by urllib3's ``Retry``,
 mounted through ``requests.adapters.HTTPAdapter``: on connection errors, read errors and
 timeouts, and on the statuses of :attr:`RetryPolicy.statuses`, with exponential backoff and
-jitter, honouring ``Retry-After``. A POST is never repeated here; the clients decide, per
-create, how to repeat it safely (see :meth:`RetryPolicy.delay` and the clients' creates).
+jitter, honouring ``Retry-After`` (one that cannot be read counts as absent). A POST is
+never repeated here; the clients decide, per create, how to repeat it safely (see
+:meth:`RetryPolicy.delay` and the clients' creates).
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ import base64
 import itertools
 import logging
 import random
+import re
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Self, TypeVar
 from urllib.parse import SplitResult, quote, urlsplit, urlunsplit
@@ -30,6 +32,7 @@ from urllib3.exceptions import (
     ReadTimeoutError,
     SSLError,
 )
+from urllib3.response import BaseHTTPResponse
 from urllib3.util.retry import Retry
 
 from bexvendre_mapping._dates import format_datetime, time_zone
@@ -169,8 +172,12 @@ class RetryPolicy:
         raise TypeError(msg)
 
     def urllib3_retry(self) -> Retry:
-        """The equivalent urllib3 ``Retry``, for ``HTTPAdapter(max_retries=...)``."""
-        return Retry(
+        """The equivalent urllib3 ``Retry``, for ``HTTPAdapter(max_retries=...)``.
+
+        A ``Retry-After`` that is neither whole seconds nor an HTTP date counts as absent:
+        the request is retried after the usual backoff (urllib3 itself would give up at once).
+        """
+        return _LenientRetry(
             total=self.total,
             connect=self.total,
             read=self.total,
@@ -205,6 +212,50 @@ class RetryPolicy:
         return float(min(backoff, self.backoff_max))
 
 
+class _LenientRetry(Retry):
+    """urllib3's ``Retry``, reading a ``Retry-After`` it cannot parse as absent.
+
+    urllib3 raises ``InvalidHeader`` while it sleeps before a retry when the header is,
+    say, ``1.5`` or ``soon``; the request then fails at once, without a status. A server
+    that sends such a header still meant "try again", so the backoff is used instead.
+    """
+
+    def get_retry_after(self, response: BaseHTTPResponse) -> float | None:
+        try:
+            return super().get_retry_after(response)
+        except InvalidHeader:
+            return None
+
+
+class _Redirected(Exception):
+    """A redirect answer, handed from :class:`_Adapter` to :meth:`Transport.request`."""
+
+    def __init__(self, response: requests.Response) -> None:
+        super().__init__(response.status_code)
+        self.response = response
+
+
+class _Adapter(HTTPAdapter):
+    """requests' adapter, which stops a redirect before requests looks at its ``Location``.
+
+    The client follows no redirect, yet ``Session.send`` parses a redirect's ``Location``
+    even with ``allow_redirects=False`` (to offer ``Response.next``), and a ``Location`` it
+    cannot parse (a port out of range, a broken IPv6 address, bytes that are not UTF-8)
+    raises ``ValueError`` or ``UnicodeDecodeError`` out of the request. So the redirect is
+    read here, where requests builds the response, and handed back as :class:`_Redirected`.
+    """
+
+    def build_response(
+        self, req: requests.PreparedRequest, resp: BaseHTTPResponse
+    ) -> requests.Response:
+        response = super().build_response(req, resp)
+        if response.is_redirect:
+            # Read it now, so that a broken body fails as any other (a TransportError).
+            _ = response.content
+            raise _Redirected(response)
+        return response
+
+
 def _normalise_base(base_url: str) -> str:
     parts = urlsplit(base_url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -212,6 +263,36 @@ def _normalise_base(base_url: str) -> str:
         raise ValueError(msg)
     path = parts.path if parts.path.endswith("/") else parts.path + "/"
     return urlunsplit(SplitResult(parts.scheme, parts.netloc, path, "", ""))
+
+
+def _describe_location(location: str | None, redact: Callable[[str], str]) -> str:
+    """A redirect's ``Location`` for a message: without credentials, or saying what is wrong.
+
+    A ``Location`` that cannot be read is quoted (shortened, any ``user:password@`` cut
+    out) with the reason, so that the message still says where the server pointed.
+    """
+    if location is None:
+        return "nowhere (no Location)"
+    try:
+        # http.client decodes a header as Latin-1; its bytes are meant as UTF-8.
+        text = location.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        raw = redact(_strip_userinfo(location)).encode("latin-1", errors="replace")
+        return f"a Location that is not UTF-8: {show(raw)}"
+    try:
+        _ = urlsplit(text).port
+        return redact(_display_url(text))
+    except ValueError as exc:
+        shown = show(redact(_strip_userinfo(text)))
+        return f"a Location that cannot be parsed ({exc}): {shown}"
+
+
+_USERINFO = re.compile(r"(//)[^/?#@]*@")
+
+
+def _strip_userinfo(url: str) -> str:
+    """``url`` without its ``user:password@``, for one that does not parse."""
+    return _USERINFO.sub(r"\1", url, count=1)
 
 
 def _display_url(url: str) -> str:
@@ -332,7 +413,7 @@ class Transport:
         # shorter than 4 characters protects nothing, and redacting it would garble text.
         self._secrets = sorted({s for s in secrets if len(s) >= _MIN_SECRET}, key=len, reverse=True)
         self._retry = retries.urllib3_retry()
-        self._adapter = HTTPAdapter(max_retries=self._retry)
+        self._adapter = _Adapter(max_retries=self._retry)
         self._owns_session = session is None
         if session is None:
             session = requests.Session()
@@ -399,8 +480,11 @@ class Transport:
                 # A redirect could carry the X-Authorization header to another host.
                 allow_redirects=False,
             )
+        except _Redirected as redirected:
+            # Not followed; it becomes a ResponseError below, like any other 3xx.
+            response = redirected.response
         except requests.exceptions.InvalidHeader as exc:
-            # urllib3 refuses to retry on a Retry-After it cannot read; so does the client.
+            # A header urllib3 cannot read, e.g. a Content-Length with two different values.
             full_url = self._full_url(url, params)
             raise TransportError(
                 self.redact(f"the server sent a header that cannot be read: {exc}"),
@@ -447,19 +531,18 @@ class Transport:
             "status": status,
             "body_excerpt": self.excerpt(reply.content),
         }
+        retry_after = self._retry_after(reply.headers.get("Retry-After"))
         if status == 429:
-            return RateLimited(
-                "rate limited by the server",
-                retry_after=self._retry_after(reply.headers.get("Retry-After")),
-                **common,
-            )
+            return RateLimited("rate limited by the server", retry_after=retry_after, **common)
         if 300 <= status < 400:
-            location = self.redact(_display_url(reply.headers.get("Location", "?")))
+            location = self.redact(_describe_location(reply.headers.get("Location"), self.redact))
             return ResponseError(
                 f"unexpected redirect to {location} (redirects are not followed; "
                 "check the base URL)",
                 **common,
             )
+        if 500 <= status < 600:
+            return ServerError("the server failed", retry_after=retry_after, **common)
         cls, message = (
             _STATUS_ERRORS.get(status)
             or _STATUS_ERRORS.get(status // 100 * 100)
@@ -507,7 +590,6 @@ _STATUS_ERRORS: dict[int, tuple[type[HttpError], str]] = {
     403: (AuthError, "the server refused the access"),
     404: (NotFound, "not found"),
     400: (RequestRejected, "the server rejected the request"),
-    500: (ServerError, "the server failed"),
 }
 
 

@@ -176,7 +176,8 @@ class VendreClient(BaseClient):
             HttpError: a request failed.
             ResponseError: a page or an order in it does not load (the ``mapping_error``
                 paths point into the page, e.g. ``$.list[3].products[0].model``), or the
-                shop reports orders remaining but sends an empty page.
+                shop reports orders remaining but sends an empty page or the previous page
+                again (as a shop that ignores ``offset`` would, forever).
         """
         if page_size < 1:
             msg = f"page_size must be at least 1, got {page_size}"
@@ -220,12 +221,22 @@ class VendreClient(BaseClient):
         self, filters: dict[str, str | int], page_size: int
     ) -> Iterator[tuple[Reply, int, Any]]:
         offset = 0
+        previous: list[Any] | None = None
         while True:
             params = {**filters, "page_size": page_size, "offset": offset}
             reply = self._transport.request("GET", self.endpoints.orders, params=params)
             page = reply.document()
             items = reply.field(page, "list", list)
             remaining = reply.field(page, "remaining", int)
+            if items == previous:
+                # A shop that ignores offset would send this page forever.
+                raise self._transport.response_error(
+                    "the shop sent the previous page again (does it ignore offset?)",
+                    reply,
+                    MappingError(
+                        [Problem("$.list", f"repeats the previous page, at offset {offset}")]
+                    ),
+                )
             for index, item in enumerate(items):
                 yield reply, index, item
             if remaining <= 0:
@@ -236,6 +247,7 @@ class VendreClient(BaseClient):
                     reply,
                     MappingError([Problem("$.list", f"empty, with {remaining} remaining")]),
                 )
+            previous = items
             offset += len(items)
 
     def get_order(self, order_id: int) -> vendre.Order:

@@ -302,11 +302,18 @@ class BexApi(Api):
         free = CONTEXT.subtract(Decimal(card["Saldo"]), self._reserved(asked.number))
         if asked.amount > free:
             raise ApiError(409, f"gift card {asked.number!r} has {_money(free)} free")
-        reservation_id = f"R{len(self.reservations) + 1:06d}"
+        reservation_id = self._new_reservation_id()
         document = {**bex.dump_gift_card_reservation(asked), "ReservationsID": reservation_id}
         self.reservations[reservation_id] = document
         card["Status"] = bex.GiftCardStatus.RESERVED.value
         return json_response(document, 201)
+
+    def _new_reservation_id(self) -> str:
+        """The next of ``R000001``, ``R000002``, ... that no reservation holds (seeded ones too)."""
+        number = len(self.reservations) + 1
+        while f"R{number:06d}" in self.reservations:
+            number += 1
+        return f"R{number:06d}"
 
     def find_reservations(self, request: Request) -> Response:
         """``GET`` with ``number`` and ``reference`` filters, paged."""
