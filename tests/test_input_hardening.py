@@ -28,6 +28,7 @@ from bexvendre_mapping import (
     _dates,
     _wire,
     bex,
+    convert,
     vendre,
 )
 from bexvendre_mapping._dates import time_zone, zone_name
@@ -592,3 +593,63 @@ def test_an_indent_in_range_pretty_prints(indent: int, capsys: pytest.CaptureFix
     status, out, err = run(capsys, *argv, str(ORDER))
     assert (status, err) == (0, "")
     assert out == json.dumps(json.loads(out), ensure_ascii=False, indent=indent) + "\n"
+
+
+# --- every problem at once -------------------------------------------------------------------
+
+
+def test_a_model_codes_check_runs_beside_a_bad_field() -> None:
+    """The parts of a model code that loaded are checked even when another field failed."""
+    with pytest.raises(MappingError) as info:
+        bex.load_stock({"Artikelnr": " A", "Storleksgrupp": "X", "Lagerantal": "x"})
+    assert [(p.path, p.message) for p in info.value.problems] == [
+        ("$.Lagerantal", "expected an integer, got 'x'"),
+        ("$.Artikelnr", "the article number ' A' has leading or trailing whitespace"),
+        ("$.Storlek", "a size group without a size"),
+    ]
+
+
+def test_a_check_is_left_out_when_a_field_it_reads_did_not_load() -> None:
+    with pytest.raises(MappingError) as info:
+        bex.load_stock({"Artikelnr": 5, "Storleksgrupp": "X", "Lagerantal": "x"})
+    assert info.value.paths == ("$.Artikelnr", "$.Lagerantal")
+
+
+def test_an_articles_sizes_are_checked_beside_a_bad_price() -> None:
+    article = json.loads((ROOT / "examples" / "bex-article.json").read_bytes())
+    article["Pris"] = "gratis"
+    article["Storlekar"][0]["Storlek"] = "4_2"
+    with pytest.raises(MappingError) as info:
+        bex.load_article(article)
+    assert info.value.paths == ("$.Pris", "$.Storlekar[0].Storlek")
+
+
+def test_a_key_given_twice_does_not_hide_the_other_problems() -> None:
+    row = {
+        "Artikelnr": "GIFTBOX",
+        "Antal": 0,
+        "Beskrivning": "Presentförpackning",
+        "Pris": "49.00",
+        "Moms": "25.00",
+        "Belopp inkl.moms": "0.00",
+        "Belopp inkl. moms": "0.00",
+    }
+    with pytest.raises(MappingError) as info:
+        bex.load_row(row)
+    first, *others = info.value.problems
+    assert (first.path, first.message) == (
+        "$['Belopp inkl. moms']",
+        "given twice, as 'Belopp inkl.moms' and as 'Belopp inkl. moms'",
+    )
+    assert [p.path for p in others] == ["$.Antal"]
+
+
+def test_a_hand_built_model_with_a_value_its_check_refuses_is_a_mapping_error() -> None:
+    """A status outside the table made gift_card_to_bex raise KeyError."""
+    card = vendre.GiftCard(
+        code="PK-1", balance=Decimal("1.0000"), currency="SEK", usable=True, status="text"
+    )
+    with pytest.raises(MappingError) as info:
+        convert.gift_card_to_bex(card)
+    assert info.value.paths == ("$.status",)
+    assert isinstance(info.value.__cause__, KeyError)

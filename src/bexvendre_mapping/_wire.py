@@ -108,21 +108,26 @@ def wire_aliases(cls: type) -> dict[str, str]:
     }
 
 
-def unalias(value: Mapping[str, Any], aliases: Mapping[str, str]) -> dict[str, Any]:
+def unalias(
+    value: Mapping[str, Any], aliases: Mapping[str, str]
+) -> tuple[dict[str, Any], list[Problem]]:
     """``value`` with every accepted other spelling of a key replaced by the key.
 
-    Raises:
-        MappingError: a key is given under both spellings.
+    A key given under both spellings is a problem; the other spelling is then left out, so
+    that the rest of the document is still checked.
     """
     renamed = dict(value)
+    twice: list[Problem] = []
     for alias, key in aliases.items():
         if alias in renamed:
             if key in renamed:
-                raise MappingError(
-                    f"given twice, as {key!r} and as {alias!r}", path=child_path("$", alias)
+                del renamed[alias]
+                twice.append(
+                    Problem(child_path("$", alias), f"given twice, as {key!r} and as {alias!r}")
                 )
-            renamed[key] = renamed.pop(alias)
-    return renamed
+            else:
+                renamed[key] = renamed.pop(alias)
+    return renamed, twice
 
 
 def _wire_of(field: attrs.Attribute[Any]) -> Wire:
@@ -476,8 +481,15 @@ def _type_hook(tp: Any, places: int | None, setting: _Setting) -> Hook:  # noqa:
 
 @functools.cache
 def structure_hook(cls: type, setting: _Setting) -> Hook:
-    """The one-argument function that loads a mapping into ``cls``."""
+    """The one-argument function that loads a mapping into ``cls``.
+
+    On the detailed route, the problems of a document are all reported at once: a key given
+    under two spellings, every field's problem, and the class's own check (``_wire_check``,
+    on the model's parts that go together, such as a model code's) as far as the fields it
+    reads loaded.
+    """
     overrides: dict[str, Any] = {}
+    plan: list[tuple[str, str, Hook, Any]] = []  # name, wire key, hook, default
     for field in _fields(cls):
         spec = _wire_of(field)
         hook = _type_hook(field.type, spec.places, setting)
@@ -486,6 +498,7 @@ def structure_hook(cls: type, setting: _Setting) -> Hook:
         if field.default == ():
             hook = _empty_when_null(hook)
         overrides[field.name] = override(rename=spec.key or field.name, struct_hook=hook)
+        plan.append((field.name, spec.key or field.name, hook, field.default))
     generated: Callable[[Any, Any], Any] = make_dict_structure_fn(
         cls,
         _converter(setting),
@@ -500,16 +513,49 @@ def structure_hook(cls: type, setting: _Setting) -> Hook:
     def load(value: Any, _type: Any = None) -> Any:
         if type(value) is not dict and not isinstance(value, Mapping):
             raise MappingError(f"expected an object, got {show(value)}")
+        found: list[Problem] = []
         if aliases and not aliases.keys().isdisjoint(value):
-            value = unalias(value, aliases)
-        result = generated(value, cls)
+            value, found = unalias(value, aliases)
+        try:
+            result = generated(value, cls)
+        except Exception as exc:
+            if not setting.detailed or (not found and check is None):
+                raise
+            found += problems_of(exc)
+            if check is not None:
+                found += _check_parts(check, value, plan)
+            raise MappingError(found) from exc
         if check is not None:
-            problems = check(result)
-            if problems:
-                raise MappingError(problems)
+            found += check(result)
+        if found:
+            raise MappingError(found)
         return result
 
     return load
+
+
+def _check_parts(
+    check: Callable[[Any], list[Problem]],
+    value: Mapping[str, Any],
+    plan: list[tuple[str, str, Hook, Any]],
+) -> list[Problem]:
+    """The class's check on the fields of ``value`` that load, when those it reads did."""
+    parts: dict[str, Any] = {}
+    for name, key, hook, default in plan:
+        if key in value:
+            try:
+                parts[name] = hook(value[key], None)
+            except Exception:  # noqa: BLE001, S112 - reported already: the check cannot use it
+                continue
+        elif isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+            if not default.takes_self:
+                parts[name] = default.factory()
+        elif default is not attrs.NOTHING:
+            parts[name] = default
+    try:
+        return check(types.SimpleNamespace(**parts))
+    except AttributeError:  # the check reads a field that did not load
+        return []
 
 
 def _decimal_out(places: int | None, key: str) -> Hook:
@@ -629,7 +675,27 @@ def dump_problems(
             # Not a wire type at all (text in a date-time field, say): alone, the dumper
             # raises this itself; here it joins the report being made.
             found.append(Problem(at, f"cannot be written: {type(exc).__name__}: {exc}"))
+        else:
+            if as_loaded and value is not None:
+                found.extend(_loaded_problems(spec, value, at))
     return found
+
+
+def _loaded_problems(spec: Wire, value: Any, at: str) -> list[Problem]:
+    """Why a loader refuses a value that its dumper writes.
+
+    That is: a text with a lone surrogate, or the field's check (a status outside its
+    values, say).
+    """
+    unwritable = surrogate_problem(value) if type(value) is str else None
+    if unwritable is not None:
+        return [Problem(at, unwritable)]
+    try:
+        if spec.check is not None:
+            spec.check(value)
+    except MappingError as exc:
+        return [_rebase(p, at) for p in exc.problems]
+    return []
 
 
 def _enum_value(member: Enum) -> Any:
