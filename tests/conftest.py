@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from hypothesis import HealthCheck, settings
 
 from bexvendre_mapping import Lookups
+
+if TYPE_CHECKING:  # the testing and http extras: imported where a fixture is used
+    from bexvendre_mapping.sync import SqliteState
+    from bexvendre_mapping.testing.sandbox import Sandbox
 
 # A quick profile for local runs, a thorough one for CI (HYPOTHESIS_PROFILE=ci).
 settings.register_profile("dev", max_examples=60, deadline=None)
@@ -33,3 +39,21 @@ def examples() -> Path:
 def lookups() -> Lookups:
     """The example shop's code tables."""
     return Lookups.from_toml(EXAMPLES / "lookups.toml")
+
+
+@pytest.fixture
+def sandbox() -> Iterator[Sandbox]:
+    """Both APIs on loopback, empty."""
+    from bexvendre_mapping.testing.sandbox import Sandbox  # noqa: PLC0415 - an extra
+
+    with Sandbox() as running:
+        yield running
+
+
+@pytest.fixture
+def state(tmp_path: Path) -> Iterator[SqliteState]:
+    """A fresh state file, whose lock another holder waits for 0.2 s at most."""
+    from bexvendre_mapping.sync import SqliteState  # noqa: PLC0415 - an extra
+
+    with SqliteState(tmp_path / "state.sqlite3", lock_timeout=0.2) as store:
+        yield store

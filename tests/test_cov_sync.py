@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import sqlite3
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import Any
 import pytest
 from pytest_httpserver import HTTPServer
 from tests.http_support import bex_article_doc
+from tests.sync_support import EXAMPLE, order_doc
 
 from bexvendre_mapping import Lookups
 from bexvendre_mapping.http import BexClient, RetryPolicy, VendreClient
@@ -33,18 +33,7 @@ from bexvendre_mapping.sync import (
 from bexvendre_mapping.testing.sandbox import Sandbox
 
 ROOT = Path(__file__).resolve().parent.parent
-EXAMPLE = json.loads((ROOT / "examples" / "vendre-order.json").read_bytes())
 LONG_AGO = timedelta(days=3650)
-
-
-def order_doc(order_id: int, **changes: Any) -> dict[str, Any]:
-    """A valid Vendre order without gift cards (the example's numbers, another id)."""
-    doc = json.loads(json.dumps(EXAMPLE))
-    doc.update(id=order_id, gift_cards=[])
-    doc["totals"] = [t for t in doc["totals"] if t["class"] != "ot_giftcard"]
-    doc["totals"][-1]["value"] = "4183.0000"
-    doc.update(changes)
-    return doc
 
 
 def with_paypal(lookups: Lookups) -> Lookups:
@@ -54,18 +43,6 @@ def with_paypal(lookups: Lookups) -> Lookups:
             "payment_methods": {**dict(lookups.payment_methods.items()), "PAYPAL": "PAYPAL"},
         }
     )
-
-
-@pytest.fixture
-def sandbox() -> Iterator[Sandbox]:
-    with Sandbox() as running:
-        yield running
-
-
-@pytest.fixture
-def state(tmp_path: Path) -> Iterator[SqliteState]:
-    with SqliteState(tmp_path / "state.sqlite3", lock_timeout=0.2) as store:
-        yield store
 
 
 def outcomes(report: Any) -> list[tuple[str, str, str, str]]:

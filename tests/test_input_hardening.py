@@ -186,19 +186,25 @@ def test_a_key_that_is_not_a_string_in_a_nested_mapping() -> None:
     assert vendre.load_order(order).billing_address.name == "Astrid Öberg"
 
 
+def both_routes(cls: type, document: Any, strict: bool) -> tuple[Any, Any]:
+    """What the fast and the detailed route make of ``document``: a model, or "failed"."""
+    results: list[Any] = []
+    for route in (
+        fast_loader(cls, "Europe/Stockholm", strict),
+        structure_hook(cls, _Setting("Europe/Stockholm", strict, True)),
+    ):
+        try:
+            results.append(route(document))
+        except Exception:  # noqa: BLE001 - only whether it failed is compared
+            results.append("failed")
+    return results[0], results[1]
+
+
 @pytest.mark.parametrize("key", [1, None, 2.5, (1,), b"x", True])
 @pytest.mark.parametrize("strict", [False, True])
 def test_both_routes_agree_on_keys_that_are_not_strings(key: Any, strict: bool) -> None:
     document = {**STOCK, key: 0}
-    cls = vendre.StockUpdate
-    try:
-        fast: Any = fast_loader(cls, "Europe/Stockholm", strict)(document)
-    except Exception:  # noqa: BLE001 - only whether it failed is compared
-        fast = "failed"
-    try:
-        detailed: Any = structure_hook(cls, _Setting("Europe/Stockholm", strict, True))(document)
-    except Exception:  # noqa: BLE001 - only whether it failed is compared
-        detailed = "failed"
+    fast, detailed = both_routes(vendre.StockUpdate, document, strict)
     assert fast == detailed
     assert (fast == "failed") == strict
     if not strict:
@@ -242,15 +248,7 @@ def test_a_surrogate_pair_is_a_character_and_loads() -> None:
 def test_both_routes_agree_on_texts(text: str, strict: bool) -> None:
     """In a mapping given as such: the fast route refuses exactly what the detailed one does."""
     document = {"Ordernr": "1", "Status": text}
-    cls = bex.OrderStatus
-    try:
-        fast: Any = fast_loader(cls, "Europe/Stockholm", strict)(document)
-    except Exception:  # noqa: BLE001 - only whether it failed is compared
-        fast = "failed"
-    try:
-        detailed: Any = structure_hook(cls, _Setting("Europe/Stockholm", strict, True))(document)
-    except Exception:  # noqa: BLE001 - only whether it failed is compared
-        detailed = "failed"
+    fast, detailed = both_routes(bex.OrderStatus, document, strict)
     assert fast == detailed
     has_surrogate = any(0xD800 <= ord(c) <= 0xDFFF for c in text)
     assert (fast == "failed") == has_surrogate

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.sync_support import order_doc
 
 from bexvendre_mapping import Lookups
 from bexvendre_mapping.http import BexClient, HttpError
@@ -28,31 +28,6 @@ from bexvendre_mapping.sync import (
 from bexvendre_mapping.testing.sandbox import Sandbox
 
 ROOT = Path(__file__).resolve().parent.parent
-EXAMPLE = json.loads((ROOT / "examples" / "vendre-order.json").read_bytes())
-
-
-def order_doc(order_id: int, **changes: Any) -> dict[str, Any]:
-    """A valid Vendre order without gift cards (the example's numbers, another id)."""
-    doc = json.loads(json.dumps(EXAMPLE))
-    doc.update(id=order_id, gift_cards=[])
-    doc["totals"] = [t for t in doc["totals"] if t["class"] != "ot_giftcard"]
-    doc["totals"][-1]["value"] = "4183.0000"
-    doc.update(changes)
-    return doc
-
-
-@pytest.fixture
-def sandbox() -> Iterator[Sandbox]:
-    """Both APIs on loopback, empty."""
-    with Sandbox() as running:
-        yield running
-
-
-@pytest.fixture
-def state(tmp_path: Path) -> Iterator[SqliteState]:
-    """A fresh state file."""
-    with SqliteState(tmp_path / "state.sqlite3", lock_timeout=0.2) as store:
-        yield store
 
 
 def ordernrs(sandbox: Sandbox) -> list[str]:

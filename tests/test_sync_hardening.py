@@ -8,7 +8,6 @@ failing it on every run, and never lose an order.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any
 
 import pytest
 from pytest_httpserver import HTTPServer
+from tests.sync_support import EXAMPLE, order_doc
 
 from bexvendre_mapping import Lookups
 from bexvendre_mapping.http import RetryPolicy, VendreClient
@@ -32,35 +32,13 @@ from bexvendre_mapping.sync._cli import FLOWS, run_flows
 from bexvendre_mapping.testing.sandbox import Sandbox
 
 ROOT = Path(__file__).resolve().parent.parent
-EXAMPLE = json.loads((ROOT / "examples" / "vendre-order.json").read_bytes())
 ARTICLE = json.loads((ROOT / "examples" / "bex-article.json").read_bytes())
 PLACED = datetime(2026, 10, 25, 8, tzinfo=UTC)
 LATER = datetime(2026, 10, 26, 12, tzinfo=UTC)
 
 
-def order_doc(order_id: int) -> dict[str, Any]:
-    """A valid Vendre order without gift cards."""
-    doc = json.loads(json.dumps(EXAMPLE))
-    doc.update(id=order_id, gift_cards=[])
-    doc["totals"] = [t for t in doc["totals"] if t["class"] != "ot_giftcard"]
-    doc["totals"][-1]["value"] = "4183.0000"
-    return doc
-
-
 def results(report: Any) -> list[tuple[str, str, str]]:
     return [(o.entity, o.action, o.result) for o in report.outcomes]
-
-
-@pytest.fixture
-def sandbox() -> Iterator[Sandbox]:
-    with Sandbox() as running:
-        yield running
-
-
-@pytest.fixture
-def state(tmp_path: Path) -> Iterator[SqliteState]:
-    with SqliteState(tmp_path / "state.sqlite3", lock_timeout=0.2) as store:
-        yield store
 
 
 # --- a listing that fails ---------------------------------------------------------------------
