@@ -429,3 +429,10 @@ def test_a_new_reservation_never_takes_a_seeded_ones_id(sandbox: Sandbox) -> Non
         second.reservation_id: ("checkout-C", "25.00"),
     }
     assert client.find_gift_card_reservation("PK-1", "checkout-A") is not None
+
+
+@pytest.mark.parametrize("key", ["k3y\n", "k3y\r\nX-Other: 1", "k\x00y"])
+def test_an_api_key_with_a_line_break_is_refused_at_once(key: str) -> None:
+    """requests would refuse the header only when sending, as if the server had sent it."""
+    with pytest.raises(ValueError, match="api_key holds a line break or another control"):
+        VendreClient("http://127.0.0.1:9/API/1", key)

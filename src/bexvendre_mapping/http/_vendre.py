@@ -94,6 +94,10 @@ class VendreClient(BaseClient):
         strict: reject documents with keys the wire format does not define.
         chunk_size: the default number of documents per request of the bulk updates.
 
+    Raises:
+        ValueError: ``api_key`` is empty or holds a control character (a line break read
+            along with it, say), ``auth`` is unknown, or ``chunk_size`` is below 1.
+
     >>> with VendreClient("https://shop.example/API/1", "k3y") as client:
     ...     client
     VendreClient(base_url='https://shop.example/API/1/', auth='x-authorization')
@@ -117,6 +121,10 @@ class VendreClient(BaseClient):
     ) -> None:
         if not api_key:
             msg = "api_key is empty"
+            raise ValueError(msg)
+        if any(ord(c) < 32 or ord(c) == 127 for c in api_key):
+            # It goes into a header as it is: requests would refuse it only when sending.
+            msg = "api_key holds a line break or another control character"
             raise ValueError(msg)
         headers = {
             "x-authorization": {"X-Authorization": api_key},
