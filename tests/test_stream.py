@@ -7,6 +7,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -163,3 +164,14 @@ def test_the_stock_shortcut_agrees_with_the_usual_route(
     except Exception:  # noqa: BLE001 - only whether it refused is compared
         taken = ("refused", None)
     assert taken == usual if usual[0] == "ok" else taken[0] == "refused"
+
+
+@pytest.mark.parametrize("as_text", [False, True])
+def test_only_json_white_space_makes_a_line_blank(lookups: Lookups, as_text: bool) -> None:
+    """Bytes and str lines alike: a form feed, U+001C or a no-break space is not blank."""
+    rows = [" \t\r\n", "\x0c\n", "\x1c\n", "\xa0\n", ROWS[0].decode()]
+    lines = rows if as_text else [row.encode() for row in rows]
+    errors: list[Any] = []
+    out = list(convert_lines(lines, "stock", source="bex", lookups=lookups, errors=errors))
+    assert len(out) == 1
+    assert [problem.path for problem in errors] == ["$[1]", "$[2]", "$[3]"]

@@ -66,7 +66,9 @@ def convert_lines(
     fused = _FUSED.get(load)
     shortcut = None if fused is None else fused(lookups, zone, strict)
     for index, line in enumerate(lines):
-        if not line.strip():
+        # Blank: JSON's own white space only (str.strip() would also take a form feed, a
+        # no-break space or U+001C, and bytes.strip() a form feed), the same for both types.
+        if not (line.strip(b" \t\r\n") if isinstance(line, bytes) else line.strip(" \t\r\n")):
             continue
         if shortcut is not None:
             try:
