@@ -436,3 +436,21 @@ def test_an_api_key_with_a_line_break_is_refused_at_once(key: str) -> None:
     """requests would refuse the header only when sending, as if the server had sent it."""
     with pytest.raises(ValueError, match="api_key holds a line break or another control"):
         VendreClient("http://127.0.0.1:9/API/1", key)
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("http://127.0.0.1:99999/API/1", "Port out of range"),
+        ("http://user:pw@127.0.0.1:abc/API/1", "Port could not be cast"),
+        ("http://[::1/API/1", "Invalid IPv6 URL"),
+    ],
+)
+def test_a_base_url_that_cannot_be_parsed_is_refused_when_the_client_is_made(
+    url: str, reason: str
+) -> None:
+    """Before, the client was made and every request failed with requests' own ValueError."""
+    with pytest.raises(ValueError, match="base_url cannot be parsed") as caught:
+        VendreClient(url, "k3y")
+    assert reason in str(caught.value)
+    assert "pw" not in str(caught.value)

@@ -103,7 +103,9 @@ def _parser() -> argparse.ArgumentParser:
     quar = commands.add_parser("quarantine", help="list or retry quarantined orders")
     quar.add_argument("action", choices=("list", "retry"), metavar="ACTION", help="list or retry")
     quar.add_argument("--config", required=True, metavar="FILE", help="bexvendre.toml")
-    quar.add_argument("order_ids", nargs="*", type=int, metavar="ID", help="only these orders")
+    quar.add_argument(
+        "order_ids", nargs="*", type=int, default=[], metavar="ID", help="only these orders"
+    )
 
     commands.add_parser(
         "demo",
@@ -147,6 +149,43 @@ def _version() -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     parser = _parser()
+    args = _parse(parser, argv)
+    if sys.stdout is None:  # started with the descriptor closed: nowhere to write to
+        if sys.stderr is not None:
+            sys.stderr.write("bexvendre: error: standard output is closed\n")
+        return EXIT_USAGE
+    try:
+        return _run(args)
+    except _UsageError as exc:
+        parser.exit(EXIT_USAGE, f"bexvendre: error: {exc}\n")
+    except BrokenPipeError:
+        # The reader went away (`| head`): stop quietly, as Unix tools do.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BAD_DATA
+    except OSError as exc:  # the output cannot be written (a full disk, say), or a file used
+        what = "write the output" if exc.filename is None else f"use {exc.filename!r}"
+        sys.stderr.write(f"bexvendre: error: cannot {what}: {exc.strerror or exc}\n")
+        return EXIT_BAD_DATA
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.command == "convert":
+        return _convert(args, sys.stdout, sys.stderr)
+    if args.command == "validate":
+        return _validate(args, sys.stdout, sys.stderr)
+    if args.command in ("sync", "quarantine", "demo"):
+        return _sync_commands(args)
+    if args.command == "mapping":
+        from bexvendre_mapping.fieldmap import render_markdown  # noqa: PLC0415
+
+        sys.stdout.write(render_markdown())
+        return EXIT_OK
+    return _lookups_check(args, sys.stdout, sys.stderr)
+
+
+def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """The arguments; exits with the usage error when they are wrong."""
     args, extras = parser.parse_known_args(argv)
     # argparse hands out positionals in one go, so an INPUT after the options arrives here.
     if (
@@ -156,28 +195,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         and (extras[0] == "-" or not extras[0].startswith("-"))
     ):
         args.input, extras = extras[0], []
+    if args.command == "quarantine":  # IDs after --config arrive here too
+        args.order_ids += [_order_id(parser, extra) for extra in extras]
+        extras = []
+        if args.action == "list" and args.order_ids:
+            parser.error("quarantine list takes no ID (IDs choose the orders to retry)")
     if extras:
         parser.error(f"unrecognized arguments: {' '.join(extras)}")
-    try:
-        if args.command == "convert":
-            return _convert(args, sys.stdout, sys.stderr)
-        if args.command == "validate":
-            return _validate(args, sys.stdout, sys.stderr)
-        if args.command in ("sync", "quarantine", "demo"):
-            return _sync_commands(args)
-        if args.command == "mapping":
-            from bexvendre_mapping.fieldmap import render_markdown  # noqa: PLC0415
+    return args
 
-            sys.stdout.write(render_markdown())
-            return EXIT_OK
-        return _lookups_check(args, sys.stdout, sys.stderr)
-    except _UsageError as exc:
-        parser.exit(EXIT_USAGE, f"bexvendre: error: {exc}\n")
-    except BrokenPipeError:
-        # The reader went away (`| head`): stop quietly, as Unix tools do.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return EXIT_BAD_DATA
+
+def _order_id(parser: argparse.ArgumentParser, text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        parser.error(f"argument ID: invalid int value: {text[:40]!r}")
 
 
 def _sync_commands(args: argparse.Namespace) -> int:
@@ -209,12 +241,18 @@ def _sync_commands(args: argparse.Namespace) -> int:
 
 def _read(name: str) -> bytes:
     if name == "-":
-        return sys.stdin.buffer.read()
+        return _stdin().read()
     try:
         with open(name, "rb") as file:
             return file.read()
     except OSError as exc:
         raise _UsageError(f"cannot read {name!r}: {exc.strerror}") from None
+
+
+def _stdin() -> IO[bytes]:
+    if sys.stdin is None:  # started with the descriptor closed
+        raise _UsageError("standard input is closed")
+    return sys.stdin.buffer
 
 
 def _load_lookups(name: str) -> Lookups:
@@ -278,7 +316,7 @@ def _convert(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
 
 def _open_lines(name: str) -> IO[bytes]:
     if name == "-":
-        return sys.stdin.buffer
+        return _stdin()
     try:
         return open(name, "rb")
     except OSError as exc:

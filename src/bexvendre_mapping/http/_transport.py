@@ -257,7 +257,12 @@ class _Adapter(HTTPAdapter):
 
 
 def _normalise_base(base_url: str) -> str:
-    parts = urlsplit(base_url)
+    try:
+        parts = urlsplit(base_url)
+        _ = parts.port  # not a number, or out of range: requests would fail on each request
+    except ValueError as exc:  # that, or a broken IPv6 address
+        msg = f"base_url cannot be parsed ({exc}): {_strip_userinfo(base_url)!r}"
+        raise ValueError(msg) from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         msg = f"base_url must be an http(s) URL with a host, got {_display_url(base_url)!r}"
         raise ValueError(msg)
