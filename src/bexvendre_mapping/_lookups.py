@@ -18,6 +18,7 @@ bexvendre_mapping._errors.UnknownCodeError: $.payment.payment_method: unknown co
 from __future__ import annotations
 
 import os
+import sys
 import tomllib
 from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
@@ -204,15 +205,34 @@ class Lookups:
         """Read the lookups from a TOML file (the format of SPEC §6).
 
         Raises:
-            LookupsError: the file cannot be read, is not TOML, or holds bad tables.
+            LookupsError: the file cannot be read, is not UTF-8, is not TOML (or holds an
+                integer beyond Python's digit limit), or holds bad tables.
         """
+        name = repr(os.fspath(path))
         try:
             with open(path, "rb") as file:
-                data = tomllib.load(file)
+                raw = file.read()
         except OSError as exc:
-            raise LookupsError(f"cannot read {os.fspath(path)!r}: {exc.strerror}") from None
+            raise LookupsError(f"cannot read {name}: {exc.strerror}") from None
+        except ValueError as exc:  # a path holding a NUL character
+            raise LookupsError(f"cannot read {name}: {exc}") from None
+        try:
+            text = raw.decode()
+        except UnicodeDecodeError as exc:
+            raise LookupsError(f"{name} is not UTF-8: {exc.reason} at byte {exc.start}") from None
+        try:
+            data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
-            raise LookupsError(f"{os.fspath(path)!r} is not valid TOML: {exc}") from None
+            raise LookupsError(f"{name} is not valid TOML: {exc}") from None
+        except RecursionError:
+            raise LookupsError(
+                f"{name} is not valid TOML: arrays or tables nested too deeply"
+            ) from None
+        except ValueError:  # tomllib's int() on a literal beyond sys.get_int_max_str_digits()
+            raise LookupsError(
+                f"{name} is not valid TOML: an integer is too long to read "
+                f"(more than {sys.get_int_max_str_digits()} digits)"
+            ) from None
         return cls.from_dict(data)
 
     def to_dict(self) -> dict[str, Any]:
@@ -265,19 +285,18 @@ class _Builder:
 
     def build(self) -> Lookups:
         if not isinstance(self.data, Mapping):
-            raise LookupsError(f"expected a table of code tables, got {show(self.data)}")
+            raise LookupsError(f"expected a table of code tables, got {_show(self.data)}")
         for key in self.data:
             if key not in _TOP_LEVEL:
-                near = closest(str(key), _TOP_LEVEL)
+                text = _text(key)
+                near = closest(text, _TOP_LEVEL)
                 hint = f"; did you mean {', '.join(repr(n) for n in near)}?" if near else ""
-                self.problem(child_path("$", str(key)), f"unknown entry {key!r}{hint}")
+                self.problem(child_path("$", text), f"unknown entry {_show(key)}{hint}")
         tables = {name: self.table(name, *kinds) for name, kinds in _TABLES.items()}
-        gift_code = self.data.get("gift_card_payment_code", "PRESENTKORT")
-        if not isinstance(gift_code, str) or not gift_code.strip():
-            self.problem("$.gift_card_payment_code", f"expected a code, got {show(gift_code)}")
+        gift_code = self.gift_code(self.data.get("gift_card_payment_code", "PRESENTKORT"))
         settings = self.settings()
         self.cross_checks(tables, gift_code)
-        if self.problems:
+        if self.problems or gift_code is None:
             raise LookupsError(self.problems)
         return Lookups(
             payment_methods=tables["payment_methods"],
@@ -290,15 +309,26 @@ class _Builder:
             settings=settings,
         )
 
+    def gift_code(self, value: object) -> str | None:
+        """The gift-card code if it is a code; None (and a problem) if not."""
+        path = "$.gift_card_payment_code"
+        if not isinstance(value, str) or not value.strip():
+            self.problem(path, f"expected a code, got {_show(value)}")
+            return None
+        if value != value.strip():
+            self.problem(path, f"expected a code without outer spaces, got {_show(value)}")
+            return None
+        return value
+
     def table(self, name: str, key_kind: str, value_kind: str) -> CodeTable[Any, Any]:
         raw = self.data.get(name, {})
         path = f"$.{name}"
         if not isinstance(raw, Mapping):
-            self.problem(path, f"expected a table, got {show(raw)}")
+            self.problem(path, f"expected a table, got {_show(raw)}")
             return CodeTable(name, {})
         entries: dict[Any, Any] = {}
         for raw_key, raw_value in raw.items():
-            entry_path = child_path(path, str(raw_key))
+            entry_path = child_path(path, _text(raw_key))
             key = self.convert(raw_key, key_kind, entry_path, "code")
             value = self.convert(raw_value, value_kind, entry_path, "value")
             if key is None or value is None:
@@ -317,7 +347,7 @@ class _Builder:
             return self.integer(value, path, what)
         if not isinstance(value, str) or not value.strip() or value != value.strip():
             self.problem(
-                path, f"expected a non-empty {what} without outer spaces, got {show(value)}"
+                path, f"expected a non-empty {what} without outer spaces, got {_show(value)}"
             )
             return None
         if kind == "country":
@@ -329,23 +359,38 @@ class _Builder:
         return value
 
     def integer(self, value: object, path: str, what: str) -> int | None:
-        if type(value) is int:
-            return value
+        try:
+            if type(value) is int:
+                str(value)  # a code must print: in messages, to_dict() and closest()
+                return value
+            if isinstance(value, str) and value.isdigit() and value.isascii():
+                return int(value)
+        except ValueError:  # beyond sys.get_int_max_str_digits()
+            self.problem(
+                path,
+                f"expected an integer {what}, got one too long to read "
+                f"(more than {sys.get_int_max_str_digits()} digits)",
+            )
+            return None
         if isinstance(value, str) and value.strip().isdigit() and value.isascii():
-            return int(value)
-        self.problem(path, f"expected an integer {what}, got {show(value)}")
+            self.problem(
+                path, f"expected an integer {what} without outer spaces, got {_show(value)}"
+            )
+            return None
+        self.problem(path, f"expected an integer {what}, got {_show(value)}")
         return None
 
     def settings(self) -> Settings:
         raw = self.data.get("settings", {})
         if not isinstance(raw, Mapping):
-            self.problem("$.settings", f"expected a table, got {show(raw)}")
+            self.problem("$.settings", f"expected a table, got {_show(raw)}")
             return Settings()
         for key in raw:
             if key not in _SETTINGS:
-                near = closest(str(key), _SETTINGS)
+                text = _text(key)
+                near = closest(text, _SETTINGS)
                 hint = f"; did you mean {', '.join(repr(n) for n in near)}?" if near else ""
-                self.problem(child_path("$.settings", str(key)), f"unknown setting {key!r}{hint}")
+                self.problem(child_path("$.settings", text), f"unknown setting {_show(key)}{hint}")
         defaults = Settings()
         values: dict[str, Any] = {}
         zone = raw.get("time_zone", defaults.time_zone)
@@ -369,7 +414,7 @@ class _Builder:
                 values[name] = choice
             else:
                 listed = " or ".join(repr(a) for a in allowed)
-                self.problem(f"$.settings.{name}", f"expected {listed}, got {show(choice)}")
+                self.problem(f"$.settings.{name}", f"expected {listed}, got {_show(choice)}")
         return attrs.evolve(defaults, **values)
 
     def check(self, name: str, value: object, test: Callable[[Any], object]) -> bool:
@@ -380,9 +425,10 @@ class _Builder:
             return False
         return True
 
-    def cross_checks(self, tables: dict[str, CodeTable[Any, Any]], gift_code: object) -> None:
+    def cross_checks(self, tables: dict[str, CodeTable[Any, Any]], gift_code: str | None) -> None:
+        """Collisions between tables; run on checked values only (a bad one is left out)."""
         payments = tables["payment_methods"]
-        if payments.has_value(gift_code):
+        if gift_code is not None and payments.has_value(gift_code):
             self.problem(
                 "$.gift_card_payment_code",
                 f"{gift_code!r} is also a payment method's Kod; gift-card payments could not "
@@ -400,14 +446,35 @@ class _Builder:
                 )
 
 
+def _text(value: object) -> str:
+    """``str(value)``, or a stand-in for an integer beyond Python's digit limit."""
+    try:
+        return str(value)
+    except ValueError:  # beyond sys.get_int_max_str_digits()
+        return "<an integer too long to show>"
+
+
+_TOO_LARGE = "a value too large to show"
+
+
+def _show(value: object) -> str:
+    """:func:`show`, or a stand-in for a value holding an integer beyond the digit limit."""
+    try:
+        return show(value)
+    except (ValueError, RecursionError):  # an endless integer, a list nested too deeply
+        return _TOO_LARGE
+
+
 def _non_negative(value: object) -> Decimal:
+    if _show(value) is _TOO_LARGE:  # parse_decimal's own message could not quote it
+        raise MappingError(f"expected a decimal number, got {_TOO_LARGE}")
     number = parse_decimal(value)
     if number < 0:
-        raise MappingError(f"must not be negative, got {show(value)}")
+        raise MappingError(f"must not be negative, got {_show(value)}")
     return number
 
 
 def _zone(value: object) -> None:
     if not isinstance(value, str):
-        raise MappingError(f"expected a time zone name, got {show(value)}")
+        raise MappingError(f"expected a time zone name, got {_show(value)}")
     time_zone(value)
