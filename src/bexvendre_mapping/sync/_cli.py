@@ -7,10 +7,12 @@ import json
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
+from bexvendre_mapping._errors import LookupsError, Problem
 from bexvendre_mapping._examples import examples_dir
 from bexvendre_mapping._lookups import Lookups
 from bexvendre_mapping.http import BexClient, VendreClient
@@ -108,8 +110,59 @@ def _status(message: str, err: IO[str]) -> Iterator[None]:
         yield
 
 
-def _state(config: SyncConfig) -> SqliteState:
-    return SqliteState(config.state_path, lock_timeout=config.lock_timeout.total_seconds())
+#: The shortest and the longest ``--every``.
+MIN_EVERY = timedelta(seconds=1)
+MAX_EVERY = timedelta(days=365)
+
+
+def _interval(every: str) -> float:
+    """``--every`` in seconds; at least 1 s, at most 365 days.
+
+    Raises:
+        ValueError: not a duration, or out of those bounds.
+    """
+    value = parse_duration(every)
+    if not MIN_EVERY <= value <= MAX_EVERY:
+        msg = f"--every must be between 1s and 365d, got {every!r}"
+        raise ValueError(msg)
+    return value.total_seconds()
+
+
+def _state(config: SyncConfig, *, create: bool = True) -> SqliteState:
+    """The state file of the configuration.
+
+    Raises:
+        LookupsError: it cannot be opened (``$.state``, naming the file).
+    """
+    try:
+        return SqliteState(
+            config.state_path, lock_timeout=config.lock_timeout.total_seconds(), create=create
+        )
+    except (OSError, RuntimeError) as exc:
+        raise LookupsError([Problem("$.state", str(exc))]) from None
+
+
+def _audit(path: Path, *, dry_run: bool) -> AuditLog | None:
+    """The audit log, or in a dry run ``None`` once it is clear that it could be opened.
+
+    Raises:
+        LookupsError: it cannot be opened (``$.audit``, naming the file).
+    """
+    if dry_run:
+        # Write nothing, but say now what the real run would trip over.
+        reason = None
+        if path.is_dir():
+            reason = "Is a directory"
+        elif not path.parent.is_dir():
+            reason = "No such file or directory"
+        if reason is not None:
+            raise LookupsError([Problem("$.audit", f"cannot open {str(path)!r}: {reason}")])
+        return None
+    try:
+        return AuditLog(path)
+    except OSError as exc:
+        msg = f"cannot open {str(path)!r}: {exc.strerror}"
+        raise LookupsError([Problem("$.audit", msg)]) from None
 
 
 def sync(
@@ -123,17 +176,19 @@ def sync(
 ) -> int:
     """``bexvendre sync``: 0 when every record was handled, 1 when some failed."""
     config = SyncConfig.from_toml(config_path)
-    interval = parse_duration(every).total_seconds() if every else None
+    interval = None if every is None else _interval(every)
     vendre_client, bex_client = make_clients(config)
     with (
         vendre_client,
         bex_client,
-        _state(config) as state,
+        _state(config, create=not dry_run) as state,
         contextlib.ExitStack() as stack,
     ):
         audit = None
-        if config.audit_path is not None and not dry_run:
-            audit = stack.enter_context(AuditLog(config.audit_path))
+        if config.audit_path is not None:
+            audit = _audit(config.audit_path, dry_run=dry_run)
+            if audit is not None:
+                stack.enter_context(audit)
         while True:
             try:
                 with _status(f"syncing {', '.join(flows)}", err):
@@ -163,7 +218,8 @@ def quarantine(
     """``bexvendre quarantine list|retry``."""
     del err
     config = SyncConfig.from_toml(config_path)
-    with _state(config) as state:
+    # Listing writes nothing: a state file that is not there yet is an empty one.
+    with _state(config, create=action != "list") as state:
         if action == "list":
             records = state.orders("quarantined")
             for record in records:

@@ -31,14 +31,19 @@ from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import attrs
 
 from bexvendre_mapping._errors import LookupsError, Problem
 from bexvendre_mapping._lookups import Lookups
+from bexvendre_mapping._text import closest, show
+from bexvendre_mapping._wire import child_path
 from bexvendre_mapping.http import BEX_BASE_URL, BexClient, VendreClient
 
 __all__ = [
+    "MAX_LOCK_TIMEOUT",
+    "MAX_OVERLAP",
     "SyncConfig",
     "parse_duration",
 ]
@@ -46,12 +51,25 @@ __all__ = [
 _DURATION = re.compile(r"\s*(\d+)\s*(s|m|h|d)\s*")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
+#: The longest ``overlap``: a year back is already a full look again.
+MAX_OVERLAP = timedelta(days=365)
+#: The longest ``lock_timeout``: SQLite counts its busy timeout in milliseconds in 32 bits.
+MAX_LOCK_TIMEOUT = timedelta(days=24)
+
+_TOP_LEVEL = ("lookups", "state", "audit", "overlap", "lock_timeout", "vendre", "bex")
+_SECTIONS = {
+    "vendre": ("url", "api_key", "auth"),
+    "bex": ("url", "api_key", "secret", "location"),
+}
+_AUTH = ("x-authorization", "bearer")
+_USERINFO = re.compile(r"(//)[^/?#@]*@")
+
 
 def parse_duration(text: str) -> timedelta:
     """``"30s"``, ``"5m"``, ``"1h"`` or ``"1d"`` as a timedelta.
 
     Raises:
-        ValueError: not such a duration.
+        ValueError: not such a duration, or longer than a timedelta holds (999999999 days).
 
     >>> parse_duration("5m")
     datetime.timedelta(seconds=300)
@@ -60,7 +78,11 @@ def parse_duration(text: str) -> timedelta:
     if match is None:
         msg = f"expected a duration like '30s', '5m' or '1h', got {text!r}"
         raise ValueError(msg)
-    return timedelta(**{_UNITS[match[2]]: int(match[1])})
+    try:
+        return timedelta(**{_UNITS[match[2]]: int(match[1])})
+    except (OverflowError, ValueError):  # ValueError: more digits than int() reads
+        msg = f"the duration {show(text.strip())} is too long"
+        raise ValueError(msg) from None
 
 
 @attrs.frozen(kw_only=True)
@@ -85,8 +107,9 @@ class SyncConfig:
         """Read the configuration; secrets from the environment win over the file.
 
         Raises:
-            LookupsError: the file, its code tables or a setting is missing or wrong; every
-                problem at once, with its path.
+            LookupsError: the file cannot be read (missing, not UTF-8, not TOML), or a setting
+                or the code tables are missing or wrong; every problem at once, each with its
+                key path (``$.vendre.url``).
         """
         environ = os.environ if environ is None else environ
         path = Path(path)
@@ -94,60 +117,151 @@ class SyncConfig:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except OSError as exc:
             raise LookupsError(f"cannot read {str(path)!r}: {exc.strerror}") from None
+        except UnicodeDecodeError as exc:
+            msg = (
+                f"{str(path)!r} is not UTF-8 text: byte {exc.object[exc.start]:#04x} at {exc.start}"
+            )
+            raise LookupsError(msg) from None
         except tomllib.TOMLDecodeError as exc:
             raise LookupsError(f"{str(path)!r} is not valid TOML: {exc}") from None
-        return _read(data, path.parent, environ)
+        return _Reader(data, environ).read(path.parent)
 
 
-def _read(data: dict[str, Any], base: Path, environ: Mapping[str, str]) -> SyncConfig:
-    problems: list[Problem] = []
+def _url_problem(url: str) -> str | None:
+    """What is wrong with an API's base URL, or ``None``."""
+    shown = show(_USERINFO.sub(r"\1", url, count=1))  # never quote a user:password@
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # a port that is not a number, or out of range, raises
+    except ValueError as exc:
+        return f"cannot be parsed ({exc}): {shown}"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"expected an http(s) URL with a host, like 'https://host/API/1/', got {shown}"
+    return None
 
-    def need(section: str, key: str, variable: str | None = None) -> str:
-        value = environ.get(variable) if variable else None
-        if value is None:
-            value = data.get(section, {}).get(key) if section else data.get(key)
-        if not isinstance(value, str) or not value:
-            where = f"$.{section}.{key}" if section else f"$.{key}"
-            hint = f" (or set {variable})" if variable else ""
-            problems.append(Problem(where, f"required{hint}"))
-            return ""
+
+class _Reader:
+    """Reads the parsed TOML, noting every problem with its key path."""
+
+    def __init__(self, data: dict[str, Any], environ: Mapping[str, str]) -> None:
+        self.data = data
+        self.environ = environ
+        self.problems: list[Problem] = []
+        self.sections: dict[str, Mapping[str, Any]] = {}
+
+    def problem(self, path: str, message: str) -> None:
+        self.problems.append(Problem(path, message))
+
+    def unknown(self, keys: Mapping[str, Any], known: tuple[str, ...], base: str) -> None:
+        for key in keys:
+            if key not in known:
+                near = closest(str(key), known)
+                hint = f"; did you mean {', '.join(repr(n) for n in near)}?" if near else ""
+                self.problem(child_path(base, str(key)), f"unknown setting {key!r}{hint}")
+
+    def text(
+        self, section: str, key: str, *, variable: str | None = None, required: bool = True
+    ) -> str | None:
+        """A string setting: ``None`` when absent (a problem if required) or wrong."""
+        where = f"$.{section}.{key}" if section else f"$.{key}"
+        hint = f" (or set {variable})" if variable else ""
+        if variable is not None and variable in self.environ:
+            value: object = self.environ[variable]
+            where_shown = f"{where} (from {variable})"
+        else:
+            value = (self.sections[section] if section else self.data).get(key)
+            where_shown = where
+        if value is None or value == "":
+            if required:
+                self.problem(where, f"required{hint}")
+            elif value == "":
+                self.problem(where, "expected a non-empty string, got ''")
+            return None
+        if not isinstance(value, str):
+            self.problem(where, f"expected a string, got {show(value)}")
+            return None
+        if variable is not None and any(ord(c) < 32 or ord(c) == 127 for c in value):
+            # Never quote a secret: only say what is wrong with it.
+            self.problem(where_shown, "holds a line break or another control character")
+            return None
         return value
 
-    vendre_url = need("vendre", "url")
-    vendre_key = need("vendre", "api_key", "BEXVENDRE_VENDRE_API_KEY")
-    bex_key = need("bex", "api_key", "BEXVENDRE_BEX_API_KEY")
-    bex_secret = need("bex", "secret", "BEXVENDRE_BEX_SECRET")
-    lookups_file = need("", "lookups")
-    state_file = data.get("state", "bexvendre-state.sqlite3")
-    durations: dict[str, timedelta] = {}
-    for key, default in (("overlap", "10m"), ("lock_timeout", "30s")):
+    def url(self, section: str, default: str | None = None) -> str | None:
+        if default is not None and "url" not in self.sections[section]:
+            return default
+        value = self.text(section, "url")
+        if value is None:
+            return None
+        problem = _url_problem(value)
+        if problem is not None:
+            self.problem(f"$.{section}.url", problem)
+            return None
+        return value
+
+    def duration(self, key: str, default: timedelta, maximum: timedelta) -> timedelta:
+        raw = self.data.get(key)
+        if raw is None:
+            return default
+        where = f"$.{key}"
+        if not isinstance(raw, str):
+            self.problem(where, f"expected a duration like '30s', '5m' or '1h', got {show(raw)}")
+            return default
         try:
-            durations[key] = parse_duration(str(data.get(key, default)))
+            value = parse_duration(raw)
         except ValueError as exc:
-            problems.append(Problem(f"$.{key}", str(exc)))
-    lookups = Lookups()
-    if lookups_file:
-        try:
-            lookups = Lookups.from_toml(base / lookups_file)
-        except LookupsError as exc:
-            problems += [Problem(f"$.lookups: {p.path}", p.message) for p in exc.problems]
-    if problems:
-        raise LookupsError(problems)
-    audit = data.get("audit")
-    return SyncConfig(
-        vendre_url=vendre_url,
-        vendre_api_key=vendre_key,
-        vendre_auth=str(data.get("vendre", {}).get("auth", "x-authorization")),
-        bex_url=str(data.get("bex", {}).get("url", BEX_BASE_URL)),
-        bex_api_key=bex_key,
-        bex_secret=bex_secret,
-        bex_location=data.get("bex", {}).get("location"),
-        lookups=lookups,
-        state_path=base / str(state_file),
-        audit_path=None if audit is None else base / str(audit),
-        overlap=durations["overlap"],
-        lock_timeout=durations["lock_timeout"],
-    )
+            self.problem(where, str(exc))
+            return default
+        if value > maximum:
+            self.problem(where, f"at most {maximum.days}d, got {raw!r}")
+        return value
+
+    def read(self, base: Path) -> SyncConfig:
+        data = self.data
+        self.unknown(data, _TOP_LEVEL, "$")
+        for name, keys in _SECTIONS.items():
+            raw = data.get(name, {})
+            if not isinstance(raw, Mapping):
+                self.problem(f"$.{name}", f"expected a table, got {show(raw)}")
+                raw = {}
+            self.unknown(raw, keys, f"$.{name}")
+            self.sections[name] = raw
+        vendre_url = self.url("vendre")
+        vendre_key = self.text("vendre", "api_key", variable="BEXVENDRE_VENDRE_API_KEY")
+        auth = self.text("vendre", "auth", required=False) or "x-authorization"
+        if auth not in _AUTH:
+            self.problem("$.vendre.auth", f"expected 'x-authorization' or 'bearer', got {auth!r}")
+        bex_url = self.url("bex", BEX_BASE_URL)
+        bex_key = self.text("bex", "api_key", variable="BEXVENDRE_BEX_API_KEY")
+        bex_secret = self.text("bex", "secret", variable="BEXVENDRE_BEX_SECRET")
+        location = self.text("bex", "location", required=False)
+        lookups_file = self.text("", "lookups")
+        state_file = self.text("", "state", required=False)
+        audit_file = self.text("", "audit", required=False)
+        overlap = self.duration("overlap", timedelta(minutes=10), MAX_OVERLAP)
+        lock_timeout = self.duration("lock_timeout", timedelta(seconds=30), MAX_LOCK_TIMEOUT)
+        lookups = Lookups()
+        if lookups_file is not None:
+            try:
+                lookups = Lookups.from_toml(base / lookups_file)
+            except LookupsError as exc:
+                self.problems += [Problem(f"$.lookups: {p.path}", p.message) for p in exc.problems]
+        if self.problems:
+            raise LookupsError(self.problems)
+        # Every one is set when there is no problem; `or ""` only tells mypy so.
+        return SyncConfig(
+            vendre_url=vendre_url or "",
+            vendre_api_key=vendre_key or "",
+            vendre_auth=auth,
+            bex_url=bex_url or "",
+            bex_api_key=bex_key or "",
+            bex_secret=bex_secret or "",
+            bex_location=location,
+            lookups=lookups,
+            state_path=base / (state_file or "bexvendre-state.sqlite3"),
+            audit_path=None if audit_file is None else base / audit_file,
+            overlap=overlap,
+            lock_timeout=lock_timeout,
+        )
 
 
 def make_clients(config: SyncConfig) -> tuple[VendreClient, BexClient]:

@@ -84,7 +84,11 @@ class AuditLog:
     """One JSON line per record handled: time, flow, entity, action, outcome, error.
 
     Args:
-        target: a path (appended to) or an open text file.
+        target: a path (appended to, created when missing) or an open text file.
+
+    Raises:
+        OSError: the path cannot be opened for appending (it is a directory, its folder does
+            not exist, no permission); its ``filename`` is the path.
     """
 
     def __init__(self, target: str | Path | IO[str]) -> None:

@@ -140,29 +140,36 @@ class SqliteState:
     Args:
         path: the database file; created with its schema when missing.
         lock_timeout: how long :meth:`lock` waits for another run before refusing.
+        create: whether to create a missing file. With ``False`` (as ``bexvendre sync
+            --dry-run`` does) a missing file is read as an empty state held in memory, and
+            nothing is written to disk; an existing file is opened as usual.
 
     Raises:
+        OSError: the file cannot be opened or created (it is a directory, its folder does
+            not exist, it is not a SQLite database, ...); the message names the file.
         RuntimeError: the file has a newer schema than this version of the library knows.
     """
 
-    def __init__(self, path: str | Path, *, lock_timeout: float = 30.0) -> None:
+    def __init__(
+        self, path: str | Path, *, lock_timeout: float = 30.0, create: bool = True
+    ) -> None:
         self.path = Path(path)
         self.lock_timeout = lock_timeout
-        self._db = sqlite3.connect(self.path, timeout=lock_timeout, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        newer = None
-        with self._transaction():
-            # executescript() would commit on its own; one statement at a time stays atomic.
-            for statement in filter(None, (s.strip() for s in _SCHEMA.split(";"))):
-                self._db.execute(statement)
-            row = self._db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
-            if row is None:
-                self._db.execute(
-                    "INSERT INTO meta (key, value) VALUES ('schema', ?)", (str(SCHEMA_VERSION),)
-                )
-            elif int(row[0]) > SCHEMA_VERSION:
-                newer = row[0]
+        in_memory = not create and not self.path.exists()
+        try:
+            if in_memory and not self.path.parent.is_dir():
+                # Nothing to read, but a real run could not create the file either: say so now.
+                raise sqlite3.OperationalError("unable to open database file")
+            newer = self._open(":memory:" if in_memory else self.path)
+        except sqlite3.Error as exc:
+            if self.path.is_dir():
+                reason = "it is a directory"
+            elif not self.path.parent.is_dir():
+                reason = f"its folder {str(self.path.parent)!r} does not exist"
+            else:
+                reason = str(exc)
+            msg = f"cannot open the state file {str(self.path)!r}: {reason}"
+            raise OSError(msg) from None
         if newer is not None:
             self._db.close()
             msg = (
@@ -171,6 +178,30 @@ class SqliteState:
             )
             raise RuntimeError(msg)
         self._lock_db: sqlite3.Connection | None = None
+
+    def _open(self, target: str | Path) -> str | None:
+        """Connect and create the schema; the newer schema version found, if any."""
+        self._db = sqlite3.connect(target, timeout=self.lock_timeout, isolation_level=None)
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            newer = None
+            with self._transaction():
+                # executescript() would commit on its own; one statement at a time stays atomic.
+                for statement in filter(None, (s.strip() for s in _SCHEMA.split(";"))):
+                    self._db.execute(statement)
+                row = self._db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+                if row is None:
+                    self._db.execute(
+                        "INSERT INTO meta (key, value) VALUES ('schema', ?)",
+                        (str(SCHEMA_VERSION),),
+                    )
+                elif int(row[0]) > SCHEMA_VERSION:
+                    newer = row[0]
+        except sqlite3.Error:
+            self._db.close()
+            raise
+        return newer
 
     def close(self) -> None:
         """Close the database (and release the lock if held)."""
