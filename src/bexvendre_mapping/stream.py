@@ -20,7 +20,7 @@ from bexvendre_mapping._fastpath import fast_loader
 from bexvendre_mapping._kinds import KINDS, OTHER
 from bexvendre_mapping._lookups import Lookups
 from bexvendre_mapping._modelcode import join_code
-from bexvendre_mapping._wire import dumps_json, parse_document, wire_keys
+from bexvendre_mapping._wire import _parse, dumps_json, wire_keys
 from bexvendre_mapping.convert._catalog import stock_level
 
 __all__ = ["KIND_NAMES", "convert_lines"]
@@ -99,11 +99,16 @@ Route = Callable[[bytes | str], bytes]
 
 
 def _bex_stock(lookups: Lookups, zone: str, strict: bool) -> Route:
-    load = fast_loader(bex.Stock, zone, strict)
+    # A line the parser vouches for holds no lone surrogate: its texts need no test for one.
+    loaders = (
+        fast_loader(bex.Stock, zone, strict),
+        fast_loader(bex.Stock, zone, strict, clean_text=True),
+    )
     code_key, quantity_key, status_key = wire_keys(vendre.StockUpdate).values()
 
     def route(line: bytes | str) -> bytes:
-        stock = load(parse_document(line))
+        document, clean = _parse(line)
+        stock = loaders[clean](document)
         quantity, status = stock_level(stock.quantity, lookups)
         code = join_code(stock.article, stock.size_group, stock.size)  # checked by the loader
         update = {code_key: code, quantity_key: quantity, status_key: status}
