@@ -201,3 +201,19 @@ def test_toml_dates_are_refused_as_codes() -> None:
     """TOML's date and time types are not codes."""
     with pytest.raises(LookupsError, match="expected a code, got "):
         Lookups.from_dict({"gift_card_payment_code": dt.date(2024, 1, 1)})
+
+
+@pytest.mark.parametrize("value", [-5, -1])
+def test_a_negative_integer_code_is_refused_like_a_signed_digit_string(value: int) -> None:
+    """The string "-1" was refused while -1 loaded; Vendre's ids have no sign."""
+    with pytest.raises(LookupsError) as caught:
+        Lookups.from_dict({"categories": {"A": value}})
+    assert str(caught.value) == f"$.categories.A: expected an integer value, got {value}"
+    assert Lookups.from_dict({"categories": {"A": 0}}).categories.get("A") == 0
+
+
+@pytest.mark.parametrize("name", ["localtime", "posixrules"])
+def test_the_computers_own_zone_is_no_shop_zone(name: str) -> None:
+    with pytest.raises(LookupsError) as caught:
+        Lookups.from_dict({"settings": {"time_zone": name}})
+    assert str(caught.value) == f"$.settings.time_zone: unknown time zone {name!r}"

@@ -53,7 +53,13 @@ def time_zone(name: str) -> tzinfo:
     return found
 
 
+# Keys of the zone database that are no shop's zone: the computer's own, and a template.
+_NOT_SHOP_ZONES = frozenset({"localtime", "posixrules"})
+
+
 def _find_zone(name: str) -> tzinfo | None:
+    if name in _NOT_SHOP_ZONES:
+        return None
     try:
         return ZoneInfo(name)
     except ZoneInfoNotFoundError:

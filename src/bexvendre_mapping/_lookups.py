@@ -360,7 +360,7 @@ class _Builder:
 
     def integer(self, value: object, path: str, what: str) -> int | None:
         try:
-            if type(value) is int:
+            if type(value) is int and value >= 0:  # as the digit strings below: no sign
                 str(value)  # a code must print: in messages, to_dict() and closest()
                 return value
             if isinstance(value, str) and value.isdigit() and value.isascii():
