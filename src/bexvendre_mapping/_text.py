@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable
 from decimal import Decimal
 
-__all__ = ["closest", "find_surrogate", "show", "surrogate_problem"]
+__all__ = ["closest", "find_surrogate", "has_control_character", "show", "surrogate_problem"]
 
 #: The first lone surrogate (U+D800 to U+DFFF) in a str, if any. A Python str may hold one,
 #: and so may JSON (the escape ``\ud800``); UTF-8 cannot, so no text on the wire does.
@@ -21,6 +21,14 @@ def show(value: object) -> str:
         return "true" if value else "false"
     text = repr(str(value)) if isinstance(value, Decimal) else repr(value)
     return text if len(text) <= 60 else f"{text[:57]}..."
+
+
+def has_control_character(text: str) -> bool:
+    """Whether ``text`` holds a C0 control character or DEL, a line break say.
+
+    Such text cannot go into an HTTP header as it is.
+    """
+    return any(ord(c) < 32 or ord(c) == 127 for c in text)
 
 
 def closest(code: str, known: Iterable[object], n: int = 3) -> list[str]:

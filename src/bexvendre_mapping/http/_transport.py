@@ -256,16 +256,25 @@ class _Adapter(HTTPAdapter):
         return response
 
 
-def _normalise_base(base_url: str) -> str:
+def base_url_problem(url: str) -> str | None:
+    """What keeps ``url`` from being an API's base URL (quoted without credentials), or None."""
+    shown = show(_strip_userinfo(url))
     try:
-        parts = urlsplit(base_url)
+        parts = urlsplit(url)
         _ = parts.port  # not a number, or out of range: requests would fail on each request
     except ValueError as exc:  # that, or a broken IPv6 address
-        msg = f"base_url cannot be parsed ({exc}): {_strip_userinfo(base_url)!r}"
-        raise ValueError(msg) from None
+        return f"cannot be parsed ({exc}): {shown}"
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        msg = f"base_url must be an http(s) URL with a host, got {_display_url(base_url)!r}"
+        return f"expected an http(s) URL with a host, like 'https://host/API/1/', got {shown}"
+    return None
+
+
+def _normalise_base(base_url: str) -> str:
+    problem = base_url_problem(base_url)
+    if problem is not None:
+        msg = f"base_url {problem}"
         raise ValueError(msg)
+    parts = urlsplit(base_url)
     path = parts.path if parts.path.endswith("/") else parts.path + "/"
     return urlunsplit(SplitResult(parts.scheme, parts.netloc, path, "", ""))
 

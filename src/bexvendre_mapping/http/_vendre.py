@@ -11,6 +11,7 @@ import attrs
 from bexvendre_mapping import vendre
 from bexvendre_mapping._dates import DEFAULT_TIME_ZONE
 from bexvendre_mapping._errors import MappingError, Problem
+from bexvendre_mapping._text import has_control_character
 from bexvendre_mapping.http._errors import NotFound
 from bexvendre_mapping.http._transport import (
     DEFAULT_TIMEOUT,
@@ -122,7 +123,7 @@ class VendreClient(BaseClient):
         if not api_key:
             msg = "api_key is empty"
             raise ValueError(msg)
-        if any(ord(c) < 32 or ord(c) == 127 for c in api_key):
+        if has_control_character(api_key):
             # It goes into a header as it is: requests would refuse it only when sending.
             msg = "api_key holds a line break or another control character"
             raise ValueError(msg)

@@ -31,15 +31,15 @@ from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import attrs
 
 from bexvendre_mapping._errors import LookupsError, Problem
 from bexvendre_mapping._lookups import Lookups
-from bexvendre_mapping._text import closest, show
+from bexvendre_mapping._text import closest, has_control_character, show
 from bexvendre_mapping._wire import child_path
 from bexvendre_mapping.http import BEX_BASE_URL, BexClient, VendreClient
+from bexvendre_mapping.http._transport import base_url_problem
 
 __all__ = [
     "MAX_LOCK_TIMEOUT",
@@ -62,7 +62,6 @@ _SECTIONS = {
     "bex": ("url", "api_key", "secret", "location"),
 }
 _AUTH = ("x-authorization", "bearer")
-_USERINFO = re.compile(r"(//)[^/?#@]*@")
 
 
 def parse_duration(text: str) -> timedelta:
@@ -127,19 +126,6 @@ class SyncConfig:
         return _Reader(data, environ).read(path.parent)
 
 
-def _url_problem(url: str) -> str | None:
-    """What is wrong with an API's base URL, or ``None``."""
-    shown = show(_USERINFO.sub(r"\1", url, count=1))  # never quote a user:password@
-    try:
-        parts = urlsplit(url)
-        _ = parts.port  # a port that is not a number, or out of range, raises
-    except ValueError as exc:
-        return f"cannot be parsed ({exc}): {shown}"
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return f"expected an http(s) URL with a host, like 'https://host/API/1/', got {shown}"
-    return None
-
-
 class _Reader:
     """Reads the parsed TOML, noting every problem with its key path."""
 
@@ -180,7 +166,7 @@ class _Reader:
         if not isinstance(value, str):
             self.problem(where, f"expected a string, got {show(value)}")
             return None
-        if variable is not None and any(ord(c) < 32 or ord(c) == 127 for c in value):
+        if variable is not None and has_control_character(value):
             # Never quote a secret: only say what is wrong with it.
             self.problem(where_shown, "holds a line break or another control character")
             return None
@@ -192,7 +178,7 @@ class _Reader:
         value = self.text(section, "url")
         if value is None:
             return None
-        problem = _url_problem(value)
+        problem = base_url_problem(value)
         if problem is not None:
             self.problem(f"$.{section}.url", problem)
             return None
