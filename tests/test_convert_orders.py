@@ -208,6 +208,18 @@ def test_warn_policy_warns_instead(order_doc: dict[str, Any], lookups: Lookups) 
     assert out["Butik & webbetalningar"][0]["Belopp"] == "3600.00"
 
 
+def test_the_totals_warning_points_at_the_caller(
+    order_doc: dict[str, Any], lookups: Lookups
+) -> None:
+    """The warning names the line that called order_to_bex, not a line of the library."""
+    warn = attrs.evolve(lookups, settings=attrs.evolve(lookups.settings, totals_policy="warn"))
+    order_doc["totals"][-1]["value"] = "3600.0000"
+    order = vendre.load_order(order_doc)
+    with pytest.warns(convert.TotalsMismatchWarning) as caught:
+        convert.order_to_bex(order, warn)
+    assert caught[0].filename == __file__
+
+
 def test_missing_ot_total_is_an_error(order_doc: dict[str, Any], lookups: Lookups) -> None:
     """Without ot_total, what was paid is unknown: an error at $.totals."""
     order_doc["totals"] = [t for t in order_doc["totals"] if t["class"] != "ot_total"]

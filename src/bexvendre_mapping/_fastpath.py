@@ -7,7 +7,8 @@ source of one function per class that does the class's work inline (type checks 
 integers and booleans, ``None`` handling, decimals, absent optional keys, unknown keys) and
 calls the functions of ``_wire``, ``_dates`` and ``money`` only for the rest (date-times,
 model codes, field checks, nested classes). A model whose attrs ``__init__`` would only
-store its arguments is built by storing them into its slots. The source is compiled with
+store its arguments is built by storing them into its slots (through a twin class: see
+:mod:`bexvendre_mapping._slots`). The source is compiled with
 ``exec``, as attrs and cattrs do, and registered with :mod:`linecache` so that tracebacks
 and profiles show it; ``linecache.getlines(f.__code__.co_filename)`` prints it.
 
@@ -50,6 +51,7 @@ from bexvendre_mapping._dates import format_date, format_datetime, parse_date, p
 from bexvendre_mapping._dates import time_zone as get_zone
 from bexvendre_mapping._dates import zone_name as _zone_name
 from bexvendre_mapping._modelcode import ModelCode
+from bexvendre_mapping._slots import twin
 from bexvendre_mapping._text import find_surrogate
 from bexvendre_mapping._wire import (
     Hook,
@@ -80,6 +82,8 @@ class _Unsupported(Exception):
 
 _MISSING = object()
 _OBJECT_NEW: Any = object.__new__
+_OBJECT_SETATTR: Any = object.__setattr__
+_OBJECT_DELATTR: Any = object.__delattr__
 _NONE_TYPE = type(None)
 _WALL_CLOCK = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}")
 
@@ -227,14 +231,11 @@ def _write_loader(cls: type, setting: _Setting, clean_text: bool) -> Hook:
             f"elif not {known}.issuperset(o.keys()):",
             "    raise _Fail",
         )
-    setters = _slot_setters(cls, fields)
-    if setters is None:
+    stores = _store_lines(src, cls, fields, [f"v{index}" for index in range(len(fields))])
+    if stores is None:
         src.add(1, f"r = {src.ref(cls, 'cls')}({', '.join(arguments)})")
-    else:
-        # attrs' __init__ would only store each value: store them through the slots.
-        src.add(1, f"r = _new({src.ref(cls, 'cls')})")
-        for index, setter in enumerate(setters):
-            src.add(1, f"{src.ref(setter, 'set')}(r, v{index})")
+    else:  # attrs' __init__ would only store each value: store them into the slots
+        src.add(1, *stores)
     check = getattr(cls, "_wire_check", None)
     if check is not None:
         src.add(1, f"if {src.ref(check, 'wire_check')}(r):", "    raise _Fail")
@@ -257,7 +258,7 @@ def fast_builder(cls: type) -> Hook:
     """A function building a ``cls`` from its fields' values given in field order.
 
     It does what ``cls(**dict(zip(names, values)))`` does: through the slots when attrs'
-    ``__init__`` would only store the values (see :func:`_slot_setters`), else by calling
+    ``__init__`` would only store the values (see :func:`_store_lines`), else by calling
     the class. For the converters' hot loops, which build many models.
     """
     fields = _fields(cls)
@@ -267,25 +268,47 @@ def fast_builder(cls: type) -> Hook:
     src = _Source()
     names = [f"a{index}" for index in range(len(fields))]
     src.add(0, f"def build_{cls.__name__}({', '.join(names)}):")
-    setters = _slot_setters(cls, fields)
-    if setters is None:
+    stores = _store_lines(src, cls, fields, names)
+    if stores is None:
         arguments = ", ".join(f"{f.alias}={name}" for f, name in zip(fields, names, strict=True))
         src.add(1, f"return {src.ref(cls, 'cls')}({arguments})")
     else:
-        src.add(1, f"r = _new({src.ref(cls, 'cls')})")
-        for name, setter in zip(names, setters, strict=True):
-            src.add(1, f"{src.ref(setter, 'set')}(r, {name})")
-        src.add(1, "return r")
+        src.add(1, *stores, "return r")
     return src.build(f"build_{cls.__name__}", f"builder {cls.__module__}.{cls.__qualname__}")
 
 
-def _slot_setters(cls: type, fields: tuple[attrs.Attribute[Any], ...]) -> list[Hook] | None:
-    """The setters of the fields' slots, when the class's ``__init__`` does nothing else.
+def _store_lines(
+    src: _Source, cls: type, fields: tuple[attrs.Attribute[Any], ...], values: list[str]
+) -> list[str] | None:
+    """Lines building ``r``, a ``cls`` holding ``values``, when ``__init__`` would only store them.
 
-    That is, when attrs wrote an ``__init__`` that only stores each argument: no validator,
-    converter, default factory or init hook. Storing through the slots saves about a third
-    of a microsecond per model (the keyword call and attrs' bound ``object.__setattr__``),
-    and the model is the same. Anything else, and the class itself is called.
+    That is, when attrs wrote an ``__init__`` that only stores each argument (see
+    :func:`_slots_of`); else ``None``, and the class itself is called. The lines store the
+    values straight into the slots. A frozen class refuses ``r.name = value``, so ``r``
+    starts as an instance of the class's twin, which takes plain stores, and then becomes a
+    ``cls`` (see :mod:`bexvendre_mapping._slots`); where Python refuses a twin, through the
+    slots' ``__set__``. Either way the model is the one ``__init__`` would build.
+    """
+    slots = _slots_of(cls, fields)
+    if slots is None:
+        return None
+    new_cls = f"r = _new({src.ref(cls, 'cls')})"
+    stores = [f"r.{f.name} = {v}" for f, v in zip(fields, values, strict=True)]
+    if cls.__setattr__ is _OBJECT_SETATTR and cls.__delattr__ is _OBJECT_DELATTR:
+        return [new_cls, *stores]
+    made = twin(cls)
+    if made is None:
+        sets = zip(slots, values, strict=True)
+        return [new_cls, *(f"{src.ref(slot.__set__, 'set')}(r, {v})" for slot, v in sets)]
+    return [f"r = _new({src.ref(made, 'twin')})", *stores, f"r.__class__ = {src.ref(cls, 'cls')}"]
+
+
+def _slots_of(cls: type, fields: tuple[attrs.Attribute[Any], ...]) -> list[Any] | None:
+    """The fields' slots, when attrs' ``__init__`` of ``cls`` does nothing but fill them.
+
+    No validator, converter, default factory or init hook: attrs wrote an ``__init__`` that
+    only stores each argument, and every field is a slot. Filling the slots directly saves
+    the keyword call and attrs' bound ``object.__setattr__``, and the model is the same.
     """
     if (
         cls.__new__ is not _OBJECT_NEW
@@ -305,13 +328,10 @@ def _slot_setters(cls: type, fields: tuple[attrs.Attribute[Any], ...]) -> list[H
     plain = [f"self.{f.name} = {f.alias}" for f in fields]
     if body not in (frozen, plain):
         return None
-    setters: list[Hook] = []
-    for field in fields:
-        slot = inspect.getattr_static(cls, field.name, None)
-        if type(slot) is not types.MemberDescriptorType:
-            return None
-        setters.append(slot.__set__)
-    return setters
+    slots = [inspect.getattr_static(cls, field.name, None) for field in fields]
+    if any(type(slot) is not types.MemberDescriptorType for slot in slots):
+        return None
+    return slots
 
 
 def _load_value(  # noqa: PLR0912 - one branch per wire type, in _type_hook's order
@@ -444,8 +464,21 @@ def _write_dumper(cls: type, zone_name: str) -> Hook:
         if expr not in (var, out):
             src.add(1, f"{out} = {expr}")
         entries.append((key, var if expr == var else out, maybe_none and omittable))
-    # One dict display for the keys always present up to the first that may be left out,
-    # then one statement per key, keeping the field order.
+    # Where keys may be left out: one dict display when all of them are there, one when
+    # none is (a sized and an unsized row, say), a display per case being quicker than
+    # adding keys one by one.
+    drops = [value for _, value, drop in entries if drop]
+    if drops:
+        every = ", ".join(f"{key!r}: {value}" for key, value, _ in entries)
+        kept = ", ".join(f"{key!r}: {value}" for key, value, drop in entries if not drop)
+        src.add(1, f"if {' and '.join(f'{v} is not None' for v in drops)}:")
+        src.add(2, f"return {{{every}}}")
+        if len(drops) == 1:
+            src.add(1, f"return {{{kept}}}")
+            return src.build(name, f"fast dumper {cls.__module__}.{cls.__qualname__} {zone_name}")
+        src.add(1, f"if {' and '.join(f'{v} is None' for v in drops)}:", f"    return {{{kept}}}")
+    # Else one dict display for the keys always present up to the first that may be left
+    # out, then one statement per key, keeping the field order.
     first = next((i for i, (_, _, drop) in enumerate(entries) if drop), len(entries))
     display = ", ".join(f"{key!r}: {value}" for key, value, _ in entries[:first])
     src.add(1, f"d = {{{display}}}")

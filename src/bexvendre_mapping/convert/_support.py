@@ -44,8 +44,8 @@ def in_money_context(convert: Callable[P, T]) -> Callable[P, T]:
     hand is to blame for (NaN, 10**40 or a VAT rate of -100 in its arithmetic, text for a
     price) is the :class:`MappingError` of :func:`model_error`, as with
     :func:`checks_models`; a ``decimal`` exception with a sound model is a MappingError too.
+    One wrapper does both, so that a warning's ``stacklevel`` counts one frame for it.
     """
-    checked = checks_models(convert)
 
     @functools.wraps(convert)
     def run(*args: P.args, **kwargs: P.kwargs) -> T:
@@ -54,10 +54,17 @@ def in_money_context(convert: Callable[P, T]) -> Callable[P, T]:
         caller = getcontext()
         setcontext(CONTEXT.copy())
         try:
-            return checked(*args, **kwargs)
-        except DecimalException as exc:  # with a sound model: still an error about amounts
-            name = type(exc).__name__
-            raise MappingError(f"the amounts cannot be computed ({name})") from exc
+            return convert(*args, **kwargs)
+        except (MappingError, WrongModelError):
+            raise
+        except Exception as exc:
+            error = model_error(args[0] if args else next(iter(kwargs.values()), None))
+            if error is not None:
+                raise error from exc
+            if isinstance(exc, DecimalException):  # a sound model: still about amounts
+                name = type(exc).__name__
+                raise MappingError(f"the amounts cannot be computed ({name})") from exc
+            raise
         finally:
             setcontext(caller)
 
@@ -106,7 +113,7 @@ def model_error(model: object) -> MappingError | None:
 def scaled_exactly(value: Decimal, exponent: Decimal) -> Decimal | None:
     """``value`` with ``exponent``'s decimals when that is exact, else ``None``."""
     try:
-        scaled = value.quantize(exponent, context=CONTEXT)
+        scaled = value.quantize(exponent, None, CONTEXT)  # (exp, rounding, context)
     except InvalidOperation:  # more digits than the context holds
         return None
     return scaled if scaled == value else None
@@ -158,7 +165,7 @@ class Problems:
             return scaled
         self.add(path, f"{value} cannot be written with {places} decimals without rounding")
         try:
-            return value.quantize(exponent, context=CONTEXT)
+            return value.quantize(exponent, None, CONTEXT)
         except InvalidOperation:  # more digits than Decimal's context holds
             return value
 
