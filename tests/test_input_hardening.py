@@ -29,6 +29,7 @@ from bexvendre_mapping import (
     _wire,
     bex,
     convert,
+    json_engine,
     vendre,
 )
 from bexvendre_mapping._dates import time_zone, zone_name
@@ -388,8 +389,12 @@ def test_a_clean_document_takes_the_loader_without_the_text_test() -> None:
     plain = b'{"Ordernr": "1", "Status": "\xc3\x85sa"}'
     assert codec.load(raw) == codec.load(plain) == codec.load(raw.decode())
     assert codec.load(json.loads(raw)) == codec.load(plain)
-    assert (("Europe/Stockholm", False, True)) in codec._fast
-    assert (("Europe/Stockholm", False, False)) in codec._fast
+    if json_engine() == "msgspec":  # JSON text goes through msgspec's typed decoder
+        assert codec._typed["Europe/Stockholm", False] is not None
+        assert ("Europe/Stockholm", False, True) not in codec._fast
+    else:
+        assert ("Europe/Stockholm", False, True) in codec._fast
+    assert ("Europe/Stockholm", False, False) in codec._fast
 
 
 def _a_product() -> vendre.Product:

@@ -920,7 +920,9 @@ class Codec(Generic[T]):
         self.cls = cls
         self._type: type = cls  # the hashable key of the cached hooks
         self._fast: dict[tuple[str, bool, bool], Hook] = {}
+        self._typed: dict[tuple[str, bool], Hook | None] = {}
         self._dumpers: dict[str, Hook] = {}
+        self._writers: dict[str, Hook | None] = {}
 
     def load(
         self,
@@ -942,6 +944,33 @@ class Codec(Generic[T]):
         Raises:
             MappingError: every problem in the document, each with its JSON path.
         """
+        kind = type(data)
+        if kind is bytes or kind is str:
+            engine = _engine_in_use or _choose_engine()
+            if engine.decode is not None:  # msgspec: its typed decoder first, if it can
+                try:
+                    typed = self._typed[time_zone, strict]
+                except KeyError:
+                    from bexvendre_mapping._fastpath import typed_loader  # noqa: PLC0415
+
+                    typed = self._typed[time_zone, strict] = typed_loader(
+                        self._type, time_zone, strict
+                    )
+                if typed is not None:
+                    try:
+                        result: T = typed(data)
+                    except Exception:  # noqa: BLE001 - the usual route gives the result or error
+                        return self._load_parsed(data, strict, time_zone)
+                    return result
+        return self._load_parsed(data, strict, time_zone)
+
+    def _load_parsed(
+        self,
+        data: bytes | bytearray | memoryview | str | Mapping[str, Any],
+        strict: bool,
+        time_zone: str,
+    ) -> T:
+        """Parse the document, then its loader; the detailed route when the loader refuses."""
         document, clean = _parse(data)
         try:
             hook = self._fast[time_zone, strict, clean]
@@ -964,6 +993,11 @@ class Codec(Generic[T]):
             raise MappingError(problems_of(exc)) from None
         return result
 
+    def _check_class(self, model: object) -> None:
+        if not isinstance(model, self.cls):
+            msg = f"expected a {self.cls.__qualname__}, got {type(model).__qualname__}"
+            raise TypeError(msg)
+
     def dump(self, model: T, *, time_zone: str = DEFAULT_TIME_ZONE) -> dict[str, Any]:
         """Dump a model to its wire mapping (amounts as strings, ``None`` fields omitted).
 
@@ -973,9 +1007,7 @@ class Codec(Generic[T]):
                 wire allows, a value of another type than the field's): every one, each
                 with its JSON path.
         """
-        if not isinstance(model, self.cls):
-            msg = f"expected a {self.cls.__qualname__}, got {type(model).__qualname__}"
-            raise TypeError(msg)
+        self._check_class(model)
         try:
             dumper = self._dumpers[time_zone]
         except KeyError:
@@ -998,6 +1030,25 @@ class Codec(Generic[T]):
                 surrogate, which no load gives but a model built by hand may hold), each
                 with its JSON path.
         """
+        self._check_class(model)
+        engine = _engine_in_use or _choose_engine()
+        if engine.encode is not None:  # msgspec: straight from the model, if it can
+            try:
+                writer = self._writers[time_zone]
+            except KeyError:
+                from bexvendre_mapping._fastpath import typed_dumper  # noqa: PLC0415
+
+                writer = self._writers[time_zone] = typed_dumper(self._type, time_zone)
+            if writer is not None:
+                try:
+                    written: bytes = writer(model)
+                except Exception:  # noqa: BLE001 - the usual route gives the bytes or the error
+                    return self._dumps_mapping(model, time_zone)
+                return written
+        return self._dumps_mapping(model, time_zone)
+
+    def _dumps_mapping(self, model: T, time_zone: str) -> bytes:
+        """The JSON of :meth:`dump`'s mapping; every unwritable text with its path."""
         document = self.dump(model, time_zone=time_zone)
         try:
             return dumps_json(document)

@@ -14,7 +14,7 @@ from bexvendre_mapping._errors import ModelCodeError, TotalsMismatchError, Unkno
 from bexvendre_mapping._fastpath import fast_builder
 from bexvendre_mapping._lookups import Lookups
 from bexvendre_mapping._text import closest
-from bexvendre_mapping._wire import child_path
+from bexvendre_mapping._wire import Hook, child_path
 from bexvendre_mapping.convert._support import (
     Copier,
     Problems,
@@ -78,6 +78,27 @@ def _to_bex_copiers() -> tuple[Copier, Copier, Copier, Copier]:
     return invoice, orderer, delivery, payment
 
 
+class _BexBuilders(NamedTuple):
+    """The builders of the Bex models an order is made of (see fast_builder), fetched once."""
+
+    order: Hook
+    invoice: Hook
+    orderer: Hook
+    delivery: Hook
+    payment: Hook
+    row: Hook
+
+
+@functools.cache
+def _bex_builders() -> _BexBuilders:
+    return _BexBuilders(
+        *map(
+            fast_builder,
+            (bex.Order, bex.InvoiceAddress, bex.Orderer, bex.DeliveryAddress, bex.Payment, bex.Row),
+        )
+    )
+
+
 @in_money_context
 def order_to_bex(order: vendre.Order, lookups: Lookups) -> bex.Order:
     """Convert a Vendre order into the Bex order the integration creates.
@@ -97,6 +118,7 @@ def order_to_bex(order: vendre.Order, lookups: Lookups) -> bex.Order:
     places = _currency_places(order.currency, problems, "$.currency")
 
     copy_invoice, copy_orderer, copy_delivery, copy_payment = _to_bex_copiers()
+    build = _bex_builders()
     invoice = copy_invoice(order.billing_address, lookups, problems, "$.billing_address")
     orderer = copy_orderer(order.customer_address, lookups, problems, "$.customer_address")
     delivery = copy_delivery(order.delivery_address, lookups, problems, "$.delivery_address")
@@ -105,14 +127,14 @@ def order_to_bex(order: vendre.Order, lookups: Lookups) -> bex.Order:
         lookups.shipping_methods, order.shipping.method_id, "$.shipping.method_id"
     )
 
-    rows = _product_rows(order, places, shipping_id, lookups, problems)
-    total_paid = _fee_rows(order, places, shipping_id, lookups, problems, rows)
+    rows = _product_rows(order, places, shipping_id, lookups, problems, build.row)
+    total_paid = _fee_rows(order, places, shipping_id, lookups, problems, rows, build.row)
     paid_known = total_paid is not None
     if total_paid is None:
         problems.add("$.totals", "no ot_total: what the customer paid is unknown")
         total_paid = _ZERO
 
-    payment = fast_builder(bex.Payment)
+    payment = build.payment
     payments = [payment(*web, total_paid)]
     if order.gift_cards:
         exponent, payment_date = _EXPONENTS[places], order.payment.date_added
@@ -137,15 +159,15 @@ def order_to_bex(order: vendre.Order, lookups: Lookups) -> bex.Order:
     problems.raise_if_any()
 
     # bex.Order(number=..., order_date=..., ...): the fields in their order.
-    result: bex.Order = fast_builder(bex.Order)(
+    result: bex.Order = build.order(
         str(order.id),
         order.date_added,
         None if order.customer_id is None else str(order.customer_id),
         order.currency,
         order.currency_value,
-        fast_builder(bex.InvoiceAddress)(*invoice),
-        fast_builder(bex.Orderer)(*orderer),
-        fast_builder(bex.DeliveryAddress)(*delivery),
+        build.invoice(*invoice),
+        build.orderer(*orderer),
+        build.delivery(*delivery),
         tuple(payments),
         tuple(rows),
         shipping_id,
@@ -161,10 +183,13 @@ def _fee_rows(  # noqa: PLR0917 - order_to_bex's state, passed once
     lookups: Lookups,
     problems: Problems,
     rows: list[bex.Row],
+    row: Hook,
 ) -> Decimal | None:
-    """Append a fee row per total that is one; return what ``ot_total`` says was paid."""
+    """Append a fee row per total that is one; return what ``ot_total`` says was paid.
+
+    ``row`` builds a ``bex.Row`` (see :func:`_bex_builders`).
+    """
     exponent = _EXPONENTS[places]
-    row = fast_builder(bex.Row)
     # Bex writes Moms with 2 decimals: a rate such as Decimal(25) is kept as 25.00.
     fee_rate = lookups.settings.fee_tax_rate
     cents = scaled_exactly(fee_rate, _CENTS)
@@ -198,16 +223,19 @@ def _fee_rows(  # noqa: PLR0917 - order_to_bex's state, passed once
     return total_paid
 
 
-def _product_rows(
+def _product_rows(  # noqa: PLR0917 - order_to_bex's state, passed once
     order: vendre.Order,
     places: int,
     shipping_id: str | None,
     lookups: Lookups,
     problems: Problems,
+    row: Hook,
 ) -> list[bex.Row]:
-    """The Bex rows of the order's products: prices including VAT, rounded half up."""
+    """The Bex rows of the order's products: prices including VAT, rounded half up.
+
+    ``row`` builds a ``bex.Row`` (see :func:`_bex_builders`).
+    """
     exponent = _EXPONENTS[places]
-    row = fast_builder(bex.Row)
     # Per VAT rate of the order: the rate, 1 + rate/100, and the rate with 2 decimals (None
     # when that would round it). A list searched with ==, not a dict: hashing a Decimal
     # costs more than computing the factor, and each loaded order's Decimals are new.
