@@ -104,6 +104,12 @@ def _parts(cls: type, model: Any) -> list[tuple[type, Any]]:
     return found
 
 
+def draw_part(name: str, data: st.DataObject) -> tuple[type, Any]:
+    """A model of TOP[name] or one nested in it, with its class."""
+    top, strategy = TOP[name]
+    return data.draw(st.sampled_from(_parts(top, data.draw(strategy))))
+
+
 def test_every_model_class_is_covered() -> None:
     exported = {
         getattr(side, name)
@@ -274,9 +280,7 @@ def test_fast_loader_agrees_with_the_detailed_route(
     name: str, data: st.DataObject, strict: bool, broken: bool, zone: str
 ) -> None:
     """Each class's loader, on its part of a valid or broken document."""
-    top, strategy = TOP[name]
-    parts = _parts(top, data.draw(strategy))
-    cls, model = data.draw(st.sampled_from(parts))
+    cls, model = draw_part(name, data)
     document = json.loads(dumps_json(unstructure_hook(cls, ZONE)(model)))
     if broken:
         document = mutate(document, data)
@@ -293,21 +297,31 @@ def test_fast_loader_agrees_with_the_detailed_route(
 @given(data=st.data())
 def test_load_gives_the_detailed_routes_answer(name: str, data: st.DataObject) -> None:
     """Codec.load (fast route, then the detailed one) against the detailed route alone."""
+    cls, document = mutated_document(name, data)
+    assert_loads_as_detailed(cls, document, document, strict=True)
+
+
+def mutated_document(name: str, data: st.DataObject) -> tuple[type, Any]:
+    """A document of TOP[name] (a mapping) with one value replaced, one key dropped or added."""
     cls, strategy = TOP[name]
-    document = mutate(
-        json.loads(dumps_json(unstructure_hook(cls, ZONE)(data.draw(strategy)))), data
-    )
+    dumped = unstructure_hook(cls, ZONE)(data.draw(strategy))
+    return cls, mutate(json.loads(dumps_json(dumped)), data)
+
+
+def assert_loads_as_detailed(cls: type, given: Any, document: Any, *, strict: bool) -> None:
+    """Codec.load of ``given`` answers as the detailed route does on ``document``, its mapping:
+    the same model, or the same problems."""
     try:
-        model = Codec(cls).load(document, strict=True)
+        model = Codec(cls).load(given, strict=strict)
     except MappingError as exc:
         try:
-            structure_hook(cls, _Setting(ZONE, True, True))(document)
+            structure_hook(cls, _Setting(ZONE, strict, True))(document)
         except Exception as reference:  # noqa: BLE001 - its problems are compared
             assert list(exc.problems) == problems_of(reference)
         else:
             pytest.fail("the detailed route accepts what Codec.load refused")
     else:
-        assert _same(model, detailed_outcome(cls, document, strict=True))
+        assert _same(model, detailed_outcome(cls, document, strict))
 
 
 def test_the_example_documents_take_the_fast_route(examples: Any) -> None:
@@ -587,17 +601,21 @@ broken_values = st.one_of(
 )
 
 
+def break_a_field(cls: type, model: Any, data: st.DataObject) -> Any:
+    """The model with one field's value replaced by one of broken_values."""
+    field = data.draw(st.sampled_from(_fields(cls)))
+    return attrs.evolve(model, **{field.alias: data.draw(broken_values)})
+
+
 @pytest.mark.parametrize("name", sorted(TOP))
 @given(data=st.data(), zone=ZONES, broken=st.booleans())
 def test_fast_dumper_matches_the_reference(
     name: str, data: st.DataObject, zone: str, broken: bool
 ) -> None:
     """Each class's dumper, on valid models and on models with one odd value."""
-    top, strategy = TOP[name]
-    cls, model = data.draw(st.sampled_from(_parts(top, data.draw(strategy))))
+    cls, model = draw_part(name, data)
     if broken:
-        field = data.draw(st.sampled_from(_fields(cls)))
-        model = attrs.evolve(model, **{field.alias: data.draw(broken_values)})
+        model = break_a_field(cls, model, data)
     reference = _dump_outcome(unstructure_hook(cls, zone), model)
     assert _dump_outcome(fast_dumper(cls, zone), model) == reference
     # What Codec.dump reports instead of the first problem: nothing for a model that dumps,

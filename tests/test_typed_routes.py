@@ -15,7 +15,6 @@ import types
 from decimal import Decimal
 from typing import Any
 
-import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -23,11 +22,13 @@ from tests.test_fastpath import (
     TOP,
     ZONE,
     ZONES,
-    _parts,
     _same,
-    broken_values,
+    assert_loads_as_detailed,
+    break_a_field,
     detailed_outcome,
+    draw_part,
     mutate,
+    mutated_document,
 )
 
 from bexvendre_mapping import MappingError, _wire, bex, vendre
@@ -35,12 +36,8 @@ from bexvendre_mapping import _fastpath as fastpath
 from bexvendre_mapping._fastpath import fast_dumper, typed_dumper, typed_loader
 from bexvendre_mapping._wire import (
     Codec,
-    _fields,
-    _Setting,
     dumps_json,
     parse_document,
-    problems_of,
-    structure_hook,
     unstructure_hook,
 )
 
@@ -90,8 +87,7 @@ def test_typed_loader_gives_the_mapping_routes_model(
     name: str, data: st.DataObject, strict: bool, broken: bool, zone: str
 ) -> None:
     """Each class's mirror route, on its part of a valid or broken document, bytes or str."""
-    top, strategy = TOP[name]
-    cls, model = data.draw(st.sampled_from(_parts(top, data.draw(strategy))))
+    cls, model = draw_part(name, data)
     if cls in NO_TYPED_LOADER:
         assert typed_loader(cls, zone, strict) is None
         return
@@ -119,10 +115,7 @@ def test_load_of_text_gives_the_detailed_routes_answer(
     name: str, data: st.DataObject, strict: bool
 ) -> None:
     """Codec.load of JSON text (mirror route, then the usual one) against the detailed route."""
-    cls, strategy = TOP[name]
-    document = mutate(
-        json.loads(dumps_json(unstructure_hook(cls, ZONE)(data.draw(strategy)))), data
-    )
+    cls, document = mutated_document(name, data)
     raw = _text(document)
     try:
         parsed = parse_document(raw)
@@ -130,17 +123,7 @@ def test_load_of_text_gives_the_detailed_routes_answer(
         with pytest.raises(MappingError):
             Codec(cls).load(raw, strict=strict)
         return
-    try:
-        model = Codec(cls).load(raw, strict=strict)
-    except MappingError as exc:
-        try:
-            structure_hook(cls, _Setting(ZONE, strict, True))(parsed)
-        except Exception as reference:  # noqa: BLE001 - its problems are compared
-            assert list(exc.problems) == problems_of(reference)
-        else:
-            pytest.fail("the detailed route accepts what Codec.load refused")
-    else:
-        assert _same(model, detailed_outcome(cls, parsed, strict))
+    assert_loads_as_detailed(cls, raw, parsed, strict=strict)
 
 
 def _dumps_outcome(function: Any, model: Any) -> Any:
@@ -156,11 +139,9 @@ def test_typed_dumper_writes_the_mapping_routes_bytes(
     name: str, data: st.DataObject, zone: str, broken: bool
 ) -> None:
     """Each class's output mirror, on valid models and on models with one odd value."""
-    top, strategy = TOP[name]
-    cls, model = data.draw(st.sampled_from(_parts(top, data.draw(strategy))))
+    cls, model = draw_part(name, data)
     if broken:
-        field = data.draw(st.sampled_from(_fields(cls)))
-        model = attrs.evolve(model, **{field.alias: data.draw(broken_values)})
+        model = break_a_field(cls, model, data)
     typed = typed_dumper(cls, zone)
     assert typed is not None
     written = _dumps_outcome(typed, model)
