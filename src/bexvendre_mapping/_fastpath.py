@@ -59,6 +59,7 @@ from bexvendre_mapping._wire import (
     _decimal_out,
     _fields,
     _int,
+    _json_decimal,
     _out_hook,
     _Setting,
     _type_hook,
@@ -204,8 +205,6 @@ def typed_loader(cls: type, zone_name: str, strict: bool) -> Hook | None:
         import msgspec.json  # noqa: PLC0415 - the optional engine, imported when first used
     except ImportError:
         return None
-    from bexvendre_mapping._wire import _json_decimal  # noqa: PLC0415 - the engine's numbers
-
     try:
         load, mirror = _struct_loader(cls, zone_name, strict)
     except _Unsupported:
@@ -286,11 +285,8 @@ def _write_loader(
     name = f"load_{cls.__name__}"
     src.add(0, f"def {name}(o):")
     if mirror is not None:
-        import msgspec  # noqa: PLC0415 - only with the msgspec engine
-
         if wire_aliases(cls):
             raise _Unsupported  # a key spelled two ways: the mapping's loader handles it
-        src.names["_UNSET"] = msgspec.UNSET
         _write_mirror_loader(src, cls, fields, setting, mirror)
         return src.build(
             name,
@@ -359,6 +355,7 @@ def _write_mirror_loader(
     """
     import msgspec  # noqa: PLC0415 - only with the msgspec engine
 
+    src.names["_UNSET"] = msgspec.UNSET
     for index, field in enumerate(fields):
         spec = _wire_of(field)
         var = f"v{index}"
