@@ -187,6 +187,60 @@ def test_block_copiers_give_copy_block_in_field_order(  # noqa: PLR0917
     assert set(as_dict) <= {f.name for f in fields[: len(values)]}
 
 
+@pytest.mark.parametrize(("v", "b", "vendre_cls", "bex_cls"), ORDER_BLOCKS[:3])
+@pytest.mark.parametrize("to_bex", [True, False])
+@settings(max_examples=25)
+@given(data=st.data())
+def test_whole_block_copiers_give_the_model_copy_block_gives(  # noqa: PLR0917
+    v: str,
+    b: str,
+    vendre_cls: type,
+    bex_cls: type,
+    to_bex: bool,
+    data: st.DataObject,
+) -> None:
+    """With whole=True an address block's copy is the target model itself."""
+    order = data.draw(strategies.vendre_orders_for(EXAMPLE))
+    source: Any = getattr(order, v)
+    if not to_bex:
+        bex_order = convert.order_to_bex(order, EXAMPLE)
+        source = {
+            "billing_address": bex_order.invoice_address,
+            "customer_address": bex_order.orderer,
+            "delivery_address": bex_order.delivery_address,
+        }[v]
+    target = bex_cls if to_bex else vendre_cls
+    prefixes = {"vendre_prefix": f"{v}.", "bex_prefix": f"{b}."}
+    as_dict = copy_block(
+        ORDER,
+        source,
+        target,
+        to_bex=to_bex,
+        **prefixes,
+        lookups=EXAMPLE,
+        problems=Problems(),
+        path="$",
+    )
+    copy = block_copier(ORDER, type(source), target, to_bex=to_bex, **prefixes, whole=True)
+    made = copy(source, EXAMPLE, Problems(), "$")
+    assert type(made) is target
+    assert made == target(**as_dict)
+
+
+def test_a_whole_copy_of_a_block_that_leaves_a_field_out_is_refused() -> None:
+    """The payment block has no amount: its copy gives arguments, never a whole model."""
+    with pytest.raises(TypeError, match=r"Payment\.amount"):
+        block_copier(
+            ORDER,
+            vendre.Payment,
+            bex.Payment,
+            to_bex=True,
+            vendre_prefix="payment.",
+            bex_prefix="Butik & webbetalningar[0].",
+            whole=True,
+        )
+
+
 def test_a_block_leaving_a_required_field_out_is_refused() -> None:
     """A field map whose block skips a required field of the target cannot build it."""
     partial = attrs.evolve(
@@ -218,6 +272,19 @@ def test_fee_rows_carry_the_fee_rate_with_two_decimals(rate: str, written: str) 
     fees = [row for row in order.rows if row.article in {"PNMC", "RABATT", "AVGIFT"}]
     assert len(fees) == 3
     assert {str(row.vat_rate) for row in fees} == {written}
+
+
+def test_each_conversion_uses_its_own_lookups_fee_rate() -> None:
+    """Lookups with other fee rates, one after the other: each order has its own Moms."""
+    order = vendre.load_order(EXAMPLE_ORDER)
+    written = []
+    for rate in ("25", "12.5", "25", "12.345", "25.00"):
+        lookups = attrs.evolve(
+            EXAMPLE, settings=attrs.evolve(EXAMPLE.settings, fee_tax_rate=Decimal(rate))
+        )
+        rows = convert.order_to_bex(order, lookups).rows
+        written.append({str(row.vat_rate) for row in rows if row.article == "PNMC"})
+    assert written == [{"25.00"}, {"12.50"}, {"25.00"}, {"12.345"}, {"25.00"}]
 
 
 def test_a_fee_rate_with_more_decimals_is_kept_for_the_dumper_to_refuse() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -123,3 +123,38 @@ def test_wall_clock_text_is_each_field_zero_padded(value: datetime) -> None:
         expected += f".{value.microsecond:06d}"
     assert format_datetime(value, STOCKHOLM) == expected
     assert format_datetime(value.replace(tzinfo=STOCKHOLM), STOCKHOLM) == expected
+
+
+def test_a_datetime_written_again_in_another_zone_is_written_anew() -> None:
+    """The memo of the last datetime written holds the datetime and the zone together."""
+    value = datetime(2026, 10, 25, 0, 30, tzinfo=UTC)
+    new_york = ZoneInfo("America/New_York")
+    assert format_datetime(value, STOCKHOLM) == "2026-10-25 02:30:00"
+    assert format_datetime(value, STOCKHOLM) == "2026-10-25 02:30:00"
+    assert format_datetime(value, new_york) == "2026-10-24 20:30:00"
+    assert format_datetime(value, STOCKHOLM) == "2026-10-25 02:30:00"
+
+
+def test_equal_datetimes_are_each_written_from_their_own_fields() -> None:
+    """Equal on the wall clock (one zone, the other fold) but another instant: its own text."""
+    first = datetime(2026, 10, 25, 2, 30, tzinfo=STOCKHOLM)
+    second = first.replace(fold=1)
+    assert first == second
+    assert format_datetime(first, UTC) == "2026-10-25 00:30:00"
+    assert format_datetime(second, UTC) == "2026-10-25 01:30:00"
+
+
+def test_a_datetime_subclass_is_written_from_its_fields_every_time() -> None:
+    """Only exact datetimes are remembered: a subclass may compute its fields."""
+
+    class Counted(datetime):
+        calls = 0
+
+        def time(self) -> time:
+            Counted.calls += 1
+            return super().time()
+
+    value = Counted(2026, 10, 25, 2, 30, tzinfo=STOCKHOLM)
+    assert format_datetime(value, STOCKHOLM) == "2026-10-25 02:30:00"
+    assert format_datetime(value, STOCKHOLM) == "2026-10-25 02:30:00"
+    assert Counted.calls == 2

@@ -396,7 +396,11 @@ def test_decimals_read_as_parse_decimal_reads_them(value: Any) -> None:
         "2026-10-25 02:30:00",
         "2026-03-29 02:30:00",
         "2026-12-31 23:59:59",
+        "2026-10-25 19:59:59",
+        "2026-10-25 20:00:00",
         "2026-10-25 24:00:00",
+        "2026-10-25 25:00:00",
+        "2026-10-25 30:00:00",
         "2026-10-25 23:59:60",
         "2026-02-29 12:00:00",
         "0000-01-01 00:00:00",
@@ -916,9 +920,18 @@ def test_inline_checks_fail_exactly_when_the_check_raises(check: Any, value: Any
 
 
 def test_the_usual_checks_are_written_inline() -> None:
-    from bexvendre_mapping._checks import at_least, failure_condition, nonempty, one_of  # noqa: PLC0415
+    from bexvendre_mapping._checks import (  # noqa: PLC0415
+        at_least,
+        country_code,
+        currency_code,
+        failure_condition,
+        nonempty,
+        one_of,
+    )
 
     assert failure_condition(nonempty) == "not {}.strip()"
     assert failure_condition(at_least(1)) == "{} < 1"
     assert failure_condition(one_of(0, 1)) == "{} not in (0, 1)"
+    assert failure_condition(currency_code) == "_CURRENCY_FULL({}) is None"
+    assert failure_condition(country_code) == "_COUNTRY_FULL({}) is None"
     assert failure_condition(print) is None

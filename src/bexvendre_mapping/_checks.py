@@ -69,6 +69,11 @@ def country_code(value: str) -> str:
     return value
 
 
+INLINE_NAMES.update(_CURRENCY_FULL=_CURRENCY.fullmatch, _COUNTRY_FULL=_COUNTRY.fullmatch)
+_FAILS_WHEN[currency_code] = "_CURRENCY_FULL({}) is None"
+_FAILS_WHEN[country_code] = "_COUNTRY_FULL({}) is None"
+
+
 def at_least(minimum: int) -> Callable[[int], int]:
     """An integer of at least ``minimum``."""
 

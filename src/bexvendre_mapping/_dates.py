@@ -150,18 +150,32 @@ def parse_datetime(value: object, zone: tzinfo) -> datetime:
         raise MappingError(f"date-time {show(value)} is out of range") from None
 
 
+# The datetime written last, its zone and its text. A gift card's payment carries the web
+# payment's datetime object, written once so. One tuple, replaced whole: a thread never
+# reads a text with another datetime. Only exact datetimes, which are immutable.
+_last_written: tuple[object, object, str] = (None, None, "")
+
+
 def format_datetime(value: datetime, zone: tzinfo) -> str:
     """Write a datetime as the shop's wall clock, ``YYYY-MM-DD HH:MM:SS``.
 
     A naive datetime is taken as the shop's wall clock already. Microseconds, when there
     are any, are kept as a fraction.
     """
-    if value.tzinfo is not None and value.tzinfo is not zone:
-        value = value.astimezone(zone)
+    global _last_written  # noqa: PLW0603 - the one-entry memo above
+    last = _last_written
+    if last[0] is value and last[1] is zone:
+        return last[2]
+    wall = value
+    if wall.tzinfo is not None and wall.tzinfo is not zone:
+        wall = wall.astimezone(zone)
     # date.isoformat() pads the year to 4 digits; time.isoformat() (of the naive time)
     # writes HH:MM:SS and the 6-digit fraction only when there are microseconds. Twice as
     # fast as formatting the six fields.
-    return f"{value.date().isoformat()} {value.time().isoformat()}"
+    text = f"{wall.date().isoformat()} {wall.time().isoformat()}"
+    if type(value) is datetime:
+        _last_written = (value, zone, text)
+    return text
 
 
 def parse_date(value: object) -> date:

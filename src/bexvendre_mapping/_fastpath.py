@@ -87,20 +87,24 @@ _OBJECT_NEW: Any = object.__new__
 _OBJECT_SETATTR: Any = object.__setattr__
 _OBJECT_DELATTR: Any = object.__delattr__
 _NONE_TYPE = type(None)
-_WALL_CLOCK = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}")
+_COMBINE = datetime.combine
+# The hours 00-23 only: newer Pythons read the hour 24 as the next day's midnight.
+_WALL_CLOCK = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2} (?:[01][0-9]|2[0-3]):[0-9]{2}:[0-9]{2}"
+).fullmatch
 
 
 def _shop_datetime(value: Any, zone: tzinfo) -> datetime:
     """parse_datetime, faster for the wire's usual 'YYYY-MM-DD HH:MM:SS' in ASCII digits."""
-    # datetime.fromisoformat reads that shape as _dates._wall_clock does (the hour 24,
-    # which newer Pythons read as the next day's midnight, excepted), and the datetime()
-    # call avoids replace(), which is slow with keywords.
-    if type(value) is str and _WALL_CLOCK.fullmatch(value) is not None and value[11:13] != "24":
+    # datetime.fromisoformat reads that shape as _dates._wall_clock does, and combine()
+    # with the zone by position avoids replace(), which is slow with keywords: the same
+    # datetime (fold 0) at half the cost of datetime(n.year, ..., zone).
+    if type(value) is str and _WALL_CLOCK(value) is not None:
         try:
             n = datetime.fromisoformat(value)
         except ValueError:  # out of range: parse_datetime's own error
             return parse_datetime(value, zone)
-        return datetime(n.year, n.month, n.day, n.hour, n.minute, n.second, 0, zone)
+        return _COMBINE(n, n.time(), zone)
     return parse_datetime(value, zone)
 
 

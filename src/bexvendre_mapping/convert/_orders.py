@@ -65,14 +65,17 @@ def _currency_places(currency: str, problems: Problems, path: str) -> int:
 
 @functools.cache
 def _to_bex_copiers() -> tuple[Copier, Copier, Copier, Copier]:
-    """The generated copies of the order's blocks, Vendre to Bex (see block_copier)."""
+    """The generated copies of the order's blocks, Vendre to Bex (see block_copier).
+
+    The address copies return the Bex address; the payment's, its leading arguments.
+    """
     invoice, orderer, delivery, payment = (
-        block_copier(ORDER, source, target, to_bex=True, vendre_prefix=v, bex_prefix=b)
-        for source, target, v, b in (
-            (vendre.Address, bex.InvoiceAddress, "billing_address.", "Faktureras."),
-            (vendre.CustomerAddress, bex.Orderer, "customer_address.", "Beställare."),
-            (vendre.Address, bex.DeliveryAddress, "delivery_address.", "Leveransadress."),
-            (vendre.Payment, bex.Payment, "payment.", "Butik & webbetalningar[0]."),
+        block_copier(ORDER, source, target, to_bex=True, vendre_prefix=v, bex_prefix=b, whole=w)
+        for source, target, v, b, w in (
+            (vendre.Address, bex.InvoiceAddress, "billing_address.", "Faktureras.", True),
+            (vendre.CustomerAddress, bex.Orderer, "customer_address.", "Beställare.", True),
+            (vendre.Address, bex.DeliveryAddress, "delivery_address.", "Leveransadress.", True),
+            (vendre.Payment, bex.Payment, "payment.", "Butik & webbetalningar[0].", False),
         )
     )
     return invoice, orderer, delivery, payment
@@ -82,9 +85,6 @@ class _BexBuilders(NamedTuple):
     """The builders of the Bex models an order is made of (see fast_builder), fetched once."""
 
     order: Hook
-    invoice: Hook
-    orderer: Hook
-    delivery: Hook
     payment: Hook
     row: Hook
 
@@ -94,7 +94,7 @@ def _bex_builders() -> _BexBuilders:
     return _BexBuilders(
         *map(
             fast_builder,
-            (bex.Order, bex.InvoiceAddress, bex.Orderer, bex.DeliveryAddress, bex.Payment, bex.Row),
+            (bex.Order, bex.Payment, bex.Row),
         )
     )
 
@@ -123,9 +123,11 @@ def order_to_bex(order: vendre.Order, lookups: Lookups) -> bex.Order:
     orderer = copy_orderer(order.customer_address, lookups, problems, "$.customer_address")
     delivery = copy_delivery(order.delivery_address, lookups, problems, "$.delivery_address")
     web = copy_payment(order.payment, lookups, problems, "$.payment")
-    shipping_id = problems.lookup(
-        lookups.shipping_methods, order.shipping.method_id, "$.shipping.method_id"
-    )
+    method_id = order.shipping.method_id
+    try:  # the table's own dict first, as the copies read theirs
+        shipping_id = lookups.shipping_methods._forward[method_id]
+    except (KeyError, TypeError):
+        shipping_id = problems.lookup(lookups.shipping_methods, method_id, "$.shipping.method_id")
 
     rows = _product_rows(order, places, shipping_id, lookups, problems, build.row)
     total_paid = _fee_rows(order, places, shipping_id, lookups, problems, rows, build.row)
@@ -156,7 +158,8 @@ def order_to_bex(order: vendre.Order, lookups: Lookups) -> bex.Order:
     )
     if mismatch is not None:
         problems.errors.append(mismatch)
-    problems.raise_if_any()
+    if problems.errors:
+        problems.raise_if_any()
 
     # bex.Order(number=..., order_date=..., ...): the fields in their order.
     result: bex.Order = build.order(
@@ -165,9 +168,9 @@ def order_to_bex(order: vendre.Order, lookups: Lookups) -> bex.Order:
         None if order.customer_id is None else str(order.customer_id),
         order.currency,
         order.currency_value,
-        build.invoice(*invoice),
-        build.orderer(*orderer),
-        build.delivery(*delivery),
+        invoice,
+        orderer,
+        delivery,
         tuple(payments),
         tuple(rows),
         shipping_id,
@@ -190,11 +193,7 @@ def _fee_rows(  # noqa: PLR0917 - order_to_bex's state, passed once
     ``row`` builds a ``bex.Row`` (see :func:`_bex_builders`).
     """
     exponent = _EXPONENTS[places]
-    # Bex writes Moms with 2 decimals: a rate such as Decimal(25) is kept as 25.00.
-    fee_rate = lookups.settings.fee_tax_rate
-    cents = scaled_exactly(fee_rate, _CENTS)
-    if cents is not None:
-        fee_rate = cents
+    fee_rate = _fee_rate(lookups.settings.fee_tax_rate)
     fee_articles = lookups.fee_articles
     known = fee_articles._forward  # the table's own dict: a hit needs no method call
     total_paid: Decimal | None = None
@@ -221,6 +220,23 @@ def _fee_rows(  # noqa: PLR0917 - order_to_bex's state, passed once
         # bex.Row(article=..., size_group=None, size=None, quantity=1, description=...)
         rows.append(row(article or "", None, None, 1, total.title, value, fee_rate, value))
     return total_paid
+
+
+# The fee rate last written with 2 decimals, and how: the settings of one Lookups, used for
+# order after order. One tuple, replaced whole, so that threads never mix two entries.
+_last_fee_rate: tuple[Decimal | None, Decimal] = (None, _ZERO)
+
+
+def _fee_rate(rate: Decimal) -> Decimal:
+    """The fee rows' ``Moms``: Bex writes 2 decimals, so Decimal(25) is kept as 25.00."""
+    global _last_fee_rate  # noqa: PLW0603 - the one-entry memo above
+    last = _last_fee_rate
+    if last[0] is rate:
+        return last[1]
+    cents = scaled_exactly(rate, _CENTS)
+    written = rate if cents is None else cents
+    _last_fee_rate = (rate, written)
+    return written
 
 
 def _product_rows(  # noqa: PLR0917 - order_to_bex's state, passed once

@@ -11,7 +11,7 @@ import attrs
 
 from bexvendre_mapping._dates import DEFAULT_TIME_ZONE, time_zone
 from bexvendre_mapping._errors import MappingError, Problem
-from bexvendre_mapping._fastpath import _Source
+from bexvendre_mapping._fastpath import _Source, fast_builder
 from bexvendre_mapping._lookups import CodeTable, Lookups
 from bexvendre_mapping._wire import child_path, dump_problems, wire_keys, wire_places
 from bexvendre_mapping.fieldmap import EntityMap, FieldRule
@@ -49,10 +49,12 @@ def in_money_context(convert: Callable[P, T]) -> Callable[P, T]:
 
     @functools.wraps(convert)
     def run(*args: P.args, **kwargs: P.kwargs) -> T:
-        # What `with localcontext(CONTEXT)` does (a copy, so that no two calls share flags),
-        # at half its cost: a conversion is a few dozen microseconds.
+        # What `with localcontext(CONTEXT)` does, at less than half its cost: a conversion
+        # is a few dozen microseconds. CONTEXT itself, not a copy: the calls that are given
+        # CONTEXT (quantize(exp, rounding, CONTEXT)) set its flags already, and no result
+        # depends on flags; the caller's context comes back untouched.
         caller = getcontext()
-        setcontext(CONTEXT.copy())
+        setcontext(CONTEXT)
         try:
             return convert(*args, **kwargs)
         except (MappingError, WrongModelError):
@@ -272,7 +274,7 @@ def copy_block(
     Unknown codes are recorded in ``problems`` with the path of the source field.
     """
     source_cls: type = type(source)
-    copy = _copier(entity, source_cls, target_cls, to_bex, vendre_prefix, bex_prefix, False)
+    copy = _copier(entity, source_cls, target_cls, to_bex, vendre_prefix, bex_prefix, "mapping")
     result: dict[str, Any] = copy(source, lookups, problems, path)
     return result
 
@@ -289,18 +291,23 @@ def block_copier(
     to_bex: bool,
     vendre_prefix: str,
     bex_prefix: str,
+    whole: bool = False,
 ) -> Copier:
     """:func:`copy_block` as a function, for converters that copy a block on every call.
 
     The function gives the leading arguments of ``fast_builder(target_cls)``, in the
     target's field order, up to the last field the block sets; a field before it that the
     block does not set gets its default. The caller adds the fields after it:
-    ``fast_builder(bex.Payment)(*copy(...), amount)``.
+    ``fast_builder(bex.Payment)(*copy(...), amount)``. With ``whole``, for a block that
+    gives the whole model (an address), the function returns the ``target_cls`` itself,
+    built from those arguments and the defaults of the fields after them.
 
     Raises:
-        TypeError: the block leaves out a field without a default before its last field.
+        TypeError: the block leaves out a field without a default before its last field
+            (with ``whole``, any field without a default).
     """
-    return _copier(entity, source_cls, target_cls, to_bex, vendre_prefix, bex_prefix, True)
+    output = "model" if whole else "arguments"
+    return _copier(entity, source_cls, target_cls, to_bex, vendre_prefix, bex_prefix, output)
 
 
 @functools.cache
@@ -311,13 +318,15 @@ def _copier(  # noqa: PLR0917 - a cache key, called from two places
     to_bex: bool,
     vendre_prefix: str,
     bex_prefix: str,
-    as_tuple: bool,
+    output: str,
 ) -> Copier:
     """The block's steps as one generated function.
 
     Each step is a few lines of it, as in the generated loaders: the loop over the plan and
     its getattr calls were a third of the cost of a copy. A look-up reads the table's dict
-    first; only an unknown code pays for the path and the error.
+    first; only an unknown code pays for the path and the error. ``output`` is what it
+    returns: the target's keyword arguments (``"mapping"``), its leading positional
+    arguments (``"arguments"``, see :func:`block_copier`) or the target itself (``"model"``).
     """
     src = _Source()
     src.add(0, "def copy(source, lookups, problems, path):")
@@ -341,9 +350,13 @@ def _copier(  # noqa: PLR0917 - a cache key, called from two places
             call = f"problems.exact({var}, {step.places}, {field_path})"
             src.add(1, f"if {var} is not None:", f"    {var} = {call}")
         values[step.target] = var
-    if as_tuple:
+    if output == "mapping":
+        src.add(1, f"return {{{', '.join(f'{t!r}: {v}' for t, v in values.items())}}}")
+    else:
         fields = attrs.fields(target_cls)
-        last = max(index for index, f in enumerate(fields) if f.name in values)
+        last = len(fields) - 1
+        if output == "arguments":
+            last = max(index for index, f in enumerate(fields) if f.name in values)
         items = []
         for field in fields[: last + 1]:
             default: Any = field.default
@@ -354,11 +367,12 @@ def _copier(  # noqa: PLR0917 - a cache key, called from two places
                 raise TypeError(msg)
             else:
                 items.append(src.ref(default, "default"))
-        src.add(1, f"return ({', '.join(items)},)")
-    else:
-        src.add(1, f"return {{{', '.join(f'{t!r}: {v}' for t, v in values.items())}}}")
+        if output == "model":
+            src.add(1, f"return {src.ref(fast_builder(target_cls), 'build')}({', '.join(items)})")
+        else:
+            src.add(1, f"return ({', '.join(items)},)")
     label = f"copier {entity.name} {source_cls.__qualname__} to {target_cls.__qualname__}"
-    return src.build("copy", f"{label}{' (tuple)' if as_tuple else ''}")
+    return src.build("copy", f"{label} ({output})")
 
 
 def _places(cls: type, attribute: str) -> int:
