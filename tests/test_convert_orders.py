@@ -199,6 +199,26 @@ def test_totals_within_tolerance_pass(order_doc: dict[str, Any], lookups: Lookup
         to_bex(order_doc, lookups)
 
 
+@pytest.mark.parametrize(
+    ("tolerance", "raised"),
+    [("0", None), ("-0.01", TotalsMismatchError), ("NaN", MappingError)],
+)
+def test_exact_totals_are_checked_with_the_tolerance_as_it_is(
+    order_doc: dict[str, Any], lookups: Lookups, tolerance: str, raised: type[Exception] | None
+) -> None:
+    """Rows that add up exactly pass with no tolerance; a tolerance below 0 (which
+    from_toml refuses) fails every order, and a NaN one cannot be compared."""
+    odd = attrs.evolve(
+        lookups,
+        settings=attrs.evolve(lookups.settings, totals_tolerance_per_row=Decimal(tolerance)),
+    )
+    if raised is None:
+        assert to_bex(order_doc, odd)["Belopp inkl.moms"] == "4183.00"
+    else:
+        with pytest.raises(raised):
+            to_bex(order_doc, odd)
+
+
 def test_warn_policy_warns_instead(order_doc: dict[str, Any], lookups: Lookups) -> None:
     """With totals_policy = warn, a mismatch is a TotalsMismatchWarning and the order converts."""
     warn = attrs.evolve(lookups, settings=attrs.evolve(lookups.settings, totals_policy="warn"))

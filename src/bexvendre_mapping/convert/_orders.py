@@ -260,7 +260,7 @@ def _product_rows(  # noqa: PLR0917 - order_to_bex's state, passed once
     for index, product in enumerate(order.products):
         model, tax = product.model, product.tax
         if model.size is None and (
-            model.article == shipping_id or lookups.fee_articles.has_value(model.article)
+            model.article == shipping_id or model.article in lookups.fee_articles._reverse
         ):
             problems.add(
                 f"$.products[{index}].model",
@@ -300,7 +300,10 @@ def _check_totals(
     rows_total: Decimal, paid: Decimal, product_rows: int, lookups: Lookups
 ) -> TotalsMismatchError | None:
     """The totals check of SPEC §5: the error to report, if any (a warning under ``warn``)."""
-    tolerance = lookups.settings.totals_tolerance_per_row * max(product_rows, 1)
+    per_row = lookups.settings.totals_tolerance_per_row
+    if rows_total == paid and per_row >= _ZERO:  # the usual case, no arithmetic needed
+        return None
+    tolerance = per_row * max(product_rows, 1)
     if abs(rows_total - paid) <= tolerance:
         return None
     error = TotalsMismatchError(rows_total, paid, path="$.totals")
