@@ -143,6 +143,36 @@ ORDER_BLOCKS = [
 ]
 
 
+def _copied_block(  # noqa: PLR0917
+    data: st.DataObject, v: str, b: str, target: type, to_bex: bool, whole: bool
+) -> tuple[dict[str, Any], Any]:
+    """A drawn order's block ``v`` (or its Bex side's): copy_block's mapping of it into
+    ``target`` and what ``block_copier(..., whole=whole)`` gives of it."""
+    order = data.draw(strategies.vendre_orders_for(EXAMPLE))
+    source: Any = getattr(order, v)
+    if not to_bex:
+        bex_order = convert.order_to_bex(order, EXAMPLE)
+        source = {
+            "billing_address": bex_order.invoice_address,
+            "customer_address": bex_order.orderer,
+            "delivery_address": bex_order.delivery_address,
+            "payment": bex_order.payments[0],
+        }[v]
+    prefixes = {"vendre_prefix": f"{v}.", "bex_prefix": f"{b}."}
+    as_dict = copy_block(
+        ORDER,
+        source,
+        target,
+        to_bex=to_bex,
+        **prefixes,
+        lookups=EXAMPLE,
+        problems=Problems(),
+        path="$",
+    )
+    copy = block_copier(ORDER, type(source), target, to_bex=to_bex, **prefixes, whole=whole)
+    return as_dict, copy(source, EXAMPLE, Problems(), "$")
+
+
 @pytest.mark.parametrize(("v", "b", "vendre_cls", "bex_cls"), ORDER_BLOCKS)
 @pytest.mark.parametrize("to_bex", [True, False])
 @settings(max_examples=25)
@@ -156,30 +186,8 @@ def test_block_copiers_give_copy_block_in_field_order(  # noqa: PLR0917
     data: st.DataObject,
 ) -> None:
     """The builder's leading arguments hold what copy_block gives, defaults in between."""
-    order = data.draw(strategies.vendre_orders_for(EXAMPLE))
-    source: Any = getattr(order, v)
-    if not to_bex:
-        source = convert.order_to_bex(order, EXAMPLE)
-        source = {
-            "billing_address": source.invoice_address,
-            "customer_address": source.orderer,
-            "delivery_address": source.delivery_address,
-            "payment": source.payments[0],
-        }[v]
     target = bex_cls if to_bex else vendre_cls
-    prefixes = {"vendre_prefix": f"{v}.", "bex_prefix": f"{b}."}
-    as_dict = copy_block(
-        ORDER,
-        source,
-        target,
-        to_bex=to_bex,
-        **prefixes,
-        lookups=EXAMPLE,
-        problems=Problems(),
-        path="$",
-    )
-    copy = block_copier(ORDER, type(source), target, to_bex=to_bex, **prefixes)
-    values = copy(source, EXAMPLE, Problems(), "$")
+    as_dict, values = _copied_block(data, v, b, target, to_bex, whole=False)
     fields = attrs.fields(target)
     assert len(values) <= len(fields)
     expected = tuple(as_dict.get(f.name, f.default) for f in fields[: len(values)])
@@ -200,29 +208,8 @@ def test_whole_block_copiers_give_the_model_copy_block_gives(  # noqa: PLR0917
     data: st.DataObject,
 ) -> None:
     """With whole=True an address block's copy is the target model itself."""
-    order = data.draw(strategies.vendre_orders_for(EXAMPLE))
-    source: Any = getattr(order, v)
-    if not to_bex:
-        bex_order = convert.order_to_bex(order, EXAMPLE)
-        source = {
-            "billing_address": bex_order.invoice_address,
-            "customer_address": bex_order.orderer,
-            "delivery_address": bex_order.delivery_address,
-        }[v]
     target = bex_cls if to_bex else vendre_cls
-    prefixes = {"vendre_prefix": f"{v}.", "bex_prefix": f"{b}."}
-    as_dict = copy_block(
-        ORDER,
-        source,
-        target,
-        to_bex=to_bex,
-        **prefixes,
-        lookups=EXAMPLE,
-        problems=Problems(),
-        path="$",
-    )
-    copy = block_copier(ORDER, type(source), target, to_bex=to_bex, **prefixes, whole=True)
-    made = copy(source, EXAMPLE, Problems(), "$")
+    as_dict, made = _copied_block(data, v, b, target, to_bex, whole=True)
     assert type(made) is target
     assert made == target(**as_dict)
 

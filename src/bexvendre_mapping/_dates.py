@@ -153,7 +153,7 @@ def parse_datetime(value: object, zone: tzinfo) -> datetime:
 # The datetime written last, its zone and its text. A gift card's payment carries the web
 # payment's datetime object, written once so. One tuple, replaced whole: a thread never
 # reads a text with another datetime. Only exact datetimes, which are immutable.
-_last_written: tuple[object, object, str] = (None, None, "")
+_last_written: tuple[object, object, str] = (object(), object(), "")
 
 
 def format_datetime(value: datetime, zone: tzinfo) -> str:

@@ -224,7 +224,7 @@ def _fee_rows(  # noqa: PLR0917 - order_to_bex's state, passed once
 
 # The fee rate last written with 2 decimals, and how: the settings of one Lookups, used for
 # order after order. One tuple, replaced whole, so that threads never mix two entries.
-_last_fee_rate: tuple[Decimal | None, Decimal] = (None, _ZERO)
+_last_fee_rate: tuple[object, Decimal] = (object(), _ZERO)
 
 
 def _fee_rate(rate: Decimal) -> Decimal:

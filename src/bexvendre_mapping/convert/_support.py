@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from decimal import Decimal, DecimalException, InvalidOperation, getcontext, setcontext
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, Literal, ParamSpec, TypeVar
 
 import attrs
 
@@ -318,7 +318,7 @@ def _copier(  # noqa: PLR0917 - a cache key, called from two places
     to_bex: bool,
     vendre_prefix: str,
     bex_prefix: str,
-    output: str,
+    output: Literal["mapping", "arguments", "model"],
 ) -> Copier:
     """The block's steps as one generated function.
 
