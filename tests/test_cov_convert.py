@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -173,79 +174,84 @@ def _copied_block(  # noqa: PLR0917
     return as_dict, copy(source, EXAMPLE, Problems(), "$")
 
 
-@pytest.mark.parametrize(("v", "b", "vendre_cls", "bex_cls"), ORDER_BLOCKS)
+# Every block as arguments; the address blocks also whole (the payment's lacks its amount).
+COPIES = [(*block, False) for block in ORDER_BLOCKS] + [(*b, True) for b in ORDER_BLOCKS[:3]]
+
+
+@pytest.mark.parametrize(("v", "b", "vendre_cls", "bex_cls", "whole"), COPIES)
 @pytest.mark.parametrize("to_bex", [True, False])
 @settings(max_examples=25)
 @given(data=st.data())
-def test_block_copiers_give_copy_block_in_field_order(  # noqa: PLR0917
+def test_block_copiers_give_what_copy_block_gives(  # noqa: PLR0917
     v: str,
     b: str,
     vendre_cls: type,
     bex_cls: type,
+    whole: bool,
     to_bex: bool,
     data: st.DataObject,
 ) -> None:
-    """The builder's leading arguments hold what copy_block gives, defaults in between."""
+    """The builder's leading arguments hold what copy_block gives, defaults in between;
+    with whole=True, an address block's copy is the target model itself."""
     target = bex_cls if to_bex else vendre_cls
-    as_dict, values = _copied_block(data, v, b, target, to_bex, whole=False)
+    as_dict, copied = _copied_block(data, v, b, target, to_bex, whole=whole)
+    if whole:
+        assert type(copied) is target
+        assert copied == target(**as_dict)
+        return
     fields = attrs.fields(target)
-    assert len(values) <= len(fields)
-    expected = tuple(as_dict.get(f.name, f.default) for f in fields[: len(values)])
-    assert values == expected
-    assert set(as_dict) <= {f.name for f in fields[: len(values)]}
+    assert len(copied) <= len(fields)
+    expected = tuple(as_dict.get(f.name, f.default) for f in fields[: len(copied)])
+    assert copied == expected
+    assert set(as_dict) <= {f.name for f in fields[: len(copied)]}
 
 
-@pytest.mark.parametrize(("v", "b", "vendre_cls", "bex_cls"), ORDER_BLOCKS[:3])
-@pytest.mark.parametrize("to_bex", [True, False])
-@settings(max_examples=25)
-@given(data=st.data())
-def test_whole_block_copiers_give_the_model_copy_block_gives(  # noqa: PLR0917
-    v: str,
-    b: str,
-    vendre_cls: type,
-    bex_cls: type,
-    to_bex: bool,
-    data: st.DataObject,
-) -> None:
-    """With whole=True an address block's copy is the target model itself."""
-    target = bex_cls if to_bex else vendre_cls
-    as_dict, made = _copied_block(data, v, b, target, to_bex, whole=True)
-    assert type(made) is target
-    assert made == target(**as_dict)
+# A field map whose block skips a required field of the target; the order's own map.
+PARTIAL = attrs.evolve(
+    ORDER,
+    name="partial",
+    rules=(
+        FieldRule("billing_address.name", "Faktureras.Namn", "copy"),
+        FieldRule("billing_address.city", "Faktureras.Ort", "copy"),
+    ),
+)
 
 
-def test_a_whole_copy_of_a_block_that_leaves_a_field_out_is_refused() -> None:
-    """The payment block has no amount: its copy gives arguments, never a whole model."""
-    with pytest.raises(TypeError, match=r"Payment\.amount"):
-        block_copier(
+@pytest.mark.parametrize(
+    ("entity", "source", "target", "prefixes", "whole", "missing"),
+    [
+        (
+            PARTIAL,
+            vendre.Address,
+            bex.InvoiceAddress,
+            ("billing_address", "Faktureras"),
+            False,
+            "InvoiceAddress.address",
+        ),
+        # The payment block has no amount: its copy gives arguments, never a whole model.
+        (
             ORDER,
             vendre.Payment,
             bex.Payment,
-            to_bex=True,
-            vendre_prefix="payment.",
-            bex_prefix="Butik & webbetalningar[0].",
-            whole=True,
-        )
-
-
-def test_a_block_leaving_a_required_field_out_is_refused() -> None:
-    """A field map whose block skips a required field of the target cannot build it."""
-    partial = attrs.evolve(
-        ORDER,
-        name="partial",
-        rules=(
-            FieldRule("billing_address.name", "Faktureras.Namn", "copy"),
-            FieldRule("billing_address.city", "Faktureras.Ort", "copy"),
+            ("payment", "Butik & webbetalningar[0]"),
+            True,
+            "Payment.amount",
         ),
-    )
-    with pytest.raises(TypeError, match=r"InvoiceAddress\.address"):
+    ],
+)
+def test_a_block_leaving_a_required_field_out_is_refused(  # noqa: PLR0917
+    entity: Any, source: type, target: type, prefixes: tuple[str, str], whole: bool, missing: str
+) -> None:
+    """A block that cannot build its target (up to its last field, or whole) is refused."""
+    with pytest.raises(TypeError, match=re.escape(missing)):
         block_copier(
-            partial,
-            vendre.Address,
-            bex.InvoiceAddress,
+            entity,
+            source,
+            target,
             to_bex=True,
-            vendre_prefix="billing_address.",
-            bex_prefix="Faktureras.",
+            vendre_prefix=f"{prefixes[0]}.",
+            bex_prefix=f"{prefixes[1]}.",
+            whole=whole,
         )
 
 
