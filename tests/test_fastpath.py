@@ -280,10 +280,7 @@ def test_fast_loader_agrees_with_the_detailed_route(
     name: str, data: st.DataObject, strict: bool, broken: bool, zone: str
 ) -> None:
     """Each class's loader, on its part of a valid or broken document."""
-    cls, model = draw_part(name, data)
-    document = json.loads(dumps_json(unstructure_hook(cls, ZONE)(model)))
-    if broken:
-        document = mutate(document, data)
+    cls, model, document = part_document(name, data, broken)
     fast = fast_outcome(cls, document, strict, zone)
     detailed = detailed_outcome(cls, document, strict, zone)
     assert _same(fast, detailed)
@@ -299,6 +296,13 @@ def test_load_gives_the_detailed_routes_answer(name: str, data: st.DataObject) -
     """Codec.load (fast route, then the detailed one) against the detailed route alone."""
     cls, document = mutated_document(name, data)
     assert_loads_as_detailed(cls, document, document, strict=True)
+
+
+def part_document(name: str, data: st.DataObject, broken: bool) -> tuple[type, Any, Any]:
+    """draw_part's class and model, and the model's document (mutated when ``broken``)."""
+    cls, model = draw_part(name, data)
+    document = json.loads(dumps_json(unstructure_hook(cls, ZONE)(model)))
+    return cls, model, mutate(document, data) if broken else document
 
 
 def mutated_document(name: str, data: st.DataObject) -> tuple[type, Any]:
@@ -577,11 +581,17 @@ def test_classes_without_slots_or_frozen_load_alike() -> None:
 # --- dumpers --------------------------------------------------------------------------------
 
 
-def _dump_outcome(dumper: Callable[[Any], Any], model: Any) -> Any:
+def outcome(function: Callable[[Any], Any], argument: Any) -> Any:
+    """What ``function(argument)`` returns, or the type and text of what it raises."""
     try:
-        return dumps_json(dumper(model))  # byte-identical, so in the same key order
+        return function(argument)
     except Exception as exc:  # noqa: BLE001 - the error is compared
         return (type(exc), str(exc))
+
+
+def _dump_outcome(dumper: Callable[[Any], Any], model: Any) -> Any:
+    # The JSON, byte-identical, so in the same key order.
+    return outcome(lambda m: dumps_json(dumper(m)), model)
 
 
 broken_values = st.one_of(
@@ -611,15 +621,19 @@ def break_a_field(cls: type, model: Any, data: st.DataObject) -> Any:
     return attrs.evolve(model, **{field.alias: data.draw(broken_values)})
 
 
+def draw_model(name: str, data: st.DataObject, broken: bool) -> tuple[type, Any]:
+    """draw_part, with one field broken (break_a_field) when ``broken``."""
+    cls, model = draw_part(name, data)
+    return cls, break_a_field(cls, model, data) if broken else model
+
+
 @pytest.mark.parametrize("name", sorted(TOP))
 @given(data=st.data(), zone=ZONES, broken=st.booleans())
 def test_fast_dumper_matches_the_reference(
     name: str, data: st.DataObject, zone: str, broken: bool
 ) -> None:
     """Each class's dumper, on valid models and on models with one odd value."""
-    cls, model = draw_part(name, data)
-    if broken:
-        model = break_a_field(cls, model, data)
+    cls, model = draw_model(name, data, broken)
     reference = _dump_outcome(unstructure_hook(cls, zone), model)
     assert _dump_outcome(fast_dumper(cls, zone), model) == reference
     # What Codec.dump reports instead of the first problem: nothing for a model that dumps,
