@@ -220,3 +220,94 @@ def test_times_stay_in_the_shops_zone(tmp_path: Path) -> None:
     helsinki.write_text(toml, encoding="utf-8")
     result = run("convert", "order", "--from", "vendre", "--lookups", str(helsinki), ORDER)
     assert json.loads(result.stdout)["Orderdatum"] == "2026-10-25 02:30:00"
+
+
+# --- issue 16 ---------------------------------------------------------------------------------
+
+CLOSEST = "'products', 'points', 'price'?"
+KINDS_CHECKED = (
+    "not a document the check knows: expected a Vendre or Bex order, product or article, order "
+    "status, stock, gift card, gift-card reservation or bonus balance"
+)
+
+
+@pytest.mark.parametrize(
+    ("document", "errors"),
+    [
+        (
+            "[1, 2]",
+            [
+                "$[0]: expected a JSON object, got a number",
+                "$[1]: expected a JSON object, got a number",
+            ],
+        ),
+        ('{"foo": 1}', [f"$: {KINDS_CHECKED}; unknown key: 'foo'"]),
+        (
+            '{"prodcts": [], "totals": []}',
+            [f"$: {KINDS_CHECKED}; unknown key: 'prodcts' (did you mean {CLOSEST})"],
+        ),
+    ],
+    ids=["numbers", "foo", "misspelt"],
+)
+def test_lookups_check_refuses_what_is_no_document(
+    document: str, errors: list[str], tmp_path: Path
+) -> None:
+    """`[1, 2]` or `{"foo": 1}` is bad data (exit 1), not "0 codes checked" and exit 0."""
+    path = tmp_path / "doc.json"
+    path.write_text(document, encoding="utf-8")
+    result = run("lookups", "check", "--lookups", LOOKUPS, str(path))
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [f"{path}: {error}" for error in errors]
+    assert result.stdout == "0 codes checked, 0 without a mapping\n"
+
+
+@pytest.mark.parametrize("command", ["convert", "validate"])
+def test_an_array_of_200000_numbers_prints_a_bounded_report(command: str, tmp_path: Path) -> None:
+    """Each item is a problem, worded in JSON's terms; after 1,000 the command stops checking
+    and says so: 1,001 lines, not 200,000."""
+    path = tmp_path / "numbers.json"
+    path.write_text(json.dumps(list(range(200_000))), encoding="utf-8")
+    result = run(command, "order", "--from", "vendre", "--lookups", LOOKUPS, str(path))
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1001
+    assert lines[0] == "$[0]: expected a JSON object, got a number"
+    assert lines[-1] == "$[1000]: ... stopped after 1,000 problems: the rest was not checked"
+
+
+def test_lookups_check_of_200000_unmapped_codes_prints_a_bounded_report(tmp_path: Path) -> None:
+    """Every code is counted; the first 1,000 are named, then how many more there were."""
+    path = tmp_path / "statuses.json"
+    statuses = [{"Ordernr": str(n), "Status": f"X{n}"} for n in range(1, 200_001)]
+    path.write_text(json.dumps(statuses), encoding="utf-8")
+    result = run("lookups", "check", "--lookups", LOOKUPS, str(path))
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1001
+    assert lines[-1] == "... and 199,000 more problems"
+    assert result.stdout == "200000 codes checked, 200000 without a mapping\n"
+
+
+def test_json_lines_with_200000_bad_records_print_a_bounded_report(tmp_path: Path) -> None:
+    """--jsonl converts what it can and reports the first 1,000 bad records, then a count."""
+    path = tmp_path / "stock.jsonl"
+    path.write_text("\n".join(["5"] * 200_000), encoding="utf-8")
+    result = run("convert", "stock", "--from", "bex", "--jsonl", "--lookups", LOOKUPS, str(path))
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1001
+    assert lines[-1] == "$: ... and 199,000 more problems"
+
+
+def test_a_file_starting_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
+    """A document saved by a Windows tool, with a UTF-8 BOM: converted and checked."""
+    path = tmp_path / "order.json"
+    path.write_bytes(b"\xef\xbb\xbf" + Path(ORDER).read_bytes())
+    converted = run("convert", "order", "--from", "vendre", "--lookups", LOOKUPS, str(path))
+    assert converted.returncode == 0, converted.stderr
+    assert (
+        converted.stdout
+        == run("convert", "order", "--from", "vendre", "--lookups", LOOKUPS, ORDER).stdout
+    )
+    checked = run("lookups", "check", "--lookups", LOOKUPS, str(path))
+    assert (checked.returncode, checked.stdout) == (0, "6 codes checked, 0 without a mapping\n")

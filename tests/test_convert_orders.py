@@ -10,16 +10,22 @@ from typing import Any
 
 import attrs
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bexvendre_mapping import (
     Lookups,
     MappingError,
+    Problem,
     TotalsMismatchError,
     UnknownCodeError,
     bex,
     convert,
     vendre,
 )
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+LOOKUPS = Lookups.from_toml(EXAMPLES / "lookups.toml")
 
 
 @pytest.fixture
@@ -334,3 +340,189 @@ def test_null_gift_cards_are_none(order_doc: dict[str, Any], lookups: Lookups) -
     order_doc["totals"][-1]["value"] = "4183.0000"
     assert vendre.load_order(json.dumps(order_doc)).gift_cards == ()
     assert len(to_bex(order_doc, lookups)["Butik & webbetalningar"]) == 1
+
+
+# --- issue 16: what a converter accepts, its side's dumper writes -----------------------------
+
+
+def _with_offset_rows(order_doc: dict[str, Any], row: dict[str, Any]) -> dict[str, Any]:
+    """The example order with ``row`` and a credit row that offsets it, first: the totals
+    still add up, whatever the row's size."""
+    doc = json.loads(json.dumps(order_doc))
+    credit = {**row, "price": str(-Decimal(row["price"]))}
+    doc["products"][:0] = [row, credit]
+    return doc
+
+
+def _converts_to_what_bex_takes(doc: dict[str, Any], lookups: Lookups) -> bool:
+    """order_to_bex refuses the order with a MappingError, or gives one that dumps and loads."""
+    try:
+        converted = convert.order_to_bex(vendre.load_order(json.dumps(doc)), lookups)
+    except MappingError:
+        return False
+    assert bex.load_order(bex.dumps_order(converted)) == converted
+    assert bex.dump_order(converted)["Ordernr"] == "100234"
+    return True
+
+
+def test_an_offsetting_row_of_10_to_the_30_is_refused_by_the_converter(
+    order_doc: dict[str, Any], lookups: Lookups
+) -> None:
+    """A quantity of 10^30 and a negative row that offsets it: the totals add up, but no Bex
+    row can hold it. The converter refuses it (so the sync quarantines the order) rather than
+    leave bex.dumps_order to fail on every run."""
+    row = {"quantity": 10**30, "model": "GIFTBOX", "name": "x", "price": "0.8000", "tax": "25"}
+    with pytest.raises(MappingError) as info:
+        convert.order_to_bex(
+            vendre.load_order(json.dumps(_with_offset_rows(order_doc, row))), lookups
+        )
+    assert info.value.problems == (  # and no totals check of rows that cannot be added up
+        Problem("$.products[0].quantity", f"{10**30} is out of range (at most 15 digits)"),
+        Problem("$.products[1].quantity", f"{10**30} is out of range (at most 15 digits)"),
+    )
+
+
+@pytest.mark.parametrize(
+    ("quantity", "price", "tax", "converts"),
+    [
+        (999_999_999_999_999, "0.0000", "0.0000", True),  # the largest quantity, free
+        (10**15, "0.0000", "0.0000", False),
+        (1, "799999999999999.9920", "25.0000", True),  # 999,999,999,999,999.99 incl. VAT
+        (1, "800000000000000.0000", "25.0000", False),  # 10^15 including VAT
+        (1, "999999999999999.9999", "100.0000", False),
+        (2, "400000000000000.0000", "25.0000", False),  # a row amount of 10^15
+        (10**40, "0.0001", "0.0000", False),
+        (3, "-300000000000000.0000", "0.0000", True),  # a credit row
+    ],
+)
+def test_extreme_rows_convert_to_what_bex_takes_or_are_refused(  # noqa: PLR0917
+    quantity: int,
+    price: str,
+    tax: str,
+    converts: bool,
+    order_doc: dict[str, Any],
+    lookups: Lookups,
+) -> None:
+    """Quantities and prices at and past the bounds: the order is refused with a
+    MappingError, or it dumps and loads back (issue 16, fault 5)."""
+    row = {"quantity": quantity, "model": "GIFTBOX", "name": "x", "price": price, "tax": tax}
+    assert _converts_to_what_bex_takes(_with_offset_rows(order_doc, row), lookups) is converts
+
+
+def test_rows_that_add_up_beyond_an_amount_are_refused(
+    order_doc: dict[str, Any], lookups: Lookups
+) -> None:
+    """Two rows in range, paid by two gift cards in range, whose sum (the Bex order's
+    Belopp inkl.moms) is not."""
+    big = "700000000000000.0000"
+    row = {"quantity": 1, "model": "GIFTBOX", "name": "x", "price": big, "tax": "0"}
+    card = {"code": "PK-1", "amount": big, "reservation_id": "RES-1"}
+    order_doc["products"][:0] = [row, row]
+    order_doc["gift_cards"] += [card, card]
+    with pytest.raises(MappingError) as info:
+        convert.order_to_bex(vendre.load_order(json.dumps(order_doc)), lookups)
+    assert info.value.problems == (
+        Problem(
+            "$.totals",
+            "the rows add up to 1400000000004183.00: out of range (at most 15 integer digits)",
+        ),
+    )
+
+
+@settings(max_examples=150)
+@given(
+    quantity=st.integers(1, 10**32),
+    cents=st.integers(-(10**18), 10**18),
+    tax=st.sampled_from(["0", "6", "25", "100"]),
+)
+def test_whatever_order_to_bex_accepts_bex_dumps(quantity: int, cents: int, tax: str) -> None:
+    """Law (issue 16): an order that converts is one that bex.dumps_order writes and
+    bex.load_order reads back; any other is refused with a MappingError."""
+    order_doc = json.loads((EXAMPLES / "vendre-order.json").read_bytes())
+    price = str(Decimal(cents).scaleb(-4))
+    row = {"quantity": quantity, "model": "GIFTBOX", "name": "x", "price": price, "tax": tax}
+    _converts_to_what_bex_takes(_with_offset_rows(order_doc, row), LOOKUPS)
+
+
+def test_order_to_vendre_refuses_totals_beyond_an_amount(
+    order_doc: dict[str, Any], lookups: Lookups
+) -> None:
+    """Bex rows in range whose Vendre subtotal is not: refused, not left for Vendre's loader."""
+    order = bex.load_order(to_bex(order_doc, lookups))
+    big = Decimal("700000000000000.00")
+    rows = tuple(
+        attrs.evolve(order.rows[3], quantity=1, price=big, amount=big, vat_rate=Decimal(0))
+        for _ in range(2)
+    )
+    web = attrs.evolve(order.payments[0], amount=2 * big - Decimal("500.00"))
+    huge = attrs.evolve(order, rows=rows, payments=(web, order.payments[1]), total=2 * big)
+    with pytest.raises(MappingError) as info:
+        convert.order_to_vendre(huge, lookups)
+    assert "$.Artiklar" in info.value.paths
+    assert "the ot_subtotal would be 1400000000000000.0000" in str(info.value)
+
+
+# --- issue 16: a gift card pays more than 0 -----------------------------------------------
+
+
+@pytest.mark.parametrize(("amount", "shown"), [("-10.0000", "'-10.0000'"), ("0", "'0.0000'")])
+def test_a_gift_card_must_pay_more_than_zero(
+    amount: str, shown: str, order_doc: dict[str, Any]
+) -> None:
+    """A -10.00 (or 0) PRESENTKORT payment never reaches Bex: the order does not load."""
+    order_doc["gift_cards"][0]["amount"] = amount
+    with pytest.raises(MappingError) as info:
+        vendre.load_order(json.dumps(order_doc))
+    assert info.value.problems == (
+        Problem("$.gift_cards[0].amount", f"must be more than 0, got {shown}"),
+    )
+
+
+def test_a_gift_card_built_by_hand_must_pay_more_than_zero(
+    order_doc: dict[str, Any], lookups: Lookups
+) -> None:
+    """The converter holds a model built by hand to the same rule, and the totals check
+    cannot pass it: -10.00 of gift card and 10.00 more on the web payment add up."""
+    order = vendre.load_order(json.dumps(order_doc))
+    card = attrs.evolve(order.gift_cards[0], amount=Decimal("-10.0000"))
+    total = attrs.evolve(order.totals[-1], value=Decimal("4193.0000"))
+    negative = attrs.evolve(order, gift_cards=(card,), totals=(*order.totals[:-1], total))
+    with pytest.raises(MappingError) as info:
+        convert.order_to_bex(negative, lookups)
+    assert info.value.problems == (
+        Problem("$.gift_cards[0].amount", "must be more than 0, got '-10.0000'"),
+    )
+
+
+@pytest.mark.parametrize("amount", ["-10.00", "0.00"])
+def test_a_bex_gift_card_payment_must_be_more_than_zero(
+    amount: str, order_doc: dict[str, Any], lookups: Lookups
+) -> None:
+    """Bex → Vendre: a PRESENTKORT payment of 0 or less is no gift card use."""
+    document = to_bex(order_doc, lookups)
+    document["Butik & webbetalningar"][1]["Belopp"] = amount
+    document["Butik & webbetalningar"][0]["Belopp"] = str(Decimal("4183.00") - Decimal(amount))
+    with pytest.raises(MappingError) as info:
+        convert.order_to_vendre(bex.load_order(json.dumps(document)), lookups)
+    assert info.value.problems == (
+        Problem(
+            "$['Butik & webbetalningar'][1].Belopp",
+            f"a gift card pays more than 0, got {str(Decimal(amount))!r}",
+        ),
+    )
+
+
+def test_many_problems_of_a_conversion_are_bounded(
+    order_doc: dict[str, Any], lookups: Lookups
+) -> None:
+    """5,000 rows with a VAT rate Bex cannot write: 1,000 problems and a count of the rest."""
+    row = {"quantity": 1, "model": "GIFTBOX", "name": "x", "price": "1.0000", "tax": "25.0010"}
+    order_doc["products"] = [row] * 5000
+    with pytest.raises(MappingError) as info:
+        convert.order_to_bex(vendre.load_order(json.dumps(order_doc)), lookups)
+    problems = info.value.problems
+    assert len(problems) == MappingError.MAX_PROBLEMS + 1
+    assert problems[0] == Problem(
+        "$.products[0].tax", "25.0010 cannot be written with 2 decimals without rounding"
+    )
+    assert problems[-1] == Problem("$", "... and 4,001 more problems")  # and the totals

@@ -189,9 +189,12 @@ def test_a_reader_that_goes_away_stops_quietly(tmp_path: Path) -> None:
 def test_lookups_check_recognises_every_kind_of_document(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Bex orders, products and status updates are checked too; partial documents are fine."""
+    """Bex orders, products and status updates are checked too; partial documents are fine.
+
+    What is no document of a known kind is a problem (issue 16), listed before the codes.
+    """
     documents = [
-        5,  # not a document: ignored
+        5,  # not a document
         {  # a Vendre order without payment method, shipping method or countries
             "products": [],
             "totals": [],
@@ -218,6 +221,8 @@ def test_lookups_check_recognises_every_kind_of_document(
     out, err = capsys.readouterr()
     assert out == "7 codes checked, 4 without a mapping\n"
     assert [line.split(": ", 2)[1] for line in err.splitlines()] == [
+        "$[0]",
+        "$[7]",
         "$[2]['Butik & webbetalningar'][0].Kod",
         "$[2].Faktureras.Land",
         "$[3].category_id",

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
+from collections.abc import Callable
 from datetime import UTC, datetime, time
+from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bexvendre_mapping import MappingError, bex, vendre
+from bexvendre_mapping import Lookups, LookupsError, MappingError, Settings, bex, vendre
 from bexvendre_mapping._dates import format_datetime
+from bexvendre_mapping.stream import convert_lines
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 
@@ -158,3 +164,80 @@ def test_a_datetime_subclass_is_written_from_its_fields_every_time() -> None:
     assert format_datetime(value, STOCKHOLM) == "2026-10-25 02:30:00"
     assert format_datetime(value, STOCKHOLM) == "2026-10-25 02:30:00"
     assert Counted.calls == 2
+
+
+# --- issue 16: whatever the zone's name, a MappingError or a result ----------------------------
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def _example(name: str) -> Any:
+    document = json.loads((EXAMPLES / name).read_bytes())
+    return document[0] if isinstance(document, list) else document
+
+
+# (load, dump, the example it loads): every kind of Bex document, and a Vendre order.
+ROUTES: list[tuple[Callable[..., Any], Callable[..., Any], str]] = [
+    (vendre.load_order, vendre.dumps_order, "vendre-order.json"),
+    (bex.load_article, bex.dumps_article, "bex-article.json"),
+    (bex.load_stock, bex.dumps_stock, "bex-stock.json"),
+    (bex.load_order_status, bex.dumps_order_status, "bex-order-statuses.json"),
+    (bex.load_gift_card, bex.dumps_gift_card, "bex-gift-card.json"),
+    (
+        bex.load_gift_card_reservation,
+        bex.dumps_gift_card_reservation,
+        "bex-gift-card-reservation.json",
+    ),
+]
+
+
+def _mapping_error_or_result(call: Callable[[], Any]) -> None:
+    with contextlib.suppress(MappingError):
+        call()
+
+
+@pytest.mark.parametrize(
+    "zone",
+    ["\x00", "UTC\x00", "a\ud800", "EST5EDT,M13.1.0,M10.5.0", "EST-99EDT", ":/etc/localtime", ""],
+)
+@pytest.mark.parametrize(("load", "dumps", "example"), ROUTES)
+def test_junk_zone_names_give_mapping_errors(
+    zone: str, load: Callable[..., Any], dumps: Callable[..., Any], example: str
+) -> None:
+    """A NUL in the name, a lone surrogate, a POSIX rule dateutil reads but cannot apply:
+    loaders and dumpers of every kind raise a MappingError or do their job (a model without
+    date-times needs no zone to load), never ValueError."""
+    document = _example(example)
+    model = load(document)
+    for data in (document, json.dumps(document), json.dumps(document).encode()):
+        _mapping_error_or_result(lambda data=data: load(data, time_zone=zone))
+    with pytest.raises(MappingError):
+        dumps(model, time_zone=zone)
+
+
+@given(zone=st.text(max_size=40))
+def test_any_zone_name_gives_a_mapping_error_or_a_result(zone: str) -> None:
+    """Any text as the zone: loading, dumping, streaming and the settings."""
+    order = _example("vendre-order.json")
+    _mapping_error_or_result(lambda: vendre.load_order(order, time_zone=zone))
+    _mapping_error_or_result(lambda: vendre.dumps_order(vendre.load_order(order), time_zone=zone))
+    _mapping_error_or_result(lambda: bex.load_stock(_example("bex-stock.json"), time_zone=zone))
+    lookups = Lookups(settings=Settings(time_zone=zone))
+    line = json.dumps(_example("bex-stock.json")).encode()
+    _mapping_error_or_result(
+        lambda: list(convert_lines([line], "stock", source="bex", lookups=lookups))
+    )
+    with contextlib.suppress(LookupsError):
+        Lookups.from_dict({"settings": {"time_zone": zone}})
+
+
+@pytest.mark.parametrize("zone", ["EST5EDT,M13.1.0,M10.5.0", "EST-99EDT"])
+def test_a_posix_rule_that_cannot_be_applied_is_an_unknown_zone(zone: str) -> None:
+    """dateutil reads these rules, and fails on the first offset asked of them: refused at
+    once, in the settings as in a dumper."""
+    with pytest.raises(LookupsError) as info:
+        Lookups.from_dict({"settings": {"time_zone": zone}})
+    assert str(info.value) == f"$.settings.time_zone: unknown time zone {zone!r}"
+    order = vendre.load_order(_example("vendre-order.json"))
+    with pytest.raises(MappingError, match="unknown time zone"):
+        vendre.dump_order(order, time_zone=zone)

@@ -203,6 +203,16 @@ def test_create_and_find_an_order(sandbox: Sandbox) -> None:
     assert client.find_order("999") is None
 
 
+def test_create_order_writes_times_in_the_clients_time_zone() -> None:
+    """A shop on Helsinki time gets Orderdatum on Helsinki's wall clock, not Stockholm's."""
+    document = bex_order_doc("100240")
+    order = bex.load_order(document, time_zone="Europe/Helsinki")
+    with Sandbox(time_zone="Europe/Helsinki") as helsinki:
+        helsinki.bex_client().create_order(order)
+        (stored,) = helsinki.bex_orders()
+    assert stored["Orderdatum"] == document["Orderdatum"] == "2026-03-02 10:15:00"
+
+
 def test_create_order_returns_an_existing_order_on_409(sandbox: Sandbox) -> None:
     """Creating an order Bex already has is answered with the one Bex has."""
     sandbox.add_bex_order(bex_order_doc("100234"))

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import logging
 import pickle
 import shutil
 import socket
 import ssl
 import subprocess
+import threading
 import time
-from collections.abc import Iterator
+import tracemalloc
+import zlib
+from collections.abc import Callable, Iterator
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -22,12 +28,15 @@ from werkzeug.wrappers import Request, Response
 
 import bexvendre_mapping
 from bexvendre_mapping.http import (
+    DEFAULT_DEADLINE,
+    DEFAULT_MAX_RESPONSE_BYTES,
     AuthError,
     BexClient,
     HttpError,
     NotFound,
     RateLimited,
     ResponseError,
+    RetryBudgetExhausted,
     RetryPolicy,
     ServerError,
     TransportError,
@@ -361,19 +370,29 @@ def test_secrets_never_appear_with_the_sandbox(
         assert all(credential not in text for text in texts)
 
 
-def test_credentials_in_the_base_url_are_not_shown() -> None:
-    """A base URL with user information is shown without it."""
-    client = BexClient(
-        f"http://user:pa55word@127.0.0.1:{free_port()}/api/",
-        "key",
-        "secret",
-        retries=0,
-        trust_env=False,
-    )
-    with client, pytest.raises(TransportError) as caught:
-        client.get_gift_card("1")
+@pytest.mark.parametrize(
+    "make",
+    [lambda url: BexClient(url, "key-1234", "secret-5678"), lambda url: VendreClient(url, "k3y")],
+    ids=["bex", "vendre"],
+)
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://user:pa55word@127.0.0.1:9/api/",
+        "https://:pa55word@shop.example/API/1",
+        "https://pa55word@shop.example/API/1",
+    ],
+)
+def test_credentials_in_the_base_url_are_refused(make: Callable[[str], object], url: str) -> None:
+    """user:password@ in the base URL is refused, never shown (it was, in repr and base_url).
+
+    Were it accepted, requests would send it as Basic credentials of its own besides the
+    client's, and it would show wherever the base URL does.
+    """
+    with pytest.raises(ValueError, match="base_url holds a user name or password") as caught:
+        make(url)
+    assert "put credentials in the client's api_key" in str(caught.value)
     assert "pa55word" not in str(caught.value)
-    assert "pa55word" not in caught.value.url
 
 
 # --- requests as sent, and odd answers ------------------------------------------------------
@@ -399,6 +418,18 @@ def test_redirects_are_not_followed(httpserver: HTTPServer) -> None:
         list(client.iter_orders())
     assert caught.value.status == 302
     assert len(httpserver.log) == 1
+
+
+def test_a_redirect_names_its_target_without_credentials(httpserver: HTTPServer) -> None:
+    """A Location with user:password@ is named without them."""
+    httpserver.expect_request("/API/1/orders").respond_with_data(
+        "", status=307, headers={"Location": "http://user:pa55word@elsewhere.example:8080/x"}
+    )
+    client = VendreClient(httpserver.url_for("/API/1"), "key", retries=0, trust_env=False)
+    with client, pytest.raises(ResponseError) as caught:
+        list(client.iter_orders())
+    assert "unexpected redirect to http://elsewhere.example:8080/x" in str(caught.value)
+    assert "pa55word" not in str(caught.value)
 
 
 def test_a_404_is_not_found(httpserver: HTTPServer) -> None:
@@ -500,3 +531,517 @@ def test_tls_is_verified_by_default(certificate: tuple[Path, Path]) -> None:
         )
         with trusting:
             assert trusting.get_bonus_balance("1").points == 5
+
+
+# --- hostile servers: bounds on size, time and waiting (issue 16) ---------------------------
+
+GIFT_CARD_PATH = "/api/GiftCards/PK-1"
+
+
+def read_request_head(connection: socket.socket) -> bool:
+    """Read one request (head, and a body by Content-Length); False if the client left."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = connection.recv(65536)
+        if not chunk:
+            return False
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+    while len(body) < length:
+        chunk = connection.recv(65536)
+        if not chunk:
+            return False
+        body += chunk
+    return True
+
+
+class ScriptedServer:
+    """A loopback server that reads each request, then lets ``script`` answer on the socket.
+
+    One connection at a time; ``script`` gets the connection and a stop event, and ends when
+    the client goes away (an OSError, swallowed) or the server stops. With ``http=False``
+    the script gets the connection as soon as it is accepted.
+    """
+
+    def __init__(
+        self, script: Callable[[socket.socket, threading.Event], None], *, http: bool = True
+    ) -> None:
+        self.script = script
+        self.http = http
+        self.requests = 0
+        self.stopping = threading.Event()
+        self._socket = socket.create_server(("127.0.0.1", 0))
+        self._socket.settimeout(0.1)
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._socket.getsockname()[1]}/api/"
+
+    def _serve(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                connection, _ = self._socket.accept()
+            except TimeoutError:
+                continue
+            with connection, contextlib.suppress(OSError):
+                connection.settimeout(5)
+                if not self.http or read_request_head(connection):
+                    self.requests += 1
+                    self.script(connection, self.stopping)
+
+    def close(self) -> None:
+        self.stopping.set()
+        self._thread.join(timeout=30)
+        self._socket.close()
+
+
+@pytest.fixture
+def scripted() -> Iterator[Callable[..., str]]:
+    servers: list[ScriptedServer] = []
+
+    def start(script: Callable[[socket.socket, threading.Event], None], http: bool = True) -> str:
+        servers.append(ScriptedServer(script, http=http))
+        return servers[-1].url
+
+    yield start
+    for server in servers:
+        server.close()
+
+
+def trickle(connection: socket.socket, stopping: threading.Event, data: bytes) -> None:
+    """Send ``data`` a byte every 0.2 s: every read timeout is met, the answer never ends."""
+    for byte in data:
+        if stopping.wait(0.2):
+            return
+        connection.sendall(bytes([byte]))
+
+
+def trickled_body(connection: socket.socket, stopping: threading.Event) -> None:
+    connection.sendall(
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 400\r\n\r\n"
+    )
+    trickle(connection, stopping, b" " * 399 + b"1")
+
+
+def trickled_headers(connection: socket.socket, stopping: threading.Event) -> None:
+    trickle(connection, stopping, b"HTTP/1.1 200 OK\r\nX-Slow: " + b"z" * 400 + b"\r\n\r\n")
+
+
+def chunked(connection: socket.socket, stopping: threading.Event, status: int) -> None:
+    """A chunked body of JSON whitespace without end (for the client: 256 MiB, 20 s at most)."""
+    connection.sendall(
+        f"HTTP/1.1 {status} Whatever\r\nContent-Type: application/json\r\n".encode()
+        + b"Retry-After: 0\r\nTransfer-Encoding: chunked\r\n\r\n"
+    )
+    piece = b"10000\r\n" + b" " * 0x10000 + b"\r\n"
+    ends = time.monotonic() + 20
+    for _ in range(4096):
+        if stopping.is_set() or time.monotonic() > ends:
+            return
+        connection.sendall(piece)
+
+
+def bex_client(url: str, **options: Any) -> BexClient:
+    defaults: dict[str, Any] = {"retries": 0, "timeout": (2.0, 2.0), "trust_env": False}
+    return BexClient(url, "key-1234", "secret-5678", **{**defaults, **options})
+
+
+# Fault 4: a Retry-After past int()'s 4,300-digit limit escaped as ValueError.
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("9" * 5000, 1),  # whole seconds however many digits: longer than any cap
+        ("0" * 5000 + "1", 1),
+        ("Mon, 01 Jan 99999 00:00:00 GMT", None),  # a date out of range: unreadable
+    ],
+    ids=["5000-digits", "leading-zeros", "year-99999"],
+)
+@pytest.mark.parametrize(("status", "error_class"), [(503, ServerError), (429, RateLimited)])
+def test_an_enormous_retry_after_is_an_http_error(
+    httpserver: HTTPServer,
+    value: str,
+    expected: int | None,
+    status: int,
+    error_class: type[ServerError | RateLimited],
+) -> None:
+    """Retried after at most retry_after_max, then the status's own error, never ValueError."""
+    httpserver.expect_request(GIFT_CARD_PATH).respond_with_json(
+        {"error": "busy"}, status=status, headers={"Retry-After": value}
+    )
+    retries = RetryPolicy(total=1, backoff_factor=0, jitter=0, retry_after_max=1)
+    with (
+        bex_client(httpserver.url_for("/api/"), retries=retries) as client,
+        pytest.raises(error_class) as caught,
+    ):
+        client.get_gift_card("PK-1")
+    assert (caught.value.status, caught.value.retry_after) == (status, expected)
+    assert len(httpserver.log) == 2
+
+
+def test_an_enormous_retry_after_on_a_create_is_a_server_error(httpserver: HTTPServer) -> None:
+    """The creates read the Retry-After of a 503 themselves: the same reading there."""
+    httpserver.expect_request("/api/GiftCardReservations", method="POST").respond_with_json(
+        {"error": "busy"}, status=503, headers={"Retry-After": "7" * 5000}
+    )
+    with bex_client(httpserver.url_for("/api/")) as client, pytest.raises(ServerError) as caught:
+        client.reserve_gift_card("PK-1", Decimal("10.00"), "checkout-1")
+    assert caught.value.retry_after == RetryPolicy().retry_after_max
+
+
+def test_the_retry_policy_reads_any_number_of_digits() -> None:
+    """urllib3's own parser raised ValueError; the policy's Retry cuts it to the cap."""
+    retry = RetryPolicy(retry_after_max=30).urllib3_retry()
+    assert retry.parse_retry_after("1" * 4301) == 30
+    assert retry.parse_retry_after(" 12 ") == 12
+
+
+# Fault 6: no limit on the size of a response.
+
+
+def gzip_bomb(size: int) -> bytes:
+    """A gzip body that inflates to a JSON document of ``size`` bytes (about 1000:1)."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    block = b" " * (1024 * 1024)
+    parts = [compressor.compress(b'{"Kundnr": "1", "Bonuspo\xc3\xa4ng": 5')]
+    parts += [compressor.compress(block) for _ in range(size // len(block))]
+    parts += [compressor.compress(b"}"), compressor.flush()]
+    return b"".join(parts)
+
+
+def test_a_gzip_bomb_stops_at_the_size_limit(httpserver: HTTPServer) -> None:
+    """64 MiB inflated from 64 KiB: ResponseError at 1 MiB, and the rest is never inflated.
+
+    Before, the whole body was inflated into memory (and this one even loaded).
+    """
+    bomb = gzip_bomb(64 * 1024 * 1024)
+    assert len(bomb) < 128 * 1024
+    httpserver.expect_request("/api/Customers/1/Bonus").respond_with_data(
+        bomb, content_type="application/json", headers={"Content-Encoding": "gzip"}
+    )
+    limit = 1024 * 1024
+    with (
+        bex_client(httpserver.url_for("/api/"), max_response_bytes=limit) as client,
+        traced_peak() as peak,
+        pytest.raises(ResponseError, match="larger than the limit of 1048576 bytes"),
+    ):
+        client.get_bonus_balance("1")
+    assert peak[0] < 16 * 1024 * 1024
+
+
+@contextlib.contextmanager
+def traced_peak() -> Iterator[list[int]]:
+    """The peak of the memory Python allocates in the block, in bytes, in the list after it."""
+    peak: list[int] = []
+    tracemalloc.start()
+    try:
+        yield peak
+    finally:
+        peak.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+
+
+def test_an_endless_body_stops_at_the_size_limit(scripted: Any) -> None:
+    """A chunked body that never ends: ResponseError naming the limit, within seconds."""
+    url = scripted(lambda connection, stopping: chunked(connection, stopping, 200))
+    started = time.monotonic()
+    with (
+        bex_client(url, max_response_bytes=256 * 1024) as client,
+        pytest.raises(ResponseError) as caught,
+    ):
+        client.get_bonus_balance("1")
+    assert time.monotonic() - started < 10
+    assert "larger than the limit of 262144 bytes (max_response_bytes)" in str(caught.value)
+    assert caught.value.status == 200
+    assert caught.value.body_excerpt is not None
+
+
+@pytest.mark.parametrize(("status", "error_class"), [(503, ServerError), (404, NotFound)])
+def test_an_error_with_an_endless_body_is_still_its_status_error(
+    scripted: Any, status: int, error_class: type[HttpError]
+) -> None:
+    """Of an error only the excerpt is read; a retried 503 is not read to its end either.
+
+    Before, the body was read to its end, before the retry and for the error: for ever.
+    """
+    url = scripted(lambda connection, stopping: chunked(connection, stopping, status))
+    retries = RetryPolicy(total=1, backoff_factor=0, jitter=0)
+    started = time.monotonic()
+    with (
+        bex_client(url, retries=retries) as client,
+        traced_peak() as peak,
+        pytest.raises(error_class) as caught,
+    ):
+        client.get_bonus_balance("1")
+    assert time.monotonic() - started < 10
+    assert caught.value.status == status
+    assert peak[0] < 16 * 1024 * 1024
+
+
+def test_the_size_limit_is_checked() -> None:
+    """64 MiB by default; a limit below one byte is refused."""
+    assert DEFAULT_MAX_RESPONSE_BYTES == 64 * 1024 * 1024
+    for value in (0, -1, 1.5, True):
+        with pytest.raises(ValueError, match="max_response_bytes"):
+            VendreClient("https://shop.example/API/1", "key", max_response_bytes=value)  # type: ignore[arg-type]
+
+
+# Fault 7: a trickling server defeated the read timeout, and Retry-After waits had no bound.
+
+
+@pytest.mark.parametrize("script", [trickled_body, trickled_headers], ids=["body", "headers"])
+def test_a_trickling_server_meets_the_deadline(scripted: Any, script: Any) -> None:
+    """A byte every 0.2 s meets a 2 s read timeout for ever; a 1 s deadline ends it."""
+    url = scripted(script)
+    started = time.monotonic()
+    with (
+        bex_client(url, deadline=1) as client,
+        pytest.raises(TransportError, match=r"deadline of 1s") as caught,
+    ):
+        client.get_bonus_balance("1")
+    assert time.monotonic() - started < 6
+    assert caught.value.connected
+
+
+def test_the_deadline_is_per_attempt(scripted: Any) -> None:
+    """A GET whose headers trickle is retried, and the retry gets the whole deadline again.
+
+    (A body is read after urllib3 has handed the response over: it is never retried.)
+    """
+    url = scripted(trickled_headers)
+    retries = RetryPolicy(total=1, backoff_factor=0, jitter=0)
+    started = time.monotonic()
+    with (
+        bex_client(url, deadline=1, retries=retries) as client,
+        pytest.raises(TransportError, match="deadline"),
+    ):
+        client.get_bonus_balance("1")
+    assert 1.8 < time.monotonic() - started < 10
+
+
+def test_a_create_past_the_deadline_may_have_been_carried_out(scripted: Any) -> None:
+    """A POST past its deadline may have been carried out: connected, so the create looks."""
+    url = scripted(trickled_headers)
+    with (
+        bex_client(url, deadline=0.5) as client,
+        pytest.raises(TransportError, match="deadline") as caught,
+    ):
+        client.create_order(bex_order())
+    assert caught.value.connected
+    assert caught.value.method == "POST"
+
+
+def test_the_deadline_holds_over_tls(certificate: tuple[Path, Path]) -> None:
+    """The watchdog shuts the socket under TLS too."""
+    cert, key = certificate
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    stopping = threading.Event()
+
+    def slowly(_request: Request) -> Response:
+        def body() -> Iterator[bytes]:
+            for _ in range(100):
+                if stopping.wait(0.2):
+                    return
+                yield b" "
+
+        return Response(body(), content_type="application/json")
+
+    with HTTPServer(host="127.0.0.1", port=free_port(), ssl_context=context) as server:
+        server.expect_request("/api/Customers/1/Bonus").respond_with_handler(slowly)
+        started = time.monotonic()
+        with (
+            bex_client(server.url_for("/api/"), verify=str(cert), deadline=1) as client,
+            pytest.raises(TransportError, match="deadline"),
+        ):
+            client.get_bonus_balance("1")
+        assert time.monotonic() - started < 6
+        stopping.set()
+
+
+def test_a_trickling_tls_handshake_meets_the_deadline(scripted: Any) -> None:
+    """A server that answers the ClientHello a byte at a time is watched from the connect on."""
+
+    def handshake(connection: socket.socket, stopping: threading.Event) -> None:
+        connection.recv(65536)  # the ClientHello
+        connection.sendall(b"\x16\x03\x03\x40\x00")  # a 16 KiB handshake record follows...
+        trickle(connection, stopping, bytes(400))
+
+    url = scripted(handshake, http=False).replace("http://", "https://")
+    started = time.monotonic()
+    with (
+        bex_client(url, deadline=1) as client,
+        pytest.raises(TransportError, match="deadline of 1s"),
+    ):
+        client.get_bonus_balance("1")
+    assert time.monotonic() - started < 6
+
+
+def test_the_deadline_is_checked(httpserver: HTTPServer) -> None:
+    """120 s by default; None turns it off; 0 or less is refused."""
+    assert DEFAULT_DEADLINE == 120
+    httpserver.expect_request("/api/Customers/1/Bonus").respond_with_json(
+        {"Kundnr": "1", "Bonuspoäng": 5}
+    )
+    with bex_client(httpserver.url_for("/api/"), deadline=None) as client:
+        assert client.get_bonus_balance("1").points == 5
+    for value in (0, -1, True, "5"):
+        with pytest.raises(ValueError, match="deadline"):
+            VendreClient("https://shop.example/API/1", "key", deadline=value)  # type: ignore[arg-type]
+
+
+def test_the_policys_retry_serves_a_session_of_ones_own(httpserver: HTTPServer) -> None:
+    """urllib3_retry() is lenient about Retry-After and bound by neither deadline nor budget."""
+    httpserver.expect_ordered_request("/x").respond_with_data(
+        "busy", status=503, headers={"Retry-After": "9" * 5000}
+    )
+    httpserver.expect_ordered_request("/x").respond_with_data("ok")
+    policy = RetryPolicy(total=1, retry_after_max=1, wait_budget=0)
+    with requests.Session() as session:
+        session.mount("http://", requests.adapters.HTTPAdapter(max_retries=policy.urllib3_retry()))
+        assert session.get(httpserver.url_for("/x"), timeout=5).text == "ok"
+
+
+def test_the_deadline_holds_through_an_http_proxy(scripted: Any) -> None:
+    """A caller's session that goes through a proxy: the proxy's connection is watched."""
+    proxy = scripted(trickled_headers).removesuffix("/api/")
+    with requests.Session() as session:
+        session.proxies = {"http": proxy}
+        started = time.monotonic()
+        with (
+            bex_client("http://bex.example/api/", session=session, deadline=1) as client,
+            pytest.raises(TransportError, match="deadline"),
+        ):
+            client.get_bonus_balance("1")
+        assert time.monotonic() - started < 6
+
+
+def test_the_wait_budget_stops_retries_early(httpserver: HTTPServer) -> None:
+    """503 with Retry-After: 1 to everything, budget 2.5 s: given up after 2 s of waiting.
+
+    Without the budget, the client would wait out all ten retries.
+    """
+    httpserver.expect_request(GIFT_CARD_PATH).respond_with_json(
+        {"error": "busy"}, status=503, headers={"Retry-After": "1"}
+    )
+    retries = RetryPolicy(total=10, backoff_factor=0, jitter=0, retry_after_max=5, wait_budget=2.5)
+    started = time.monotonic()
+    with (
+        bex_client(httpserver.url_for("/api/"), retries=retries) as client,
+        pytest.raises(RetryBudgetExhausted) as caught,
+    ):
+        client.get_gift_card("PK-1")
+    assert 1.8 < time.monotonic() - started < 8
+    assert len(httpserver.log) == 3
+    error = caught.value
+    assert (error.method, error.status) == ("GET", 503)
+    assert error.url == httpserver.url_for(GIFT_CARD_PATH)
+    assert "wait budget of 2.5s" in str(error)
+    assert isinstance(error, HttpError)
+    copy = pickle.loads(pickle.dumps(error))  # noqa: S301 - our own error
+    assert (type(copy), str(copy)) == (RetryBudgetExhausted, str(error))
+
+
+def test_the_wait_budget_lasts_until_it_is_reset(httpserver: HTTPServer) -> None:
+    """What one call waited is gone for the next; reset_wait_budget gives it back."""
+    httpserver.expect_request(GIFT_CARD_PATH).respond_with_json(
+        {"error": "busy"}, status=503, headers={"Retry-After": "1"}
+    )
+    retries = RetryPolicy(total=3, backoff_factor=0, jitter=0, retry_after_max=5, wait_budget=1.5)
+    with bex_client(httpserver.url_for("/api/"), retries=retries) as client:
+        with pytest.raises(RetryBudgetExhausted):
+            client.get_gift_card("PK-1")
+        assert len(httpserver.log) == 2  # waited 1 s, then 1 s more would pass 1.5 s
+        started = time.monotonic()
+        with pytest.raises(RetryBudgetExhausted):
+            client.get_gift_card("PK-1")
+        assert time.monotonic() - started < 0.9  # no wait at all
+        assert len(httpserver.log) == 3
+        client.reset_wait_budget()
+        with pytest.raises(RetryBudgetExhausted):
+            client.get_gift_card("PK-1")
+        assert len(httpserver.log) == 5
+
+
+def test_the_wait_budget_bounds_a_creates_own_waits(sandbox: Sandbox) -> None:
+    """create/reserve repeat a POST themselves after RetryPolicy.delay: the same budget."""
+    sandbox.add_bex_gift_card(gift_card_doc("PK-1"))
+    sandbox.inject(
+        "bex", method="POST", path="GiftCardReservations", status=503, retry_after=1, times=10
+    )
+    retries = RetryPolicy(total=5, backoff_factor=0, jitter=0, retry_after_max=1, wait_budget=1.5)
+    client = sandbox.bex_client(retries=retries)
+    with pytest.raises(RetryBudgetExhausted) as caught:
+        client.reserve_gift_card("PK-1", Decimal("10.00"), "checkout-1")
+    assert (caught.value.method, caught.value.status) == ("POST", 503)
+    assert [(c.method, c.status) for c in sandbox.calls("bex")] == [
+        ("POST", 503),
+        ("GET", 200),
+        ("POST", 503),
+    ]
+
+
+def test_the_wait_budget_bounds_backoffs_without_a_response() -> None:
+    """Connection refused, backoff 2 s after the first repetition: past a 0.5 s budget."""
+    retries = RetryPolicy(total=5, backoff_factor=1, jitter=0, wait_budget=0.5)
+    client = bex_client(f"http://127.0.0.1:{free_port()}/api/", retries=retries)
+    started = time.monotonic()
+    with client, pytest.raises(RetryBudgetExhausted) as caught:
+        client.get_gift_card("PK-1")
+    assert time.monotonic() - started < 5
+    assert caught.value.status is None
+
+
+def test_the_wait_budget_is_300_seconds_by_default() -> None:
+    """None turns it off; a negative budget is refused."""
+    assert RetryPolicy().wait_budget == 300
+    assert RetryPolicy(wait_budget=None).wait_budget is None
+    with pytest.raises(ValueError, match="wait_budget"):
+        RetryPolicy(wait_budget=-1)
+
+
+# Fault 10: short secrets were never redacted.
+
+
+def echo_credentials(request: Request) -> Response:
+    """A careless server that repeats the credentials it got, alone and inside longer words."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    secret = base64.b64decode(value).decode() if scheme == "Basic" else value
+    return Response(f"denied for {secret} ({header}); not {secret}y or x{secret}x", status=400)
+
+
+def test_short_secrets_are_redacted_as_whole_tokens(
+    httpserver: HTTPServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A 2- or 3-character secret standing alone is ***; inside a longer word it is left.
+
+    Before, a secret under 4 characters was never redacted.
+    """
+    caplog.set_level(logging.DEBUG)
+    httpserver.expect_request(GIFT_CARD_PATH).respond_with_handler(echo_credentials)
+    httpserver.expect_request("/API/1/orders").respond_with_handler(echo_credentials)
+    bex = BexClient(httpserver.url_for("/api/"), "k3", "x9z", retries=0, trust_env=False)
+    vendre = VendreClient(
+        httpserver.url_for("/API/1"), "v7", auth="bearer", retries=0, trust_env=False
+    )
+    with bex, vendre:
+        with pytest.raises(HttpError) as bex_error:
+            bex.get_gift_card("PK-1")
+        with pytest.raises(HttpError) as vendre_error:
+            list(vendre.iter_orders())
+        reprs = repr(bex) + repr(vendre)
+    assert bex_error.value.body_excerpt == (
+        "denied for ***:*** (Basic ***); not ***:x9zy or xk3:x9zx"
+    )
+    assert vendre_error.value.body_excerpt == "denied for *** (Bearer ***); not v7y or xv7x"
+    texts = [str(bex_error.value), str(vendre_error.value), caplog.text, reprs]
+    assert not any(word in text for text in texts for word in ("k3:x9z ", " v7 "))

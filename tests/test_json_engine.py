@@ -133,13 +133,19 @@ def test_both_engines_read_alike(text: str, form: str) -> None:
 
 @pytest.mark.parametrize(
     "data",
-    [b"\xef\xbb\xbf[1]", b'["\xed\xa0\x80"]', b'["\xc0\x80"]', b'"\xff"', b"\x00"],
-    ids=["bom", "utf8-surrogate", "overlong", "bad-byte", "nul"],
+    [b'["\xed\xa0\x80"]', b'["\xc0\x80"]', b'"\xff"', b"\x00", b"\xef\xbb\xbf\xef\xbb\xbf[1]"],
+    ids=["utf8-surrogate", "overlong", "bad-byte", "nul", "two-boms"],
 )
 def test_both_engines_refuse_bad_bytes_alike(data: bytes) -> None:
     first, second = _both(parse_document, data)
     assert first == second
     assert first[0] == "error"
+
+
+@pytest.mark.parametrize("data", [b"\xef\xbb\xbf[1]", "\ufeff[1]"], ids=["bytes", "str"])
+def test_both_engines_leave_out_a_leading_byte_order_mark(data: bytes | str) -> None:
+    """RFC 8259 lets a parser ignore a BOM at the start; both engines do (issue 16)."""
+    assert _both(parse_document, data) == [("ok", "[1]"), ("ok", "[1]")]
 
 
 def test_numbers_with_a_fraction_keep_their_text() -> None:

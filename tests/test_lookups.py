@@ -133,3 +133,10 @@ def test_fee_tax_rate_fits_bex_moms() -> None:
     with pytest.raises(LookupsError) as info:
         Lookups.from_dict({"settings": {"fee_tax_rate": "25.125"}})
     assert info.value.paths == ("$.settings.fee_tax_rate",)
+
+
+def test_a_byte_order_mark_in_the_toml_file_is_ignored(tmp_path: Path, examples: Path) -> None:
+    """Windows editors may start the file with a UTF-8 BOM, as JSON documents (issue 16)."""
+    path = tmp_path / "lookups.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + (examples / "lookups.toml").read_bytes())
+    assert Lookups.from_toml(path) == Lookups.from_toml(examples / "lookups.toml")

@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -222,6 +223,32 @@ def test_a_body_fault_answers_raw_bytes(sandbox: Sandbox, raw: requests.Session)
     assert (answer.status_code, answer.content) == (502, b"<html>proxy error</html>")
 
 
+def test_a_fault_sends_the_headers_given(sandbox: Sandbox, raw: requests.Session) -> None:
+    """headers= go with a status or a body, and win over retry_after."""
+    sandbox.inject("vendre", status=503, retry_after=1, headers={"Retry-After": "soon"})
+    sandbox.inject("vendre", body=b"{}", headers={"X-Test": "1"})
+    first, second = (raw.get(sandbox.vendre_url + "orders") for _ in range(2))
+    assert (first.status_code, first.headers["Retry-After"]) == (503, "soon")
+    assert (second.status_code, second.headers["X-Test"]) == (200, "1")
+
+
+def test_a_stored_document_with_a_lone_surrogate_is_served_escaped(
+    sandbox: Sandbox, raw: requests.Session
+) -> None:
+    """Such a document has no UTF-8 form: it is served with a \\u escape, not as a 500."""
+    document = vendre_order_doc(77)
+    document["customer_address"]["name"] = "Astrid \ud83d"
+    sandbox.add_vendre_order_document(
+        document, order_id=77, date_added=datetime(2026, 10, 1, tzinfo=UTC)
+    )
+    answer = raw.get(
+        sandbox.vendre_url + "orders", headers={"X-Authorization": sandbox.vendre_api_key}
+    )
+    assert answer.status_code == 200
+    assert b'"Astrid \\ud83d"' in answer.content
+    assert answer.json()["list"][0]["customer_address"]["name"] == "Astrid \ud83d"
+
+
 def test_faults_are_taken_in_order_and_counted(sandbox: Sandbox, raw: requests.Session) -> None:
     """The first matching fault with uses left applies; hits counts them."""
     first = sandbox.inject("vendre", status=503, times=2)
@@ -240,6 +267,7 @@ def test_faults_are_taken_in_order_and_counted(sandbox: Sandbox, raw: requests.S
         ({"system": "bex", "status": 500, "times": 0}, "times"),
         ({"system": "bex", "status": 500, "drop_after_commit": True}, "drop_after_commit"),
         ({"system": "bex", "retry_after": 1, "delay": 1}, "retry_after"),
+        ({"system": "bex", "headers": {"Retry-After": "1"}, "delay": 1}, "headers"),
     ],
 )
 def test_faults_must_make_sense(arguments: dict[str, object], message: str) -> None:

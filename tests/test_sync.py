@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
+import attrs
 import pytest
 from tests.sync_support import order_doc
 
-from bexvendre_mapping import Lookups
-from bexvendre_mapping.http import BexClient, HttpError
+from bexvendre_mapping import Lookups, bex, convert, vendre
+from bexvendre_mapping.http import BexClient, HttpError, RetryPolicy
+from bexvendre_mapping.http._transport import wall_clock_from
 from bexvendre_mapping.sync import (
     AuditLog,
     GiftCardCheckout,
@@ -152,6 +156,95 @@ def test_overlapping_windows_over_a_dst_night(
     assert ordernrs(sandbox) == ["3000", "3001", "3002", "3003"]
 
 
+# Both daylight-saving nights of 2026 in Stockholm: clocks go forward at 01:00 UTC on 29 March
+# (02:00 CET becomes 03:00 CEST) and back at 01:00 UTC on 25 October (03:00 CEST becomes 02:00
+# CET, so every wall-clock time from 02:00 to 03:00 happens twice).
+DST_NIGHTS = {
+    "spring": datetime(2026, 3, 29, 0, 0, tzinfo=UTC),
+    "autumn": datetime(2026, 10, 25, 0, 0, tzinfo=UTC),
+}
+DST_MINUTES = 120  # one order (or status) a minute, from an hour before the change
+
+
+def _wall_text(moment: datetime) -> str:
+    return moment.astimezone(ZoneInfo("Europe/Stockholm")).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _run_times(start: datetime, cadence: int) -> Iterator[datetime]:
+    """A run every ``cadence`` minutes until one has run after the last record was placed."""
+    minute = 0
+    while minute < DST_MINUTES + cadence:
+        minute += cadence
+        yield start + timedelta(minutes=minute)
+
+
+@pytest.mark.parametrize("cadence", range(1, 31))
+@pytest.mark.parametrize("night", sorted(DST_NIGHTS))
+def test_orders_across_dst_nights_every_cadence(
+    sandbox: Sandbox, state: SqliteState, lookups: Lookups, night: str, cadence: int
+) -> None:
+    """One order a minute, a run every ``cadence`` minutes: none lost, none doubled.
+
+    Vendre filters by wall-clock time; in the repeated hour a bound of the first 02:40 would
+    leave out the orders of the second 02:00 to 02:40, for good.
+    """
+    start = DST_NIGHTS[night]
+    vendre_client, bex_client = sandbox.vendre_client(), sandbox.bex_client()
+    placed = 0
+    for now in _run_times(start, cadence):
+        while placed < DST_MINUTES and start + timedelta(minutes=placed) <= now:
+            moment = start + timedelta(minutes=placed)
+            sandbox.add_vendre_order(order_doc(10_000 + placed, date_added=_wall_text(moment)))
+            placed += 1
+        report = import_orders(vendre_client, bex_client, lookups, state, now=now)
+        assert report.count("failed") == report.count("quarantined") == 0
+    numbers = [o["Ordernr"] for o in sandbox.bex_orders()]
+    assert len(numbers) == len(set(numbers)), "an order was created twice"
+    assert sorted(numbers) == sorted(str(10_000 + m) for m in range(DST_MINUTES))
+
+
+@pytest.mark.parametrize("cadence", range(1, 31))
+@pytest.mark.parametrize("night", sorted(DST_NIGHTS))
+def test_statuses_across_dst_nights_every_cadence(
+    sandbox: Sandbox, state: SqliteState, lookups: Lookups, night: str, cadence: int
+) -> None:
+    """One Bex status change a minute, a run every ``cadence`` minutes: each reaches Vendre once."""
+    start = DST_NIGHTS[night]
+    for minute in range(DST_MINUTES):
+        sandbox.add_vendre_order(order_doc(20_000 + minute))
+    vendre_client, bex_client = sandbox.vendre_client(), sandbox.bex_client()
+    changed = 0
+    for now in _run_times(start, cadence):
+        while changed < DST_MINUTES and start + timedelta(minutes=changed) <= now:
+            moment = start + timedelta(minutes=changed)
+            sandbox.set_bex_order_status(str(20_000 + changed), "SKICKAD", changed_at=moment)
+            changed += 1
+        report = push_statuses(bex_client, vendre_client, lookups, state, now=now)
+        assert report.count("failed") == report.count("quarantined") == 0
+    sent = [update["id"] for update in sandbox.vendre_order_statuses()]
+    assert len(sent) == len(set(sent)), "a status was sent twice"
+    assert sorted(sent) == [20_000 + m for m in range(DST_MINUTES)]
+
+
+def test_the_wall_clock_bound_covers_the_repeated_hour() -> None:
+    """Inside the first reading of the repeated hour the filter moves back by the shift."""
+    zone = "Europe/Stockholm"
+    first_0240 = datetime(2026, 10, 25, 0, 40, tzinfo=UTC)
+    assert wall_clock_from(first_0240, zone) == "2026-10-25 01:40:00"
+    assert wall_clock_from(first_0240 + timedelta(hours=1), zone) == "2026-10-25 02:40:00"
+    assert wall_clock_from(datetime(2026, 3, 29, 0, 59, 59, 999, tzinfo=UTC), zone) == (
+        "2026-03-29 01:59:59"
+    )
+    assert wall_clock_from(datetime(2026, 3, 29, 1, tzinfo=UTC), zone) == "2026-03-29 03:00:00"
+    # Every instant after the bound's moment reads as a wall clock at or after the bound.
+    moment = datetime(2026, 10, 24, 23, 0, tzinfo=UTC)
+    while moment < datetime(2026, 10, 25, 3, tzinfo=UTC):
+        bound = wall_clock_from(moment, zone)
+        later = [moment + timedelta(minutes=m) for m in range(0, 240, 7)]
+        assert all(_wall_text(t) >= bound for t in later), moment
+        moment += timedelta(minutes=5)
+
+
 def test_orders_placed_after_the_run_started_wait(
     sandbox: Sandbox, state: SqliteState, lookups: Lookups
 ) -> None:
@@ -273,6 +366,146 @@ def test_quarantined_orders_retry_after_the_tables_are_fixed(
     assert report.count("done") == 1
     assert ordernrs(sandbox) == ["6001"]
     assert state.orders("quarantined") == []
+
+
+def _with_paypal(lookups: Lookups) -> Lookups:
+    return Lookups.from_dict(
+        {
+            **lookups.to_dict(),
+            "payment_methods": {**dict(lookups.payment_methods.items()), "PAYPAL": "PAYPAL"},
+        }
+    )
+
+
+def test_a_retry_that_bex_fails_is_taken_up_by_every_later_run(
+    sandbox: Sandbox, state: SqliteState, lookups: Lookups
+) -> None:
+    """A quarantined order retried while Bex answers 503 is neither lost nor created twice.
+
+    The order is older than the cursor, so no window will fetch it again: the recorded intent
+    is a queue that every later run takes up, whatever the order's date.
+    """
+    old = order_doc(6101, date_added="2026-09-01 10:00:00")
+    old["payment"]["payment_method"] = "PAYPAL"
+    sandbox.add_vendre_order(old)
+    now = datetime(2026, 11, 1, tzinfo=UTC)
+    vendre_client, bex_client = sandbox.vendre_client(), sandbox.bex_client(retries=0)
+    import_orders(vendre_client, bex_client, lookups, state, now=now)
+    assert [r.order_id for r in state.orders("quarantined")] == [6101]
+
+    fixed = _with_paypal(lookups)
+    sandbox.inject("bex", method="POST", path="Orders", status=503, times=2)
+    retried = retry_quarantined(bex_client, fixed, state)
+    assert [(o.entity, o.result) for o in retried.outcomes] == [("6101", "failed")]
+    assert ordernrs(sandbox) == []
+
+    later = now + timedelta(days=1)
+    report = import_orders(vendre_client, bex_client, fixed, state, now=later)
+    assert [(o.entity, o.result) for o in report.outcomes] == [("6101", "failed")]  # still 503
+    report = import_orders(vendre_client, bex_client, fixed, state, now=later)
+    assert [(o.entity, o.result) for o in report.outcomes] == [("6101", "done")]
+    assert ordernrs(sandbox) == ["6101"]
+    assert state.orders("intent") == []
+    assert state.orders("quarantined") == []
+    again = import_orders(vendre_client, bex_client, fixed, state, now=later)
+    assert again.count("done") == 0
+    assert ordernrs(sandbox) == ["6101"]
+
+
+@pytest.mark.parametrize("committed", [False, True])
+def test_a_retry_interrupted_at_its_look_up_is_finished_by_the_next_run(
+    sandbox: Sandbox, state: SqliteState, lookups: Lookups, committed: bool
+) -> None:
+    """The retry's look-up fails (as when it is killed there): the next run finishes it.
+
+    Whether or not the order reached Bex before, it is there exactly once afterwards.
+    """
+    old = order_doc(6201, date_added="2026-09-01 10:00:00")
+    old["payment"]["payment_method"] = "PAYPAL"
+    sandbox.add_vendre_order(old)
+    now = datetime(2026, 11, 1, tzinfo=UTC)
+    vendre_client, bex_client = sandbox.vendre_client(), sandbox.bex_client(retries=0)
+    import_orders(vendre_client, bex_client, lookups, state, now=now)
+    fixed = _with_paypal(lookups)
+    sandbox.inject("bex", method="GET", path="Orders", status=503)
+    retried = retry_quarantined(bex_client, fixed, state)
+    assert [(o.entity, o.result) for o in retried.outcomes] == [("6201", "failed")]
+    (intent,) = state.orders("intent")
+    assert intent.order_id == 6201
+    if committed:  # an earlier attempt had reached Bex, its answer lost
+        sandbox.add_bex_order(convert.order_to_bex(vendre.load_order(old), fixed))
+
+    report = import_orders(vendre_client, bex_client, fixed, state, now=now + timedelta(days=1))
+    reason = "found in Bex after an interrupted run" if committed else "created"
+    assert [(o.entity, o.result, o.reason) for o in report.outcomes] == [("6201", "done", reason)]
+    assert ordernrs(sandbox) == ["6201"]
+    assert [r.state for r in state.orders()] == ["created"]
+
+
+def test_an_order_with_a_lone_surrogate_is_quarantined_and_the_others_go_on(
+    sandbox: Sandbox, state: SqliteState, lookups: Lookups, tmp_path: Path
+) -> None:
+    """A lone surrogate in a fetched order stops nothing: that order is quarantined."""
+    bad = order_doc(6301)
+    bad["billing_address"]["name"] = "Astrid \ud83d"
+    sandbox.add_vendre_order_document(
+        bad, order_id=6301, date_added=datetime(2026, 10, 25, tzinfo=UTC)
+    )
+    sandbox.add_vendre_order(order_doc(6302))
+    with AuditLog(tmp_path / "audit.jsonl") as audit:
+        report = import_orders(
+            sandbox.vendre_client(), sandbox.bex_client(), lookups, state, audit=audit
+        )
+    assert [(o.entity, o.result) for o in report.outcomes] == [
+        ("6301", "quarantined"),
+        ("6302", "done"),
+    ]
+    assert ordernrs(sandbox) == ["6302"]
+    (record,) = state.orders("quarantined")
+    assert record.errors == ("$.billing_address.name: text with a lone surrogate (\\ud83d)",)
+    assert json.loads(record.payload)["billing_address"]["name"] == "Astrid \ud83d"
+    assert len((tmp_path / "audit.jsonl").read_text("utf-8").splitlines()) == 2
+    again = import_orders(
+        sandbox.vendre_client(), sandbox.bex_client(), lookups, state, overlap=timedelta(days=3650)
+    )
+    assert [(o.entity, o.reason) for o in again.outcomes] == [
+        ("6301", "quarantined; unchanged since"),
+        ("6302", "already in Bex"),
+    ]
+
+
+def test_an_article_with_a_lone_surrogate_is_reported_under_its_hash(
+    sandbox: Sandbox, state: SqliteState, lookups: Lookups
+) -> None:
+    """A name that cannot be printed is not used as the record's name in the report."""
+    article = bex.load_article((ROOT / "examples" / "bex-article.json").read_bytes())
+    sandbox.add_bex_article(article)
+    sandbox.add_bex_article(attrs.evolve(article, article="JKT\ud83d"))
+    vendre_client, bex_client = sandbox.vendre_client(), sandbox.bex_client()
+    report = push_products(bex_client, vendre_client, lookups, state)
+    results = sorted((o.entity[:7], o.result) for o in report.outcomes)
+    assert results == [(article.article, "done"), ("sha256:", "quarantined")]
+
+
+def test_a_spent_wait_budget_stops_the_flow_and_keeps_the_cursor(
+    sandbox: Sandbox, state: SqliteState, lookups: Lookups
+) -> None:
+    """Bex answering 503 with a long Retry-After to everything: the run stops, nothing lost."""
+    for order_id in (6401, 6402, 6403):
+        sandbox.add_vendre_order(order_doc(order_id))
+    sandbox.inject("bex", method="POST", path="Orders", status=503, retry_after=1, times=100)
+    bex_client = sandbox.bex_client(retries=RetryPolicy(total=5, wait_budget=1.5, jitter=0))
+    vendre_client = sandbox.vendre_client()
+    now = datetime(2026, 11, 1, tzinfo=UTC)
+    report = import_orders(vendre_client, bex_client, lookups, state, now=now)
+    assert report.count("failed") == 1
+    assert report.count("done") == 0
+    assert "wait budget" in report.outcomes[-1].reason
+    assert state.get_cursor("orders") is None  # the next run fetches them all again
+    sandbox.clear_faults()
+    report = import_orders(vendre_client, bex_client, lookups, state, now=now)
+    assert report.count("done") == 3
+    assert ordernrs(sandbox) == ["6401", "6402", "6403"]
 
 
 def test_two_processes_never_interleave(tmp_path: Path) -> None:

@@ -147,3 +147,63 @@ def test_demo() -> None:
     assert "Bex orders: 100234, 100235 (2 in all, none twice)" in result.stdout
     assert "quarantined orders: 100236" in result.stdout
     assert "gift-card reservations redeemed: RES-20261025-0001" in result.stdout
+
+
+def test_an_unreadable_retry_after_fails_one_flow_and_the_others_run(
+    shop: tuple[Sandbox, Path],
+) -> None:
+    """A 5,000-digit Retry-After on the orders listing: orders fail (exit 1), the rest runs.
+
+    Reading the header once raised ValueError (Python's limit on integer digits) out of
+    `sync all`, which then exited 2 as for a usage error, and no other flow ran.
+    """
+    sandbox, folder = shop
+    sandbox.inject(
+        "vendre", method="GET", path="orders", status=401, headers={"Retry-After": "9" * 5000}
+    )
+    result = bexvendre(
+        "sync", "all", "--config", str(folder / "bexvendre.toml"), env=secrets(sandbox)
+    )
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "failed: orders orders: listing stopped; tried again next run" in result.stdout
+    assert "products: 1 done" in result.stdout
+    assert "stock: 5 done" in result.stdout
+    assert sandbox.bex_orders() == []
+    assert len(sandbox.vendre_products()) == 1
+
+
+def test_an_order_with_a_lone_surrogate_stops_no_flow(shop: tuple[Sandbox, Path]) -> None:
+    """`sync all` quarantines such an order and goes on with every flow."""
+    sandbox, folder = shop
+    bad = json.loads((ROOT / "examples" / "vendre-order.json").read_bytes())
+    bad.update(id=100300, gift_cards=[])
+    bad["totals"] = [t for t in bad["totals"] if t["class"] != "ot_giftcard"]
+    bad["totals"][-1]["value"] = "4183.0000"
+    bad["customer_address"]["name"] = "Astrid \ud83d"
+    sandbox.add_vendre_order_document(bad, order_id=100300, date_added=sandbox_time())
+    config = str(folder / "bexvendre.toml")
+    result = bexvendre("sync", "all", "--config", config, env=secrets(sandbox))
+    assert "Traceback" not in result.stderr
+    assert result.returncode == 0, result.stderr
+    assert "orders: 1 done, 2 quarantined" in result.stdout
+    assert "$.customer_address.name: text with a lone surrogate (\\ud83d)" in result.stdout
+    assert "stock: 5 done" in result.stdout
+    listed = bexvendre("quarantine", "list", "--config", config, env=secrets(sandbox))
+    assert listed.returncode == 0, listed.stderr
+    assert "2 quarantined order(s)" in listed.stdout
+
+
+def test_quarantine_retry_while_another_run_holds_the_lock(shop: tuple[Sandbox, Path]) -> None:
+    """No traceback: the same message and exit status 1 as `sync` in that case."""
+    sandbox, folder = shop
+    config = folder / "bexvendre.toml"
+    config.write_text('lock_timeout = "1s"\n' + config.read_text("utf-8"), "utf-8")
+    bexvendre("sync", "orders", "--config", str(config), env=secrets(sandbox))
+    with SqliteState(folder / "state.sqlite3") as state, state.lock():
+        held = bexvendre("quarantine", "retry", "--config", str(config), env=secrets(sandbox))
+        synced = bexvendre("sync", "orders", "--config", str(config), env=secrets(sandbox))
+    assert held.returncode == synced.returncode == 1
+    assert "Traceback" not in held.stderr
+    assert held.stderr.startswith("bexvendre: ")
+    assert held.stderr == synced.stderr

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bexvendre_mapping import MappingError, ModelCode, bex, vendre
+from bexvendre_mapping import MappingError, ModelCode, Problem, bex, vendre
 from bexvendre_mapping import testing as strategies
 
 # (strategy, load, dump, dumps) for every entity of SPEC §3.
@@ -421,3 +422,141 @@ def test_the_seeds_spelling_of_belopp_inkl_moms() -> None:
     with pytest.raises(MappingError) as info:
         bex.load_order(both)
     assert info.value.paths == ("$['Belopp inkl. moms']",)
+
+
+# --- issue 16: bounded problem lists, byte order marks, JSON's words -------------------------
+
+
+def _bad_variants(count: int) -> dict[str, Any]:
+    """A Vendre product with ``count`` variants, each with two problems."""
+    return {
+        "article_number": "1001",
+        "name": {"sv": "Löparsko"},
+        "manufacturer_id": "LEV-1",
+        "price": "799.2000",
+        "tax_rate": "25.0000",
+        "price_in": "330.0000",
+        "category_id": 12,
+        "size_group": "SKO",
+        "variants": [{"article_number": 5, "size": 5}] * count,
+    }
+
+
+@pytest.mark.parametrize("form", ["bytes", "mapping"])
+def test_a_document_with_200000_problems_stops_after_the_limit(form: str) -> None:
+    """400,000 problems: the first MappingError.MAX_PROBLEMS (1,000), then a note that
+    checking stopped there; the rest of the list is not even looked at."""
+    document = _bad_variants(200_000)
+    data = json.dumps(document).encode() if form == "bytes" else document
+    with pytest.raises(MappingError) as info:
+        vendre.load_product(data)
+    problems = info.value.problems
+    assert MappingError.MAX_PROBLEMS == 1000
+    assert len(problems) == 1001
+    assert problems[:2] == (
+        Problem("$.variants[0].article_number", "expected a string, got 5"),
+        Problem("$.variants[0].size", "expected a string, got 5"),
+    )
+    assert problems[-1] == Problem(
+        "$.variants[500]", "... stopped after 1,000 problems: the rest was not checked"
+    )
+    assert info.value.truncated
+
+
+def test_unknown_keys_past_the_limit_are_counted() -> None:
+    """strict=True on 5,000 unknown keys: 1,000 named (closest known keys searched for each),
+    the rest counted."""
+    document = {**vendre.dump_stock_update(vendre.load_stock_update(STOCK))}
+    document.update({f"extra{i:05}": i for i in range(5000)})
+    with pytest.raises(MappingError) as info:
+        vendre.load_stock_update(document, strict=True)
+    problems = info.value.problems
+    assert len(problems) == 1001
+    assert problems[0] == Problem("$.extra00000", "unknown field 'extra00000'")
+    assert problems[-1] == Problem("$", "... and 4,000 more problems")
+
+
+def test_an_error_lists_at_most_the_limit_and_counts_the_rest() -> None:
+    """An error made of 2,500 problems lists 1,000 and a note; errors gathered into one (an
+    array's items, say) add up their notes, wherever their paths were moved."""
+    many = [Problem(f"$[{i}]", "expected an object") for i in range(2500)]
+    error = MappingError(many)
+    assert error.problems == (*many[:1000], Problem("$", "... and 1,500 more problems"))
+    moved = error.rebased("$[7]")
+    assert moved.problems[-1] == Problem("$[7]", "... and 1,500 more problems")
+    both = MappingError([*moved.problems, *moved.problems])
+    assert len(both.problems) == 1001
+    assert both.problems[-1] == Problem("$[7]", "... and 4,000 more problems")
+    assert not MappingError(many[:1000]).truncated
+
+
+STOCK = {"article_number": "1001_SKO_42", "quantity": 7, "status": 1}
+BEX_STOCK = {"Artikelnr": "1001", "Storleksgrupp": "SKO", "Storlek": "42", "Lagerantal": 7}
+VENDRE_ORDER = (
+    Path(__file__).resolve().parent.parent / "examples" / "vendre-order.json"
+).read_bytes()
+BOM = b"\xef\xbb\xbf"
+
+
+@pytest.mark.parametrize("form", ["bytes", "str", "bytearray"])
+def test_a_utf8_byte_order_mark_at_the_start_is_left_out(form: str, examples: Path) -> None:
+    """RFC 8259 lets a parser ignore a BOM, which Windows tools write: the document loads."""
+    raw = (examples / "vendre-order.json").read_bytes()
+    data: Any = {"bytes": BOM + raw, "str": (BOM + raw).decode(), "bytearray": bytearray(BOM + raw)}
+    assert vendre.load_order(data[form]) == vendre.load_order(raw)
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (
+            BOM + BOM + b"{}",
+            "$: invalid JSON at line 1 column 1: Expecting value (a byte order mark, U+FEFF: "
+            "only one, at the very start, is allowed)",
+        ),
+        (
+            b"\xff\xfe{\x00}\x00",
+            "$: the document is not UTF-8: invalid start byte at byte 0 (it starts with a "
+            "UTF-16 byte order mark: it is UTF-16)",
+        ),
+    ],
+    ids=["two", "utf-16"],
+)
+def test_a_byte_order_mark_that_cannot_be_left_out_is_named(raw: bytes, message: str) -> None:
+    """A second BOM, or UTF-16's: the error says the mark is the cause."""
+    with pytest.raises(MappingError) as info:
+        vendre.load_order(raw)
+    assert str(info.value) == message
+
+
+@pytest.mark.parametrize(
+    ("value", "named"),
+    [(12, "a number"), (Decimal("1.5"), "a number"), ([1, 2], "an array"), (None, "null")],
+)
+def test_a_value_that_is_no_object_is_named_in_json_words(value: Any, named: str) -> None:
+    """An array's item handed to a loader (or any JSON value that is no object): JSON's
+    words, not Python's ('got int')."""
+    with pytest.raises(MappingError) as info:
+        vendre.load_order(value)
+    assert str(info.value) == f"$: expected a JSON object, got {named}"
+
+
+def test_an_integer_too_long_to_write_is_a_mapping_error() -> None:
+    """A model built by hand with an integer beyond Python's digit limit: the JSON dumper
+    says where, rather than raise ValueError."""
+    stock = attrs.evolve(bex.load_stock(BEX_STOCK), quantity=10**5000)
+    with pytest.raises(MappingError) as info:
+        bex.dumps_stock(stock)
+    assert info.value.problems == (
+        Problem("$.Lagerantal", "an integer of more than 4300 digits cannot be written"),
+    )
+
+
+def test_a_date_time_out_of_range_in_the_shops_zone_is_a_mapping_error() -> None:
+    """9999-12-31 23:30 UTC is in year 10000 in Stockholm: a MappingError, not OverflowError."""
+    order = vendre.load_order(VENDRE_ORDER)
+    late = attrs.evolve(order, date_added=datetime(9999, 12, 31, 23, 30, tzinfo=UTC))
+    for dump in (vendre.dump_order, vendre.dumps_order):
+        with pytest.raises(MappingError) as info:
+            dump(late)
+        assert info.value.paths == ("$.date_added",)

@@ -18,6 +18,7 @@ __all__ = [
     "failure_condition",
     "nonempty",
     "one_of",
+    "positive_amount",
     "vat_percent",
     "with_languages",
 ]
@@ -101,6 +102,16 @@ def vat_percent(value: Decimal) -> Decimal:
 _NO_VAT, _ALL_VAT = Decimal(0), Decimal(100)
 INLINE_NAMES.update(_NO_VAT=_NO_VAT, _ALL_VAT=_ALL_VAT)
 _FAILS_WHEN[vat_percent] = "not _NO_VAT <= {} <= _ALL_VAT"
+
+
+def positive_amount(value: Decimal) -> Decimal:
+    """An amount above zero: what a gift card pays for an order."""
+    if not value > _NO_VAT:
+        raise MappingError(f"must be more than 0, got {show(value)}")
+    return value
+
+
+_FAILS_WHEN[positive_amount] = "not {} > _NO_VAT"
 
 
 def one_of(*allowed: H) -> Callable[[H], H]:

@@ -79,7 +79,28 @@ def _find_zone(name: str) -> tzinfo | None:
         found = tz.gettz(name)
     except (ValueError, OSError):  # a file it found but could not read: no zone all the same
         return None
-    return None if isinstance(found, tz.tzlocal) else found
+    usable = found is not None and not isinstance(found, tz.tzlocal) and _usable(found)
+    return found if usable else None
+
+
+# Moments across a few years, both seasons: each gives a rule's offsets for that year.
+_PROBES = tuple(datetime(year, month, 15) for year in (1970, 2000, 2026, 2100) for month in (1, 7))
+
+
+def _usable(zone: tzinfo) -> bool:
+    """Whether ``zone`` gives its offsets: dateutil reads some POSIX rules it cannot apply.
+
+    ``EST5EDT,M13.1.0,M10.5.0`` (a 13th month) or ``X-99`` (99 hours ahead) are read, and
+    fail only when an offset is asked for, as every date-time the zone is used for would.
+    """
+    try:
+        for moment in _PROBES:
+            aware = moment.replace(tzinfo=zone)  # datetime checks the offsets' range
+            aware.utcoffset()
+            aware.dst()
+    except (ValueError, OverflowError, ArithmeticError, LookupError, TypeError):
+        return False
+    return True
 
 
 def zone_name(zone: tzinfo) -> str:
@@ -161,6 +182,10 @@ def format_datetime(value: datetime, zone: tzinfo) -> str:
 
     A naive datetime is taken as the shop's wall clock already. Microseconds, when there
     are any, are kept as a fraction.
+
+    Raises:
+        MappingError: the shop's wall clock at that moment is beyond year 9999 or before
+            year 1.
     """
     global _last_written  # noqa: PLW0603 - the one-entry memo above
     last = _last_written
@@ -168,7 +193,12 @@ def format_datetime(value: datetime, zone: tzinfo) -> str:
         return last[2]
     wall = value
     if wall.tzinfo is not None and wall.tzinfo is not zone:
-        wall = wall.astimezone(zone)
+        try:
+            wall = wall.astimezone(zone)
+        except OverflowError:  # 9999-12-31 23:30 UTC is in year 10000 in Stockholm
+            raise MappingError(
+                f"the date-time {value.isoformat()} is out of range in the shop's time zone"
+            ) from None
     # date.isoformat() pads the year to 4 digits; time.isoformat() (of the naive time)
     # writes HH:MM:SS and the 6-digit fraction only when there are microseconds. Twice as
     # fast as formatting the six fields.

@@ -145,7 +145,8 @@ class _Source:
 
     def build(self, name: str, label: str) -> Hook:
         source = "\n".join(self.lines) + "\n"
-        filename = f"<bexvendre_mapping {label}>"
+        # Escaped: a label holds the zone's name as given, and compile() refuses a NUL in it.
+        filename = f"<bexvendre_mapping {label.encode('unicode_escape').decode('ascii')}>"
         namespace = dict(self.names)
         exec(compile(source, filename, "exec"), namespace)  # noqa: S102 - source written above
         linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)

@@ -204,6 +204,8 @@ class Lookups:
     def from_toml(cls, path: str | os.PathLike[str]) -> Lookups:
         """Read the lookups from a TOML file (the format of SPEC §6).
 
+        A UTF-8 byte order mark at the start of the file is ignored.
+
         Raises:
             LookupsError: the file cannot be read, is not UTF-8, is not TOML (or holds an
                 integer beyond Python's digit limit), or holds bad tables.
@@ -220,6 +222,8 @@ class Lookups:
             text = raw.decode()
         except UnicodeDecodeError as exc:
             raise LookupsError(f"{name} is not UTF-8: {exc.reason} at byte {exc.start}") from None
+        # A byte order mark, as Windows editors write one, is left out (as JSON documents').
+        text = text.removeprefix("\ufeff")
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:

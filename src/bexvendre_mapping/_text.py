@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import re
+import types
 from collections.abc import Iterable
 from decimal import Decimal
 
-__all__ = ["closest", "find_surrogate", "has_control_character", "show", "surrogate_problem"]
+__all__ = [
+    "closest",
+    "find_surrogate",
+    "has_control_character",
+    "json_type",
+    "show",
+    "surrogate_problem",
+]
 
 #: The first lone surrogate (U+D800 to U+DFFF) in a str, if any. A Python str may hold one,
 #: and so may JSON (the escape ``\ud800``); UTF-8 cannot, so no text on the wire does.
@@ -19,8 +27,36 @@ def show(value: object) -> str:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
-    text = repr(str(value)) if isinstance(value, Decimal) else repr(value)
+    try:
+        text = repr(str(value)) if isinstance(value, Decimal) else repr(value)
+    except ValueError:  # an integer beyond sys.get_int_max_str_digits() (a model by hand)
+        return "an integer too long to show"
     return text if len(text) <= 60 else f"{text[:57]}..."
+
+
+def json_type(value: object) -> str:
+    """What a parsed JSON value is, in JSON's words: ``a number``, ``an array``, ``null``.
+
+    Anything else is named by its Python type.
+
+    >>> json_type(5), json_type([1]), json_type(None), json_type(set())
+    ('a number', 'an array', 'null', 'set')
+    """
+    if value is None:
+        return "null"
+    for kind, name in _JSON_TYPES:
+        if isinstance(value, kind):
+            return name
+    return type(value).__name__
+
+
+_JSON_TYPES: tuple[tuple[type | types.UnionType, str], ...] = (
+    (bool, "a boolean"),  # before int, its base class
+    (int | float | Decimal, "a number"),
+    (str, "a string"),
+    (list | tuple, "an array"),
+    (dict, "an object"),
+)
 
 
 def has_control_character(text: str) -> bool:

@@ -27,9 +27,11 @@ from __future__ import annotations
 import functools
 import json
 import os
+import sys
 import types
 import typing
 from collections.abc import Callable, Iterator, Mapping
+from contextvars import ContextVar
 from datetime import date, datetime, tzinfo
 from decimal import Decimal, InvalidOperation
 from enum import Enum
@@ -50,8 +52,9 @@ from bexvendre_mapping._dates import (
 from bexvendre_mapping._dates import time_zone as get_zone
 from bexvendre_mapping._dates import zone_name as _zone_name
 from bexvendre_mapping._errors import MappingError, Problem
+from bexvendre_mapping._errors import note as _note
 from bexvendre_mapping._modelcode import ModelCode
-from bexvendre_mapping._text import closest, find_surrogate, show, surrogate_problem
+from bexvendre_mapping._text import closest, find_surrogate, json_type, show, surrogate_problem
 from bexvendre_mapping.money import parse_decimal, quantize
 
 __all__ = [
@@ -186,10 +189,43 @@ class _Nested(Exception):
         self.errors = errors
 
 
+class _Stopped(Exception):
+    """Where a list or mapping stopped checking its items: the load's budget is spent."""
+
+
+# The problems the detailed load under way may still collect: one budget per load, shared
+# by its lists and mappings, which stop checking their items once it is spent (a document
+# with a million bad rows then costs what a thousand do). A list outside a load gets its own.
+_budget: ContextVar[list[int] | None] = ContextVar("bexvendre_mapping_budget", default=None)
+
+
+def _spend(budget: list[int], exc: BaseException) -> bool:
+    """Take the problems ``exc`` holds from ``budget``; whether the budget is spent.
+
+    The problems of a list or mapping inside an item were taken when it collected them.
+    """
+    budget[0] -= _weight(exc)
+    return budget[0] <= 0
+
+
+def _weight(exc: BaseException) -> int:
+    if isinstance(exc, MappingError):
+        return len(exc.problems)
+    if isinstance(exc, _Nested | _Stopped):
+        return 0
+    if isinstance(exc, ClassValidationError):
+        return sum(_weight(sub) for sub in exc.exceptions)
+    if isinstance(exc, ForbiddenExtraKeysError):
+        return len(exc.extra_fields)
+    return 1
+
+
 def problems_of(exc: BaseException, path: str = "$") -> list[Problem]:
     """Every problem an exception from a structure hook describes, with its JSON path."""
     if isinstance(exc, MappingError):
         return [_rebase(p, path) for p in exc.problems]
+    if isinstance(exc, _Stopped):
+        return [Problem(path, _note(stopped=True))]
     if isinstance(exc, _Nested):
         found: list[Problem] = []
         for key, sub in exc.errors:
@@ -223,6 +259,11 @@ def _unknown_fields(exc: ForbiddenExtraKeysError, path: str) -> list[Problem]:
     names = sorted(key for key in exc.extra_fields if isinstance(key, str))
     others = sorted((key for key in exc.extra_fields if not isinstance(key, str)), key=repr)
     found = []
+    limit = MappingError.MAX_PROBLEMS
+    if len(names) + len(others) > limit:  # each name costs a search for the closest known
+        more = len(names) + len(others) - limit
+        names, others = names[:limit], others[: max(limit - len(names), 0)]
+        found.append(Problem(path, _note(more)))
     for key in names:
         near = closest(key, known)
         hint = f"; did you mean {', '.join(repr(k) for k in near)}?" if near else ""
@@ -390,11 +431,17 @@ def _sequence(item: Hook, detailed: bool) -> Hook:
             raise MappingError(f"expected a list, got {show(value)}")
         out: list[Any] = []
         errors: list[tuple[str | int, BaseException]] = []
+        budget = None
         for index, v in enumerate(value):
             try:
                 out.append(item(v))
             except Exception as exc:  # noqa: BLE001 - collected and reported with its index
                 errors.append((index, exc))
+                budget = budget or _budget.get() or [MappingError.MAX_PROBLEMS]
+                if _spend(budget, exc):
+                    if index + 1 < len(value):  # items left unchecked
+                        errors.append((index + 1, _Stopped()))
+                    break
         if errors:
             raise _Nested(errors)
         return tuple(out)
@@ -408,18 +455,29 @@ def _mapping(item: Hook) -> Hook:
             raise MappingError(f"expected an object, got {show(value)}")
         out: dict[str, Any] = {}
         errors: list[tuple[str | int, BaseException]] = []
-        for key, v in value.items():
+        budget = None  # fetched at the first error: valid documents pay nothing for it
+        for count, (key, v) in enumerate(value.items(), start=1):
+            error: BaseException
             if not isinstance(key, str):
-                errors.append((str(key), MappingError(f"keys must be strings, got {key!r}")))
-                continue
-            unwritable = surrogate_problem(key, "a key")
-            if unwritable is not None:
-                errors.append((key, MappingError(unwritable)))
-                continue
-            try:
-                out[key] = item(v)
-            except Exception as exc:  # noqa: BLE001 - collected and reported with its key
-                errors.append((key, exc))
+                at: str = str(key)
+                error = MappingError(f"keys must be strings, got {key!r}")
+            else:
+                at = key
+                unwritable = surrogate_problem(key, "a key")
+                if unwritable is None:
+                    try:
+                        out[key] = item(v)
+                        continue
+                    except Exception as exc:  # noqa: BLE001 - collected, reported with its key
+                        error = exc
+                else:
+                    error = MappingError(unwritable)
+            errors.append((at, error))
+            budget = budget or _budget.get() or [MappingError.MAX_PROBLEMS]
+            if _spend(budget, error):
+                if count < len(value):  # keys left unchecked
+                    errors.append((at, _Stopped()))
+                break
         if errors:
             raise _Nested(errors)
         return out
@@ -651,6 +709,9 @@ def dump_problems(
     """
     found: list[Problem] = []
     for field, spec, value, at in _leaves(model, path):
+        if len(found) >= MappingError.MAX_PROBLEMS:
+            found.append(Problem(path, _note(stopped=True)))
+            break
         if as_loaded:
             # What no load gives, though the dumper writes it: a null list, a model code
             # that is not a ModelCode (written through str()).
@@ -869,25 +930,53 @@ def _parse(data: bytes | bytearray | memoryview | str | Mapping[str, Any]) -> _P
         except engine.refused:
             pass  # not taken: the standard library below gives its result or its error
     if kind is bytes or isinstance(data, bytes | bytearray | memoryview):
+        raw = bytes(data)  # type: ignore[arg-type]
         try:
-            data = bytes(data).decode()  # type: ignore[arg-type]
+            data = raw.decode()
         except UnicodeDecodeError as exc:
+            utf16 = raw[:2] in (b"\xff\xfe", b"\xfe\xff")
+            hint = " (it starts with a UTF-16 byte order mark: it is UTF-16)" if utf16 else ""
             raise MappingError(
-                f"the document is not UTF-8: {exc.reason} at byte {exc.start}"
+                f"the document is not UTF-8: {exc.reason} at byte {exc.start}{hint}"
             ) from None
         # Any backslash will do: one character is a memchr(), two a slower search.
         clean = "\\" not in data
     elif isinstance(data, Mapping):
         return data, False
     elif not isinstance(data, str):
-        raise MappingError(f"expected JSON bytes, str or a mapping, got {type(data).__name__}")
+        raise MappingError(_not_json_text(data))
     else:
         clean = False
+    return _decode_text(data, clean)
+
+
+def _not_json_text(data: object) -> str:
+    """Why ``data`` is no document: in JSON's words for a JSON value (an array's item)."""
+    named = json_type(data)
+    if named == type(data).__name__:  # not a JSON value at all
+        return f"expected JSON bytes, str or a mapping, got {named}"
+    return f"expected a JSON object, got {named}"
+
+
+_BOM = "\ufeff"
+
+
+def _decode_text(text: str, clean: bool, *, after_bom: bool = False) -> _Parsed:
+    """The document in JSON ``text``; a byte order mark at its very start is left out.
+
+    RFC 8259 lets a parser ignore one, and Windows tools write it; it costs nothing until
+    the parser has refused the text.
+    """
     try:
-        return _decode(data), clean
+        return _decode(text), clean
     except json.JSONDecodeError as exc:
+        if text.startswith(_BOM) and not after_bom:
+            return _decode_text(text[1:], clean, after_bom=True)
+        hint = ""
+        if text[exc.pos : exc.pos + 1] == _BOM:
+            hint = " (a byte order mark, U+FEFF: only one, at the very start, is allowed)"
         raise MappingError(
-            f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+            f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}{hint}"
         ) from None
     except (ValueError, RecursionError) as exc:  # huge integers or exponents, absurd nesting
         raise MappingError(f"invalid JSON: {exc}") from None
@@ -942,7 +1031,8 @@ class Codec(Generic[T]):
             The model.
 
         Raises:
-            MappingError: every problem in the document, each with its JSON path.
+            MappingError: every problem in the document, each with its JSON path; past
+                ``MappingError.MAX_PROBLEMS``, checking stops and a last problem says so.
         """
         kind = type(data)
         if kind is bytes or kind is str:
@@ -987,10 +1077,13 @@ class Codec(Generic[T]):
         return result
 
     def _load_detailed(self, document: Any, strict: bool, time_zone: str) -> T:
+        token = _budget.set([MappingError.MAX_PROBLEMS])
         try:
             result: T = structure_hook(self._type, _Setting(time_zone, strict, True))(document)
         except Exception as exc:  # noqa: BLE001 - every problem is collected from it
             raise MappingError(problems_of(exc)) from None
+        finally:
+            _budget.reset(token)
         return result
 
     def _check_class(self, model: object) -> None:
@@ -1055,6 +1148,27 @@ class Codec(Generic[T]):
         except UnicodeEncodeError as exc:
             found = list(_unwritable_text(document, "$"))
             raise (MappingError(found) if found else exc) from None
+        except ValueError as exc:  # an integer beyond Python's digit limit (a model by hand)
+            found = list(_unwritable_numbers(document, "$"))
+            raise (MappingError(found) if found else exc) from None
+
+
+def _unwritable_numbers(value: Any, path: str) -> Iterator[Problem]:
+    """Every integer in a dumped document too long for JSON text, with its JSON path.
+
+    Python writes an integer of at most ``sys.get_int_max_str_digits()`` digits (4,300 by
+    default); no load gives a longer one, but a model built by hand may hold it.
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        limit = sys.get_int_max_str_digits()
+        if limit and abs(value) >= 10**limit:
+            yield Problem(path, f"an integer of more than {limit} digits cannot be written")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _unwritable_numbers(item, child_path(path, str(key)))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _unwritable_numbers(item, child_path(path, index))
 
 
 def _unwritable_text(value: Any, path: str) -> Iterator[Problem]:

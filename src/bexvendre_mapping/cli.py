@@ -15,14 +15,17 @@ import argparse
 import contextlib
 import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import IO, Any
 
-from bexvendre_mapping._errors import MappingError, Problem, UnknownCodeError
+import attrs
+
+from bexvendre_mapping import bex, vendre
+from bexvendre_mapping._errors import MappingError, Problem, UnknownCodeError, bounded, note
 from bexvendre_mapping._kinds import KINDS, OTHER
 from bexvendre_mapping._lookups import CodeTable, Lookups
-from bexvendre_mapping._text import show
-from bexvendre_mapping._wire import child_path, dumps_json, parse_document
+from bexvendre_mapping._text import closest, json_type, show
+from bexvendre_mapping._wire import child_path, dumps_json, parse_document, wire_keys
 from bexvendre_mapping.convert._orders import NOT_ROWS
 
 __all__ = ["main"]
@@ -233,9 +236,9 @@ def _sync_commands(args: argparse.Namespace) -> int:
             out=sys.stdout,
             err=sys.stderr,
         )
-    except ValueError as exc:  # bad --every
-        if isinstance(exc, MappingError):
-            raise _UsageError(f"bad configuration:\n{exc}") from None
+    except MappingError as exc:  # bexvendre.toml, checked before anything runs
+        raise _UsageError(f"bad configuration:\n{exc}") from None
+    except _cli.UsageError as exc:  # bad --every
         raise _UsageError(str(exc)) from None
 
 
@@ -271,8 +274,65 @@ def _each(document: Any) -> Iterator[tuple[str, Any]]:
         yield "$", document
 
 
+def _objects(document: Any, problems: list[Problem]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """:func:`_each`'s documents that are JSON objects; each other one is a problem.
+
+    Once ``problems`` holds ``MappingError.MAX_PROBLEMS``, the rest is not checked: a note
+    says so, and the output stays short whatever the input.
+    """
+    for base, item in _each(document):
+        if len(problems) >= MappingError.MAX_PROBLEMS:
+            problems.append(Problem(base, note(stopped=True)))
+            return
+        if isinstance(item, dict):
+            yield base, item
+        else:
+            problems.append(Problem(base, f"expected a JSON object, got {json_type(item)}"))
+
+
+class _Budget:
+    """How many more problems a command prints (``MappingError.MAX_PROBLEMS`` in all)."""
+
+    def __init__(self) -> None:
+        self.left = MappingError.MAX_PROBLEMS
+        self.more = 0  # past the budget: counted, not kept
+
+    def take(self) -> bool:
+        """Whether one more problem is printed; if not, it is counted."""
+        if self.left > 0:
+            self.left -= 1
+            return True
+        self.more += 1
+        return False
+
+
+class _Capped(list[Problem]):
+    """A list of problems that keeps what its budget allows and counts the rest."""
+
+    def __init__(self, budget: _Budget) -> None:
+        super().__init__()
+        self.budget = budget
+        self.found = 0  # kept or not
+
+    def append(self, problem: Problem) -> None:
+        self.found += 1
+        if self.budget.take():
+            super().append(problem)
+
+    def extend(self, problems: Iterable[Problem]) -> None:
+        for problem in problems:
+            self.append(problem)
+
+    def noted(self) -> list[Problem]:
+        """The problems kept, then a note saying how many more the budget left out."""
+        if not self.budget.more:
+            return list(self)
+        return [*self, Problem("$", note(self.budget.more))]
+
+
 def _report(problems: Sequence[Problem], err: IO[str]) -> None:
-    for problem in problems:
+    """Print the problems, one a line: at most ``MappingError.MAX_PROBLEMS``, then a note."""
+    for problem in bounded(problems):
         err.write(f"{problem}\n")
 
 
@@ -293,7 +353,7 @@ def _convert(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         return EXIT_BAD_DATA
     results: list[dict[str, Any]] = []
     problems: list[Problem] = []
-    for base, item in _each(document):
+    for base, item in _objects(document, problems):
         try:
             model = kind.load[side](item, strict=args.strict, time_zone=lookups.settings.time_zone)
             other = kind.to_other[side](model, lookups)
@@ -326,7 +386,8 @@ def _open_lines(name: str) -> IO[bytes]:
 def _convert_jsonl(args: argparse.Namespace, lookups: Lookups, err: IO[str]) -> int:
     from bexvendre_mapping.stream import convert_lines  # noqa: PLC0415
 
-    problems: list[Problem] = []
+    # Bad records are skipped; a million of them print what a thousand do, and a count.
+    problems = _Capped(_Budget())
     source = _open_lines(args.input)
     out = sys.stdout.buffer
     with _progress(err) as advance:
@@ -349,7 +410,7 @@ def _convert_jsonl(args: argparse.Namespace, lookups: Lookups, err: IO[str]) -> 
             if source is not sys.stdin.buffer:
                 source.close()
     out.flush()
-    _report(problems, err)
+    _report(problems.noted(), err)
     return EXIT_BAD_DATA if problems else EXIT_OK
 
 
@@ -394,7 +455,7 @@ def _validate(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         return EXIT_BAD_DATA
     problems: list[Problem] = []
     count = 0
-    for base, item in _each(document):
+    for base, item in _objects(document, problems):
         count += 1
         try:
             model = kind.load[args.side](item, strict=args.strict, time_zone=zone)
@@ -423,6 +484,7 @@ def _codes(  # noqa: PLR0912
     that is not a string) goes to ``problems``, with its path.
     """
     if not isinstance(document, dict):
+        problems.append(Problem(base, f"expected a JSON object, got {json_type(document)}"))
         return
     get = document.get
     if "products" in document and "totals" in document:  # a Vendre order
@@ -469,6 +531,53 @@ def _codes(  # noqa: PLR0912
         yield "order_statuses", False, document["Status"], f"{base}.Status"
     elif "id" in document and "status" in document:  # a Vendre status update
         yield "order_statuses", True, _int(document["status"]), f"{base}.status"
+    elif not any(required <= document.keys() for required in _CODELESS):
+        problems.append(_unrecognised(document, base))
+
+
+# Documents that hold no code: stock, gift cards, reservations, bonus balances, each known
+# by the keys every one of them has.
+_CODELESS_MODELS = (
+    vendre.StockUpdate,
+    vendre.GiftCard,
+    vendre.BonusBalance,
+    bex.Stock,
+    bex.GiftCard,
+    bex.GiftCardReservation,
+    bex.BonusBalance,
+)
+_CODELESS = [
+    frozenset(wire_keys(cls)[f.name] for f in attrs.fields(cls) if f.default is attrs.NOTHING)
+    for cls in _CODELESS_MODELS
+]
+_DOCUMENT_MODELS = (
+    vendre.Order,
+    vendre.Product,
+    vendre.OrderStatusUpdate,
+    bex.Order,
+    bex.Article,
+    bex.OrderStatus,
+    *_CODELESS_MODELS,
+)
+_DOCUMENT_KEYS = frozenset(key for cls in _DOCUMENT_MODELS for key in wire_keys(cls).values())
+_KINDS_CHECKED = (
+    "a Vendre or Bex order, product or article, order status, stock, gift card, gift-card "
+    "reservation or bonus balance"
+)
+
+
+def _unrecognised(document: dict[str, Any], base: str) -> Problem:
+    """The problem of a JSON object whose keys are those of no document the check knows."""
+    unknown = [key for key in document if key not in _DOCUMENT_KEYS]
+    named = []
+    for key in unknown[:3]:
+        near = closest(key, sorted(_DOCUMENT_KEYS))
+        hint = f" (did you mean {', '.join(repr(n) for n in near)}?)" if near else ""
+        named.append(f"{show(key)}{hint}")
+    if len(unknown) > len(named):
+        named.append(f"{len(unknown) - len(named):,} more")
+    detail = f"; unknown key{'s' if len(unknown) > 1 else ''}: {', '.join(named)}" if named else ""
+    return Problem(base, f"not a document the check knows: expected {_KINDS_CHECKED}{detail}")
 
 
 def _list(document: dict[str, Any], key: str, base: str, problems: list[Problem]) -> list[Any]:
@@ -490,7 +599,8 @@ def _int(value: Any) -> Any:
 
 def _lookups_check(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     lookups = _load_lookups(args.lookups)
-    checked = 0
+    checked = unmapped = 0
+    budget = _Budget()  # of all the files: the output stays short whatever the input
     missing: list[tuple[str, Problem]] = []
     unreadable = False
     for name in args.documents:
@@ -500,23 +610,37 @@ def _lookups_check(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
             unreadable = True
             err.writelines(f"{name}: {p}\n" for p in exc.problems)
             continue
-        malformed: list[Problem] = []
+        malformed = _Capped(budget)
         for base, item in _each(document):
             for table_name, reverse, code, path in _codes(item, base, lookups, malformed):
                 checked += 1
                 table: CodeTable[Any, Any] = getattr(lookups, table_name)
-                try:
-                    table.reverse(code, path=path) if reverse else table.get(code, path=path)
-                except UnknownCodeError as exc:
-                    missing += [(name, p) for p in exc.problems]
-        if malformed:
+                if _known(table, code, reverse):
+                    continue
+                unmapped += 1
+                if budget.take():  # only then the search for the closest known codes
+                    try:
+                        table.reverse(code, path=path) if reverse else table.get(code, path=path)
+                    except UnknownCodeError as exc:
+                        missing += [(name, p) for p in exc.problems]
+        if malformed.found:
             unreadable = True
             err.writelines(f"{name}: {p}\n" for p in malformed)
     for name, problem in missing:
         err.write(f"{name}: {problem}\n")
+    if budget.more:
+        err.write(f"{note(budget.more)}\n")
     noun = "code" if checked == 1 else "codes"
-    out.write(f"{checked} {noun} checked, {len(missing)} without a mapping\n")
-    return EXIT_BAD_DATA if missing or unreadable else EXIT_OK
+    out.write(f"{checked} {noun} checked, {unmapped} without a mapping\n")
+    return EXIT_BAD_DATA if unmapped or unreadable else EXIT_OK
+
+
+def _known(table: CodeTable[Any, Any], code: Any, reverse: bool) -> bool:
+    """Whether ``table`` maps ``code`` (read backwards with ``reverse``)."""
+    try:
+        return table.has_value(code) if reverse else code in table
+    except TypeError:  # not hashable: a list where a code should be
+        return False
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -16,7 +16,7 @@ from bexvendre_mapping.convert._support import (
     require_type,
 )
 from bexvendre_mapping.fieldmap import PRODUCT, STATUS, EntityMap
-from bexvendre_mapping.money import excl_vat, incl_vat, quantize
+from bexvendre_mapping.money import MAX_AMOUNT, excl_vat, incl_vat, quantize
 
 __all__ = [
     "article_to_vendre",
@@ -109,10 +109,15 @@ def product_to_bex(product: vendre.Product, lookups: Lookups) -> bex.Article:
             )
     if "sv" not in product.name:
         problems.add("$.name", "needs a text for 'sv'")
+    price = incl_vat(product.price, product.tax_rate, 2)
+    if not -MAX_AMOUNT < price < MAX_AMOUNT:  # what Bex's loader reads back
+        problems.add(
+            "$.price", f"{price} including VAT is out of range (at most 15 integer digits)"
+        )
     article = bex.Article(
         **scalars,
         description=product.name.get("sv", ""),
-        price=incl_vat(product.price, product.tax_rate, 2),
+        price=price,
         sizes=tuple(bex.Size(size=v.size, barcode=v.ean1) for v in product.variants),
     )
     # The article must be one Bex accepts: the same checks as bex.load_article, on our paths.

@@ -13,7 +13,7 @@ from bexvendre_mapping import bex, vendre
 from bexvendre_mapping._errors import ModelCodeError, TotalsMismatchError, UnknownCodeError
 from bexvendre_mapping._fastpath import fast_builder
 from bexvendre_mapping._lookups import Lookups
-from bexvendre_mapping._text import closest
+from bexvendre_mapping._text import closest, show
 from bexvendre_mapping._wire import Hook, child_path
 from bexvendre_mapping.convert._support import (
     Copier,
@@ -25,7 +25,7 @@ from bexvendre_mapping.convert._support import (
     scaled_exactly,
 )
 from bexvendre_mapping.fieldmap import ORDER
-from bexvendre_mapping.money import MINOR_UNITS, quantize, vat_amount
+from bexvendre_mapping.money import MAX_AMOUNT, MINOR_UNITS, quantize, vat_amount
 
 __all__ = ["TotalsMismatchWarning", "order_to_bex", "order_to_vendre"]
 
@@ -47,6 +47,12 @@ _CENTS = _EXPONENTS[_MONEY]
 _ZERO = Decimal(0)
 _KEPT_RATES = 8  # an order has a few VAT rates; more are computed row by row
 _AMOUNT = attrgetter("amount")
+# What a converted order may hold: what its side's loader reads back. Amounts below
+# MAX_AMOUNT (15 integer digits), so that every sum and product of them is exact in
+# money.CONTEXT's 28 digits and fits the wire's decimals; quantities likewise.
+_MAX, _MIN = MAX_AMOUNT, -MAX_AMOUNT
+_MAX_QUANTITY = int(MAX_AMOUNT)
+_OUT_OF_RANGE = "out of range (at most 15 integer digits)"
 
 
 class TotalsMismatchWarning(UserWarning):
@@ -56,7 +62,7 @@ class TotalsMismatchWarning(UserWarning):
 def _currency_places(currency: str, problems: Problems, path: str) -> int:
     places = MINOR_UNITS.get(currency)
     if places is None:
-        problems.errors.append(
+        problems.record(
             UnknownCodeError("currencies", currency, closest(currency, MINOR_UNITS), path=path)
         )
         return _MONEY
@@ -129,7 +135,7 @@ def order_to_bex(order: vendre.Order, lookups: Lookups) -> bex.Order:
     except (KeyError, TypeError):
         shipping_id = problems.lookup(lookups.shipping_methods, method_id, "$.shipping.method_id")
 
-    rows = _product_rows(order, places, shipping_id, lookups, problems, build.row)
+    rows, rows_fit = _product_rows(order, places, shipping_id, lookups, problems, build.row)
     total_paid = _fee_rows(order, places, shipping_id, lookups, problems, rows, build.row)
     paid_known = total_paid is not None
     if total_paid is None:
@@ -145,19 +151,26 @@ def order_to_bex(order: vendre.Order, lookups: Lookups) -> bex.Order:
             amount = scaled_exactly(card.amount, exponent)
             if amount is None:
                 amount = problems.exact(card.amount, places, f"$.gift_cards[{index}].amount")
+            if not amount > _ZERO:  # as the loader checks: a model built by hand may not be
+                problems.add(
+                    f"$.gift_cards[{index}].amount", f"must be more than 0, got {show(card.amount)}"
+                )
             # bex.Payment(document_number=..., transaction_number=..., date=..., code=...)
             payments.append(
                 payment(card.code, card.reservation_id, payment_date, gift_code, amount)
             )
     rows_total = sum(map(_AMOUNT, rows), _ZERO)
+    if rows_fit and not _MIN < rows_total < _MAX:
+        rows_fit = False
+        problems.add("$.totals", f"the rows add up to {rows_total}: {_OUT_OF_RANGE}")
     paid = total_paid + sum(map(_AMOUNT, order.gift_cards), _ZERO)
-    mismatch = (
+    mismatch = (  # rows out of range add up to a figure that means nothing
         _check_totals(rows_total, quantize(paid, places), len(order.products), lookups)
-        if paid_known
+        if paid_known and rows_fit
         else None
     )
     if mismatch is not None:
-        problems.errors.append(mismatch)
+        problems.record(mismatch)
     if problems.errors:
         problems.raise_if_any()
 
@@ -246,10 +259,11 @@ def _product_rows(  # noqa: PLR0917 - order_to_bex's state, passed once
     lookups: Lookups,
     problems: Problems,
     row: Hook,
-) -> list[bex.Row]:
+) -> tuple[list[bex.Row], bool]:
     """The Bex rows of the order's products: prices including VAT, rounded half up.
 
-    ``row`` builds a ``bex.Row`` (see :func:`_bex_builders`).
+    ``row`` builds a ``bex.Row`` (see :func:`_bex_builders`). Also whether every row's
+    quantity, price and amount are in range (each one that is not is a problem).
     """
     exponent = _EXPONENTS[places]
     # Per VAT rate of the order: the rate, 1 + rate/100, and the rate with 2 decimals (None
@@ -257,6 +271,7 @@ def _product_rows(  # noqa: PLR0917 - order_to_bex's state, passed once
     # costs more than computing the factor, and each loaded order's Decimals are new.
     rates: list[tuple[Decimal, Decimal, Decimal | None]] = []
     rows: list[bex.Row] = []
+    fit = True
     for index, product in enumerate(order.products):
         model, tax = product.model, product.tax
         if model.size is None and (
@@ -281,6 +296,10 @@ def _product_rows(  # noqa: PLR0917 - order_to_bex's state, passed once
         # quantize's rounding given by position: a keyword costs _decimal 0.1 µs more.
         price = (product.price * factor).quantize(exponent, ROUND_HALF_UP)
         quantity = product.quantity
+        amount = quantity * price
+        if not (_MIN < amount < _MAX and _MIN < price < _MAX and quantity < _MAX_QUANTITY):
+            _row_out_of_range(index, product, price, problems)
+            fit = False
         rows.append(
             row(  # bex.Row(article=..., size_group=..., ...): the fields in their order
                 model.article,
@@ -290,10 +309,30 @@ def _product_rows(  # noqa: PLR0917 - order_to_bex's state, passed once
                 product.name,
                 price,
                 vat_rate,
-                quantity * price,
+                amount,
             )
         )
-    return rows
+    return rows, fit
+
+
+def _row_out_of_range(
+    index: int, product: vendre.OrderProduct, price: Decimal, problems: Problems
+) -> None:
+    """Record why a product row cannot be a Bex row: a quantity, price or amount too large.
+
+    Bex's loader would refuse it, and beyond 28 digits its dumper too.
+    """
+    at = f"$.products[{index}]"
+    if product.quantity >= _MAX_QUANTITY:
+        problems.add(
+            f"{at}.quantity", f"{show(product.quantity)} is out of range (at most 15 digits)"
+        )
+    elif not _MIN < price < _MAX:
+        problems.add(f"{at}.price", f"{price} including VAT is {_OUT_OF_RANGE}")
+    else:
+        problems.add(
+            at, f"the row amount, {product.quantity} × {price} including VAT, is {_OUT_OF_RANGE}"
+        )
 
 
 def _check_totals(
@@ -424,6 +463,11 @@ def order_to_vendre(order: bex.Order, lookups: Lookups) -> vendre.Order:
             value=quantize(web_payment[1].amount, _PRICE),  # type: ignore[index]
         ),
     ]
+    for total in totals:  # sums of amounts in range may not be: Vendre's loader refuses them
+        if not _MIN < total.value < _MAX:
+            at = "$['Butik & webbetalningar']" if total.class_ == "ot_giftcard" else "$.Artiklar"
+            problems.add(at, f"the {total.class_} would be {total.value}: {_OUT_OF_RANGE}")
+    problems.raise_if_any()
     return vendre.Order(
         id=order_id or 0,
         date_added=order.order_date,
@@ -477,6 +521,11 @@ def _vendre_rows(
     product, total = fast_builder(vendre.OrderProduct), fast_builder(vendre.Total)
     for index, row in enumerate(order.rows):
         quantity, rate = row.quantity, row.vat_rate
+        if quantity >= _MAX_QUANTITY:  # as order_to_bex refuses it
+            problems.add(
+                f"$.Artiklar[{index}].Antal",
+                f"{show(quantity)} is out of range (at most 15 digits)",
+            )
         if row.amount != quantity * row.price:
             problems.add(
                 f"$.Artiklar[{index}]['Belopp inkl.moms']",
@@ -493,7 +542,7 @@ def _vendre_rows(
         try:
             code = row.model_code
         except ModelCodeError as exc:
-            problems.errors.append(exc.rebased(f"$.Artiklar[{index}]"))
+            problems.record(exc.rebased(f"$.Artiklar[{index}]"))
             continue
         for entry in rates:
             if entry[0] == rate:
@@ -531,6 +580,11 @@ def _split_payments(
     for index, payment in enumerate(payments):
         if payment.code == lookups.gift_card_payment_code:
             cards.append(payment)
+            if not payment.amount > _ZERO:
+                problems.add(
+                    child_path("$['Butik & webbetalningar']", index) + ".Belopp",
+                    f"a gift card pays more than 0, got {show(payment.amount)}",
+                )
         elif web is None:
             web = (index, payment)
         else:

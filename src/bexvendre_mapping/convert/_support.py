@@ -10,7 +10,7 @@ from typing import Any, Literal, ParamSpec, TypeVar
 import attrs
 
 from bexvendre_mapping._dates import DEFAULT_TIME_ZONE, time_zone
-from bexvendre_mapping._errors import MappingError, Problem
+from bexvendre_mapping._errors import MappingError, Problem, note
 from bexvendre_mapping._fastpath import _Source, fast_builder
 from bexvendre_mapping._lookups import CodeTable, Lookups
 from bexvendre_mapping._wire import child_path, dump_problems, wire_keys, wire_places
@@ -122,25 +122,48 @@ def scaled_exactly(value: Decimal, exponent: Decimal) -> Decimal | None:
 
 
 class Problems:
-    """Collects every problem of one conversion, so that all are reported at once."""
+    """Collects every problem of one conversion, so that all are reported at once.
+
+    Past ``MappingError.MAX_PROBLEMS`` errors, problems are only counted (an unknown code
+    without the search for the closest known ones), and the error raised says how many more
+    there were.
+    """
 
     def __init__(self) -> None:
         self.errors: list[MappingError] = []
+        self.more = 0  # problems past the limit: counted, not kept
+
+    @property
+    def full(self) -> bool:
+        """Whether problems are only counted from now on."""
+        return len(self.errors) >= MappingError.MAX_PROBLEMS
+
+    def record(self, error: MappingError) -> None:
+        """Record every problem of ``error``."""
+        if self.full:
+            self.more += len(error.problems)
+        else:
+            self.errors.append(error)
 
     def add(self, path: str, message: str) -> None:
         """Record a problem at ``path``."""
-        self.errors.append(MappingError([Problem(path, message)]))
+        if self.full:
+            self.more += 1
+        else:
+            self.errors.append(MappingError([Problem(path, message)]))
 
     def attempt(self, func: Callable[[], T]) -> T | None:
         """Run ``func``; record its MappingError and return ``None`` when it raises one."""
         try:
             return func()
         except MappingError as exc:
-            self.errors.append(exc)
+            self.record(exc)
             return None
 
     def lookup(self, table: CodeTable[Any, Any], code: Any, path: str) -> Any:
         """``table.get(code)``, recording an unknown code."""
+        if self.full:
+            return self._count_unknown(table._forward, code)
         try:
             return table.get(code, path=path)
         except MappingError as exc:
@@ -149,10 +172,19 @@ class Problems:
 
     def reverse(self, table: CodeTable[Any, Any], value: Any, path: str) -> Any:
         """``table.reverse(value)``, recording an unknown code."""
+        if self.full:
+            return self._count_unknown(table._reverse, value)
         try:
             return table.reverse(value, path=path)
         except MappingError as exc:
             self.errors.append(exc)
+            return None
+
+    def _count_unknown(self, entries: dict[Any, Any], code: Any) -> Any:
+        try:
+            return entries[code]
+        except (KeyError, TypeError):
+            self.more += 1
             return None
 
     def exact(self, value: Decimal, places: int, path: str) -> Decimal:
@@ -192,6 +224,8 @@ class Problems:
         if len(self.errors) == 1:
             raise first
         problems = [p for e in self.errors for p in e.problems]
+        if self.more:
+            problems.append(Problem("$", note(self.more)))
         if all(type(e) is type(first) for e in self.errors):
             combined = type(first).__new__(type(first))
             combined.__dict__.update(first.__dict__)

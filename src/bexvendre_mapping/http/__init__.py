@@ -17,8 +17,15 @@ connect and a read timeout on every request, and retry what is safe to retry (se
     ├── RequestRejected     another 4xx
     ├── RateLimited         429 after the retries
     ├── ServerError         5xx after the retries
-    ├── TransportError      no response (refused, lost, timed out)
-    └── ResponseError       an unusable response; .mapping_error when a document fails to load
+    ├── TransportError      no response (refused, lost, timed out, past the deadline)
+    ├── ResponseError       an unusable response (too large, say); .mapping_error when a
+    │                       document fails to load
+    └── RetryBudgetExhausted  a retry would wait past the wait budget
+
+A response body is read up to a size limit (``max_response_bytes``, 64 MiB by default), and
+each attempt of a request up to a total deadline (``deadline``, 120 s by default); the waits
+before retries are bounded per run by :attr:`RetryPolicy.wait_budget` (300 s by default),
+counted from the client's ``reset_wait_budget()``.
 
 Credentials never appear in an error, a log line (logger ``bexvendre_mapping.http``) or a
 client's ``repr``.
@@ -50,10 +57,17 @@ from bexvendre_mapping.http._errors import (
     RateLimited,
     RequestRejected,
     ResponseError,
+    RetryBudgetExhausted,
     ServerError,
     TransportError,
 )
-from bexvendre_mapping.http._transport import DEFAULT_TIMEOUT, RetryPolicy, Timeout
+from bexvendre_mapping.http._transport import (
+    DEFAULT_DEADLINE,
+    DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_TIMEOUT,
+    RetryPolicy,
+    Timeout,
+)
 from bexvendre_mapping.http._vendre import VendreClient, VendreEndpoints
 
 __all__ = [
@@ -61,12 +75,15 @@ __all__ = [
     "BEX_BASE_URL",
     "BexClient",
     "BexEndpoints",
+    "DEFAULT_DEADLINE",
+    "DEFAULT_MAX_RESPONSE_BYTES",
     "DEFAULT_TIMEOUT",
     "HttpError",
     "NotFound",
     "RateLimited",
     "RequestRejected",
     "ResponseError",
+    "RetryBudgetExhausted",
     "RetryPolicy",
     "ServerError",
     "StockChangeEntry",

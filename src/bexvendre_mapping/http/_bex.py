@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import date, datetime
 from decimal import Decimal
@@ -25,6 +24,8 @@ from bexvendre_mapping.http._errors import (
     TransportError,
 )
 from bexvendre_mapping.http._transport import (
+    DEFAULT_DEADLINE,
+    DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_TIMEOUT,
     BaseClient,
     Reply,
@@ -33,7 +34,7 @@ from bexvendre_mapping.http._transport import (
     Transport,
     basic_credentials,
     path_part,
-    wall_clock,
+    wall_clock_from,
 )
 from bexvendre_mapping.money import parse_decimal, quantize
 
@@ -299,8 +300,14 @@ class BexClient(BaseClient):
             Bex uses the key's default location.
         endpoints: paths and parameter names, see :class:`BexEndpoints`.
         timeout: seconds, or ``(connect, read)`` seconds; default ``(5, 30)``.
+        deadline: the most seconds one attempt of a request may take in all, from sending
+            it to the body's last byte (the read timeout bounds only each wait for more
+            bytes); past it, :class:`TransportError`. Default 120; ``None``: no deadline.
+        max_response_bytes: the largest response body read, in bytes after decoding;
+            past it, :class:`ResponseError`. Default 64 MiB.
         retries: a :class:`RetryPolicy`, or how many times to retry with the default
-            backoff; default ``RetryPolicy()``.
+            backoff; default ``RetryPolicy()`` (its ``wait_budget`` bounds the waits
+            between two calls of :meth:`reset_wait_budget`).
         session: a ``requests.Session`` to use (the client mounts its retrying adapter on it
             for ``base_url`` only and does not close it); by default the client makes and
             closes its own.
@@ -312,6 +319,8 @@ class BexClient(BaseClient):
 
     Raises:
         TypeError: ``api_key`` or ``secret`` is missing.
+        ValueError: ``base_url`` is not an http(s) URL, or holds a user name or password
+            (credentials go in ``api_key`` and ``secret``), or an option is out of range.
 
     >>> with BexClient(api_key="key", secret="s3cret", location="HUVUDLAGER") as client:
     ...     client
@@ -327,6 +336,8 @@ class BexClient(BaseClient):
         location: str | None = None,
         endpoints: BexEndpoints | None = None,
         timeout: Timeout = DEFAULT_TIMEOUT,
+        deadline: float | None = DEFAULT_DEADLINE,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         retries: int | RetryPolicy | None = None,
         session: requests.Session | None = None,
         verify: bool | str = True,
@@ -350,6 +361,8 @@ class BexClient(BaseClient):
             auth=(api_key, secret),
             secrets=[secret, api_key, basic_credentials(api_key, secret)],
             timeout=timeout,
+            deadline=deadline,
+            max_response_bytes=max_response_bytes,
             retries=RetryPolicy.coerce(retries),
             session=session,
             verify=verify,
@@ -465,7 +478,7 @@ class BexClient(BaseClient):
             RequestRejected: Bex refused the order (e.g. 400 with its problems).
             HttpError: the request failed, still after the retries.
         """
-        body = bex.dumps_order(order)
+        body = bex.dumps_order(order, time_zone=self._transport.time_zone)
 
         def load(reply: Reply) -> bex.Order:
             if not reply.content.strip():
@@ -530,7 +543,7 @@ class BexClient(BaseClient):
     def _since(self, since: datetime | None) -> dict[str, str | int]:
         if since is None:
             return {}
-        return {self.endpoints.since_param: wall_clock(since, self._transport.time_zone)}
+        return {self.endpoints.since_param: wall_clock_from(since, self._transport.time_zone)}
 
     # --- articles -------------------------------------------------------------------------
 
@@ -571,7 +584,7 @@ class BexClient(BaseClient):
     def _changed_since(self, changed_since: datetime | None) -> dict[str, str | int]:
         if changed_since is None:
             return {}
-        wall = wall_clock(changed_since, self._transport.time_zone)
+        wall = wall_clock_from(changed_since, self._transport.time_zone)
         return {self.endpoints.changed_since_param: wall}
 
     # --- gift cards -----------------------------------------------------------------------
@@ -803,7 +816,8 @@ class BexClient(BaseClient):
                     attempt,
                     policy.total,
                 )
-                time.sleep(wait)
+                # Within the client's wait budget, else RetryBudgetExhausted.
+                self._transport.wait(wait, exc)
                 found = lookup()
                 if found is not None:
                     logger.info("%s was created after all; using it", what)

@@ -11,9 +11,12 @@ when a document failed to load::
         ├── RequestRejected       any other 4xx, e.g. 400 with validation problems, 409
         ├── RateLimited           429, still after the retries (retry_after)
         ├── ServerError           5xx, still after the retries (retry_after)
-        ├── TransportError        no response: connection refused or lost, timeout, TLS
-        └── ResponseError         a response that cannot be used: not JSON, a document that
-                                  fails to load (``mapping_error``), an unexpected redirect
+        ├── TransportError        no response: connection refused or lost, timeout, TLS,
+        │                         the total deadline of an attempt passed
+        ├── ResponseError         a response that cannot be used: not JSON, a document that
+        │                         fails to load (``mapping_error``), an unexpected redirect,
+        │                         a body over the size limit
+        └── RetryBudgetExhausted  a retry would wait past the client's wait budget
 
 ``HttpError`` is deliberately not a ``MappingError``: bad data and a failed request call for
 different handling (fix the data, or try again later). Messages, URLs and body excerpts never
@@ -36,6 +39,7 @@ __all__ = [
     "RateLimited",
     "RequestRejected",
     "ResponseError",
+    "RetryBudgetExhausted",
     "ServerError",
     "TransportError",
 ]
@@ -232,3 +236,17 @@ class ResponseError(HttpError):
 
     def _state(self) -> dict[str, Any]:
         return {**super()._state(), "mapping_error": self.mapping_error}
+
+
+class RetryBudgetExhausted(HttpError):
+    """A retry would have waited past the client's wait budget, so the request was given up.
+
+    The client waits before repeating a failed request (the server's ``Retry-After``, or a
+    backoff), but never more in all than its policy's ``wait_budget`` seconds between two
+    calls of its ``reset_wait_budget()``: a server that keeps asking for patience stops the
+    work instead of holding it for ever. Try again later (the next run). Nothing was waited
+    for the retry that was refused.
+
+    ``status`` is the last response's status (``None`` when the last attempt got no
+    response), ``body_excerpt`` its body's start when the client read it.
+    """

@@ -6,24 +6,38 @@ timeouts, and on the statuses of :attr:`RetryPolicy.statuses`, with exponential 
 jitter, honouring ``Retry-After`` (one that cannot be read counts as absent). A POST is
 never repeated here; the clients decide, per create, how to repeat it safely (see
 :meth:`RetryPolicy.delay` and the clients' creates).
+
+Three bounds keep a hostile or broken server from holding a client for ever: a body is read
+as it arrives and given up past ``max_response_bytes`` decoded bytes (a ``ResponseError``);
+each attempt of a request must be over within ``deadline`` seconds, headers and body
+together (a watchdog shuts its socket down; a ``TransportError``); and the waits before
+retries, urllib3's and the creates' alike, add up to at most :attr:`RetryPolicy.wait_budget`
+seconds between two calls of ``reset_wait_budget()`` (a ``RetryBudgetExhausted``).
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
+import contextvars
 import itertools
 import logging
 import random
 import re
+import socket
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
+from types import TracebackType
 from typing import Any, Self, TypeVar
 from urllib.parse import SplitResult, quote, urlsplit, urlunsplit
 
 import attrs
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import ConnectionPool, HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import (
     ConnectTimeoutError,
     InvalidHeader,
@@ -32,6 +46,7 @@ from urllib3.exceptions import (
     ReadTimeoutError,
     SSLError,
 )
+from urllib3.poolmanager import PoolManager
 from urllib3.response import BaseHTTPResponse
 from urllib3.util.retry import Retry
 
@@ -47,12 +62,15 @@ from bexvendre_mapping.http._errors import (
     RateLimited,
     RequestRejected,
     ResponseError,
+    RetryBudgetExhausted,
     ServerError,
     TransportError,
 )
 
 __all__ = [
     "BaseClient",
+    "DEFAULT_DEADLINE",
+    "DEFAULT_MAX_RESPONSE_BYTES",
     "DEFAULT_TIMEOUT",
     "Reply",
     "RetryPolicy",
@@ -65,6 +83,7 @@ __all__ = [
     "rebase",
     "user_agent",
     "wall_clock",
+    "wall_clock_from",
 ]
 
 T = TypeVar("T")
@@ -77,8 +96,22 @@ Timeout = float | tuple[float, float]
 #: Seconds to wait for a connection and, separately, between bytes of the response.
 DEFAULT_TIMEOUT: tuple[float, float] = (5.0, 30.0)
 
+#: The most seconds one attempt of a request may take, from sending to the body's last byte.
+DEFAULT_DEADLINE = 120.0
+
+#: The largest response body read, in bytes after decoding (gzip and the like): 64 MiB.
+DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+
 _REDACTED = "***"
+# A secret shorter than this is redacted only where it stands as a whole token (not inside
+# a longer word or number): redacting "k3" inside every word would garble the text.
 _MIN_SECRET = 4
+
+# The body is read in pieces of this many (decoded) bytes, counted as they arrive.
+_READ_CHUNK = 64 * 1024
+
+# A Retry-After of more digits than this is longer than any cap (and int() may refuse it).
+_LONGEST_SECONDS = 15
 
 # How much of the underlying exception's text a TransportError's message shows.
 _DETAIL_LENGTH = 300
@@ -131,6 +164,11 @@ class RetryPolicy:
         methods: the methods urllib3 may repeat. A POST is never among them: the clients'
             creates repeat it themselves, after looking up whether the first attempt was
             committed.
+        wait_budget: the most seconds a client spends waiting before retries (the
+            ``Retry-After`` waits and the backoffs, of every request together) between two
+            calls of its ``reset_wait_budget()``; a wait that would go past it is not
+            waited, and the request fails with :class:`RetryBudgetExhausted`. ``None``:
+            no bound. The sync flows reset it at the start of each flow.
 
     >>> RetryPolicy(total=2, backoff_factor=0.5, jitter=0).delay(3)
     2.0
@@ -148,6 +186,13 @@ class RetryPolicy:
         default=frozenset({"DELETE", "GET", "HEAD", "OPTIONS", "PUT"}),
         converter=_upper_set,
     )
+    wait_budget: float | None = attrs.field(default=300.0)
+
+    @wait_budget.validator
+    def _budget_not_negative(self, _attribute: object, value: float | None) -> None:
+        if value is not None and not value >= 0:
+            msg = f"wait_budget must be seconds >= 0 or None, got {value!r}"
+            raise ValueError(msg)
 
     @methods.validator
     def _no_post(self, _attribute: object, value: frozenset[str]) -> None:
@@ -176,26 +221,10 @@ class RetryPolicy:
 
         A ``Retry-After`` that is neither whole seconds nor an HTTP date counts as absent:
         the request is retried after the usual backoff (urllib3 itself would give up at once).
+        Whole seconds of any length are read (a longer wait than :attr:`retry_after_max` is
+        cut to it). :attr:`wait_budget` is the clients' own: this ``Retry`` has none.
         """
-        return _LenientRetry(
-            total=self.total,
-            connect=self.total,
-            read=self.total,
-            status=self.total,
-            # TLS failures and other errors are not transient; redirects are not followed.
-            other=0,
-            redirect=0,
-            allowed_methods=self.methods,
-            status_forcelist=self.statuses,
-            backoff_factor=self.backoff_factor,
-            backoff_max=self.backoff_max,
-            backoff_jitter=self.jitter,
-            respect_retry_after_header=True,
-            retry_after_max=self.retry_after_max,
-            # The last response is returned and becomes the client's own error.
-            raise_on_status=False,
-            raise_on_redirect=False,
-        )
+        return _LenientRetry.from_policy(self, _WaitBudget(None))
 
     def delay(self, attempt: int, retry_after: float | None = None) -> float:
         """Seconds to wait before the ``attempt``-th repetition (1 for the first) of a create.
@@ -218,13 +247,276 @@ class _LenientRetry(Retry):
     urllib3 raises ``InvalidHeader`` while it sleeps before a retry when the header is,
     say, ``1.5`` or ``soon``; the request then fails at once, without a status. A server
     that sends such a header still meant "try again", so the backoff is used instead.
+
+    Its waits are charged to a :class:`_WaitBudget` that every copy shares (urllib3 makes a
+    new ``Retry`` at each retry, through :meth:`new`), and each retry starts the attempt's
+    deadline (:class:`_Deadline`) again once the wait is over.
     """
+
+    def __init__(self, *args: Any, budget: _WaitBudget, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.budget = budget
+
+    @classmethod
+    def from_policy(cls, policy: RetryPolicy, budget: _WaitBudget) -> _LenientRetry:
+        """The ``Retry`` of ``policy``, charging its waits to ``budget``."""
+        return cls(
+            budget=budget,
+            total=policy.total,
+            connect=policy.total,
+            read=policy.total,
+            status=policy.total,
+            # TLS failures and other errors are not transient; redirects are not followed.
+            other=0,
+            redirect=0,
+            allowed_methods=policy.methods,
+            status_forcelist=policy.statuses,
+            backoff_factor=policy.backoff_factor,
+            backoff_max=policy.backoff_max,
+            backoff_jitter=policy.jitter,
+            respect_retry_after_header=True,
+            retry_after_max=policy.retry_after_max,
+            # The last response is returned and becomes the client's own error.
+            raise_on_status=False,
+            raise_on_redirect=False,
+        )
+
+    def new(self, **kw: Any) -> Self:
+        kw.setdefault("budget", self.budget)
+        return super().new(**kw)
+
+    def parse_retry_after(self, retry_after: str) -> float:
+        """Seconds to wait, at most ``retry_after_max``; ``InvalidHeader`` when unreadable.
+
+        urllib3 lets ``ValueError`` out for whole seconds past ``int``'s digit limit and for
+        a date whose year is out of range.
+        """
+        digits = retry_after.strip()
+        if digits.isascii() and digits.isdigit():
+            significant = digits.lstrip("0")
+            if len(significant) > _LONGEST_SECONDS:
+                return float(self.retry_after_max)
+            return super().parse_retry_after(significant or "0")
+        try:
+            return super().parse_retry_after(retry_after)
+        except (ValueError, OverflowError):
+            msg = f"Invalid Retry-After header: {show(retry_after)}"
+            raise InvalidHeader(msg) from None
 
     def get_retry_after(self, response: BaseHTTPResponse) -> float | None:
         try:
             return super().get_retry_after(response)
         except InvalidHeader:
             return None
+
+    def increment(
+        self,
+        method: str | None = None,
+        url: str | None = None,
+        response: BaseHTTPResponse | None = None,
+        error: Exception | None = None,
+        _pool: ConnectionPool | None = None,
+        _stacktrace: TracebackType | None = None,
+    ) -> Self:
+        new = super().increment(method, url, response, error, _pool, _stacktrace)
+        if response is not None:
+            # urllib3 reads a retried response's body to the end before the retry, however
+            # long it runs; closing the connection instead leaves nothing to read.
+            response.close()
+        return new
+
+    def sleep(self, response: BaseHTTPResponse | None = None) -> None:
+        """Wait as urllib3 would (``Retry-After``, else the backoff), within the budget.
+
+        Raises:
+            _WaitRefused: the wait would go past the budget; nothing was waited.
+        """
+        retry_after = None
+        if self.respect_retry_after_header and response is not None:
+            retry_after = self.get_retry_after(response)
+        wait = retry_after or self.get_backoff_time()
+        self.budget.spend(wait, status=None if response is None else response.status)
+        deadline = _DEADLINE.get()
+        if deadline is not None:
+            deadline.stop()
+        if wait > 0:
+            time.sleep(wait)
+        if deadline is not None:
+            deadline.start()
+
+
+class _WaitRefused(Exception):
+    """A wait that would pass the budget; :class:`Transport` makes it a RetryBudgetExhausted."""
+
+    def __init__(self, wait: float, spent: float, budget: float, status: int | None) -> None:
+        self.wait = wait
+        self.spent = spent
+        self.budget = budget
+        self.status = status
+        super().__init__(self.message)
+
+    @property
+    def message(self) -> str:
+        return (
+            f"gave up retrying: waiting {self.wait:.1f}s more would pass the retry wait "
+            f"budget of {self.budget:g}s ({self.spent:.1f}s waited since it was last reset)"
+        )
+
+
+class _WaitBudget:
+    """The seconds of retry waits a client may still spend; one per client, thread-safe."""
+
+    def __init__(self, seconds: float | None) -> None:
+        self.seconds = seconds
+        self.spent = 0.0
+        self._lock = threading.Lock()
+
+    def spend(self, wait: float, *, status: int | None = None) -> None:
+        """Charge ``wait`` seconds, or raise :class:`_WaitRefused` (charging nothing)."""
+        if self.seconds is None or wait <= 0:
+            return
+        with self._lock:
+            if self.spent + wait > self.seconds:
+                raise _WaitRefused(wait, self.spent, self.seconds, status)
+            self.spent += wait
+
+    def reset(self) -> None:
+        with self._lock:
+            self.spent = 0.0
+
+
+class _Deadline:
+    """The watchdog of one request: it ends an attempt that runs longer than ``seconds``.
+
+    A read timeout bounds each wait for the next bytes, not the whole answer: a server that
+    sends a byte every second never trips it. When an attempt's time is up, the watchdog
+    shuts the attempt's socket down, which wakes a blocked read at once; the read then fails
+    as a lost connection would, and :attr:`expired` tells the two apart. The attempt's
+    connection registers its socket as soon as it is connected (see
+    :class:`_WatchedHTTPConnection`) through the context variable :data:`_DEADLINE`, which
+    :meth:`Transport.request` sets, so a TLS handshake or a proxy's tunnel that trickles is
+    watched too. The watchdog keeps a duplicate of the socket: TLS detaches the socket it
+    wraps, and a connection hands its socket over to a response that reads until the
+    connection closes, and forgets it.
+    """
+
+    def __init__(self, seconds: float | None) -> None:
+        self.seconds = seconds
+        self.expired = False
+        self._lock = threading.Lock()
+        self._timer: threading.Timer | None = None
+        self._socket: socket.socket | None = None
+
+    def start(self) -> None:
+        """Start the clock of an attempt (again, after a retry's wait)."""
+        with self._lock:
+            self._cancel()
+            self.expired = False
+            if self.seconds is None:
+                return
+            timer = threading.Timer(self.seconds, self._expire)
+            timer.daemon = True
+            self._timer = timer
+        timer.start()
+
+    def stop(self) -> None:
+        """Stop the clock and forget the socket (its connection may go back to the pool)."""
+        with self._lock:
+            self._cancel()
+            self._replace(None)
+
+    def watch(self, sock: socket.socket) -> None:
+        """Watch ``sock``, the attempt's; shut it down at once if time is up."""
+        try:
+            twin = socket.fromfd(sock.fileno(), sock.family, sock.type)
+        except OSError:  # pragma: no cover - closed meanwhile: nothing left to watch
+            return
+        with self._lock:
+            self._replace(twin)
+            if self.expired:  # pragma: no cover - only when connecting outlasts the deadline
+                _shut_down(twin)
+
+    def _replace(self, sock: socket.socket | None) -> None:
+        if self._socket is not None:
+            self._socket.close()
+        self._socket = sock
+
+    def _cancel(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _expire(self) -> None:
+        with self._lock:
+            if self._timer is not threading.current_thread():  # pragma: no cover - a race
+                return  # the timer of an attempt that ended as it fired
+            self.expired = True
+            if self._socket is not None:
+                _shut_down(self._socket)
+
+
+def _shut_down(sock: socket.socket) -> None:
+    # A duplicate, never TLS: shutting it down ends the connection it shares with the
+    # reader, whose blocked read returns at once. OSError: closed meanwhile.
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+#: The deadline of the request this thread (or task) is sending, if any.
+_DEADLINE: contextvars.ContextVar[_Deadline | None] = contextvars.ContextVar(
+    "bexvendre_mapping_http_deadline", default=None
+)
+
+
+def _watch(sock: socket.socket | None) -> None:
+    deadline = _DEADLINE.get()
+    if deadline is not None and sock is not None:
+        deadline.watch(sock)
+
+
+class _WatchedHTTPConnection(HTTPConnection):
+    """urllib3's connection, watched by the deadline of the request it serves.
+
+    A new connection is watched once its TCP connection is made (``_new_conn``), one taken
+    from the pool when a request is sent on it.
+    """
+
+    def _new_conn(self) -> socket.socket:
+        sock = super()._new_conn()
+        _watch(sock)
+        return sock
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        _watch(self.sock)
+        super().request(*args, **kwargs)
+
+
+class _WatchedHTTPSConnection(HTTPSConnection):
+    """urllib3's TLS connection, watched as :class:`_WatchedHTTPConnection` is."""
+
+    def _new_conn(self) -> socket.socket:
+        sock = super()._new_conn()
+        _watch(sock)
+        return sock
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        _watch(self.sock)
+        super().request(*args, **kwargs)
+
+
+class _WatchedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _WatchedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
+_PLAIN_POOLS = {"http": HTTPConnectionPool, "https": HTTPSConnectionPool}
+_WATCHED_POOLS: dict[str, type[HTTPConnectionPool]] = {
+    "http": _WatchedHTTPPool,
+    "https": _WatchedHTTPSPool,
+}
 
 
 class _Redirected(Exception):
@@ -242,16 +534,28 @@ class _Adapter(HTTPAdapter):
     even with ``allow_redirects=False`` (to offer ``Response.next``), and a ``Location`` it
     cannot parse (a port out of range, a broken IPv6 address, bytes that are not UTF-8)
     raises ``ValueError`` or ``UnicodeDecodeError`` out of the request. So the redirect is
-    read here, where requests builds the response, and handed back as :class:`_Redirected`.
+    read here, where requests builds the response, and handed back as :class:`_Redirected`
+    (its body unread: :meth:`Transport.request` reads it as any other, within the bounds).
+
+    Its connections are watched by the request's deadline (:class:`_Deadline`), also through
+    an HTTP proxy; through a SOCKS proxy only the timeouts apply.
     """
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = _WATCHED_POOLS
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        if isinstance(manager, PoolManager) and manager.pool_classes_by_scheme == _PLAIN_POOLS:
+            manager.pool_classes_by_scheme = _WATCHED_POOLS
+        return manager
 
     def build_response(
         self, req: requests.PreparedRequest, resp: BaseHTTPResponse
     ) -> requests.Response:
         response = super().build_response(req, resp)
         if response.is_redirect:
-            # Read it now, so that a broken body fails as any other (a TransportError).
-            _ = response.content
             raise _Redirected(response)
         return response
 
@@ -266,6 +570,13 @@ def base_url_problem(url: str) -> str | None:
         return f"cannot be parsed ({exc}): {shown}"
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return f"expected an http(s) URL with a host, like 'https://host/API/1/', got {shown}"
+    if "@" in parts.netloc:
+        # It would show in the client's repr and base_url, and requests would send it as
+        # Basic credentials of its own.
+        return (
+            "holds a user name or password (user:password@); put credentials in the "
+            f"client's api_key (and Bex's secret), never in the URL: {shown}"
+        )
     return None
 
 
@@ -410,9 +721,13 @@ class Transport:
         trust_env: bool,
         time_zone: str,
         strict: bool,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        deadline: float | None = DEFAULT_DEADLINE,
     ) -> None:
         self.base_url = _normalise_base(base_url)
         self.timeout = _check_timeout(timeout)
+        self.max_response_bytes = _check_max_response_bytes(max_response_bytes)
+        self.deadline = _check_deadline(deadline)
         self.retries = retries
         self.verify = verify
         self.time_zone = time_zone
@@ -423,10 +738,9 @@ class Transport:
             **headers,
         }
         self._auth = auth
-        # Longest first, so that a secret containing another is redacted whole. A credential
-        # shorter than 4 characters protects nothing, and redacting it would garble text.
-        self._secrets = sorted({s for s in secrets if len(s) >= _MIN_SECRET}, key=len, reverse=True)
-        self._retry = retries.urllib3_retry()
+        self._secrets = _secrets_pattern(secrets)
+        # One budget for every request of the client, shared by urllib3's copies of the Retry.
+        self._retry = _LenientRetry.from_policy(retries, _WaitBudget(retries.wait_budget))
         self._adapter = _Adapter(max_retries=self._retry)
         self._owns_session = session is None
         if session is None:
@@ -446,10 +760,35 @@ class Transport:
         return self.base_url + path.lstrip("/")
 
     def redact(self, text: str) -> str:
-        """``text`` with every credential replaced by ``***``."""
-        for secret in self._secrets:
-            text = text.replace(secret, _REDACTED)
-        return text
+        """``text`` with every credential replaced by ``***``.
+
+        A credential of 4 characters or more is replaced wherever it appears; a shorter one
+        where it stands as a whole token, not next to another letter or digit (``k3`` in
+        ``key=k3&`` or ``user k3:`` but not in ``k3y``).
+        """
+        return self._secrets.sub(_REDACTED, text)
+
+    def reset_wait_budget(self) -> None:
+        """Give the retries their whole :attr:`RetryPolicy.wait_budget` again."""
+        self._retry.budget.reset()
+
+    def wait(self, seconds: float, after: HttpError) -> None:
+        """Sleep ``seconds`` before repeating what failed with ``after``, within the budget.
+
+        Raises:
+            RetryBudgetExhausted: the wait would pass the wait budget; nothing was waited.
+        """
+        try:
+            self._retry.budget.spend(seconds, status=after.status)
+        except _WaitRefused as refused:
+            raise RetryBudgetExhausted(
+                refused.message,
+                method=after.method,
+                url=after.url,
+                status=after.status,
+                body_excerpt=after.body_excerpt,
+            ) from after
+        time.sleep(seconds)
 
     def close(self) -> None:
         """Close the connections (and the session, unless it was the caller's)."""
@@ -481,22 +820,11 @@ class Transport:
         if body is not None:
             headers["Content-Type"] = "application/json; charset=utf-8"
         started = time.monotonic()
+        deadline = _Deadline(self.deadline)
+        token = _DEADLINE.set(deadline)
+        deadline.start()
         try:
-            response = self._session.request(
-                method,
-                url,
-                params=dict(params) if params else None,
-                data=body,
-                headers=headers,
-                auth=self._auth,
-                timeout=self.timeout,
-                verify=self.verify,
-                # A redirect could carry the X-Authorization header to another host.
-                allow_redirects=False,
-            )
-        except _Redirected as redirected:
-            # Not followed; it becomes a ResponseError below, like any other 3xx.
-            response = redirected.response
+            response, content, complete = self._exchange(method, url, params, body, headers)
         except requests.exceptions.InvalidHeader as exc:
             # A header urllib3 cannot read, e.g. a Content-Length with two different values.
             full_url = self._full_url(url, params)
@@ -513,16 +841,34 @@ class Transport:
             requests.exceptions.ContentDecodingError,
         ) as exc:
             full_url = self._full_url(url, params)
-            logger.debug("%s %s failed after %.3fs: %s", method, full_url, _since(started), exc)
+            logger.debug(
+                "%s %s failed after %.3fs: %s",
+                method,
+                full_url,
+                _since(started),
+                self.redact(str(exc)),
+            )
+            if deadline.expired:
+                raise self._deadline_error(method, full_url) from exc
             raise TransportError(
                 self.redact(_transport_message(exc)),
                 method=method,
                 url=full_url,
                 connected=not _never_connected(exc),
             ) from exc
-        with response:
-            content = response.content
+        except _WaitRefused as refused:
+            full_url = self._full_url(url, params)
+            logger.debug("%s %s: %s", method, full_url, refused.message)
+            raise RetryBudgetExhausted(
+                refused.message, method=method, url=full_url, status=refused.status
+            ) from None
+        finally:
+            deadline.stop()
+            _DEADLINE.reset(token)
         full_url = self.redact(_display_url(response.url or url))
+        if deadline.expired:
+            # A body that runs until the connection closes ends without an error.
+            raise self._deadline_error(method, full_url)
         logger.debug(
             "%s %s -> %s (%d bytes, %.3fs)",
             method,
@@ -532,9 +878,73 @@ class Transport:
             _since(started),
         )
         reply = Reply(method, full_url, response.status_code, content, response.headers, self)
-        if 200 <= response.status_code < 300:
-            return reply
-        raise self.status_error(reply)
+        if not 200 <= response.status_code < 300:
+            raise self.status_error(reply)
+        if not complete:
+            raise self.response_error(
+                f"the response is larger than the limit of {self.max_response_bytes} bytes "
+                "(max_response_bytes); the rest was not read",
+                reply,
+            )
+        return reply
+
+    def _exchange(
+        self,
+        method: str,
+        url: str,
+        params: Mapping[str, str | int] | None,
+        body: bytes | None,
+        headers: Mapping[str, str],
+    ) -> tuple[requests.Response, bytes, bool]:
+        """Send the request and read its answer: the response, its body, whether whole."""
+        try:
+            response = self._session.request(
+                method,
+                url,
+                params=dict(params) if params else None,
+                data=body,
+                headers=headers,
+                auth=self._auth,
+                timeout=self.timeout,
+                verify=self.verify,
+                # A redirect could carry the X-Authorization header to another host.
+                allow_redirects=False,
+                # The body is read below, counted as it arrives.
+                stream=True,
+            )
+        except _Redirected as redirected:
+            # Not followed; it becomes a ResponseError, like any other 3xx.
+            response = redirected.response
+        with response:
+            content, complete = self._read_body(response)
+        return response, content, complete
+
+    def _read_body(self, response: requests.Response) -> tuple[bytes, bool]:
+        """The decoded body as far as it was read, and whether it was read whole.
+
+        A success is read up to :attr:`max_response_bytes`, any other answer only as far as
+        its error's excerpt needs; of a body cut short, only that start is kept. Leaving the
+        ``with`` closes the connection on the rest.
+        """
+        success = 200 <= response.status_code < 300
+        limit = self.max_response_bytes if success else _EXCERPT_BYTES
+        pieces: list[bytes] = []
+        size = 0
+        for piece in response.iter_content(_READ_CHUNK):
+            pieces.append(piece)
+            size += len(piece)
+            if size > limit:
+                return _head(pieces, _EXCERPT_BYTES), False
+        return b"".join(pieces), True
+
+    def _deadline_error(self, method: str, full_url: str) -> TransportError:
+        return TransportError(
+            f"no complete answer within the deadline of {self.deadline:g}s per attempt "
+            "(deadline); the server may be sending it very slowly",
+            method=method,
+            url=full_url,
+            connected=True,
+        )
 
     def status_error(self, reply: Reply) -> HttpError:
         """The error for a response that is not a success."""
@@ -617,6 +1027,43 @@ def _check_timeout(timeout: Timeout) -> Timeout:
     return timeout
 
 
+def _head(pieces: Iterable[bytes], size: int) -> bytes:
+    """The first ``size`` bytes of ``pieces`` joined."""
+    head = bytearray()
+    for piece in pieces:
+        if len(head) >= size:
+            break
+        head += piece[: size - len(head)]
+    return bytes(head)
+
+
+def _check_max_response_bytes(value: int) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        msg = f"max_response_bytes must be a whole number of bytes >= 1, got {value!r}"
+        raise ValueError(msg)
+    return value
+
+
+def _check_deadline(value: float | None) -> float | None:
+    if value is not None and (
+        not isinstance(value, int | float) or isinstance(value, bool) or not value > 0
+    ):
+        msg = f"deadline must be seconds > 0 or None, got {value!r}"
+        raise ValueError(msg)
+    return value
+
+
+def _secrets_pattern(secrets: Iterable[str]) -> re.Pattern[str]:
+    """One pattern finding every secret: longest first, short ones only as whole tokens."""
+    # Longest first, so that a secret containing another is redacted whole.
+    unique = sorted({s for s in secrets if s}, key=len, reverse=True)
+    alternatives = [
+        re.escape(s) if len(s) >= _MIN_SECRET else rf"(?<![^\W_]){re.escape(s)}(?![^\W_])"
+        for s in unique
+    ]
+    return re.compile("|".join(alternatives) or "(?!)")  # (?!) never matches
+
+
 def _cause(exc: requests.RequestException) -> BaseException:
     """The urllib3 error under a requests one (the reason of a ``MaxRetryError``)."""
     inner = exc.args[0] if exc.args else None
@@ -677,6 +1124,16 @@ class BaseClient:
         """Close the client's connections (and its session, unless it was passed in)."""
         self._transport.close()
 
+    def reset_wait_budget(self) -> None:
+        """Give the retries their whole wait budget again (``RetryPolicy.wait_budget``).
+
+        The waits before retries (``Retry-After`` and backoffs) of every request count
+        against the budget until this is called; call it at the start of each run (the sync
+        flows do, at the start of each flow). A wait that would go past the budget is not
+        waited: the request fails with :class:`RetryBudgetExhausted`.
+        """
+        self._transport.reset_wait_budget()
+
     def __enter__(self) -> Self:
         return self
 
@@ -709,3 +1166,30 @@ def wall_clock(value: datetime, zone_name: str) -> str:
     A naive datetime is taken as the shop's wall clock already.
     """
     return format_datetime(value.replace(microsecond=0), time_zone(zone_name))
+
+
+def wall_clock_from(value: datetime, zone_name: str) -> str:
+    """The shop's wall clock to send as an "at or after ``value``" filter, never too late.
+
+    An API that filters by local wall-clock time cannot tell the two readings of a repeated
+    hour apart: on the night clocks go back, every instant after the first ``02:40`` whose
+    wall clock is the second ``02:00``–``02:40`` would fall below a bound of ``02:40``. When
+    ``value`` lies in the first reading of such an hour, the bound is moved back by the
+    shift (an hour), so that the repeated hour is fetched whole; the extra records are
+    already known, and the flows skip them by id. Elsewhere this is :func:`wall_clock`.
+
+    >>> from datetime import UTC, datetime
+    >>> wall_clock_from(datetime(2026, 10, 25, 0, 40, tzinfo=UTC), "Europe/Stockholm")
+    '2026-10-25 01:40:00'
+    >>> wall_clock_from(datetime(2026, 10, 25, 1, 40, tzinfo=UTC), "Europe/Stockholm")
+    '2026-10-25 02:40:00'
+    """
+    if value.tzinfo is None:
+        return wall_clock(value, zone_name)
+    local = value.replace(microsecond=0).astimezone(time_zone(zone_name))
+    if local.fold == 0:
+        first, second = local.utcoffset(), local.replace(fold=1).utcoffset()
+        if first is not None and second is not None and first > second:
+            # Wall-clock arithmetic: an aware datetime plus a timedelta keeps its zone.
+            local -= first - second
+    return format_datetime(local.replace(tzinfo=None), time_zone(zone_name))

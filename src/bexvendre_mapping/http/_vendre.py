@@ -14,6 +14,8 @@ from bexvendre_mapping._errors import MappingError, Problem
 from bexvendre_mapping._text import has_control_character
 from bexvendre_mapping.http._errors import NotFound
 from bexvendre_mapping.http._transport import (
+    DEFAULT_DEADLINE,
+    DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_TIMEOUT,
     BaseClient,
     Reply,
@@ -23,7 +25,7 @@ from bexvendre_mapping.http._transport import (
     chunks,
     json_array,
     path_part,
-    wall_clock,
+    wall_clock_from,
 )
 
 if TYPE_CHECKING:
@@ -84,8 +86,14 @@ class VendreClient(BaseClient):
             default) or ``"bearer"`` (``Authorization: Bearer <key>``).
         endpoints: paths and parameter names, see :class:`VendreEndpoints`.
         timeout: seconds, or ``(connect, read)`` seconds; default ``(5, 30)``.
+        deadline: the most seconds one attempt of a request may take in all, from sending
+            it to the body's last byte (the read timeout bounds only each wait for more
+            bytes); past it, :class:`TransportError`. Default 120; ``None``: no deadline.
+        max_response_bytes: the largest response body read, in bytes after decoding;
+            past it, :class:`ResponseError`. Default 64 MiB.
         retries: a :class:`RetryPolicy`, or how many times to retry with the default
-            backoff; default ``RetryPolicy()``.
+            backoff; default ``RetryPolicy()`` (its ``wait_budget`` bounds the waits
+            between two calls of :meth:`reset_wait_budget`).
         session: a ``requests.Session`` to use (the client mounts its retrying adapter on
             it for ``base_url`` only and does not close it); by default the client makes
             and closes its own.
@@ -97,7 +105,9 @@ class VendreClient(BaseClient):
 
     Raises:
         ValueError: ``api_key`` is empty or holds a control character (a line break read
-            along with it, say), ``auth`` is unknown, or ``chunk_size`` is below 1.
+            along with it, say), ``auth`` is unknown, ``chunk_size`` is below 1,
+            ``base_url`` is not an http(s) URL or holds a user name or password
+            (credentials go in ``api_key``), or an option is out of range.
 
     >>> with VendreClient("https://shop.example/API/1", "k3y") as client:
     ...     client
@@ -112,6 +122,8 @@ class VendreClient(BaseClient):
         auth: Literal["x-authorization", "bearer"] = "x-authorization",
         endpoints: VendreEndpoints | None = None,
         timeout: Timeout = DEFAULT_TIMEOUT,
+        deadline: float | None = DEFAULT_DEADLINE,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         retries: int | RetryPolicy | None = None,
         session: requests.Session | None = None,
         verify: bool | str = True,
@@ -146,6 +158,8 @@ class VendreClient(BaseClient):
             auth=None,
             secrets=[api_key],
             timeout=timeout,
+            deadline=deadline,
+            max_response_bytes=max_response_bytes,
             retries=RetryPolicy.coerce(retries),
             session=session,
             verify=verify,
@@ -217,7 +231,7 @@ class VendreClient(BaseClient):
     def _filters(self, since: datetime | None, status: int | None) -> dict[str, str | int]:
         params: dict[str, str | int] = {}
         if since is not None:
-            params[self.endpoints.since_param] = wall_clock(since, self._transport.time_zone)
+            params[self.endpoints.since_param] = wall_clock_from(since, self._transport.time_zone)
         if status is not None:
             params[self.endpoints.status_param] = status
         return params
@@ -296,7 +310,8 @@ class VendreClient(BaseClient):
             HttpError: the request failed.
         """
         path = self.endpoints.order_status.format(order_id=path_part(update.id))
-        self._transport.request("PUT", path, body=vendre.dumps_order_status_update(update))
+        body = vendre.dumps_order_status_update(update, time_zone=self._transport.time_zone)
+        self._transport.request("PUT", path, body=body)
 
     # --- catalogue and stock --------------------------------------------------------------
 
@@ -349,12 +364,13 @@ class VendreClient(BaseClient):
         self,
         path: str,
         models: Iterable[M],
-        dumps: Callable[[M], bytes],
+        dumps: Callable[..., bytes],
         chunk_size: int | None,
     ) -> int:
         sent = 0
+        zone = self._transport.time_zone
         for chunk in chunks(models, self.chunk_size if chunk_size is None else chunk_size):
-            body = json_array(dumps(model) for model in chunk)
+            body = json_array(dumps(model, time_zone=zone) for model in chunk)
             self._transport.request("PUT", path, body=body)
             sent += len(chunk)
         return sent

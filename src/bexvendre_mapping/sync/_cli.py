@@ -12,10 +12,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
-from bexvendre_mapping._errors import LookupsError, Problem
+from bexvendre_mapping._errors import LookupsError, MappingError, Problem
 from bexvendre_mapping._examples import examples_dir
 from bexvendre_mapping._lookups import Lookups
-from bexvendre_mapping.http import BexClient, VendreClient
+from bexvendre_mapping.http import BexClient, HttpError, VendreClient
 from bexvendre_mapping.sync._config import SyncConfig, make_clients, parse_duration
 from bexvendre_mapping.sync._flows import (
     import_orders,
@@ -24,7 +24,7 @@ from bexvendre_mapping.sync._flows import (
     push_stock,
     retry_quarantined,
 )
-from bexvendre_mapping.sync._report import AuditLog, Report
+from bexvendre_mapping.sync._report import AuditLog, Outcome, Report
 from bexvendre_mapping.sync._state import LockedError, SqliteState
 
 __all__ = [
@@ -48,7 +48,13 @@ def run_flows(
     audit: AuditLog | None = None,
     overlap: Any = None,
 ) -> list[Report]:
-    """Run the named flows once, in the order of :data:`FLOWS`."""
+    """Run the named flows once, in the order of :data:`FLOWS`.
+
+    One flow's failure never keeps the next from running: a request or a document that
+    escapes a flow (the flows report those per record; this is the safety net) becomes that
+    flow's one ``failed`` outcome, and the next flow runs. Only :class:`LockedError` ends
+    the whole run, since every flow would wait for the same lock.
+    """
     extra: dict[str, Any] = {"dry_run": dry_run, "audit": audit}
     timed = {**extra, **({"overlap": overlap} if overlap is not None else {})}
     runners: dict[str, Callable[[], Report]] = {
@@ -57,7 +63,25 @@ def run_flows(
         "stock": lambda: push_stock(bex_client, vendre_client, lookups, state, **extra),
         "statuses": lambda: push_statuses(bex_client, vendre_client, lookups, state, **timed),
     }
-    return [runners[name]() for name in FLOWS if name in names]
+    return [_isolated(name, runners[name], dry_run) for name in FLOWS if name in names]
+
+
+def _isolated(name: str, runner: Callable[[], Report], dry_run: bool) -> Report:
+    try:
+        return runner()
+    except (HttpError, MappingError) as exc:
+        report = Report(flow=name, dry_run=dry_run)
+        report.outcomes.append(
+            Outcome(
+                flow=name,
+                entity=name,
+                action="fetch",
+                result="failed",
+                reason="the flow stopped; tried again next run",
+                errors=(f"{type(exc).__name__}: {exc}",),
+            )
+        )
+        return report
 
 
 def print_reports(reports: Sequence[Report], out: IO[str], *, details: bool = True) -> None:
@@ -115,16 +139,23 @@ MIN_EVERY = timedelta(seconds=1)
 MAX_EVERY = timedelta(days=365)
 
 
+class UsageError(ValueError):
+    """A command-line argument of these commands is wrong (exit status 2)."""
+
+
 def _interval(every: str) -> float:
     """``--every`` in seconds; at least 1 s, at most 365 days.
 
     Raises:
-        ValueError: not a duration, or out of those bounds.
+        UsageError: not a duration, or out of those bounds.
     """
-    value = parse_duration(every)
+    try:
+        value = parse_duration(every)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     if not MIN_EVERY <= value <= MAX_EVERY:
         msg = f"--every must be between 1s and 365d, got {every!r}"
-        raise ValueError(msg)
+        raise UsageError(msg)
     return value.total_seconds()
 
 
@@ -216,7 +247,6 @@ def quarantine(
     action: str, config_path: str, order_ids: Sequence[int], *, out: IO[str], err: IO[str]
 ) -> int:
     """``bexvendre quarantine list|retry``."""
-    del err
     config = SyncConfig.from_toml(config_path)
     # Listing writes nothing: a state file that is not there yet is an empty one.
     with _state(config, create=action != "list") as state:
@@ -230,9 +260,13 @@ def quarantine(
             return 0
         _, bex_client = make_clients(config)
         with bex_client:
-            report = retry_quarantined(
-                bex_client, config.lookups, state, order_ids=list(order_ids) or None
-            )
+            try:
+                report = retry_quarantined(
+                    bex_client, config.lookups, state, order_ids=list(order_ids) or None
+                )
+            except LockedError as exc:
+                err.write(f"bexvendre: {exc}\n")
+                return 1
         print_reports([report], out)
         return 0 if report.count("quarantined") == 0 and report.ok else 1
 

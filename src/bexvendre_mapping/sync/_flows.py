@@ -20,7 +20,14 @@ from bexvendre_mapping._errors import MappingError
 from bexvendre_mapping._lookups import Lookups
 from bexvendre_mapping._modelcode import ModelCode
 from bexvendre_mapping._wire import _int
-from bexvendre_mapping.http import BexClient, HttpError, NotFound, RequestRejected, VendreClient
+from bexvendre_mapping.http import (
+    BexClient,
+    HttpError,
+    NotFound,
+    RequestRejected,
+    RetryBudgetExhausted,
+    VendreClient,
+)
 from bexvendre_mapping.sync._report import Action, AuditLog, Outcome, Report, Result
 from bexvendre_mapping.sync._state import OrderRecord, StateStore
 
@@ -43,9 +50,24 @@ _KEY_MAX = 2**63 - 1
 
 
 def content_hash(document: Any) -> str:
-    """A stable hash of a JSON-like document (key order and number types do not matter)."""
+    r"""A stable hash of a JSON-like document (key order and number types do not matter).
+
+    A string with a lone surrogate (``"Astrid \ud83d"`` in JSON, that a shop can send)
+    is hashed too, through its surrogate code unit, so that such a record can be
+    quarantined instead of stopping the flow.
+    """
     text = json.dumps(document, sort_keys=True, ensure_ascii=False, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _payload(document: Any) -> str:
+    r"""A fetched document as JSON text for the state, readable back with ``json.loads``.
+
+    Written as UTF-8 text, or with ``\uXXXX`` escapes where a lone surrogate in it has no
+    UTF-8 form (SQLite could not store it otherwise).
+    """
+    text = json.dumps(document, ensure_ascii=False, default=str)
+    return text if _utf8(text) else json.dumps(document, default=str)
 
 
 def _problems(error: MappingError) -> tuple[str, ...]:
@@ -60,6 +82,16 @@ class _Run:
         self.dry_run = dry_run
         self.audit = audit
         self.listing_failed = False
+        # Set when a client spent its wait budget: the flow handles no further record, keeps
+        # its cursor (or queue entries) and leaves the rest to the next run.
+        self.stopped = False
+
+    def failed(self, entity: object, action: Action, reason: str, exc: HttpError) -> None:
+        """Record a request that failed; a spent wait budget stops the flow."""
+        if isinstance(exc, RetryBudgetExhausted):
+            self.stopped = True
+            reason += "; the wait budget is spent: the flow stops, the rest waits for next run"
+        self.record(entity, action, "failed", reason, (str(exc),))
 
     def listed(self, items: Iterable[T], what: str) -> Iterator[T]:
         """The records of a listing; a request that fails ends it, recorded as failed.
@@ -68,12 +100,13 @@ class _Run:
         cursor (or its queue entries), so the next run fetches the rest.
         """
         try:
-            yield from items
+            for item in items:
+                if self.stopped:
+                    return
+                yield item
         except HttpError as exc:
             self.listing_failed = True
-            self.record(
-                what, "fetch", "failed", "listing stopped; tried again next run", (str(exc),)
-            )
+            self.failed(what, "fetch", "listing stopped; tried again next run", exc)
 
     def record(
         self,
@@ -101,6 +134,12 @@ class _Run:
 def _locked(state: StateStore, dry_run: bool) -> contextlib.AbstractContextManager[None]:
     # A dry run only reads: it needs no lock and takes none.
     return contextlib.nullcontext() if dry_run else state.lock()
+
+
+def _fresh_budget(*clients: VendreClient | BexClient) -> None:
+    """Give each client its whole wait budget again: the budget is per run."""
+    for client in clients:
+        client.reset_wait_budget()
 
 
 # --- orders, Vendre → Bex ----------------------------------------------------------------------
@@ -143,23 +182,49 @@ def import_orders(
     """
     start = (now or datetime.now(UTC)).astimezone(UTC)
     run = _Run("orders", dry_run, audit)
+    _fresh_budget(vendre_client, bex_client)
     with _locked(state, dry_run):
+        zone = lookups.settings.time_zone
+        # First the queue of intents: orders whose create was begun but never confirmed (a
+        # crash, a failure, an interrupted `quarantine retry`), whatever their date.
+        handled = _resume_intents(start, bex_client, lookups, state, run)
         cursor = state.get_cursor("orders")
         window_start = cursor - overlap if cursor is not None else since
         earliest_failure: datetime | None = None
-        zone = lookups.settings.time_zone
         documents = vendre_client.iter_order_documents(since=window_start)
         for document in run.listed(documents, "orders"):
+            if _order_key(document, content_hash(document)) in handled:
+                continue  # handled from the queue in this run: one outcome per order
             failed_at = _import_one(document, start, zone, bex_client, lookups, state, run)
             if failed_at is not None and (earliest_failure is None or failed_at < earliest_failure):
                 earliest_failure = failed_at
-        if not dry_run and not run.listing_failed:
+        if not dry_run and not run.listing_failed and not run.stopped:
             # Never past an order that failed: the next run's window starts before it.
             state.set_cursor(
                 "orders",
                 start if earliest_failure is None else earliest_failure - timedelta(seconds=1),
             )
     return run.report
+
+
+def _resume_intents(
+    start: datetime, bex_client: BexClient, lookups: Lookups, state: StateStore, run: _Run
+) -> set[int]:
+    """Take up every recorded intent from its stored document; returns their order ids.
+
+    Each is looked up in Bex before anything is sent again. One that fails stays an intent,
+    and so in the queue of the next run, however old it is.
+    """
+    handled: set[int] = set()
+    for record in state.orders("intent"):
+        if run.stopped:
+            break
+        handled.add(record.order_id)
+        document = json.loads(record.payload, parse_float=Decimal)
+        _import_one(
+            document, start, lookups.settings.time_zone, bex_client, lookups, state, run, True
+        )
+    return handled
 
 
 def _import_one(  # noqa: PLR0911, PLR0917
@@ -170,8 +235,12 @@ def _import_one(  # noqa: PLR0911, PLR0917
     lookups: Lookups,
     state: StateStore,
     run: _Run,
+    queued: bool = False,
 ) -> datetime | None:
-    """Handle one fetched order; returns its date when it failed (for the cursor)."""
+    """Handle one fetched order; returns its date when it failed (for the cursor).
+
+    A ``queued`` order (an intent taken up again) is created whatever its date.
+    """
     digest = content_hash(document)
     order_id = _order_key(document, digest)
     entity = order_id if order_id >= 0 else f"sha256:{digest[:12]}"
@@ -198,7 +267,7 @@ def _import_one(  # noqa: PLR0911, PLR0917
         )
         _quarantine(entity, order_id, digest, document, problem, state, run)
         return None
-    if order.date_added > start:
+    if order.date_added > start and not queued:
         run.record(entity, "skip", "skipped", "placed after this run started; next run")
         return None
     try:
@@ -243,7 +312,7 @@ def _create(  # noqa: PLR0917
     run: _Run,
 ) -> datetime | None:
     """Record the intent, create the order (looked up first when resuming), redeem its cards."""
-    payload = json.dumps(document, ensure_ascii=False, default=str)
+    payload = _payload(document)
     resumed = record is not None and record.state == "intent"
     state.put_order(
         OrderRecord(
@@ -284,9 +353,7 @@ def _create(  # noqa: PLR0917
                 _quarantine(entity, order.id, digest, document, problem, state, run, reason)
                 return None
     except HttpError as exc:
-        run.record(
-            entity, "create", "failed", "Bex did not take it; tried again next run", (str(exc),)
-        )
+        run.failed(entity, "create", "Bex did not take it; tried again next run", exc)
         return order.date_added.astimezone(UTC)
     state.put_order(
         OrderRecord(
@@ -320,7 +387,7 @@ def _quarantine(  # noqa: PLR0917
                 order_id=order_id,
                 content_hash=digest,
                 state="quarantined",
-                payload=json.dumps(document, ensure_ascii=False, default=str),
+                payload=_payload(document),
                 errors=_problems(error),
                 updated_at=datetime.now(UTC),
             )
@@ -340,13 +407,18 @@ def retry_quarantined(
     """Convert quarantined orders again (after the lookups were fixed) and create them.
 
     The stored payload (the order as fetched) is used; an order that still fails stays
-    quarantined with its new problems.
+    quarantined with its new problems. An order whose create fails (Bex down) or is
+    interrupted stays recorded as an intent: every later run of :func:`import_orders` takes
+    it up (looking it up in Bex first), however old it is.
     """
     run = _Run("orders", dry_run, audit)
+    _fresh_budget(bex_client)
     with _locked(state, dry_run):
         for record in state.orders("quarantined"):
             if order_ids is not None and record.order_id not in order_ids:
                 continue
+            if run.stopped:
+                break
             document = json.loads(record.payload, parse_float=Decimal)
             forced = OrderRecord(
                 order_id=record.order_id,
@@ -383,12 +455,13 @@ def _retry_one(  # noqa: PLR0917
     state.put_order(forced)
     _import_one(
         document,
-        datetime.max.replace(tzinfo=UTC),
+        datetime.now(UTC),
         lookups.settings.time_zone,
         bex_client,
         lookups,
         state,
         run,
+        queued=True,
     )
 
 
@@ -417,6 +490,7 @@ def push_products(
     """
     start = (now or datetime.now(UTC)).astimezone(UTC)
     run = _Run("products", dry_run, audit)
+    _fresh_budget(vendre_client, bex_client)
     with _locked(state, dry_run):
         cursor = state.get_cursor("products")
         changed_since = cursor - overlap if cursor is not None else None
@@ -441,9 +515,9 @@ def push_products(
             if len(pending) >= chunk_size:
                 failed |= not _push_products(pending, vendre_client, state, run)
                 pending = []
-        if pending:
+        if pending and not run.stopped:
             failed |= not _push_products(pending, vendre_client, state, run)
-        if not dry_run and not failed and not run.listing_failed:
+        if not dry_run and not failed and not run.listing_failed and not run.stopped:
             state.set_cursor("products", start)
     return run.report
 
@@ -451,9 +525,18 @@ def push_products(
 def _entity(document: Any, key: str) -> str:
     """How a fetched record is named in a report: its key field, else its content hash."""
     value = document.get(key) if isinstance(document, dict) else None
-    if isinstance(value, str) and value.strip():
+    if isinstance(value, str) and value.strip() and value.isprintable() and _utf8(value):
         return value
     return f"sha256:{content_hash(document)[:12]}"
+
+
+def _utf8(text: str) -> bool:
+    """Whether ``text`` can be written as UTF-8 (it holds no lone surrogate)."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _push_products(
@@ -467,13 +550,7 @@ def _push_products(
             vendre_client.upsert_products([product for product, _ in chunk])
         except HttpError as exc:
             for product, _ in chunk:
-                run.record(
-                    product.article_number,
-                    "update",
-                    "failed",
-                    "Vendre did not take the chunk",
-                    (str(exc),),
-                )
+                run.failed(product.article_number, "update", "Vendre did not take the chunk", exc)
             return False
     for product, digest in chunk:
         if not run.dry_run:
@@ -514,9 +591,10 @@ def push_stock(
     it has not handled yet (in a dry run, which confirms nothing, there is one pass).
     """
     run = _Run("stock", dry_run, audit)
+    _fresh_budget(vendre_client, bex_client)
     with _locked(state, dry_run):
         handled: set[int | str] = set()
-        while not run.listing_failed:
+        while not run.listing_failed and not run.stopped:
             by_product: dict[str, list[int | str]] = {}
             entries = bex_client.iter_queued_stock_changes()
             for entry in run.listed(entries, "stock-change queue"):
@@ -543,6 +621,8 @@ def _stock_pass(  # noqa: PLR0917
     """Read, convert, send and confirm the queue entries of one pass, product by product."""
     pending: list[tuple[vendre.StockUpdate, list[int | str]]] = []
     for identifier, entry_ids in by_product.items():
+        if run.stopped:
+            return  # the entries not handled stay queued for the next run
         try:
             update = _stock_update(bex_client, identifier, lookups)
         except (MappingError, NotFound) as exc:
@@ -553,7 +633,7 @@ def _stock_pass(  # noqa: PLR0917
             _confirm(bex_client, identifier, entry_ids, run, "quarantined; taken off the queue")
             continue
         except HttpError as exc:
-            run.record(identifier, "update", "failed", "stock information not read", (str(exc),))
+            run.failed(identifier, "update", "stock information not read", exc)
             continue
         digest = content_hash(vendre.dump_stock_update(update))
         if state.get_pushed("stock", identifier) == digest:
@@ -563,7 +643,7 @@ def _stock_pass(  # noqa: PLR0917
         if len(pending) >= chunk_size:
             _push_stock(pending, bex_client, vendre_client, state, run)
             pending = []
-    if pending:
+    if pending and not run.stopped:
         _push_stock(pending, bex_client, vendre_client, state, run)
 
 
@@ -591,7 +671,7 @@ def _confirm(
         for entry_id in entry_ids:
             bex_client.confirm_stock_change(entry_id)
     except HttpError as exc:
-        run.record(identifier, "confirm", "failed", "queue entry not confirmed", (str(exc),))
+        run.failed(identifier, "confirm", "queue entry not confirmed", exc)
         return False
     skipped = reason == "unchanged" or reason.startswith("quarantined")
     run.record(identifier, "confirm", "skipped" if skipped else "done", reason)
@@ -610,12 +690,11 @@ def _push_stock(
             vendre_client.update_stock([update for update, _ in chunk])
         except HttpError as exc:
             for update, _ in chunk:
-                run.record(
+                run.failed(
                     update.article_number,
                     "update",
-                    "failed",
                     "Vendre did not take the chunk; left queued",
-                    (str(exc),),
+                    exc,
                 )
             return
     for update, entry_ids in chunk:
@@ -653,6 +732,7 @@ def push_statuses(
     """
     start = (now or datetime.now(UTC)).astimezone(UTC)
     run = _Run("statuses", dry_run, audit)
+    _fresh_budget(vendre_client, bex_client)
     with _locked(state, dry_run):
         cursor = state.get_cursor("statuses")
         failed = False
@@ -682,10 +762,10 @@ def push_statuses(
                     continue
                 except HttpError as exc:
                     failed = True
-                    run.record(key, "update", "failed", "Vendre did not take it", (str(exc),))
+                    run.failed(key, "update", "Vendre did not take it", exc)
                     continue
                 state.set_pushed("status", key, status.status)
             run.record(key, "update", "done", f"{status.status} → {update.status}")
-        if not dry_run and not failed and not run.listing_failed:
+        if not dry_run and not failed and not run.listing_failed and not run.stopped:
             state.set_cursor("statuses", start)
     return run.report

@@ -110,7 +110,12 @@ class AuditLog:
             "reason": outcome.reason,
             "error": "; ".join(outcome.errors) or None,
         }
-        self._file.write(json.dumps(line, ensure_ascii=False) + "\n")
+        text = json.dumps(line, ensure_ascii=False)
+        try:
+            text.encode()
+        except UnicodeEncodeError:  # a lone surrogate from a fetched record: escape it
+            text = json.dumps(line)
+        self._file.write(text + "\n")
         self._file.flush()
 
     def close(self) -> None:

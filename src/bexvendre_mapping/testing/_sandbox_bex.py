@@ -244,7 +244,7 @@ class BexApi(Api):
         documents = [
             stamped.document
             for stamped in store.values()
-            if since is None or stamped.changed_at >= since
+            if since is None or self.wall(stamped.changed_at) >= since
         ]
         return self._page(request, documents)
 

@@ -60,6 +60,8 @@ class Fault:
         path: the path prefix (relative to the API's base) it applies to, or ``None``.
         status: answer with this status instead of doing the work.
         retry_after: the ``Retry-After`` header sent with ``status``, in seconds.
+        headers: more headers sent with ``status`` or ``body`` (they win over
+            ``retry_after``), e.g. a ``Retry-After`` no client can read.
         delay: seconds to wait before answering.
         body: answer with these bytes (status ``status``, default 200) instead of doing the
             work.
@@ -73,6 +75,7 @@ class Fault:
     path: str | None = None
     status: int | None = None
     retry_after: int | None = None
+    headers: dict[str, str] = attrs.field(factory=dict)
     delay: float | None = None
     body: bytes | None = None
     drop_after_commit: bool = False
@@ -145,8 +148,17 @@ class _DropConnection(ConnectionAbortedError):
 def json_response(
     document: Any, status: int = 200, headers: Mapping[str, str] | None = None
 ) -> Response:
-    """A JSON answer (documents are wire dicts: strings, ints, booleans and ``None``)."""
-    data = json.dumps(document, ensure_ascii=False).encode()
+    r"""A JSON answer (documents are wire dicts: strings, ints, booleans and ``None``).
+
+    A string holding a lone surrogate (``"Astrid \ud83d"``, which a real shop's API can send)
+    has no UTF-8 form: the document is then written with ``\uXXXX`` escapes, as such an
+    API would write it, instead of failing with a 500.
+    """
+    text = json.dumps(document, ensure_ascii=False)
+    try:
+        data = text.encode()
+    except UnicodeEncodeError:
+        data = json.dumps(document).encode("ascii")
     return Response(data, status=status, headers=dict(headers or {}), mimetype="application/json")
 
 
@@ -240,11 +252,12 @@ class Api(abc.ABC):
             # Cut short when the sandbox stops, so that stopping never waits on it.
             self.stopping.wait(fault.delay)
         if fault.body is not None:
-            return Response(fault.body, status=fault.status or 200)
+            return Response(fault.body, status=fault.status or 200, headers=fault.headers)
         if fault.status is not None:
             headers = {}
             if fault.retry_after is not None:
                 headers["Retry-After"] = str(fault.retry_after)
+            headers.update(fault.headers)
             return json_response({"error": "injected fault"}, fault.status, headers)
         return None
 
@@ -283,7 +296,12 @@ class Api(abc.ABC):
         return int(text)
 
     def datetime_param(self, request: Request, name: str) -> datetime | None:
-        """A wall-clock date-time query parameter, in the shop's time zone.
+        """A wall-clock date-time query parameter, as the shop's naive wall clock.
+
+        The real APIs filter by local time (a database column without a zone), so the
+        sandbox compares wall clocks too, with :meth:`wall`: within the hour that repeats
+        when clocks go back, the second ``02:10`` counts as before the first ``02:40``,
+        as it would there. A client must widen such a bound itself.
 
         Raises:
             ApiError: 400 when it is not one.
@@ -292,9 +310,15 @@ class Api(abc.ABC):
         if text is None:
             return None
         try:
-            return parse_datetime(text, time_zone(self.zone_name))
+            return self.wall(parse_datetime(text, time_zone(self.zone_name)))
         except MappingError as exc:
             raise ApiError(400, f"{name}: {exc}") from None
+
+    def wall(self, moment: datetime) -> datetime:
+        """``moment`` as the shop's naive wall clock (a naive one is taken as that already)."""
+        if moment.tzinfo is None:
+            return moment
+        return moment.astimezone(time_zone(self.zone_name)).replace(tzinfo=None)
 
     def now(self) -> datetime:
         """The current moment in the shop's time zone."""

@@ -115,7 +115,9 @@ class VendreApi(Api):
             ]
         since = self.datetime_param(request, self.endpoints.since_param)
         if since is not None:
-            matching = [(key, stored) for key, stored in matching if stored.date_added >= since]
+            matching = [
+                (key, stored) for key, stored in matching if self.wall(stored.date_added) >= since
+            ]
         page = matching[offset : offset + page_size]
         remaining = max(0, len(matching) - offset - len(page))
         return json_response(

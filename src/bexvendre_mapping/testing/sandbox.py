@@ -261,6 +261,7 @@ class Sandbox:
         path: str | None = None,
         status: int | None = None,
         retry_after: int | None = None,
+        headers: Mapping[str, str] | None = None,
         delay: float | None = None,
         body: bytes | None = None,
         drop_after_commit: bool = False,
@@ -279,6 +280,9 @@ class Sandbox:
             status: answer with this status (and ``{"error": "injected fault"}``) without
                 doing the work, e.g. 503.
             retry_after: the ``Retry-After`` seconds sent with ``status``.
+            headers: more headers to send with ``status`` or ``body`` (they win over
+                ``retry_after``): ``{"Retry-After": "9" * 5000}`` tries a client on a
+                header it cannot read.
             delay: seconds to wait before answering (longer than a client's read timeout
                 makes it time out).
             body: answer with these bytes (status ``status``, default 200) without doing
@@ -308,12 +312,16 @@ class Sandbox:
         if retry_after is not None and status is None:
             msg = "retry_after goes with a status (429 or 503)"
             raise ValueError(msg)
+        if headers and status is None and body is None:
+            msg = "headers go with a status or a body"
+            raise ValueError(msg)
         fault = Fault(
             system=system,
             method=method,
             path=path,
             status=status,
             retry_after=retry_after,
+            headers=dict(headers or {}),
             delay=delay,
             body=body,
             drop_after_commit=drop_after_commit,

@@ -19,6 +19,7 @@ from bexvendre_mapping._checks import (
     currency_code,
     nonempty,
     one_of,
+    positive_amount,
     vat_percent,
     with_languages,
 )
@@ -148,8 +149,8 @@ class GiftCardUse:
 
     code: str = attrs.field(metadata=wire(check=nonempty))
     """``code``: the card number."""
-    amount: Decimal = attrs.field(metadata=wire(places=PRICE_PLACES))
-    """``amount``: how much of the card's balance pays for the order."""
+    amount: Decimal = attrs.field(metadata=wire(places=PRICE_PLACES, check=positive_amount))
+    """``amount``: how much of the card's balance pays for the order; more than 0."""
     reservation_id: str = attrs.field(metadata=wire(check=nonempty))
     """``reservation_id``: the Bex reservation made at checkout."""
 
