@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from bexvendre_mapping.cli import main
+from bexvendre_mapping.cli import MAX_INDENT, main
 
 ROOT = Path(__file__).resolve().parent.parent
 LOOKUPS = str(ROOT / "examples" / "lookups.toml")
@@ -311,3 +313,195 @@ def test_a_file_starting_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
     )
     checked = run("lookups", "check", "--lookups", LOOKUPS, str(path))
     assert (checked.returncode, checked.stdout) == (0, "6 codes checked, 0 without a mapping\n")
+
+
+# --- Hostile input on the command line: surrogates, malformed documents, --indent -----------------
+
+
+ORDER_PATH = ROOT / "examples" / "vendre-order.json"
+
+
+def run_main(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """The command line in-process: exit status, standard output and standard error."""
+    try:
+        status = main(list(argv))
+    except SystemExit as exit_:
+        status = int(exit_.code or 0)
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_the_command_line_reports_a_lone_surrogate(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    document = tmp_path / "s.json"
+    document.write_text('{"Ordernr": "100234", "Status": "\\ud800"}')
+    message = "Status: text with a lone surrogate (\\ud800)\n"
+    for argv in (
+        ["validate", "status", "--from", "bex", str(document)],
+        ["convert", "status", "--from", "bex", "--lookups", LOOKUPS, str(document)],
+    ):
+        assert run_main(capsys, *argv) == (1, "", f"$.{message}")
+    jsonl = ["convert", "status", "--from", "bex", "--lookups", LOOKUPS, "--jsonl", str(document)]
+    assert run_main(capsys, *jsonl) == (1, "", f"$[0].{message}")
+
+
+@pytest.mark.parametrize(
+    ("document", "expected"),
+    [
+        ({"products": [], "totals": 5}, "$.totals: expected a list, got 5"),
+        ({"products": [], "totals": {}}, "$.totals: expected a list, got {}"),
+        (
+            {"products": [], "totals": [{"class": ["x"]}]},
+            "$.totals[0].class: expected a string, got ['x']",
+        ),
+        (
+            {"Artiklar": [], "Butik & webbetalningar": 7},
+            "$['Butik & webbetalningar']: expected a list, got 7",
+        ),
+        (
+            [{"Artiklar": [], "Butik & webbetalningar": "KORT"}],
+            "$[0]['Butik & webbetalningar']: expected a list, got 'KORT'",
+        ),
+    ],
+)
+def test_lookups_check_reports_malformed_documents(
+    document: Any, expected: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = tmp_path / "doc.json"
+    path.write_text(json.dumps(document))
+    status, out, err = run_main(capsys, "lookups", "check", "--lookups", LOOKUPS, str(path))
+    assert (status, out, err) == (
+        1,
+        "0 codes checked, 0 without a mapping\n",
+        f"{path}: {expected}\n",
+    )
+
+
+def test_lookups_check_still_checks_the_rest_of_a_malformed_document(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = tmp_path / "doc.json"
+    document = {
+        "products": [],
+        "payment": {"payment_method": "KLARN"},
+        "totals": [{"class": 5}, {"class": "ot_total"}, "x", {"class": "ot_handling"}],
+    }
+    path.write_text(json.dumps(document))
+    status, out, err = run_main(capsys, "lookups", "check", "--lookups", LOOKUPS, str(path))
+    assert status == 1
+    assert out == "2 codes checked, 1 without a mapping\n"
+    assert err.splitlines() == [
+        f"{path}: $.totals[0].class: expected a string, got 5",
+        f"{path}: $.payment.payment_method: unknown code 'KLARN' in table 'payment_methods'; "
+        "closest known: 'KLARNA'",
+    ]
+
+
+@pytest.mark.parametrize("indent", ["99999999999999999999", "-1", str(MAX_INDENT + 1), "x", "1e3"])
+def test_an_indent_out_of_range_is_a_usage_error(
+    indent: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["convert", "order", "--from", "vendre", "--lookups", LOOKUPS, "--indent", indent]
+    status, out, err = run_main(capsys, *argv, str(ORDER_PATH))
+    assert (status, out) == (2, "")
+    assert "argument --indent:" in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("indent", [0, MAX_INDENT])
+def test_an_indent_in_range_pretty_prints(indent: int, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["convert", "order", "--from", "vendre", "--lookups", LOOKUPS, "--indent", str(indent)]
+    status, out, err = run_main(capsys, *argv, str(ORDER_PATH))
+    assert (status, err) == (0, "")
+    assert out == json.dumps(json.loads(out), ensure_ascii=False, indent=indent) + "\n"
+
+
+# --- Input that is not JSON, --indent, lookups check of every kind of document --------------------
+
+
+def write(path: Path, text: str) -> str:
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return str(path)
+
+
+def test_input_that_is_not_json_is_bad_data(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """convert and validate report JSON syntax errors with the line and column; exit 1."""
+    bad = write(tmp_path / "bad.json", '{"Artikelnr": ')
+    expected = "$: invalid JSON at line 1 column 15: Expecting value\n"
+    assert main(["convert", "stock", "--from", "bex", "--lookups", LOOKUPS, bad]) == 1
+    assert capsys.readouterr() == ("", expected)
+    assert main(["validate", "stock", "--from", "bex", bad]) == 1
+    assert capsys.readouterr() == ("", expected)
+
+
+def test_indent_pretty_prints_the_same_document(capsys: pytest.CaptureFixture[str]) -> None:
+    """--indent writes the same JSON as the compact form, indented, non-ASCII kept."""
+    order = str(ROOT / "examples" / "vendre-order.json")
+    assert main(["convert", "order", "--from", "vendre", "--lookups", LOOKUPS, order]) == 0
+    compact = capsys.readouterr().out
+    argv = ["convert", "order", "--from", "vendre", "--lookups", LOOKUPS, "--indent", "2", order]
+    assert main(argv) == 0
+    pretty = capsys.readouterr().out
+    assert json.loads(pretty) == json.loads(compact)
+    assert pretty == json.dumps(json.loads(compact), ensure_ascii=False, indent=2) + "\n"
+    assert "Beställare" in pretty
+
+
+def test_lookups_check_recognises_every_kind_of_document(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Bex orders, products and status updates are checked too; partial documents are fine.
+
+    What is no document of a known kind is a problem (issue 16), listed before the codes.
+    """
+    documents = [
+        5,  # not a document
+        {  # a Vendre order without payment method, shipping method or countries
+            "products": [],
+            "totals": [],
+            "payment": {},
+            "shipping": {},
+            "billing_address": {"city": "Åre"},
+        },
+        {  # a Bex order
+            "Artiklar": [],
+            "Butik & webbetalningar": [{"Kod": "PAYPAL"}, {"Kod": "PRESENTKORT"}, "cash"],
+            "FraktID": "PNMC",
+            "Faktureras": {"Land": "XX"},
+            "Leveransadress": {"Landskod": "SE"},
+        },
+        {"article_number": "1001", "variants": [], "category_id": "99"},  # a Vendre product
+        {"id": 1, "status": "3"},  # a Vendre status update, id as digits
+        {"id": 2, "status": 4},
+        {"Artiklar": [], "Faktureras": {"Ort": "Åre"}},  # a Bex order without any code
+        {"comment": "not a document the check knows"},
+    ]
+    path = tmp_path / "documents.json"
+    path.write_text(json.dumps(documents), encoding="utf-8")
+    assert main(["lookups", "check", "--lookups", LOOKUPS, str(path)]) == 1
+    out, err = capsys.readouterr()
+    assert out == "7 codes checked, 4 without a mapping\n"
+    assert [line.split(": ", 2)[1] for line in err.splitlines()] == [
+        "$[0]",
+        "$[7]",
+        "$[2]['Butik & webbetalningar'][0].Kod",
+        "$[2].Faktureras.Land",
+        "$[3].category_id",
+        "$[5].status",
+    ]
+    assert "unknown code 99 in the reverse of table 'categories'" in err
+
+
+def test_lookups_check_reports_unreadable_documents(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A document that is not JSON is named with its problem; the others are still checked."""
+    broken = write(tmp_path / "broken.json", "{")
+    good = str(ROOT / "examples" / "bex-order-statuses.json")
+    assert main(["lookups", "check", "--lookups", LOOKUPS, broken, good]) == 1
+    out, err = capsys.readouterr()
+    assert out == "3 codes checked, 0 without a mapping\n"
+    assert err.startswith(f"{broken}: $: invalid JSON at line 1 column 2")

@@ -225,3 +225,30 @@ def test_purchase_price_that_needs_rounding_is_refused(lookups: Lookups) -> None
     with pytest.raises(MappingError) as info:
         convert.product_to_bex(product, lookups)
     assert info.value.paths == ("$.price_in",)
+
+
+# --- A product built by hand ----------------------------------------------------------------------
+
+
+def problems_of(error: MappingError) -> list[tuple[str, str]]:
+    return [(p.path, p.message) for p in error.problems]
+
+
+def test_a_constructed_product_without_swedish_does_not_convert(lookups: Lookups) -> None:
+    """product_to_bex needs the 'sv' name, which becomes Beskrivning."""
+    product = vendre.load_product(
+        {
+            "article_number": "GIFTBOX",
+            "name": {"sv": "Presentask"},
+            "manufacturer_id": "LEV-1",
+            "price": "80.0000",
+            "tax_rate": "25.0000",
+            "price_in": "20.0000",
+            "category_id": 20,
+        }
+    )
+    english_only = attrs.evolve(product, name={"en": "Gift box"})
+    assert convert.product_to_bex(product, lookups).description == "Presentask"
+    with pytest.raises(MappingError) as caught:
+        convert.product_to_bex(english_only, lookups)
+    assert problems_of(caught.value) == [("$.name", "needs a text for 'sv'")]

@@ -5,17 +5,27 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from tests.http_support import gift_card_doc
 
-from bexvendre_mapping import Lookups, LookupsError, MappingError, Settings, bex, vendre
-from bexvendre_mapping._dates import format_datetime
+from bexvendre_mapping import (
+    Lookups,
+    LookupsError,
+    MappingError,
+    Settings,
+    _dates,
+    bex,
+    vendre,
+)
+from bexvendre_mapping._dates import format_datetime, time_zone, zone_name
+from bexvendre_mapping.cli import main
 from bexvendre_mapping.stream import convert_lines
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
@@ -241,3 +251,211 @@ def test_a_posix_rule_that_cannot_be_applied_is_an_unknown_zone(zone: str) -> No
     order = vendre.load_order(_example("vendre-order.json"))
     with pytest.raises(MappingError, match="unknown time zone"):
         vendre.dump_order(order, time_zone=zone)
+
+
+# --- Dates: POSIX rules, datetime objects, offsets, microseconds ----------------------------------
+
+
+def payment(when: object) -> dict[str, object]:
+    return {
+        "external_id": "e",
+        "transaction_id": "t",
+        "date_added": when,
+        "payment_method": "KORT",
+    }
+
+
+def problems_of(error: MappingError) -> list[tuple[str, str]]:
+    return [(p.path, p.message) for p in error.problems]
+
+
+def test_a_posix_rule_is_a_usable_shop_time_zone() -> None:
+    """A POSIX TZ rule (not an IANA name) is accepted through dateutil and converts offsets."""
+    rule = "CET-1CEST,M3.5.0,M10.5.0/3"
+    lookups = Lookups.from_dict({"settings": {"time_zone": rule}})
+    assert lookups.settings.time_zone == rule
+    loaded = vendre.load_payment(payment("2026-07-01T10:00:00+00:00"), time_zone=rule)
+    assert (loaded.date_added.hour, loaded.date_added.minute) == (12, 0)
+    assert loaded.date_added == datetime(2026, 7, 1, 10, tzinfo=UTC)
+
+
+def test_an_unknown_time_zone_is_a_lookups_problem() -> None:
+    """A time zone no database knows is reported at $.settings.time_zone."""
+    with pytest.raises(LookupsError) as caught:
+        Lookups.from_dict({"settings": {"time_zone": "Nowhere/Atlantis"}})
+    assert problems_of(caught.value) == [
+        ("$.settings.time_zone", "unknown time zone 'Nowhere/Atlantis'")
+    ]
+
+
+def test_datetime_objects_in_a_mapping_are_taken_as_they_are() -> None:
+    """An already-parsed naive datetime is the shop's wall clock; an aware one is converted."""
+    naive = vendre.load_payment(payment(datetime(2026, 1, 2, 3, 4, 5)))
+    assert naive.date_added == datetime(2026, 1, 2, 3, 4, 5, tzinfo=STOCKHOLM)
+    assert naive.date_added.tzinfo is STOCKHOLM
+    aware = vendre.load_payment(payment(datetime(2026, 7, 1, 10, tzinfo=UTC)))
+    assert aware.date_added.tzinfo is STOCKHOLM
+    assert (aware.date_added.hour, aware.date_added.minute) == (12, 0)
+
+
+def test_an_offset_that_leaves_the_calendar_is_out_of_range() -> None:
+    """Year 1 with a positive offset cannot be shown in the shop's zone: a MappingError."""
+    with pytest.raises(MappingError) as caught:
+        vendre.load_payment(payment("0001-01-01T00:00:00+01:00"))
+    assert problems_of(caught.value) == [
+        ("$.date_added", "date-time '0001-01-01T00:00:00+01:00' is out of range")
+    ]
+
+
+def test_microseconds_survive_a_dump_and_a_load() -> None:
+    """A datetime with microseconds dumps them as a fraction and loads back equal."""
+    when = datetime(2026, 6, 1, 12, 0, 0, 500, tzinfo=STOCKHOLM)
+    model = vendre.Payment(
+        external_id="e", transaction_id="t", date_added=when, payment_method="KORT"
+    )
+    dumped = vendre.dump_payment(model)
+    assert dumped["date_added"] == "2026-06-01 12:00:00.000500"
+    assert vendre.load_payment(dumped) == model
+
+
+def test_date_objects_load_but_datetimes_are_not_dates() -> None:
+    """A date object is a valid 'Giltig till'; a datetime is refused, not truncated."""
+    card = bex.load_gift_card({**gift_card_doc(), "Giltig till": date(2026, 12, 31)})
+    assert card.valid_until == date(2026, 12, 31)
+    with pytest.raises(MappingError) as caught:
+        bex.load_gift_card({**gift_card_doc(), "Giltig till": datetime(2026, 12, 31, 8)})
+    assert caught.value.paths == ("$['Giltig till']",)
+
+
+# --- Time-zone names that are no zone -------------------------------------------------------------
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+ORDER = ROOT / "examples" / "vendre-order.json"
+
+
+def problems(error: MappingError) -> list[tuple[str, str]]:
+    return [(p.path, p.message) for p in error.problems]
+
+
+def run_main(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """The command line in-process: exit status, standard output and standard error."""
+    try:
+        status = main(list(argv))
+    except SystemExit as exit_:
+        status = int(exit_.code or 0)
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+NOT_ZONES = [
+    "",
+    "/etc/passwd",
+    "/etc/localtime",
+    ":/etc/localtime",
+    "../../etc/passwd",
+    "x" * 300,
+    "Europe",
+    "zone.tab",
+    "a\x00b",
+    "Nowhere/Land",
+]
+
+
+@pytest.mark.parametrize("name", NOT_ZONES, ids=range(len(NOT_ZONES)))
+def test_a_name_that_is_no_zone_is_a_lookups_problem(name: str) -> None:
+    with pytest.raises(LookupsError) as caught:
+        Lookups.from_dict({"settings": {"time_zone": name}})
+    [(path, message)] = problems(caught.value)
+    assert path == "$.settings.time_zone"
+    assert message.startswith("unknown time zone ")
+
+
+@pytest.mark.parametrize("name", NOT_ZONES, ids=range(len(NOT_ZONES)))
+def test_a_name_that_is_no_zone_is_a_mapping_error_for_loaders_and_dumpers(name: str) -> None:
+    payment = {
+        "external_id": "a",
+        "transaction_id": "b",
+        "date_added": "2026-10-25 02:30:00",
+        "payment_method": "X",
+    }
+    with pytest.raises(MappingError, match="unknown time zone"):
+        vendre.load_payment(payment, time_zone=name)
+    with pytest.raises(MappingError, match="unknown time zone"):
+        vendre.dumps_payment(vendre.load_payment(payment), time_zone=name)
+
+
+def test_a_time_zone_must_be_a_string() -> None:
+    with pytest.raises(MappingError, match="expected a time zone name, got None"):
+        time_zone(None)  # type: ignore[arg-type]
+
+
+def test_an_empty_time_zone_in_the_lookups_file_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    tables = tmp_path / "lookups.toml"
+    tables.write_text('[settings]\ntime_zone = ""\n')
+    status, out, err = run_main(
+        capsys, "convert", "order", "--from", "vendre", "--lookups", str(tables), str(ORDER)
+    )
+    assert (status, out) == (2, "")
+    assert err == (
+        "bexvendre: error: bad lookups file:\n$.settings.time_zone: unknown time zone ''\n"
+    )
+
+
+def test_a_posix_rule_also_dumps_nested_models() -> None:
+    """The zone's own name, not its repr, is what nested dumpers are built for."""
+    rule = "CET-1CEST,M3.5.0,M10.5.0/3"
+    order = vendre.load_order(ORDER.read_bytes(), time_zone=rule)
+    assert zone_name(order.date_added.tzinfo) == rule  # type: ignore[arg-type]
+    again = vendre.load_order(vendre.dumps_order(order, time_zone=rule), time_zone=rule)
+    assert again == order
+    assert zone_name(time_zone("Europe/Stockholm")) == "Europe/Stockholm"
+
+
+def test_zone_name_of_a_zone_from_elsewhere() -> None:
+    assert zone_name(ZoneInfo("Asia/Tokyo")) == "Asia/Tokyo"
+    assert zone_name(UTC) == "UTC"
+
+
+class _NoDatabase:
+    """ZoneInfo on a system without a zone database: no key is found."""
+
+    def __init__(self, key: str) -> None:
+        raise ZoneInfoNotFoundError(key)
+
+
+def test_without_a_zone_database_dateutil_still_gives_iana_zones(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The fallback's reason: IANA names work, paths and the local zone still do not."""
+    monkeypatch.setattr(_dates, "ZoneInfo", _NoDatabase)
+    find = time_zone.__wrapped__  # not cached: the real cache keeps ZoneInfo's zones
+    zone = find("America/Sao_Paulo")
+    assert not isinstance(zone, ZoneInfo)
+    assert zone.utcoffset(datetime(2026, 1, 1, 12)) == timedelta(hours=-3)
+    assert zone_name(zone) == "America/Sao_Paulo"
+    for name in (":/etc/localtime", ":Europe/Stockholm", "Nowhere/Land"):
+        with pytest.raises(MappingError, match="unknown time zone"):
+            find(name)
+
+
+def test_dateutil_failing_or_giving_the_local_zone_is_no_zone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from dateutil import tz  # noqa: PLC0415
+
+    monkeypatch.setattr(_dates, "ZoneInfo", _NoDatabase)
+
+    def broken(name: str) -> Any:
+        raise OSError(name)
+
+    monkeypatch.setattr(tz, "gettz", broken)
+    with pytest.raises(MappingError, match="unknown time zone 'Europe/Stockholm'"):
+        time_zone.__wrapped__("Europe/Stockholm")
+    monkeypatch.setattr(tz, "gettz", lambda name: tz.tzlocal())
+    with pytest.raises(MappingError, match="unknown time zone 'CEST'"):
+        time_zone.__wrapped__("CEST")

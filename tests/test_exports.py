@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
+import shutil
 import types
 from importlib.metadata import version
+from pathlib import Path
 
 import pytest
 
 import bexvendre_mapping
-from bexvendre_mapping import Lookups, MappingError, ModelCode, bex, convert, vendre
+import bexvendre_mapping._examples as examples_module
+from bexvendre_mapping import (
+    Lookups,
+    MappingError,
+    ModelCode,
+    bex,
+    convert,
+    vendre,
+)
 
 MODULES = [
     "bexvendre_mapping",
@@ -111,3 +122,38 @@ def test_spec_section_9_names() -> None:
         for entity in entities:
             for verb in ("load", "dump", "dumps"):
                 assert callable(getattr(side, f"{verb}_{entity}"))
+
+
+# --- Where the examples are -----------------------------------------------------------------------
+
+
+def _installed_copy(root: Path) -> types.ModuleType:
+    """The examples module as a copy installed under ``root`` (a wheel's layout)."""
+    package = root / "site-packages" / "bexvendre_mapping"
+    package.mkdir(parents=True)
+    assert examples_module.__file__ is not None
+    shutil.copy(examples_module.__file__, package / "_examples.py")
+    spec = importlib.util.spec_from_file_location(
+        "bexvendre_mapping._examples", package / "_examples.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_examples_are_found_inside_an_installed_wheel(tmp_path: Path) -> None:
+    """A wheel carries the examples inside the package; they are found there."""
+    module = _installed_copy(tmp_path)
+    inside = tmp_path / "site-packages" / "bexvendre_mapping" / "examples"
+    inside.mkdir()
+    (inside / "lookups.toml").write_text("", encoding="utf-8")
+    assert module.examples_dir() == inside.resolve()
+
+
+def test_an_install_without_examples_says_so(tmp_path: Path) -> None:
+    """Neither the wheel's nor a checkout's folder: a FileNotFoundError that says why."""
+    module = _installed_copy(tmp_path)
+    with pytest.raises(FileNotFoundError, match="not installed with this copy"):
+        module.examples_dir()

@@ -22,10 +22,19 @@ from typing import Any
 
 import attrs
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.http_support import bex_order_doc
 
-from bexvendre_mapping import MappingError, bex, vendre
+from bexvendre_mapping import (
+    Lookups,
+    MappingError,
+    ModelCode,
+    ModelCodeError,
+    bex,
+    convert,
+    vendre,
+)
 from bexvendre_mapping import testing as strategies
 from bexvendre_mapping._dates import parse_datetime, time_zone
 from bexvendre_mapping._fastpath import _shop_datetime, fast_builder, fast_dumper, fast_loader
@@ -783,7 +792,6 @@ def _a_bex_order() -> bex.Order:
 
 
 def _bex_order_model() -> bex.Order:
-    from bexvendre_mapping import Lookups, convert  # noqa: PLC0415 - only here
 
     return convert.order_to_bex(_an_order(), Lookups.from_toml(EXAMPLES / "lookups.toml"))
 
@@ -831,7 +839,6 @@ def test_builders_build_what_the_class_builds(name: str, data: st.DataObject) ->
 
 
 def test_a_builder_of_a_checked_class_calls_the_class() -> None:
-    from bexvendre_mapping import ModelCode, ModelCodeError  # noqa: PLC0415
 
     assert fast_builder(ModelCode)("JKT_001", "KL", "M") == ModelCode.parse("JKT_001_KL_M")
     with pytest.raises(ModelCodeError, match="contains '_'"):
@@ -949,3 +956,193 @@ def test_the_usual_checks_are_written_inline() -> None:
     assert failure_condition(currency_code) == "_CURRENCY_FULL({}) is None"
     assert failure_condition(country_code) == "_COUNTRY_FULL({}) is None"
     assert failure_condition(print) is None
+
+
+# --- Both routes on keys that are not strings and on texts ----------------------------------------
+
+
+LONE = "\ud800"
+
+
+STOCK = {"article_number": "A", "quantity": 1, "status": 1}
+
+
+def both_routes(cls: type, document: Any, strict: bool) -> tuple[Any, Any]:
+    """What the fast and the detailed route make of ``document``: a model, or "failed"."""
+    results: list[Any] = []
+    for route in (
+        fast_loader(cls, "Europe/Stockholm", strict),
+        structure_hook(cls, _Setting("Europe/Stockholm", strict, True)),
+    ):
+        try:
+            results.append(route(document))
+        except Exception:  # noqa: BLE001 - only whether it failed is compared
+            results.append("failed")
+    return results[0], results[1]
+
+
+@pytest.mark.parametrize("key", [1, None, 2.5, (1,), b"x", True])
+@pytest.mark.parametrize("strict", [False, True])
+def test_both_routes_agree_on_keys_that_are_not_strings(key: Any, strict: bool) -> None:
+    document = {**STOCK, key: 0}
+    fast, detailed = both_routes(vendre.StockUpdate, document, strict)
+    assert fast == detailed
+    assert (fast == "failed") == strict
+    if not strict:
+        assert vendre.load_stock_update(document) == vendre.load_stock_update(STOCK)
+
+
+@pytest.mark.parametrize("strict", [False, True])
+@pytest.mark.parametrize(
+    "text", [LONE, "Å" + LONE, "a\udfffb", "\ud83d\ude00", "Åsa\n", "\x85x", "Öberg", "plain"]
+)
+def test_both_routes_agree_on_texts(text: str, strict: bool) -> None:
+    """In a mapping given as such: the fast route refuses exactly what the detailed one does."""
+    document = {"Ordernr": "1", "Status": text}
+    fast, detailed = both_routes(bex.OrderStatus, document, strict)
+    assert fast == detailed
+    has_surrogate = any(0xD800 <= ord(c) <= 0xDFFF for c in text)
+    assert (fast == "failed") == has_surrogate
+
+
+# --- The dump functions against the cattrs-based reference dumper ---------------------------------
+
+
+# (models of one class, that class's dump function), for every class with its own dump.
+CASES: list[tuple[st.SearchStrategy[Any], Callable[..., dict[str, Any]]]] = [
+    (strategies.vendre_orders(), vendre.dump_order),
+    (strategies.vendre_products(), vendre.dump_product),
+    (strategies.vendre_stock_updates(), vendre.dump_stock_update),
+    (strategies.vendre_order_status_updates(), vendre.dump_order_status_update),
+    (strategies.vendre_gift_cards(), vendre.dump_gift_card),
+    (strategies.vendre_bonus_balances(), vendre.dump_bonus_balance),
+    (strategies.bex_orders(), bex.dump_order),
+    (strategies.bex_rows(), bex.dump_row),
+    (strategies.bex_articles(), bex.dump_article),
+    (strategies.bex_stock(), bex.dump_stock),
+    (strategies.bex_order_statuses(), bex.dump_order_status),
+    (strategies.bex_gift_cards(), bex.dump_gift_card),
+    (strategies.bex_gift_card_reservations(), bex.dump_gift_card_reservation),
+    (strategies.bex_bonus_balances(), bex.dump_bonus_balance),
+]
+
+
+@pytest.mark.parametrize(
+    ("models", "dump"), CASES, ids=[f"{d.__module__}.{d.__name__}" for _, d in CASES]
+)
+@pytest.mark.parametrize("zone", ["Europe/Stockholm", "Europe/Helsinki"])
+def test_dumps_equal_the_reference(
+    models: st.SearchStrategy[Any], dump: Callable[..., dict[str, Any]], zone: str
+) -> None:
+    """dump_* gives exactly the reference's document: same keys, order, values and omissions."""
+
+    @settings(max_examples=15, database=None)
+    @given(models)
+    def check(model: Any) -> None:
+        expected = unstructure_hook(type(model), zone)(model)
+        actual = dump(model, time_zone=zone)
+        assert actual == expected
+        assert list(actual) == list(expected)
+
+    check()
+
+
+@pytest.mark.parametrize(
+    ("model", "dump", "amount"),
+    [
+        (
+            bex.GiftCard(
+                number="PK-1",
+                balance=Decimal("-0.00"),
+                currency="SEK",
+                status=bex.GiftCardStatus.USED,
+            ),
+            bex.dump_gift_card,
+            ("Saldo", "0.00"),
+        ),
+        (
+            vendre.Total(class_="ot_discount", title="Rabatt", value=Decimal("-0.0000")),
+            vendre.dump_total,
+            ("value", "0.0000"),
+        ),
+    ],
+)
+def test_negative_zero_is_written_as_zero(
+    model: Any, dump: Callable[..., Any], amount: tuple[str, str]
+) -> None:
+    """A negative zero amount is never written as '-0.00', by either dumper."""
+    reference = unstructure_hook(type(model), "Europe/Stockholm")(model)
+    key, written = amount
+    assert reference[key] == written
+    assert dump(model) == reference
+
+
+def test_an_amount_with_too_many_decimals_is_named_by_both_routes() -> None:
+    """An amount that does not fit the wire's decimals: the reference names the field, the
+    public dump gives its path."""
+    card = bex.GiftCard(
+        number="PK-1", balance=Decimal("1.005"), currency="SEK", status=bex.GiftCardStatus.ACTIVE
+    )
+    too_precise = "Decimal('1.005') does not fit the wire's 2 decimals"
+    with pytest.raises(MappingError) as reference:
+        unstructure_hook(bex.GiftCard, "Europe/Stockholm")(card)
+    assert str(reference.value) == f"$: field 'Saldo': {too_precise}"
+    with pytest.raises(MappingError) as dumped:
+        bex.dump_gift_card(card)
+    assert str(dumped.value) == f"$.Saldo: {too_precise}"
+
+
+def test_a_dump_lists_every_field_it_refuses_with_its_path() -> None:
+    """The generated dumper stops at the first bad field; the error names them all."""
+    order = bex.load_order(bex_order_doc())
+    rows = (
+        attrs.evolve(order.rows[0], price=Decimal("NaN")),
+        attrs.evolve(order.rows[-1], description=None, amount=Decimal("1.005")),
+        *order.rows[1:-1],
+    )
+    broken = attrs.evolve(
+        order,
+        number=5,
+        invoice_address=attrs.evolve(order.invoice_address, city=b"x"),
+        rows=rows,
+    )
+    with pytest.raises(MappingError) as caught:
+        bex.dump_order(broken)
+    assert [(p.path, p.message) for p in caught.value.problems] == [
+        ("$.Ordernr", "expected str, got 5"),
+        ("$.Faktureras.Ort", "expected str, got b'x'"),
+        ("$.Artiklar[0].Pris", "Decimal('NaN') does not fit the wire's 2 decimals"),
+        ("$.Artiklar[1].Beskrivning", "expected str, got null"),
+        (
+            "$.Artiklar[1]['Belopp inkl.moms']",
+            "Decimal('1.005') does not fit the wire's 2 decimals",
+        ),
+    ]
+
+
+def test_an_order_without_gift_cards_leaves_the_key_out() -> None:
+    """An empty optional list is left out of the document, like a null, by both dumpers."""
+
+    @settings(max_examples=10, database=None)
+    @given(strategies.vendre_orders())
+    def check(order: vendre.Order) -> None:
+        plain = attrs.evolve(order, gift_cards=())
+        reference = unstructure_hook(vendre.Order, "Europe/Stockholm")(plain)
+        assert "gift_cards" not in reference
+        assert vendre.dump_order(plain) == reference
+
+    check()
+
+
+def test_a_dump_report_takes_in_a_value_of_no_wire_type() -> None:
+    """Text in a date-time field fails on its own with the dumper's own error; with another
+    problem before it, it joins the MappingError rather than hiding that problem."""
+    order = bex.load_order(bex_order_doc())
+    alone = attrs.evolve(order, order_date="2026-03-01 12:00:00")
+    with pytest.raises(AttributeError):
+        bex.dump_order(alone)
+    both = attrs.evolve(alone, number=5)  # Ordernr comes first: the dumper stops there
+    with pytest.raises(MappingError) as caught:
+        bex.dump_order(both)
+    assert [p.path for p in caught.value.problems] == ["$.Ordernr", "$.Orderdatum"]
+    assert caught.value.problems[1].message.startswith("cannot be written: AttributeError: ")

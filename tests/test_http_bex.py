@@ -6,12 +6,18 @@ import json
 from collections.abc import Iterator
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import attrs
 import pytest
 from pytest_httpserver import HTTPServer
-from tests.http_support import bex_article_doc, bex_order, bex_order_doc, gift_card_doc
+from tests.http_support import (
+    bex_article_doc,
+    bex_order,
+    bex_order_doc,
+    gift_card_doc,
+)
 
 from bexvendre_mapping import MappingError, bex
 from bexvendre_mapping.http import (
@@ -485,3 +491,107 @@ def test_every_method_gets_json_documents(httpserver: HTTPServer) -> None:
     ).respond_with_data(json.dumps(bex_order_doc("1")), status=201)
     with bex_server_client(httpserver) as client:
         assert client.create_order(bex_order("1")).number == "1"
+
+
+# --- Warehouse documents, queue entries and creates against odd servers ---------------------------
+
+
+NO_RETRIES = RetryPolicy(total=0)
+
+
+def bex_client_of(server: HTTPServer, **options: Any) -> BexClient:
+    defaults: dict[str, Any] = {"retries": NO_RETRIES, "timeout": (2.0, 5.0), "trust_env": False}
+    return BexClient(server.url_for("/api/"), "key-1234", "s3cret-5678", **{**defaults, **options})
+
+
+def problems_of(error: MappingError | None) -> list[tuple[str, str]]:
+    assert error is not None
+    return [(p.path, p.message) for p in error.problems]
+
+
+def reservation_doc(number: str, reference: str, reservation_id: str) -> dict[str, str]:
+    return {
+        "ReservationsID": reservation_id,
+        "Nummer": number,
+        "Belopp": "100.00",
+        "Referens": reference,
+        "Status": "Reserverad",
+    }
+
+
+def test_strict_clients_refuse_unknown_warehouse_keys(httpserver: HTTPServer) -> None:
+    """With strict=True, extra keys in queue entries and stock information are problems."""
+    httpserver.expect_request("/api/WarehouseManagement/GetQueuedStockChanges").respond_with_json(
+        {"hasMore": False, "stockChangeEntries": [{"id": 1, "productIdentifier": "A", "x": 1}]}
+    )
+    httpserver.expect_request("/api/WarehouseManagement/GetStockinformation").respond_with_json(
+        {"productIdentifier": "A", "physicalQuantity": 1, "availableQuantity": 1, "bin": "B7"}
+    )
+    with bex_client_of(httpserver, strict=True) as client:
+        with pytest.raises(ResponseError) as entry:
+            list(client.iter_queued_stock_changes())
+        with pytest.raises(ResponseError) as info:
+            client.get_stock_information("A")
+    assert problems_of(entry.value.mapping_error) == [
+        ("$.stockChangeEntries[0].x", "unknown field 'x'")
+    ]
+    assert problems_of(info.value.mapping_error) == [("$.bin", "unknown field 'bin'")]
+
+
+def test_lenient_clients_ignore_unknown_warehouse_keys(httpserver: HTTPServer) -> None:
+    """Without strict, the same extra keys are ignored."""
+    httpserver.expect_request("/api/WarehouseManagement/GetStockinformation").respond_with_json(
+        {"productIdentifier": "A", "physicalQuantity": 1, "availableQuantity": 1, "bin": "B7"}
+    )
+    with bex_client_of(httpserver) as client:
+        info = client.get_stock_information("A")
+    assert (info.product_identifier, info.available_quantity) == ("A", Decimal(1))
+
+
+def test_queue_entries_of_the_wrong_shape(httpserver: HTTPServer) -> None:
+    """An entry that is not an object, or whose id is neither a number nor a string."""
+    httpserver.expect_ordered_request(
+        "/api/WarehouseManagement/GetQueuedStockChanges"
+    ).respond_with_json({"hasMore": False, "stockChangeEntries": [["id", 1]]})
+    httpserver.expect_ordered_request(
+        "/api/WarehouseManagement/GetQueuedStockChanges"
+    ).respond_with_json(
+        {"hasMore": False, "stockChangeEntries": [{"id": True, "productIdentifier": "A"}]}
+    )
+    with bex_client_of(httpserver) as client:
+        with pytest.raises(ResponseError) as not_object:
+            list(client.iter_queued_stock_changes())
+        with pytest.raises(ResponseError) as bool_id:
+            list(client.iter_queued_stock_changes())
+    assert problems_of(not_object.value.mapping_error) == [
+        ("$.stockChangeEntries[0]", "expected an object, got list")
+    ]
+    assert problems_of(bool_id.value.mapping_error) == [
+        ("$.stockChangeEntries[0].id", "expected a number or a non-empty string, got true")
+    ]
+
+
+def test_a_created_order_answered_with_an_empty_body_is_the_order_sent(
+    httpserver: HTTPServer,
+) -> None:
+    """Bex may answer a create with 201 and no body: the order sent is returned."""
+    httpserver.expect_request("/api/Orders", method="POST").respond_with_data("", status=201)
+    order = bex_order("4242")
+    with bex_client_of(httpserver) as client:
+        assert client.create_order(order) == order
+
+
+def test_reservation_look_up_checks_the_filters_itself(httpserver: HTTPServer) -> None:
+    """A server that ignores the number and reference filters cannot fool the look-up."""
+    others = [
+        reservation_doc("PK-9", "order-1", "R1"),
+        reservation_doc("PK-1", "order-9", "R2"),
+    ]
+    httpserver.expect_request("/api/GiftCardReservations", method="GET").respond_with_json(
+        {"hasMore": False, "items": [*others, reservation_doc("PK-1", "order-1", "R3")]}
+    )
+    with bex_client_of(httpserver) as client:
+        found = client.find_gift_card_reservation("PK-1", "order-1")
+        assert found is not None
+        assert found.reservation_id == "R3"
+        assert client.find_gift_card_reservation("PK-2", "order-2") is None

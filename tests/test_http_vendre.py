@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -307,3 +308,54 @@ def test_custom_endpoints_are_used(httpserver: HTTPServer) -> None:
         since = datetime(2026, 3, 2, 9, 0, tzinfo=STOCKHOLM)
         assert list(client.iter_orders(since=since, page_size=5)) == []
     httpserver.check_assertions()
+
+
+# --- Vendre answers of the wrong shape ------------------------------------------------------------
+
+
+NO_RETRIES = RetryPolicy(total=0)
+
+
+def vendre_client_of(server: HTTPServer, **options: Any) -> VendreClient:
+    defaults: dict[str, Any] = {"retries": NO_RETRIES, "timeout": (2.0, 5.0), "trust_env": False}
+    return VendreClient(server.url_for("/API/1/"), "k3y-1234", **{**defaults, **options})
+
+
+def problems_of(error: MappingError | None) -> list[tuple[str, str]]:
+    assert error is not None
+    return [(p.path, p.message) for p in error.problems]
+
+
+def test_get_order_ignores_other_orders_in_the_answer(httpserver: HTTPServer) -> None:
+    """A shop that ignores the ids filter: only the order asked for counts, else NotFound."""
+    httpserver.expect_request("/API/1/orders").respond_with_json(
+        {"list": [vendre_order_doc(7), vendre_order_doc(8)], "remaining": 0}
+    )
+    with vendre_client_of(httpserver) as client:
+        assert client.get_order(8).id == 8
+        with pytest.raises(NotFound, match="the shop has no order 9"):
+            client.get_order(9)
+
+
+def test_a_page_that_is_not_an_object(httpserver: HTTPServer) -> None:
+    """A page that is a JSON array is a ResponseError at $."""
+    httpserver.expect_request("/API/1/orders").respond_with_json([vendre_order_doc()])
+    with vendre_client_of(httpserver) as client, pytest.raises(ResponseError) as caught:
+        list(client.iter_orders())
+    assert problems_of(caught.value.mapping_error) == [("$", "expected an object, got list")]
+
+
+@pytest.mark.parametrize(
+    ("remaining", "shown"),
+    [("0", "'0'"), (True, "true"), (None, "null")],
+)
+def test_a_page_field_of_the_wrong_type(
+    httpserver: HTTPServer, remaining: object, shown: str
+) -> None:
+    """remaining must be an integer (not a string, a boolean or null)."""
+    httpserver.expect_request("/API/1/orders").respond_with_json(
+        {"list": [], "remaining": remaining}
+    )
+    with vendre_client_of(httpserver) as client, pytest.raises(ResponseError) as caught:
+        list(client.iter_orders())
+    assert problems_of(caught.value.mapping_error) == [("$.remaining", f"unexpected value {shown}")]

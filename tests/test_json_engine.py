@@ -12,14 +12,30 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bexvendre_mapping import MappingError, _wire, bex, vendre
-from bexvendre_mapping._wire import dumps_json, json_engine, parse_document
+from bexvendre_mapping import (
+    Lookups,
+    MappingError,
+    _wire,
+    bex,
+    convert,
+    vendre,
+)
+from bexvendre_mapping._wire import (
+    Codec,
+    dumps_json,
+    json_engine,
+    parse_document,
+)
+from bexvendre_mapping.cli import main
+from bexvendre_mapping.stream import convert_lines
 
 msgspec = pytest.importorskip("msgspec")
 
@@ -289,3 +305,220 @@ def test_without_msgspec_the_standard_library_reads_and_writes(
         assert dumps_json({"a": "1.50"}) == b'{"a":"1.50"}'
     finally:
         _wire._engine_in_use = saved
+
+
+# --- Hostile input under both engines: huge exponents, lone surrogates ----------------------------
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+LOOKUPS = str(ROOT / "examples" / "lookups.toml")
+
+
+ORDER = ROOT / "examples" / "vendre-order.json"
+
+
+HUGE = ["1e999999999999999999999", "-1E+999999999999999999999", "1e-999999999999999999999"]
+
+
+LONE = "\ud800"
+
+
+@pytest.fixture(params=ENGINES)
+def each_engine(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Parse and dump with each JSON engine in turn (msgspec only when installed)."""
+    name: str = request.param
+    if name == "msgspec":
+        pytest.importorskip("msgspec")
+    saved = _wire._engine_in_use
+    _wire._choose_engine(name)
+    assert _wire.json_engine() == name
+    try:
+        yield name
+    finally:
+        _wire._engine_in_use = saved
+
+
+def problems(error: MappingError) -> list[tuple[str, str]]:
+    return [(p.path, p.message) for p in error.problems]
+
+
+def run_main(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """The command line in-process: exit status, standard output and standard error."""
+    try:
+        status = main(list(argv))
+    except SystemExit as exit_:
+        status = int(exit_.code or 0)
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+@pytest.mark.usefixtures("each_engine")
+@pytest.mark.parametrize("number", HUGE)
+@pytest.mark.parametrize("form", ["bytes", "str", "bytearray"])
+def test_a_huge_exponent_is_invalid_json_at_the_root(number: str, form: str) -> None:
+    """Every loader: a MappingError at $ quoting the number, not decimal.InvalidOperation."""
+    text = f'{{"id": 1, "status": {number}}}'
+    data: Any = {"bytes": text.encode(), "str": text, "bytearray": bytearray(text.encode())}[form]
+    expected = [("$", f"invalid JSON: the number {number!r} is out of range")]
+    for load in (vendre.load_order_status_update, bex.load_stock, vendre.load_order):
+        with pytest.raises(MappingError) as caught:
+            load(data)
+        assert problems(caught.value) == expected
+    with pytest.raises(MappingError) as caught:
+        parse_document(data)
+    assert problems(caught.value) == expected
+
+
+def test_both_engines_say_the_same_of_a_huge_exponent() -> None:
+    pytest.importorskip("msgspec")
+    saved = _wire._engine_in_use
+    messages = []
+    try:
+        for name in ENGINES:
+            _wire._choose_engine(name)
+            with pytest.raises(MappingError) as caught:
+                parse_document(b'[1.5, {"a": [2e-999999999999999999999]}]')
+            messages.append(str(caught.value))
+    finally:
+        _wire._engine_in_use = saved
+    assert messages[0] == messages[1]
+    assert "'2e-999999999999999999999' is out of range" in messages[0]
+
+
+@pytest.mark.usefixtures("each_engine")
+def test_exponents_decimal_holds_still_load_as_numbers() -> None:
+    """Up to Decimal's limits a number is read, and the field's own check refuses it."""
+    found = parse_document(b"[1e999999999999999999, 1.50]")
+    assert found == [Decimal("1E+999999999999999999"), Decimal("1.50")]
+    with pytest.raises(MappingError) as caught:
+        vendre.load_order_status_update(b'{"id": 1, "status": 1e999999999999999999}')
+    assert caught.value.paths == ("$.status",)
+
+
+@pytest.mark.usefixtures("each_engine")
+def test_a_huge_exponent_in_a_feed_skips_that_record(lookups: Lookups) -> None:
+    lines = [
+        b'{"Artikelnr": "1", "Lagerantal": 1e999999999999999999999}\n',
+        b'{"Artikelnr": "2", "Lagerantal": 3}\n',
+    ]
+    errors: list[Any] = []
+    out = list(convert_lines(lines, "stock", source="bex", lookups=lookups, errors=errors))
+    assert [json.loads(line)["article_number"] for line in out] == ["2"]
+    assert [(p.path, p.message) for p in errors] == [
+        ("$[0]", "invalid JSON: the number '1e999999999999999999999' is out of range")
+    ]
+    with pytest.raises(MappingError) as caught:
+        list(convert_lines(lines[::-1], "stock", source="bex", lookups=lookups))
+    assert caught.value.paths == ("$[1]",)
+
+
+@pytest.mark.usefixtures("each_engine")
+def test_the_command_line_reports_a_huge_exponent(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """validate, convert (--jsonl too) and lookups check: exit 1, the problem on stderr."""
+    document = tmp_path / "x.json"
+    document.write_text('{"id": 1, "status": 1e999999999999999999999}\n')
+    message = "invalid JSON: the number '1e999999999999999999999' is out of range"
+    name = str(document)
+    for argv in (
+        ["validate", "status", "--from", "vendre", name],
+        ["convert", "status", "--from", "vendre", "--lookups", LOOKUPS, name],
+    ):
+        assert run_main(capsys, *argv) == (1, "", f"$: {message}\n")
+    jsonl = ["convert", "status", "--from", "vendre", "--lookups", LOOKUPS, "--jsonl", name]
+    assert run_main(capsys, *jsonl) == (1, "", f"$[0]: {message}\n")
+    status, out, err = run_main(capsys, "lookups", "check", "--lookups", LOOKUPS, name)
+    assert (status, err) == (1, f"{name}: $: {message}\n")
+    assert out == "0 codes checked, 0 without a mapping\n"
+
+
+@pytest.mark.usefixtures("each_engine")
+@pytest.mark.parametrize("escape", ["\\ud800", "\\uDFFF", "x\\udc00y", "\\ude00\\ud83d"])
+@pytest.mark.parametrize("form", ["bytes", "str"])
+def test_a_lone_surrogate_in_json_is_refused_at_load(escape: str, form: str) -> None:
+    text = f'{{"Ordernr": "1", "Status": "{escape}"}}'
+    with pytest.raises(MappingError) as caught:
+        bex.load_order_status(text.encode() if form == "bytes" else text)
+    [(path, message)] = problems(caught.value)
+    assert path == "$.Status"
+    assert message.startswith("text with a lone surrogate (\\ud")
+    assert message.endswith(")")
+
+
+@pytest.mark.usefixtures("each_engine")
+def test_the_message_names_the_surrogate() -> None:
+    with pytest.raises(MappingError) as caught:
+        bex.load_order_status(b'{"Ordernr": "1", "Status": "\\ud800"}')
+    assert str(caught.value) == "$.Status: text with a lone surrogate (\\ud800)"
+
+
+@pytest.mark.usefixtures("each_engine")
+def test_a_surrogate_pair_is_a_character_and_loads() -> None:
+    loaded = bex.load_order_status(b'{"Ordernr": "1", "Status": "\\ud83d\\ude00 \\u00c5\\n"}')
+    assert loaded.status == "\U0001f600 Å\n"
+    assert bex.load_order_status(bex.dumps_order_status(loaded)) == loaded
+
+
+@pytest.mark.usefixtures("each_engine")
+def test_a_model_built_by_hand_with_a_surrogate_does_not_dump_to_json() -> None:
+    """dumps_* raise a MappingError naming every such text; dump_* still give the mapping."""
+    status = bex.OrderStatus(order_number="1" + LONE, status="x\udfff")
+    assert bex.dump_order_status(status) == {"Ordernr": "1" + LONE, "Status": "x\udfff"}
+    with pytest.raises(MappingError) as caught:
+        bex.dumps_order_status(status)
+    assert problems(caught.value) == [
+        ("$.Ordernr", "text with a lone surrogate (\\ud800)"),
+        ("$.Status", "text with a lone surrogate (\\udfff)"),
+    ]
+
+
+@pytest.mark.usefixtures("each_engine")
+def test_surrogates_in_nested_models_lists_and_keys_are_found() -> None:
+    order = vendre.load_order(ORDER.read_bytes())
+    address = attrs.evolve(order.billing_address, name=LONE)
+    row = attrs.evolve(order.products[1], name="Sko" + LONE)
+    broken = attrs.evolve(
+        order, billing_address=address, products=(order.products[0], row, *order.products[2:])
+    )
+    with pytest.raises(MappingError) as caught:
+        vendre.dumps_order(broken)
+    assert problems(caught.value) == [
+        ("$.billing_address.name", "text with a lone surrogate (\\ud800)"),
+        ("$.products[1].name", "text with a lone surrogate (\\ud800)"),
+    ]
+    product = attrs.evolve(_a_product(), name={"sv": "Sko", LONE: "x", 3: "\udc00"})
+    with pytest.raises(MappingError) as caught:
+        vendre.dumps_product(product)
+    assert problems(caught.value) == [
+        ("$.name['\\ud800']", "a key with a lone surrogate (\\ud800)"),
+        ("$.name['3']", "text with a lone surrogate (\\udc00)"),
+    ]
+
+
+@pytest.mark.usefixtures("each_engine")
+def test_a_clean_document_takes_the_loader_without_the_text_test() -> None:
+    """From bytes without a \\u escape (or from msgspec), texts need no test: same models."""
+    codec = Codec(bex.OrderStatus)
+    raw = b'{"Ordernr": "1", "Status": "\\u00c5sa"}'
+    plain = b'{"Ordernr": "1", "Status": "\xc3\x85sa"}'
+    assert codec.load(raw) == codec.load(plain) == codec.load(raw.decode())
+    assert codec.load(json.loads(raw)) == codec.load(plain)
+    if json_engine() == "msgspec":  # JSON text goes through msgspec's typed decoder
+        assert codec._typed["Europe/Stockholm", False] is not None
+        assert ("Europe/Stockholm", False, True) not in codec._fast
+    else:
+        assert ("Europe/Stockholm", False, True) in codec._fast
+    assert ("Europe/Stockholm", False, False) in codec._fast
+
+
+def _a_product() -> vendre.Product:
+    article = json.loads((ROOT / "examples" / "bex-article.json").read_bytes())
+
+    return convert.article_to_vendre(bex.load_article(article), _lookups())
+
+
+def _lookups() -> Lookups:
+    return Lookups.from_toml(LOOKUPS)

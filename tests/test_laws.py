@@ -12,8 +12,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bexvendre_mapping import Lookups, MappingError, bex, convert, vendre
+from bexvendre_mapping import (
+    Lookups,
+    MappingError,
+    bex,
+    convert,
+    vendre,
+)
 from bexvendre_mapping import testing as strategies
+from bexvendre_mapping.testing.strategies import vendre_orders_for
 
 
 def example_lookups() -> Lookups:
@@ -230,3 +237,18 @@ def test_a_conversion_leaves_the_callers_decimal_context_as_it_was() -> None:
         assert context.prec == 5
         assert not any(context.flags.values())
     assert converted == convert.order_to_bex(order, L)
+
+
+# --- The test strategies --------------------------------------------------------------------------
+
+
+def test_orders_for_empty_tables_cannot_be_drawn() -> None:
+    """Drawing orders for lookups without codes fails, naming the empty table."""
+
+    @settings(max_examples=1, database=None)
+    @given(vendre_orders_for(Lookups()))
+    def draw(order: vendre.Order) -> None:
+        del order
+
+    with pytest.raises(ValueError, match="'shipping_methods' table is empty"):
+        draw()

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bexvendre_mapping import MappingError, ModelCode, ModelCodeError
+from bexvendre_mapping import (
+    MappingError,
+    ModelCode,
+    ModelCodeError,
+)
 from bexvendre_mapping._modelcode import _slow_problems, code_problems
 from bexvendre_mapping.testing import model_codes
 
@@ -166,3 +170,30 @@ def test_parse_agrees_with_the_constructor(text: str) -> None:
         expected.size_group,
         expected.size,
     )
+
+
+# --- Model codes built by hand, and their strategies ----------------------------------------------
+
+
+def test_model_code_parts_must_be_strings() -> None:
+    """A size group that is not a string is named in the error."""
+    with pytest.raises(ModelCodeError) as caught:
+        ModelCode("1001", 5, "42")  # type: ignore[arg-type]
+    assert "the size group must be a string, got 5" in str(caught.value)
+
+
+def test_an_unsized_code_has_a_short_repr() -> None:
+    """An unsized code's repr names the article only, and evaluates back to it."""
+    code = ModelCode("GIFTBOX")
+    assert repr(code) == "ModelCode(article='GIFTBOX')"
+    assert eval(repr(code), {"ModelCode": ModelCode}) == code  # noqa: S307 - our own repr
+
+
+@settings(max_examples=25)
+@given(sized=model_codes(sized=True), unsized=model_codes(sized=False))
+def test_model_code_strategies_keep_their_kind(sized: ModelCode, unsized: ModelCode) -> None:
+    """model_codes(sized=True) draws sized codes only, sized=False unsized ones only."""
+    assert sized.is_sized
+    assert not unsized.is_sized
+    assert ModelCode.parse(str(sized)) == sized
+    assert ModelCode.parse(str(unsized)) == unsized

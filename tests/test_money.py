@@ -8,12 +8,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bexvendre_mapping import MappingError, UnknownCodeError
+from bexvendre_mapping import (
+    MappingError,
+    UnknownCodeError,
+)
 from bexvendre_mapping.money import (
     excl_vat,
     incl_vat,
     minor_unit,
     parse_decimal,
+    quantize,
     round_money,
     vat_amount,
 )
@@ -98,3 +102,20 @@ def test_vat_conversions() -> None:
 def test_excluding_then_including_vat_gives_the_price_back(price: Decimal, rate: Decimal) -> None:
     """A 2-decimal price survives the trip through 4-decimal excluding-VAT prices."""
     assert incl_vat(excl_vat(price, rate), rate) == price
+
+
+# --- Quantizing to many places --------------------------------------------------------------------
+
+
+def test_quantize_to_many_places() -> None:
+    """Rounding to more places than the precomputed exponents still works, half up."""
+    assert quantize(Decimal("1.5"), 14) == Decimal("1.50000000000000")
+    assert str(quantize(Decimal("0.000000000000005"), 14)) == "1E-14"
+
+
+def test_more_places_than_decimal_precision_is_refused() -> None:
+    """Asking for more digits than Decimal holds is a MappingError, never a crash."""
+    with pytest.raises(MappingError) as caught:
+        parse_decimal("1", 30)
+    assert caught.value.paths == ("$",)
+    assert "'1'" in str(caught.value)

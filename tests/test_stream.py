@@ -13,7 +13,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bexvendre_mapping import Lookups, MappingError, bex, convert, vendre
+from bexvendre_mapping import (
+    Lookups,
+    MappingError,
+    bex,
+    convert,
+    vendre,
+)
 from bexvendre_mapping import testing as strategies
 from bexvendre_mapping.stream import _FUSED, KIND_NAMES, convert_lines
 
@@ -175,3 +181,33 @@ def test_only_json_white_space_makes_a_line_blank(lookups: Lookups, as_text: boo
     out = list(convert_lines(lines, "stock", source="bex", lookups=lookups, errors=errors))
     assert len(out) == 1
     assert [problem.path for problem in errors] == ["$[1]", "$[2]", "$[3]"]
+
+
+# --- Lone surrogates in a feed --------------------------------------------------------------------
+
+
+LONE = "\ud800"
+
+
+def test_lone_surrogates_in_a_feed_skip_that_record(lookups: Lookups) -> None:
+    """From the input (refused at load) or from code tables built by hand (at dump)."""
+    lines = [
+        b'{"Ordernr": "100234", "Status": "\\ud800"}\n',
+        b'{"Ordernr": "100234", "Status": "SKICKAD"}\n',
+    ]
+    errors: list[Any] = []
+    out = list(convert_lines(lines, "status", source="bex", lookups=lookups, errors=errors))
+    assert [json.loads(line) for line in out] == [{"id": 100234, "status": 3}]
+    assert [(p.path, p.message) for p in errors] == [
+        ("$[0].Status", "text with a lone surrogate (\\ud800)")
+    ]
+    odd = Lookups.from_dict({"order_statuses": {"SKICKAD" + LONE: 3}})  # Python allows it
+    errors = []
+    vendre_lines = [b'{"id": 100234, "status": 3}\n']
+    assert (
+        list(convert_lines(vendre_lines, "status", source="vendre", lookups=odd, errors=errors))
+        == []
+    )
+    assert [(p.path, p.message) for p in errors] == [
+        ("$[0].Status", "text with a lone surrogate (\\ud800)")
+    ]

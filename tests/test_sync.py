@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import sqlite3
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -13,15 +15,20 @@ from zoneinfo import ZoneInfo
 
 import attrs
 import pytest
-from tests.sync_support import order_doc
+from pytest_httpserver import HTTPServer
+from tests.http_support import bex_article_doc
+from tests.sync_support import EXAMPLE, order_doc
 
 from bexvendre_mapping import Lookups, bex, convert, vendre
-from bexvendre_mapping.http import BexClient, HttpError, RetryPolicy
+from bexvendre_mapping.http import BexClient, HttpError, RetryPolicy, VendreClient
 from bexvendre_mapping.http._transport import wall_clock_from
 from bexvendre_mapping.sync import (
     AuditLog,
+    Checkout,
     GiftCardCheckout,
     LockedError,
+    OrderRecord,
+    Outcome,
     SqliteState,
     import_orders,
     push_products,
@@ -29,6 +36,7 @@ from bexvendre_mapping.sync import (
     push_stock,
     retry_quarantined,
 )
+from bexvendre_mapping.sync._cli import FLOWS, run_flows
 from bexvendre_mapping.testing.sandbox import Sandbox
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -170,6 +178,14 @@ def _wall_text(moment: datetime) -> str:
     return moment.astimezone(ZoneInfo("Europe/Stockholm")).strftime("%Y-%m-%d %H:%M:%S")
 
 
+# Every cadence runs in the README's test command; the sessions on every Python (noxfile.py,
+# `-m "not slow"`) run the cadences the attack found losses at, and the extremes.
+CADENCES = [
+    pytest.param(cadence, marks=() if cadence in (1, 7, 15, 30) else pytest.mark.slow)
+    for cadence in range(1, 31)
+]
+
+
 def _run_times(start: datetime, cadence: int) -> Iterator[datetime]:
     """A run every ``cadence`` minutes until one has run after the last record was placed."""
     minute = 0
@@ -178,7 +194,7 @@ def _run_times(start: datetime, cadence: int) -> Iterator[datetime]:
         yield start + timedelta(minutes=minute)
 
 
-@pytest.mark.parametrize("cadence", range(1, 31))
+@pytest.mark.parametrize("cadence", CADENCES)
 @pytest.mark.parametrize("night", sorted(DST_NIGHTS))
 def test_orders_across_dst_nights_every_cadence(
     sandbox: Sandbox, state: SqliteState, lookups: Lookups, night: str, cadence: int
@@ -203,7 +219,7 @@ def test_orders_across_dst_nights_every_cadence(
     assert sorted(numbers) == sorted(str(10_000 + m) for m in range(DST_MINUTES))
 
 
-@pytest.mark.parametrize("cadence", range(1, 31))
+@pytest.mark.parametrize("cadence", CADENCES)
 @pytest.mark.parametrize("night", sorted(DST_NIGHTS))
 def test_statuses_across_dst_nights_every_cadence(
     sandbox: Sandbox, state: SqliteState, lookups: Lookups, night: str, cadence: int
@@ -615,3 +631,626 @@ def test_http_errors_are_reported_not_raised(
     assert state.get_cursor("products") is None
     assert not report.ok
     assert issubclass(HttpError, Exception)
+
+
+# --- Orders changed after creation, gift cards Bex does not hold, retrying quarantined orders -----
+
+
+LONG_AGO = timedelta(days=3650)
+
+
+def with_paypal(lookups: Lookups) -> Lookups:
+    return Lookups.from_dict(
+        {
+            **lookups.to_dict(),
+            "payment_methods": {**dict(lookups.payment_methods.items()), "PAYPAL": "PAYPAL"},
+        }
+    )
+
+
+def outcomes(report: Any) -> list[tuple[str, str, str, str]]:
+    return [(o.entity, o.action, o.result, o.reason) for o in report.outcomes]
+
+
+def test_an_order_changed_after_creation_is_not_created_again(
+    sandbox: Sandbox, state: SqliteState, lookups: Lookups
+) -> None:
+    """Bex holds the order: a later change in Vendre is reported and skipped."""
+    sandbox.add_vendre_order(order_doc(7001))
+    vendre_client, bex_client = sandbox.vendre_client(), sandbox.bex_client()
+    import_orders(vendre_client, bex_client, lookups, state)
+    sandbox.add_vendre_order(order_doc(7001, status=3))
+    again = import_orders(vendre_client, bex_client, lookups, state, overlap=LONG_AGO)
+    assert outcomes(again) == [
+        ("7001", "skip", "skipped", "already in Bex; changed in Vendre since")
+    ]
+    assert [o["Ordernr"] for o in sandbox.bex_orders()] == ["7001"]
+
+
+def test_a_gift_card_bex_does_not_hold_quarantines_the_created_order(
+    sandbox: Sandbox, state: SqliteState, lookups: Lookups
+) -> None:
+    """The order is created, but its reservation is missing in Bex: quarantined for a person."""
+    sandbox.add_vendre_order(EXAMPLE)
+    report = import_orders(sandbox.vendre_client(), sandbox.bex_client(), lookups, state)
+    assert [o["Ordernr"] for o in sandbox.bex_orders()] == ["100234"]
+    reason = "in Bex; its gift card was not redeemed"
+    assert outcomes(report) == [("100234", "quarantine", "quarantined", reason)]
+    (record,) = state.orders("quarantined")
+    assert record.order_id == 100234
+    assert record.errors == (
+        "$.gift_cards[0].reservation_id: Bex has no gift-card reservation "
+        "'RES-20261025-0001' to redeem; the order was created in Bex",
+    )
+
+
+def test_retrying_quarantined_orders_dry_run_and_by_id(
+    sandbox: Sandbox, state: SqliteState, lookups: Lookups
+) -> None:
+    """A dry run tells what would map now; order_ids limits the retry to those orders."""
+    for order_id in (8001, 8002):
+        bad = order_doc(order_id)
+        bad["payment"]["payment_method"] = "PAYPAL"
+        sandbox.add_vendre_order(bad)
+    bex_client = sandbox.bex_client()
+    import_orders(sandbox.vendre_client(), bex_client, lookups, state)
+
+    still = retry_quarantined(bex_client, lookups, state, dry_run=True)
+    assert [(o.entity, o.result, o.reason) for o in still.outcomes] == [
+        ("8001", "quarantined", "still does not map"),
+        ("8002", "quarantined", "still does not map"),
+    ]
+    assert still.outcomes[0].errors[0].startswith("$.payment.payment_method: unknown code")
+
+    fixed = with_paypal(lookups)
+    plan = retry_quarantined(bex_client, fixed, state, order_ids=[8002], dry_run=True)
+    assert outcomes(plan) == [("8002", "create", "planned", "maps now")]
+    assert sandbox.bex_orders() == []
+
+    done = retry_quarantined(bex_client, fixed, state, order_ids=[8002])
+    assert done.count("done") == 1
+    assert [o["Ordernr"] for o in sandbox.bex_orders()] == ["8002"]
+    assert [r.order_id for r in state.orders("quarantined")] == [8001]
+
+
+def test_products_go_in_chunks_and_unmapped_articles_are_reported(
+    sandbox: Sandbox, state: SqliteState, lookups: Lookups
+) -> None:
+    """chunk_size=1 sends each product alone; an unknown category is quarantined, not sent."""
+    sandbox.add_bex_article(bex_article_doc("1001"))
+    sandbox.add_bex_article(bex_article_doc("1002"))
+    sandbox.add_bex_article(bex_article_doc("1003", **{"Extern referens": "KLOCKOR"}))
+    report = push_products(
+        sandbox.bex_client(), sandbox.vendre_client(), lookups, state, chunk_size=1
+    )
+    assert [(o.entity, o.result) for o in report.outcomes] == [
+        ("1001", "done"),
+        ("1002", "done"),
+        ("1003", "quarantined"),
+    ]
+    assert (
+        report.outcomes[2]
+        .errors[0]
+        .startswith("$['Extern referens']: unknown code 'KLOCKOR' in table 'categories'")
+    )
+    puts = [c for c in sandbox.calls("vendre") if c.method == "PUT"]
+    assert len(puts) == 2
+    assert sorted(p["article_number"] for p in sandbox.vendre_products()) == ["1001", "1002"]
+
+
+def test_stock_that_cannot_be_mapped_is_taken_off_the_queue_and_unreadable_stock_stays(
+    sandbox: Sandbox, state: SqliteState, lookups: Lookups
+) -> None:
+    """A bad product identifier is quarantined and confirmed (it would block the queue for
+    good); a failed stock look-up is failed and stays queued for the next run."""
+    sandbox.set_bex_stock("1001__42", 3)
+    unreadable = sandbox.set_bex_stock("GIFTBOX", 5)
+    sandbox.inject("bex", method="GET", path="WarehouseManagement/GetStockinformation", status=500)
+    report = push_stock(sandbox.bex_client(), sandbox.vendre_client(), lookups, state)
+    assert [(o.entity, o.action, o.result) for o in report.outcomes] == [
+        ("1001__42", "quarantine", "quarantined"),
+        ("1001__42", "confirm", "skipped"),
+        ("GIFTBOX", "update", "failed"),
+    ]
+    assert report.outcomes[0].reason == "does not map"
+    assert report.outcomes[1].reason == "quarantined; taken off the queue"
+    assert report.outcomes[2].reason == "stock information not read"
+    assert "HTTP 500" in report.outcomes[2].errors[0]
+    assert [e["id"] for e in sandbox.bex_queued_stock_changes()] == [unreadable]
+    assert sandbox.vendre_stock() == []
+
+
+def test_a_fractional_available_quantity_is_quarantined(
+    httpserver: HTTPServer, state: SqliteState, lookups: Lookups
+) -> None:
+    """Vendre stock is whole units: 2.5 available can never be sent; it is reported and its
+    entry confirmed, so that the queue moves on."""
+    httpserver.expect_request("/api/WarehouseManagement/GetQueuedStockChanges").respond_with_json(
+        {"hasMore": False, "stockChangeEntries": [{"id": 1, "productIdentifier": "ROPE"}]}
+    )
+    httpserver.expect_request("/api/WarehouseManagement/GetStockinformation").respond_with_data(
+        '{"productIdentifier": "ROPE", "physicalQuantity": 3, "availableQuantity": 2.5}',
+        content_type="application/json",
+    )
+    httpserver.expect_request(
+        "/api/WarehouseManagement/ConfirmStockChange", method="PUT", json={"entryId": 1}
+    ).respond_with_data("")
+    no_wait = RetryPolicy(total=0)
+    with (
+        BexClient(httpserver.url_for("/api/"), "key-1", "s3cret", retries=no_wait) as bex_client,
+        VendreClient("http://127.0.0.1:9/API/1", "k3y", retries=no_wait) as vendre_client,
+    ):
+        report = push_stock(bex_client, vendre_client, lookups, state)
+    outcome, confirmed = report.outcomes
+    assert (outcome.entity, outcome.result) == ("ROPE", "quarantined")
+    assert outcome.errors == (
+        "$.availableQuantity: the available quantity 2.5 is not a whole number",
+    )
+    assert (confirmed.entity, confirmed.action, confirmed.result) == ("ROPE", "confirm", "skipped")
+    # The queue is read again after the pass: entry 1 is back (this server never drops it),
+    # handled already, so the run ends.
+    assert [r.method for r, _ in httpserver.log] == ["GET", "GET", "PUT", "GET"]
+
+
+def test_an_unconfirmed_entry_is_failed_and_stays_queued(
+    sandbox: Sandbox, state: SqliteState, lookups: Lookups
+) -> None:
+    """Vendre took the update but Bex refused the confirmation: failed, left in the queue."""
+    entry = sandbox.set_bex_stock("1001_SKO_42", 4)
+    sandbox.inject("bex", method="PUT", path="WarehouseManagement/ConfirmStockChange", status=500)
+    report = push_stock(sandbox.bex_client(), sandbox.vendre_client(), lookups, state)
+    assert [(o.entity, o.action, o.result, o.reason) for o in report.outcomes] == [
+        ("1001_SKO_42", "confirm", "failed", "queue entry not confirmed")
+    ]
+    assert [s["quantity"] for s in sandbox.vendre_stock()] == [4]
+    assert [e["id"] for e in sandbox.bex_queued_stock_changes()] == [entry]
+
+
+def test_a_status_vendre_refuses_holds_the_cursor(
+    sandbox: Sandbox, state: SqliteState, lookups: Lookups
+) -> None:
+    """A status update Vendre fails on is reported failed; the cursor does not move."""
+    sandbox.add_vendre_order(order_doc(9001))
+    sandbox.set_bex_order_status("9001", "SKICKAD")
+    sandbox.inject("vendre", method="PUT", path="orders/", status=500)
+    report = push_statuses(sandbox.bex_client(), sandbox.vendre_client(), lookups, state)
+    assert [(o.entity, o.result, o.reason) for o in report.outcomes] == [
+        ("9001", "failed", "Vendre did not take it")
+    ]
+    assert not report.ok
+    assert state.get_cursor("statuses") is None
+    again = push_statuses(sandbox.bex_client(), sandbox.vendre_client(), lookups, state)
+    assert [(o.entity, o.result) for o in again.outcomes] == [("9001", "done")]
+    assert sandbox.vendre_order_statuses() == [{"id": 9001, "status": 3}]
+
+
+def test_releasing_a_checkout_interrupted_while_reserving(
+    sandbox: Sandbox, state: SqliteState, lookups: Lookups
+) -> None:
+    """Crashed before the reservation id was kept: it is found by reference, then released."""
+    sandbox.add_bex_gift_card(
+        {"Nummer": "PK-1", "Saldo": "500.00", "Valuta": "SEK", "Status": "Aktiv"}
+    )
+    bex_client = sandbox.bex_client()
+    made = bex_client.reserve_gift_card("PK-1", Decimal("100.00"), "checkout-1")
+    state.put_checkout(
+        Checkout(reference="checkout-1", card_number="PK-1", amount="100.00", state="reserving")
+    )
+    checkout = GiftCardCheckout(bex_client, state, lookups)
+    assert checkout.release("checkout-1") is True
+    assert [r["Status"] for r in sandbox.reservations()] == ["Släppt"]
+    assert state.get_checkout("checkout-1") == Checkout(
+        reference="checkout-1",
+        card_number="PK-1",
+        amount="100.00",
+        state="released",
+        reservation_id=made.reservation_id,
+    )
+
+
+def test_releasing_a_checkout_that_never_reached_bex(
+    sandbox: Sandbox, state: SqliteState, lookups: Lookups
+) -> None:
+    """Crashed before Bex was asked: nothing to release in Bex; the checkout is closed."""
+    state.put_checkout(
+        Checkout(reference="checkout-2", card_number="PK-1", amount="50.00", state="reserving")
+    )
+    checkout = GiftCardCheckout(sandbox.bex_client(), state, lookups)
+    assert checkout.release("checkout-2") is False
+    released = state.get_checkout("checkout-2")
+    assert released is not None
+    assert (released.state, released.reservation_id) == ("released", None)
+    assert [c.method for c in sandbox.calls("bex")] == ["GET"]
+
+
+def test_a_newer_state_schema_is_refused_and_left_untouched(tmp_path: Path) -> None:
+    """A state file written by a newer version is refused; the failed open changes nothing."""
+    path = tmp_path / "state.sqlite3"
+    with SqliteState(path):
+        pass
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE meta SET value = '2' WHERE key = 'schema'")
+    db.close()
+    with pytest.raises(RuntimeError, match="has state schema 2; this version"):
+        SqliteState(path)
+    with sqlite3.connect(path, timeout=0.2) as db:
+        assert db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchall() == [("2",)]
+        db.execute("BEGIN IMMEDIATE")  # the refused open holds no write lock
+        db.rollback()
+    db.close()
+
+
+def test_a_record_the_schema_refuses_is_not_half_written(state: SqliteState) -> None:
+    """A write that fails inside its transaction is rolled back, and the store stays usable."""
+    record = OrderRecord(
+        order_id=1,
+        content_hash="h",
+        state="shipped",  # type: ignore[arg-type] - a state the schema's CHECK refuses
+        payload="{}",
+        updated_at=datetime(2026, 1, 1, tzinfo=UTC),
+    )
+    with pytest.raises(sqlite3.IntegrityError):
+        state.put_order(record)
+    assert state.orders() == []
+    state.set_cursor("orders", datetime(2026, 1, 1, tzinfo=UTC))
+    assert state.get_cursor("orders") == datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def test_the_state_shows_its_file(tmp_path: Path) -> None:
+    """repr names the state file."""
+    path = tmp_path / "state.sqlite3"
+    with SqliteState(path) as store:
+        assert repr(store) == f"SqliteState({str(path)!r})"
+
+
+def test_closing_the_state_releases_a_held_lock(tmp_path: Path) -> None:
+    """close() inside lock() releases the lock at once, and leaving lock() is then quiet."""
+    path = tmp_path / "state.sqlite3"
+    store = SqliteState(path, lock_timeout=0.2)
+    with store.lock():
+        store.close()
+        with SqliteState(path, lock_timeout=0.2) as other, other.lock():
+            pass
+
+
+def test_an_audit_log_on_an_open_file_leaves_it_open() -> None:
+    """Given a file object, the log writes JSON lines to it and does not close it."""
+    target = io.StringIO()
+    outcome = Outcome(
+        flow="stock", entity="GIFTBOX", action="update", result="failed", errors=("a", "b")
+    )
+    with AuditLog(target) as audit:
+        audit.write(outcome)
+    assert not target.closed
+    (line,) = target.getvalue().splitlines()
+    written = json.loads(line)
+    del written["time"]
+    assert written == {
+        "flow": "stock",
+        "entity": "GIFTBOX",
+        "action": "update",
+        "outcome": "failed",
+        "reason": "",
+        "error": "a; b",
+    }
+
+
+# --- A failing listing, a bad record, what Bex refuses for good, a long queue ---------------------
+
+
+ARTICLE = json.loads((ROOT / "examples" / "bex-article.json").read_bytes())
+
+
+PLACED = datetime(2026, 10, 25, 8, tzinfo=UTC)
+
+
+LATER = datetime(2026, 10, 26, 12, tzinfo=UTC)
+
+
+def results(report: Any) -> list[tuple[str, str, str]]:
+    return [(o.entity, o.action, o.result) for o in report.outcomes]
+
+
+def test_a_failed_order_listing_is_reported_and_keeps_the_cursor(
+    httpserver: HTTPServer, sandbox: Sandbox, state: SqliteState, lookups: Lookups
+) -> None:
+    """The orders fetched before the failure are created; the cursor does not move."""
+    first, second = order_doc(5001), order_doc(5002)
+    pages = {"page_size": "250"}
+    httpserver.expect_request(
+        "/API/1/orders", query_string={**pages, "offset": "0"}
+    ).respond_with_json({"list": [first], "remaining": 1})
+    httpserver.expect_request(
+        "/API/1/orders", query_string={**pages, "offset": "1"}
+    ).respond_with_json({"error": "down"}, status=503)
+    vendre_client = VendreClient(httpserver.url_for("/API/1"), "k3y", retries=RetryPolicy(total=0))
+    report = import_orders(vendre_client, sandbox.bex_client(), lookups, state, now=LATER)
+    assert results(report) == [("5001", "create", "done"), ("orders", "fetch", "failed")]
+    assert report.outcomes[1].reason == "listing stopped; tried again next run"
+    assert "HTTP 503" in report.outcomes[1].errors[0]
+    assert not report.ok
+    assert state.get_cursor("orders") is None  # the next run fetches 5002 again
+
+    httpserver.clear()
+    httpserver.expect_request("/API/1/orders").respond_with_json(
+        {"list": [first, second], "remaining": 0}
+    )
+    again = import_orders(vendre_client, sandbox.bex_client(), lookups, state, now=LATER)
+    assert results(again) == [("5001", "skip", "skipped"), ("5002", "create", "done")]
+    assert state.get_cursor("orders") == LATER
+    assert [o["Ordernr"] for o in sandbox.bex_orders()] == ["5001", "5002"]
+
+
+def test_one_failing_flow_does_not_stop_the_others(
+    sandbox: Sandbox, state: SqliteState, lookups: Lookups
+) -> None:
+    """Vendre's order listing fails for good: orders fail, stock still reaches Vendre."""
+    sandbox.set_bex_stock("1001_SKO_42", 7)
+    sandbox.inject("vendre", method="GET", path="orders", status=503, times=100)
+    reports = run_flows(FLOWS, sandbox.vendre_client(), sandbox.bex_client(), lookups, state)
+    by_flow = {report.flow: report for report in reports}
+    assert list(by_flow) == ["orders", "products", "stock", "statuses"]
+    assert not by_flow["orders"].ok
+    assert by_flow["stock"].ok
+    assert [(s["article_number"], s["quantity"]) for s in sandbox.vendre_stock()] == [
+        ("1001_SKO_42", 7)
+    ]
+
+
+@pytest.mark.parametrize("flow", ["products", "statuses", "stock"])
+def test_a_failed_bex_listing_keeps_the_flows_cursor(
+    flow: str, sandbox: Sandbox, state: SqliteState, lookups: Lookups
+) -> None:
+    path = {
+        "products": "Articles",
+        "statuses": "OrderStatuses",
+        "stock": "WarehouseManagement/GetQueuedStockChanges",
+    }[flow]
+    sandbox.inject("bex", method="GET", path=path, status=500, times=100)
+    run = {"products": push_products, "statuses": push_statuses, "stock": push_stock}[flow]
+    report = run(sandbox.bex_client(), sandbox.vendre_client(), lookups, state)
+    ((_, action, result),) = results(report)
+    assert (action, result) == ("fetch", "failed")
+    assert "HTTP 500" in report.outcomes[0].errors[0]
+    assert state.get_cursor(flow) is None
+
+
+def test_a_bad_article_is_quarantined_and_the_others_are_pushed(
+    sandbox: Sandbox, state: SqliteState, lookups: Lookups
+) -> None:
+    bad = {**ARTICLE, "Artikel": "2002", "Pris": "gratis"}
+    body = json.dumps({"hasMore": False, "items": [ARTICLE, bad]}).encode()
+    sandbox.inject("bex", method="GET", path="Articles", body=body)
+    report = push_products(sandbox.bex_client(), sandbox.vendre_client(), lookups, state)
+    assert results(report) == [
+        ("2002", "quarantine", "quarantined"),
+        (ARTICLE["Artikel"], "update", "done"),
+    ]
+    assert report.outcomes[0].errors == ("$.Pris: expected a decimal number, got 'gratis'",)
+    assert [p["article_number"] for p in sandbox.vendre_products()] == [ARTICLE["Artikel"]]
+    assert state.get_cursor("products") is not None  # a bad record is handled, not failed
+
+
+def test_a_bad_status_is_quarantined_and_the_others_are_sent(
+    state: SqliteState, lookups: Lookups
+) -> None:
+    items = [{"Ordernr": "X1"}, {"Ordernr": "100234", "Status": "SKICKAD"}]
+    with Sandbox(seed_examples=True) as sandbox:
+        body = json.dumps({"hasMore": False, "items": items}).encode()
+        sandbox.inject("bex", method="GET", path="OrderStatuses", body=body)
+        report = push_statuses(sandbox.bex_client(), sandbox.vendre_client(), lookups, state)
+        assert results(report) == [
+            ("X1", "quarantine", "quarantined"),
+            ("100234", "update", "done"),
+        ]
+        assert report.outcomes[0].errors == ("$.Status: required field is missing",)
+        assert [s["id"] for s in sandbox.vendre_order_statuses()] == [100234]
+
+
+def test_an_order_whose_reservation_was_released_is_quarantined_not_failed_forever(
+    sandbox: Sandbox, state: SqliteState, lookups: Lookups
+) -> None:
+    """Redeeming answers 409: the order is in Bex, quarantined, and the cursor moves on."""
+    sandbox.add_bex_gift_card(
+        {"Nummer": "PK-4000-1234", "Saldo": "900.00", "Valuta": "SEK", "Status": "Aktiv"}
+    )
+    bex_client = sandbox.bex_client()
+    reservation = bex_client.reserve_gift_card("PK-4000-1234", Decimal("500.00"), "100234")
+    bex_client.release_gift_card(reservation.reservation_id)
+    doc = json.loads(json.dumps(EXAMPLE))
+    doc["gift_cards"][0]["reservation_id"] = reservation.reservation_id
+    sandbox.add_vendre_order_document(doc, order_id=100234, date_added=PLACED)
+
+    report = import_orders(sandbox.vendre_client(), bex_client, lookups, state, now=LATER)
+    assert results(report) == [("100234", "quarantine", "quarantined")]
+    assert report.outcomes[0].reason == "in Bex; its gift card was not redeemed"
+    (problem,) = report.outcomes[0].errors
+    assert problem.startswith(
+        "$.gift_cards[0].reservation_id: Bex refused to redeem gift-card reservation "
+        f"{reservation.reservation_id!r} ("
+    )
+    assert "HTTP 409" in problem
+    assert problem.endswith("; the order was created in Bex")
+    assert report.ok
+    assert state.get_cursor("orders") == LATER
+    assert [r.order_id for r in state.orders("quarantined")] == [100234]
+    assert [o["Ordernr"] for o in sandbox.bex_orders()] == ["100234"]
+
+    # A retry looks the order up (no second order) and quarantines it again.
+    retried = retry_quarantined(bex_client, lookups, state)
+    assert results(retried) == [("100234", "quarantine", "quarantined")]
+    assert [o["Ordernr"] for o in sandbox.bex_orders()] == ["100234"]
+
+
+def test_an_order_bex_rejects_is_quarantined(
+    sandbox: Sandbox, state: SqliteState, lookups: Lookups
+) -> None:
+    """A 400 to the create call is Bex's verdict on the order: quarantined, not failed."""
+    sandbox.add_vendre_order_document(order_doc(5101), order_id=5101, date_added=PLACED)
+    sandbox.inject(
+        "bex", method="POST", path="Orders", status=400, body=b'{"error": "Kundnr unknown"}'
+    )
+    report = import_orders(sandbox.vendre_client(), sandbox.bex_client(), lookups, state, now=LATER)
+    assert results(report) == [("5101", "quarantine", "quarantined")]
+    assert report.outcomes[0].reason == "Bex refused it"
+    (problem,) = report.outcomes[0].errors
+    assert problem.startswith("$: Bex refused the order: ")
+    assert "HTTP 400" in problem
+    assert "Kundnr unknown" in problem
+    assert state.get_cursor("orders") == LATER
+    assert sandbox.bex_orders() == []
+
+    # Once Bex takes it, a retry creates it.
+    retried = retry_quarantined(sandbox.bex_client(), lookups, state)
+    assert results(retried) == [("5101", "create", "done")]
+    assert [o["Ordernr"] for o in sandbox.bex_orders()] == ["5101"]
+
+
+def test_an_order_with_a_string_id_is_kept_under_its_number(
+    sandbox: Sandbox, state: SqliteState, lookups: Lookups
+) -> None:
+    """The loader reads "id": "2003" as 2003; so does the state, when quarantining it."""
+    doc = order_doc(2003)
+    doc["id"] = "2003"
+    doc["products"][0]["quantity"] = 0
+    sandbox.add_vendre_order_document(doc, order_id=2003, date_added=PLACED)
+    report = import_orders(sandbox.vendre_client(), sandbox.bex_client(), lookups, state, now=LATER)
+    assert results(report) == [("2003", "quarantine", "quarantined")]
+    (record,) = state.orders("quarantined")
+    assert record.order_id == 2003
+    assert json.loads(record.payload)["id"] == "2003"
+
+    # Unchanged, it is skipped next time, found under the same key.
+    again = import_orders(
+        sandbox.vendre_client(), sandbox.bex_client(), lookups, state, overlap=timedelta(days=9)
+    )
+    assert results(again) == [("2003", "skip", "skipped")]
+
+
+def test_an_order_without_a_usable_id_is_quarantined_under_a_key_of_its_content(
+    sandbox: Sandbox, state: SqliteState, lookups: Lookups
+) -> None:
+    doc = order_doc(2004)
+    doc["id"] = "two thousand four"
+    sandbox.add_vendre_order_document(doc, order_id=2004, date_added=PLACED)
+    report = import_orders(sandbox.vendre_client(), sandbox.bex_client(), lookups, state, now=LATER)
+    ((entity, _, result),) = results(report)
+    assert result == "quarantined"
+    assert entity.startswith("sha256:")
+    (record,) = state.orders("quarantined")
+    assert record.order_id < 0
+    assert json.loads(record.payload)["id"] == "two thousand four"
+    assert any(error.startswith("$.id: ") for error in record.errors)
+
+
+def test_a_released_checkout_cannot_be_reserved_again_under_its_reference(
+    sandbox: Sandbox, state: SqliteState, lookups: Lookups
+) -> None:
+    sandbox.add_bex_gift_card(
+        {"Nummer": "PK-1", "Saldo": "500.00", "Valuta": "SEK", "Status": "Aktiv"}
+    )
+    checkout = GiftCardCheckout(sandbox.bex_client(), state, lookups)
+    checkout.reserve("PK-1", Decimal("120.00"), "cart-1")
+    assert checkout.release("cart-1")
+    with pytest.raises(ValueError, match="checkout 'cart-1' was released; reserve under a new"):
+        checkout.reserve("PK-1", Decimal("120.00"), "cart-1")
+    assert [r["Status"] for r in sandbox.reservations()] == ["Släppt"]
+    assert checkout.reserve("PK-1", Decimal("120.00"), "cart-2").reservation_id
+
+
+def test_a_reservation_bex_holds_as_released_is_not_taken_as_reserved(
+    sandbox: Sandbox, tmp_path: Path, lookups: Lookups
+) -> None:
+    """The state was lost; Bex still holds the reference's reservation, released."""
+    sandbox.add_bex_gift_card(
+        {"Nummer": "PK-1", "Saldo": "500.00", "Valuta": "SEK", "Status": "Aktiv"}
+    )
+    with SqliteState(tmp_path / "first.sqlite3") as first:
+        checkout = GiftCardCheckout(sandbox.bex_client(), first, lookups)
+        checkout.reserve("PK-1", Decimal("120.00"), "cart-1")
+        checkout.release("cart-1")
+    with SqliteState(tmp_path / "second.sqlite3") as second:
+        checkout = GiftCardCheckout(sandbox.bex_client(), second, lookups)
+        with pytest.raises(ValueError, match=r"as Släppt; reserve under a new reference"):
+            checkout.reserve("PK-1", Decimal("120.00"), "cart-1")
+        stored = second.get_checkout("cart-1")
+        assert stored is not None
+        assert stored.state == "reserving"
+
+
+def test_one_run_drains_a_queue_longer_than_a_page(state: SqliteState, lookups: Lookups) -> None:
+    with Sandbox(bex_queue_page_size=2) as sandbox:
+        for size in (42, 43, 44, 45, 46):
+            sandbox.set_bex_stock(f"1001_SKO_{size}", size)
+        report = push_stock(sandbox.bex_client(), sandbox.vendre_client(), lookups, state)
+        assert report.ok
+        assert sandbox.bex_queued_stock_changes() == []
+        assert sorted(s["quantity"] for s in sandbox.vendre_stock()) == [42, 43, 44, 45, 46]
+
+
+def test_entries_that_can_never_be_sent_do_not_block_the_queue(
+    state: SqliteState, lookups: Lookups
+) -> None:
+    """A page full of unmappable entries used to hold every later change back for good."""
+    with Sandbox(bex_queue_page_size=2) as sandbox:
+        sandbox.set_bex_stock("BAD__CODE", 3)
+        sandbox.set_bex_stock("ALSO__BAD", 4)
+        sandbox.set_bex_stock("1001_SKO_42", 7)
+        report = push_stock(sandbox.bex_client(), sandbox.vendre_client(), lookups, state)
+        assert results(report) == [
+            ("BAD__CODE", "quarantine", "quarantined"),
+            ("BAD__CODE", "confirm", "skipped"),
+            ("ALSO__BAD", "quarantine", "quarantined"),
+            ("ALSO__BAD", "confirm", "skipped"),
+            ("1001_SKO_42", "confirm", "done"),
+        ]
+        assert sandbox.bex_queued_stock_changes() == []
+        assert [(s["article_number"], s["quantity"]) for s in sandbox.vendre_stock()] == [
+            ("1001_SKO_42", 7)
+        ]
+
+
+def test_stock_bex_does_not_know_is_taken_off_the_queue(
+    sandbox: Sandbox, state: SqliteState, lookups: Lookups
+) -> None:
+    sandbox.set_bex_stock("1001_SKO_42", 7)
+    sandbox.inject("bex", method="GET", path="WarehouseManagement/GetStockinformation", status=404)
+    report = push_stock(sandbox.bex_client(), sandbox.vendre_client(), lookups, state)
+    assert results(report) == [
+        ("1001_SKO_42", "quarantine", "quarantined"),
+        ("1001_SKO_42", "confirm", "skipped"),
+    ]
+    assert report.outcomes[0].reason == "Bex has no stock for it"
+    assert sandbox.bex_queued_stock_changes() == []
+
+
+def test_a_dry_run_reads_the_queue_once(state: SqliteState, lookups: Lookups) -> None:
+    with Sandbox(bex_queue_page_size=2) as sandbox:
+        for size in (42, 43, 44):
+            sandbox.set_bex_stock(f"1001_SKO_{size}", size)
+        report = push_stock(
+            sandbox.bex_client(), sandbox.vendre_client(), lookups, state, dry_run=True
+        )
+        assert [e for e, a, _ in results(report) if a == "confirm"] == [
+            "1001_SKO_42",
+            "1001_SKO_43",
+        ]
+        assert len(sandbox.bex_queued_stock_changes()) == 3
+
+
+def test_an_order_id_too_large_for_the_state_is_quarantined(
+    sandbox: Sandbox, state: SqliteState, lookups: Lookups
+) -> None:
+    """SQLite keys are 64-bit: a larger id would have crashed the run with OverflowError."""
+    doc = order_doc(2005)
+    doc["id"] = 10**30
+    sandbox.add_vendre_order_document(doc, order_id=2005, date_added=PLACED)
+    report = import_orders(sandbox.vendre_client(), sandbox.bex_client(), lookups, state, now=LATER)
+    ((_, _, result),) = results(report)
+    assert result == "quarantined"
+    assert report.outcomes[0].errors == (
+        "$.id: the order id is larger than the state can keep (at most 9223372036854775807)",
+    )
+    (record,) = state.orders("quarantined")
+    assert record.order_id < 0
+    assert sandbox.bex_orders() == []

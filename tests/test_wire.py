@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import json
+import pickle
+import types
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -13,9 +16,22 @@ import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from tests.http_support import bex_article_doc
 
-from bexvendre_mapping import MappingError, ModelCode, Problem, bex, vendre
+from bexvendre_mapping import (
+    Lookups,
+    MappingError,
+    ModelCode,
+    ModelCodeError,
+    Problem,
+    TotalsMismatchError,
+    UnknownCodeError,
+    bex,
+    convert,
+    vendre,
+)
 from bexvendre_mapping import testing as strategies
+from bexvendre_mapping._wire import child_path
 
 # (strategy, load, dump, dumps) for every entity of SPEC §3.
 ENTITIES: dict[
@@ -560,3 +576,249 @@ def test_a_date_time_out_of_range_in_the_shops_zone_is_a_mapping_error() -> None
         with pytest.raises(MappingError) as info:
             dump(late)
         assert info.value.paths == ("$.date_added",)
+
+
+# --- Errors, and documents of odd shapes ----------------------------------------------------------
+
+
+PRODUCT: dict[str, Any] = {
+    "article_number": "1001",
+    "name": {"sv": "Löparsko Aero"},
+    "manufacturer_id": "LEV-0042",
+    "price": "799.2000",
+    "tax_rate": "25.0000",
+    "price_in": "412.5000",
+    "category_id": 12,
+}
+
+
+def problems_of(error: MappingError) -> list[tuple[str, str]]:
+    return [(p.path, p.message) for p in error.problems]
+
+
+def test_a_mapping_error_needs_a_problem() -> None:
+    """An empty list of problems is a programming error, not an empty MappingError."""
+    with pytest.raises(ValueError, match="at least one problem"):
+        MappingError([])
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        MappingError([Problem("$.a", "bad"), Problem("$.b[1]", "worse")]),
+        UnknownCodeError("countries", 81, ["SE"], path="$.country_id", reverse=True),
+        TotalsMismatchError(Decimal("10.00"), Decimal("12.00"), path="$.totals"),
+        ModelCodeError("invalid model code 'x__'"),
+    ],
+)
+def test_errors_survive_pickling(error: MappingError) -> None:
+    """Every MappingError pickles (for multiprocessing) with its class, problems and data."""
+    again = pickle.loads(pickle.dumps(error))  # noqa: S301 - our own data
+    assert type(again) is type(error)
+    assert again.problems == error.problems
+    assert str(again) == str(error)
+    assert vars(again) == vars(error)
+
+
+def test_a_malformed_numeric_id_is_a_problem_at_its_path() -> None:
+    """'--5' looks numeric but is not an integer: a MappingError at the id, not a crash."""
+    with pytest.raises(MappingError) as caught:
+        vendre.load_order_status_update({"id": "--5", "status": 3})
+    assert caught.value.paths == ("$.id",)
+    assert "'--5'" in str(caught.value)
+
+
+def test_a_text_object_must_be_an_object_with_string_keys() -> None:
+    """Product names are language → text objects: not a string, and keys are strings."""
+    with pytest.raises(MappingError) as as_string:
+        vendre.load_product({**PRODUCT, "name": "Löparsko"})
+    assert problems_of(as_string.value) == [("$.name", "expected an object, got 'Löparsko'")]
+    with pytest.raises(MappingError) as int_key:
+        vendre.load_product({**PRODUCT, "name": {"sv": "Löparsko", 1: "Runner"}})
+    assert problems_of(int_key.value) == [("$.name['1']", "keys must be strings, got 1")]
+
+
+def test_a_product_name_needs_swedish() -> None:
+    """The name must hold an 'sv' text."""
+    with pytest.raises(MappingError) as caught:
+        vendre.load_product({**PRODUCT, "name": {"en": "Runner"}})
+    assert problems_of(caught.value) == [("$.name", "needs a text for 'sv'")]
+
+
+def test_an_article_with_sizes_needs_a_size_group() -> None:
+    """Sizes without a Storleksgrupp could not form model codes: refused at $.Storlekar."""
+    with pytest.raises(MappingError) as caught:
+        bex.load_article({**bex_article_doc(), "Storleksgrupp": None})
+    assert problems_of(caught.value) == [("$.Storlekar", "sizes without a size group")]
+
+
+def test_any_mapping_type_loads() -> None:
+    """A read-only mapping (not a dict) is a document too."""
+    document = types.MappingProxyType(copy.deepcopy(PRODUCT))
+    product = vendre.load_product(document)
+    assert product.article_number == "1001"
+    assert product.price == Decimal("799.2000")
+
+
+# --- Keys that are not strings, lone surrogates, and every problem at once ------------------------
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+LOOKUPS = str(ROOT / "examples" / "lookups.toml")
+
+
+ORDER_PATH = ROOT / "examples" / "vendre-order.json"
+
+
+LONE = "\ud800"
+
+
+def problems(error: MappingError) -> list[tuple[str, str]]:
+    return [(p.path, p.message) for p in error.problems]
+
+
+STOCK_DOCUMENT = {"article_number": "A", "quantity": 1, "status": 1}
+
+
+def test_strict_names_keys_that_are_not_strings() -> None:
+    """Unknown keys: the strings sorted first, then the others, each quoted as it is."""
+    with pytest.raises(MappingError) as caught:
+        vendre.load_stock_update({**STOCK_DOCUMENT, 1: 0, "x": 0, None: 0, (2, 3): 0}, strict=True)
+    assert problems(caught.value) == [
+        ("$.x", "unknown field 'x'"),
+        ("$['(2, 3)']", "unknown field (2, 3): keys must be strings"),
+        ("$['1']", "unknown field 1: keys must be strings"),
+        ("$.None", "unknown field None: keys must be strings"),
+    ]
+
+
+def test_a_key_that_is_not_a_string_in_a_nested_mapping() -> None:
+    order = json.loads(ORDER_PATH.read_bytes())
+    order["billing_address"] = {**order["billing_address"], 7: "x"}
+    with pytest.raises(MappingError) as caught:
+        vendre.load_order(order, strict=True)
+    assert problems(caught.value) == [
+        ("$.billing_address['7']", "unknown field 7: keys must be strings")
+    ]
+    assert vendre.load_order(order).billing_address.name == "Astrid Öberg"
+
+
+def test_a_lone_surrogate_in_a_mapping_at_any_depth() -> None:
+    order = json.loads(ORDER_PATH.read_bytes())
+    order["billing_address"]["name"] = "Astrid" + LONE
+    order["products"][1]["name"] = LONE
+    with pytest.raises(MappingError) as caught:
+        vendre.load_order(order)
+    assert problems(caught.value) == [
+        ("$.billing_address.name", "text with a lone surrogate (\\ud800)"),
+        ("$.products[1].name", "text with a lone surrogate (\\ud800)"),
+    ]
+
+
+def test_a_lone_surrogate_in_a_text_object_key_or_value(lookups: Lookups) -> None:
+    product = json.loads(vendre.dumps_product(_a_product()))
+    with pytest.raises(MappingError) as caught:
+        vendre.load_product({**product, "name": {"sv": "Sko", "e" + LONE: "Shoe"}})
+    assert problems(caught.value) == [
+        ("$.name['e\\ud800']", "a key with a lone surrogate (\\ud800)")
+    ]
+    with pytest.raises(MappingError) as caught:
+        vendre.load_product({**product, "name": {"sv": LONE}})
+    assert problems(caught.value) == [("$.name.sv", "text with a lone surrogate (\\ud800)")]
+
+
+def test_a_model_code_keeps_its_own_message() -> None:
+    with pytest.raises(MappingError) as caught:
+        vendre.load_stock_update({**STOCK_DOCUMENT, "article_number": "A" + LONE})
+    assert problems(caught.value) == [
+        (
+            "$.article_number",
+            "invalid model code 'A\\ud800': the article number 'A\\ud800' contains a control "
+            "character",
+        )
+    ]
+    with pytest.raises(ModelCodeError):
+        ModelCode.parse("A" + LONE)
+
+
+def test_strict_quotes_an_unknown_key_with_a_surrogate() -> None:
+    with pytest.raises(MappingError) as caught:
+        vendre.load_stock_update({**STOCK_DOCUMENT, "k" + LONE: 1}, strict=True)
+    assert problems(caught.value) == [("$['k\\ud800']", "unknown field 'k\\ud800'")]
+    assert str(caught.value).encode()  # printable and writable as UTF-8
+
+
+def test_child_path_escapes_a_lone_surrogate() -> None:
+    assert child_path("$", "a" + LONE) == "$['a\\ud800']"
+    assert child_path("$", "Belopp inkl.moms") == "$['Belopp inkl.moms']"
+    assert child_path("$", "Å ä") == "$['Å ä']"
+
+
+def _a_product() -> vendre.Product:
+    article = json.loads((ROOT / "examples" / "bex-article.json").read_bytes())
+    from bexvendre_mapping import convert  # noqa: PLC0415
+
+    return convert.article_to_vendre(bex.load_article(article), _lookups())
+
+
+def _lookups() -> Lookups:
+    return Lookups.from_toml(LOOKUPS)
+
+
+def test_a_model_codes_check_runs_beside_a_bad_field() -> None:
+    """The parts of a model code that loaded are checked even when another field failed."""
+    with pytest.raises(MappingError) as info:
+        bex.load_stock({"Artikelnr": " A", "Storleksgrupp": "X", "Lagerantal": "x"})
+    assert [(p.path, p.message) for p in info.value.problems] == [
+        ("$.Lagerantal", "expected an integer, got 'x'"),
+        ("$.Artikelnr", "the article number ' A' has leading or trailing whitespace"),
+        ("$.Storlek", "a size group without a size"),
+    ]
+
+
+def test_a_check_is_left_out_when_a_field_it_reads_did_not_load() -> None:
+    with pytest.raises(MappingError) as info:
+        bex.load_stock({"Artikelnr": 5, "Storleksgrupp": "X", "Lagerantal": "x"})
+    assert info.value.paths == ("$.Artikelnr", "$.Lagerantal")
+
+
+def test_an_articles_sizes_are_checked_beside_a_bad_price() -> None:
+    article = json.loads((ROOT / "examples" / "bex-article.json").read_bytes())
+    article["Pris"] = "gratis"
+    article["Storlekar"][0]["Storlek"] = "4_2"
+    with pytest.raises(MappingError) as info:
+        bex.load_article(article)
+    assert info.value.paths == ("$.Pris", "$.Storlekar[0].Storlek")
+
+
+def test_a_key_given_twice_does_not_hide_the_other_problems() -> None:
+    row = {
+        "Artikelnr": "GIFTBOX",
+        "Antal": 0,
+        "Beskrivning": "Presentförpackning",
+        "Pris": "49.00",
+        "Moms": "25.00",
+        "Belopp inkl.moms": "0.00",
+        "Belopp inkl. moms": "0.00",
+    }
+    with pytest.raises(MappingError) as info:
+        bex.load_row(row)
+    first, *others = info.value.problems
+    assert (first.path, first.message) == (
+        "$['Belopp inkl. moms']",
+        "given twice, as 'Belopp inkl.moms' and as 'Belopp inkl. moms'",
+    )
+    assert [p.path for p in others] == ["$.Antal"]
+
+
+def test_a_hand_built_model_with_a_value_its_check_refuses_is_a_mapping_error() -> None:
+    """A status outside the table made gift_card_to_bex raise KeyError."""
+    card = vendre.GiftCard(
+        code="PK-1", balance=Decimal("1.0000"), currency="SEK", usable=True, status="text"
+    )
+    with pytest.raises(MappingError) as info:
+        convert.gift_card_to_bex(card)
+    assert info.value.paths == ("$.status",)
+    assert isinstance(info.value.__cause__, KeyError)
