@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.support import run_main
 
 from bexvendre_mapping.cli import MAX_INDENT, main
 
@@ -319,16 +320,6 @@ def test_a_file_starting_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
 
 
 ORDER_PATH = ROOT / "examples" / "vendre-order.json"
-
-
-def run_main(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    """The command line in-process: exit status, standard output and standard error."""
-    try:
-        status = main(list(argv))
-    except SystemExit as exit_:
-        status = int(exit_.code or 0)
-    out, err = capsys.readouterr()
-    return status, out, err
 
 
 def test_the_command_line_reports_a_lone_surrogate(

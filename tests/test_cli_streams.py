@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.support import run, usage_error
 
 from bexvendre_mapping import cli
 from bexvendre_mapping.cli import main
@@ -126,22 +127,6 @@ def converted(index: int, quantity: int = 1) -> dict[str, Any]:
 def records(text: str) -> list[Any]:
     """The JSON Lines records of ``text`` (blank lines skipped, as JSON Lines readers do)."""
     return [json.loads(line) for line in text.splitlines() if line.strip()]
-
-
-def run(*args: str, **options: Any) -> subprocess.CompletedProcess[str]:
-    """Run the command line in a fresh interpreter, as a user would."""
-    settings: dict[str, Any] = {"capture_output": True, **options}
-    return subprocess.run(  # noqa: S603 - this interpreter, our own command
-        [sys.executable, *args], text=True, check=False, cwd=ROOT, timeout=60, **settings
-    )
-
-
-def usage_error(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
-    """The message of a usage error (exit status 2) of ``bexvendre argv``."""
-    with pytest.raises(SystemExit) as caught:
-        main(argv)
-    assert caught.value.code == 2
-    return capsys.readouterr().err
 
 
 def test_json_lines_from_standard_input(

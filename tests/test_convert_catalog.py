@@ -8,6 +8,7 @@ from pathlib import Path
 
 import attrs
 import pytest
+from tests.support import problems_of
 
 from bexvendre_mapping import (
     Lookups,
@@ -228,10 +229,6 @@ def test_purchase_price_that_needs_rounding_is_refused(lookups: Lookups) -> None
 
 
 # --- A product built by hand ----------------------------------------------------------------------
-
-
-def problems_of(error: MappingError) -> list[tuple[str, str]]:
-    return [(p.path, p.message) for p in error.problems]
 
 
 def test_a_constructed_product_without_swedish_does_not_convert(lookups: Lookups) -> None:

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from tests.http_support import bex_order, bex_order_doc, vendre_order_doc
+from tests.support import problems_of
 
 from bexvendre_mapping import (
     Lookups,
@@ -541,10 +542,6 @@ EXAMPLE = Lookups.from_toml(EXAMPLES / "lookups.toml")
 
 
 EXAMPLE_ORDER = (EXAMPLES / "vendre-order.json").read_bytes()
-
-
-def problems_of(error: MappingError) -> list[tuple[str, str]]:
-    return [(p.path, p.message) for p in error.problems]
 
 
 def gift_card_payment(amount: str = "100.00") -> dict[str, Any]:

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from tests.http_support import gift_card_doc
+from tests.support import problems_of, run_main
 
 from bexvendre_mapping import (
     Lookups,
@@ -25,7 +26,6 @@ from bexvendre_mapping import (
     vendre,
 )
 from bexvendre_mapping._dates import format_datetime, time_zone, zone_name
-from bexvendre_mapping.cli import main
 from bexvendre_mapping.stream import convert_lines
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
@@ -265,10 +265,6 @@ def payment(when: object) -> dict[str, object]:
     }
 
 
-def problems_of(error: MappingError) -> list[tuple[str, str]]:
-    return [(p.path, p.message) for p in error.problems]
-
-
 def test_a_posix_rule_is_a_usable_shop_time_zone() -> None:
     """A POSIX TZ rule (not an IANA name) is accepted through dateutil and converts offsets."""
     rule = "CET-1CEST,M3.5.0,M10.5.0/3"
@@ -336,20 +332,6 @@ ROOT = Path(__file__).resolve().parent.parent
 ORDER = ROOT / "examples" / "vendre-order.json"
 
 
-def problems(error: MappingError) -> list[tuple[str, str]]:
-    return [(p.path, p.message) for p in error.problems]
-
-
-def run_main(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    """The command line in-process: exit status, standard output and standard error."""
-    try:
-        status = main(list(argv))
-    except SystemExit as exit_:
-        status = int(exit_.code or 0)
-    out, err = capsys.readouterr()
-    return status, out, err
-
-
 NOT_ZONES = [
     "",
     "/etc/passwd",
@@ -368,7 +350,7 @@ NOT_ZONES = [
 def test_a_name_that_is_no_zone_is_a_lookups_problem(name: str) -> None:
     with pytest.raises(LookupsError) as caught:
         Lookups.from_dict({"settings": {"time_zone": name}})
-    [(path, message)] = problems(caught.value)
+    [(path, message)] = problems_of(caught.value)
     assert path == "$.settings.time_zone"
     assert message.startswith("unknown time zone ")
 

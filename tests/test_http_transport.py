@@ -1208,58 +1208,12 @@ API_KEY = "key-1234-abcd"
 SECRET = "s3cret-5678-efgh"  # noqa: S105 - a test credential
 
 
-class RawServer:
+class RawServer(ScriptedServer):
     """A loopback server that answers every request with the same raw bytes, then closes."""
 
     def __init__(self, answer: bytes) -> None:
         self.answer = answer
-        self.requests = 0
-        self._socket = socket.create_server(("127.0.0.1", 0))
-        self._socket.settimeout(0.2)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._socket.getsockname()[1]}/api/"
-
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                connection, _ = self._socket.accept()
-            except TimeoutError:
-                continue
-            with connection:
-                self._read_request(connection)
-                self.requests += 1
-                connection.sendall(self.answer)
-
-    @staticmethod
-    def _read_request(connection: socket.socket) -> None:
-        connection.settimeout(5)
-        data = b""
-        while b"\r\n\r\n" not in data:
-            chunk = connection.recv(65536)
-            if not chunk:
-                return
-            data += chunk
-        head, _, body = data.partition(b"\r\n\r\n")
-        length = 0
-        for line in head.split(b"\r\n")[1:]:
-            name, _, value = line.partition(b":")
-            if name.strip().lower() == b"content-length":
-                length = int(value)
-        while len(body) < length:
-            chunk = connection.recv(65536)
-            if not chunk:
-                return
-            body += chunk
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join()
-        self._socket.close()
+        super().__init__(lambda connection, _stopping: connection.sendall(answer))
 
 
 @pytest.fixture

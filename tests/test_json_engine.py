@@ -19,6 +19,7 @@ import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from tests.support import problems_of, run_main
 
 from bexvendre_mapping import (
     Lookups,
@@ -34,7 +35,6 @@ from bexvendre_mapping._wire import (
     json_engine,
     parse_document,
 )
-from bexvendre_mapping.cli import main
 from bexvendre_mapping.stream import convert_lines
 
 msgspec = pytest.importorskip("msgspec")
@@ -340,20 +340,6 @@ def each_engine(request: pytest.FixtureRequest) -> Iterator[str]:
         _wire._engine_in_use = saved
 
 
-def problems(error: MappingError) -> list[tuple[str, str]]:
-    return [(p.path, p.message) for p in error.problems]
-
-
-def run_main(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    """The command line in-process: exit status, standard output and standard error."""
-    try:
-        status = main(list(argv))
-    except SystemExit as exit_:
-        status = int(exit_.code or 0)
-    out, err = capsys.readouterr()
-    return status, out, err
-
-
 @pytest.mark.usefixtures("each_engine")
 @pytest.mark.parametrize("number", HUGE)
 @pytest.mark.parametrize("form", ["bytes", "str", "bytearray"])
@@ -365,10 +351,10 @@ def test_a_huge_exponent_is_invalid_json_at_the_root(number: str, form: str) -> 
     for load in (vendre.load_order_status_update, bex.load_stock, vendre.load_order):
         with pytest.raises(MappingError) as caught:
             load(data)
-        assert problems(caught.value) == expected
+        assert problems_of(caught.value) == expected
     with pytest.raises(MappingError) as caught:
         parse_document(data)
-    assert problems(caught.value) == expected
+    assert problems_of(caught.value) == expected
 
 
 def test_both_engines_say_the_same_of_a_huge_exponent() -> None:
@@ -442,7 +428,7 @@ def test_a_lone_surrogate_in_json_is_refused_at_load(escape: str, form: str) -> 
     text = f'{{"Ordernr": "1", "Status": "{escape}"}}'
     with pytest.raises(MappingError) as caught:
         bex.load_order_status(text.encode() if form == "bytes" else text)
-    [(path, message)] = problems(caught.value)
+    [(path, message)] = problems_of(caught.value)
     assert path == "$.Status"
     assert message.startswith("text with a lone surrogate (\\ud")
     assert message.endswith(")")
@@ -469,7 +455,7 @@ def test_a_model_built_by_hand_with_a_surrogate_does_not_dump_to_json() -> None:
     assert bex.dump_order_status(status) == {"Ordernr": "1" + LONE, "Status": "x\udfff"}
     with pytest.raises(MappingError) as caught:
         bex.dumps_order_status(status)
-    assert problems(caught.value) == [
+    assert problems_of(caught.value) == [
         ("$.Ordernr", "text with a lone surrogate (\\ud800)"),
         ("$.Status", "text with a lone surrogate (\\udfff)"),
     ]
@@ -485,14 +471,14 @@ def test_surrogates_in_nested_models_lists_and_keys_are_found() -> None:
     )
     with pytest.raises(MappingError) as caught:
         vendre.dumps_order(broken)
-    assert problems(caught.value) == [
+    assert problems_of(caught.value) == [
         ("$.billing_address.name", "text with a lone surrogate (\\ud800)"),
         ("$.products[1].name", "text with a lone surrogate (\\ud800)"),
     ]
     product = attrs.evolve(_a_product(), name={"sv": "Sko", LONE: "x", 3: "\udc00"})
     with pytest.raises(MappingError) as caught:
         vendre.dumps_product(product)
-    assert problems(caught.value) == [
+    assert problems_of(caught.value) == [
         ("$.name['\\ud800']", "a key with a lone surrogate (\\ud800)"),
         ("$.name['3']", "text with a lone surrogate (\\udc00)"),
     ]

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.support import problems_of
 
 from bexvendre_mapping import (
     CodeTable,
@@ -156,10 +157,6 @@ def test_a_byte_order_mark_in_the_toml_file_is_ignored(tmp_path: Path, examples:
 
 
 # --- Code tables and the shape of the lookups -----------------------------------------------------
-
-
-def problems_of(error: MappingError) -> list[tuple[str, str]]:
-    return [(p.path, p.message) for p in error.problems]
 
 
 def test_a_code_table_is_a_sized_iterable_value() -> None:

@@ -15,9 +15,9 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
+from tests.support import run, usage_error
 
 from bexvendre_mapping import LookupsError
 from bexvendre_mapping.cli import main
@@ -235,22 +235,6 @@ class Terminal(io.StringIO):
 def write(path: Path, text: str) -> str:
     path.write_text(textwrap.dedent(text), encoding="utf-8")
     return str(path)
-
-
-def run(*args: str, **options: Any) -> subprocess.CompletedProcess[str]:
-    """Run the command line in a fresh interpreter, as a user would."""
-    settings: dict[str, Any] = {"capture_output": True, **options}
-    return subprocess.run(  # noqa: S603 - this interpreter, our own command
-        [sys.executable, *args], text=True, check=False, cwd=ROOT, timeout=60, **settings
-    )
-
-
-def usage_error(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
-    """The message of a usage error (exit status 2) of ``bexvendre argv``."""
-    with pytest.raises(SystemExit) as caught:
-        main(argv)
-    assert caught.value.code == 2
-    return capsys.readouterr().err
 
 
 @pytest.fixture

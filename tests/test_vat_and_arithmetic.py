@@ -13,6 +13,7 @@ import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from tests.support import problems_of
 
 from bexvendre_mapping import Lookups, LookupsError, MappingError, bex, convert, vendre
 from bexvendre_mapping import testing as strategies
@@ -25,10 +26,6 @@ from bexvendre_mapping.convert._support import in_money_context, model_error
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 EXAMPLE = Lookups.from_toml(EXAMPLES / "lookups.toml")
-
-
-def problems_of(error: MappingError) -> list[tuple[str, str]]:
-    return [(p.path, p.message) for p in error.problems]
 
 
 def _vendre_order() -> dict[str, Any]:

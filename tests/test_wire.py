@@ -17,6 +17,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from tests.http_support import bex_article_doc
+from tests.support import problems_of
 
 from bexvendre_mapping import (
     Lookups,
@@ -592,10 +593,6 @@ PRODUCT: dict[str, Any] = {
 }
 
 
-def problems_of(error: MappingError) -> list[tuple[str, str]]:
-    return [(p.path, p.message) for p in error.problems]
-
-
 def test_a_mapping_error_needs_a_problem() -> None:
     """An empty list of problems is a programming error, not an empty MappingError."""
     with pytest.raises(ValueError, match="at least one problem"):
@@ -675,10 +672,6 @@ ORDER_PATH = ROOT / "examples" / "vendre-order.json"
 LONE = "\ud800"
 
 
-def problems(error: MappingError) -> list[tuple[str, str]]:
-    return [(p.path, p.message) for p in error.problems]
-
-
 STOCK_DOCUMENT = {"article_number": "A", "quantity": 1, "status": 1}
 
 
@@ -686,7 +679,7 @@ def test_strict_names_keys_that_are_not_strings() -> None:
     """Unknown keys: the strings sorted first, then the others, each quoted as it is."""
     with pytest.raises(MappingError) as caught:
         vendre.load_stock_update({**STOCK_DOCUMENT, 1: 0, "x": 0, None: 0, (2, 3): 0}, strict=True)
-    assert problems(caught.value) == [
+    assert problems_of(caught.value) == [
         ("$.x", "unknown field 'x'"),
         ("$['(2, 3)']", "unknown field (2, 3): keys must be strings"),
         ("$['1']", "unknown field 1: keys must be strings"),
@@ -699,7 +692,7 @@ def test_a_key_that_is_not_a_string_in_a_nested_mapping() -> None:
     order["billing_address"] = {**order["billing_address"], 7: "x"}
     with pytest.raises(MappingError) as caught:
         vendre.load_order(order, strict=True)
-    assert problems(caught.value) == [
+    assert problems_of(caught.value) == [
         ("$.billing_address['7']", "unknown field 7: keys must be strings")
     ]
     assert vendre.load_order(order).billing_address.name == "Astrid Öberg"
@@ -711,7 +704,7 @@ def test_a_lone_surrogate_in_a_mapping_at_any_depth() -> None:
     order["products"][1]["name"] = LONE
     with pytest.raises(MappingError) as caught:
         vendre.load_order(order)
-    assert problems(caught.value) == [
+    assert problems_of(caught.value) == [
         ("$.billing_address.name", "text with a lone surrogate (\\ud800)"),
         ("$.products[1].name", "text with a lone surrogate (\\ud800)"),
     ]
@@ -721,18 +714,18 @@ def test_a_lone_surrogate_in_a_text_object_key_or_value(lookups: Lookups) -> Non
     product = json.loads(vendre.dumps_product(_a_product()))
     with pytest.raises(MappingError) as caught:
         vendre.load_product({**product, "name": {"sv": "Sko", "e" + LONE: "Shoe"}})
-    assert problems(caught.value) == [
+    assert problems_of(caught.value) == [
         ("$.name['e\\ud800']", "a key with a lone surrogate (\\ud800)")
     ]
     with pytest.raises(MappingError) as caught:
         vendre.load_product({**product, "name": {"sv": LONE}})
-    assert problems(caught.value) == [("$.name.sv", "text with a lone surrogate (\\ud800)")]
+    assert problems_of(caught.value) == [("$.name.sv", "text with a lone surrogate (\\ud800)")]
 
 
 def test_a_model_code_keeps_its_own_message() -> None:
     with pytest.raises(MappingError) as caught:
         vendre.load_stock_update({**STOCK_DOCUMENT, "article_number": "A" + LONE})
-    assert problems(caught.value) == [
+    assert problems_of(caught.value) == [
         (
             "$.article_number",
             "invalid model code 'A\\ud800': the article number 'A\\ud800' contains a control "
@@ -746,7 +739,7 @@ def test_a_model_code_keeps_its_own_message() -> None:
 def test_strict_quotes_an_unknown_key_with_a_surrogate() -> None:
     with pytest.raises(MappingError) as caught:
         vendre.load_stock_update({**STOCK_DOCUMENT, "k" + LONE: 1}, strict=True)
-    assert problems(caught.value) == [("$['k\\ud800']", "unknown field 'k\\ud800'")]
+    assert problems_of(caught.value) == [("$['k\\ud800']", "unknown field 'k\\ud800'")]
     assert str(caught.value).encode()  # printable and writable as UTF-8
 
 
