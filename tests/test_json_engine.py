@@ -29,8 +29,8 @@ from bexvendre_mapping import (
     convert,
     vendre,
 )
+from bexvendre_mapping._codec import Codec
 from bexvendre_mapping._wire import (
-    Codec,
     dumps_json,
     json_engine,
     parse_document,
@@ -297,6 +297,7 @@ def test_without_msgspec_the_standard_library_reads_and_writes(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setitem(sys.modules, "msgspec.json", None)  # import msgspec.json fails
+    monkeypatch.delitem(sys.modules, "bexvendre_mapping._msgspec", raising=False)
     saved = _wire._engine_in_use
     try:
         _wire._engine_in_use = None

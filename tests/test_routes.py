@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from bexvendre_mapping import MappingError, bex, vendre
 from bexvendre_mapping import testing as strategies
-from bexvendre_mapping._wire import Codec, _Setting, structure_hook
+from bexvendre_mapping._codec import Codec
+from bexvendre_mapping._wire import _Setting, structure_hook
 
 CODECS = {
     "vendre.order": (Codec(vendre.Order), strategies.vendre_orders(), vendre.dumps_order),

@@ -117,7 +117,7 @@ def test_without_a_twin_the_slots_are_set_one_by_one() -> None:
     loaded = loader({"Name": "a", "count": "3"})
     assert type(loaded) is _NoTwin
     assert loaded == _NoTwin(name="a", count=3)
-    built = fast_builder(_NoTwin)("b", 4)
+    built = fast_builder(_NoTwin)(name="b", count=4)
     assert type(built) is _NoTwin
     assert built == _NoTwin(name="b", count=4)
 

@@ -33,15 +33,17 @@ from tests.test_fastpath import (
 )
 
 from bexvendre_mapping import MappingError, _wire, bex, vendre
-from bexvendre_mapping import _fastpath as fastpath
-from bexvendre_mapping._fastpath import fast_dumper, typed_dumper, typed_loader
+from bexvendre_mapping._codec import Codec
+from bexvendre_mapping._fastpath import fast_dumper
 from bexvendre_mapping._wire import (
-    Codec,
     dumps_json,
     parse_document,
 )
 
 pytest.importorskip("msgspec")
+
+from bexvendre_mapping import _msgspec as fastpath
+from bexvendre_mapping._msgspec import typed_dumper, typed_loader
 
 # The classes whose keys have a second spelling: the mapping's loader handles them.
 NO_TYPED_LOADER = {bex.Order, bex.Row}
@@ -176,8 +178,15 @@ def test_a_model_the_mirror_refuses_is_written_or_refused_as_before() -> None:
 
 def test_without_msgspec_there_is_no_mirror_route(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "msgspec.json", None)  # `import msgspec.json` fails
-    assert typed_loader.__wrapped__(vendre.Total, ZONE, False) is None
-    assert typed_dumper.__wrapped__(vendre.Total, ZONE) is None
+    monkeypatch.delitem(sys.modules, "bexvendre_mapping._msgspec", raising=False)
+    saved = _wire._engine_in_use
+    try:
+        engine = _wire._choose_engine()
+    finally:
+        _wire._engine_in_use = saved
+    assert engine.name == "json"
+    assert engine.typed_loader is None
+    assert engine.typed_dumper is None
 
 
 def test_mirror_field_names_are_interned() -> None:

@@ -1,52 +1,71 @@
 """The library's jobs written with msgspec: the order, product and stock pipelines.
 
-Input Structs are decoded by typed ``msgspec.json.Decoder``s, which check required fields and
-types; ``Meta`` constraints check ``quantity >= 1``, non-empty codes and ISO currency codes;
-``__post_init__`` (run by the decoder) checks what msgspec has no constraint for: decimals
-with at most 4 (Vendre) or 2 (Bex) places below 10**15 and never NaN, VAT percents from 0 to
-100, wall-clock times placed in Europe/Stockholm, and every model code against SPEC §4. Output
-Structs carry the wire keys as field names (``msgspec.field(name=...)``), omit ``None``
-defaults, and are encoded by one ``msgspec.json.Encoder`` (decimals as strings).
+Input Structs are decoded by typed ``msgspec.json.Decoder``s, which check in C the required
+fields, the types and ``quantity >= 1`` (``Meta(ge=1)``, the one constraint msgspec checks
+without calling back into Python). Everything msgspec has no C constraint for is checked
+in one Python pass, the conversion itself, with the lean helpers of ``peers/_common.py``:
+every model code against SPEC §4, every amount finite, below 10**15 and with at most 4
+(Vendre) or 2 (Bex) decimals, VAT percents from 0 to 100, the currency, non-empty codes
+(through the code tables, which hold none). Output Structs carry the wire keys
+(``msgspec.field(name=...)``), omit ``None`` defaults and are encoded by one
+``msgspec.json.Encoder`` (decimals as strings). No Struct of either side can be part of a
+reference cycle, so all are ``gc=False``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Annotated
 
 import msgspec
 from msgspec import Meta, Struct, field
 
 from peers._common import (
+    EXPONENTS,
+    MAX_AMOUNT,
+    MAX_QUANTITY,
+    MIN_AMOUNT,
     MINOR_UNITS,
+    NOT_ROWS,
+    ZERO,
     PeerError,
     Tables,
-    check_places,
-    check_vat,
+    amount_problem,
+    article_ok,
+    blank,
+    code_problem,
     code_problems,
-    excl_vat,
-    format_datetime,
-    incl_vat,
-    join_code,
+    currency_problem,
     load_tables,
-    parse_model_code,
-    quantize,
-    to_zone,
+    parts_ok,
+    scaled,
+    size_ok,
+    split_code,
+    unknown,
+    vat_problem,
+    vat_rate,
+    wall_clock,
 )
 
 __all__ = ["order_pipeline", "product_pipeline", "stream_stock"]
 
-NonEmpty = Annotated[str, Meta(pattern=r"\S")]
-Currency = Annotated[str, Meta(pattern=r"^[A-Z]{3}$")]
 AtLeastOne = Annotated[int, Meta(ge=1)]
+
+
+class _In(Struct, gc=False):
+    """A decoded input object (``kw_only`` is per class: fields with defaults come first)."""
+
+
+class _Out(Struct, omit_defaults=True, gc=False):
+    """An output object: ``None`` defaults left out."""
 
 
 # --- Vendre order (input) -------------------------------------------------------------------
 
 
-class Address(Struct, kw_only=True):
+class Address(_In, kw_only=True):
     name: str
     street_address: str
     street_address2: str | None = None
@@ -55,7 +74,7 @@ class Address(Struct, kw_only=True):
     country_id: int
 
 
-class CustomerAddress(Struct, kw_only=True):
+class CustomerAddress(_In, kw_only=True):
     name: str
     street_address: str
     street_address2: str | None = None
@@ -67,58 +86,44 @@ class CustomerAddress(Struct, kw_only=True):
     phone_mobile: str | None = None
 
 
-class Payment(Struct, kw_only=True):
+class Payment(_In, kw_only=True):
     external_id: str
     transaction_id: str
     date_added: datetime
-    payment_method: NonEmpty
-
-    def __post_init__(self) -> None:
-        self.date_added = to_zone(self.date_added)
+    payment_method: str
 
 
-class OrderProduct(Struct, kw_only=True):
+class OrderProduct(_In, kw_only=True):
     quantity: AtLeastOne
     model: str
     name: str
     price: Decimal
     tax: Decimal
 
-    def __post_init__(self) -> None:
-        self.model = parse_model_code(self.model)  # type: ignore[assignment]
-        self.price = check_places(self.price, 4)
-        self.tax = check_vat(check_places(self.tax, 4))
 
-
-class Total(Struct, kw_only=True):
-    class_: NonEmpty = field(name="class")
+class Total(_In, kw_only=True):
+    class_: str = field(name="class")
     title: str
     value: Decimal
 
-    def __post_init__(self) -> None:
-        self.value = check_places(self.value, 4)
 
-
-class Shipping(Struct, kw_only=True):
-    method_id: NonEmpty
+class Shipping(_In, kw_only=True):
+    method_id: str
     title: str
 
 
-class GiftCardUse(Struct, kw_only=True):
-    code: NonEmpty
+class GiftCardUse(_In, kw_only=True):
+    code: str
     amount: Decimal
-    reservation_id: NonEmpty
-
-    def __post_init__(self) -> None:
-        self.amount = check_places(self.amount, 4)
+    reservation_id: str
 
 
-class VendreOrder(Struct, kw_only=True):
+class VendreOrder(_In, kw_only=True):
     id: AtLeastOne
     date_added: datetime
     customer_id: int | None = None
     status: int | None = None
-    currency: Currency
+    currency: str
     currency_value: Decimal
     billing_address: Address
     customer_address: CustomerAddress
@@ -129,15 +134,11 @@ class VendreOrder(Struct, kw_only=True):
     shipping: Shipping
     gift_cards: list[GiftCardUse] = []
 
-    def __post_init__(self) -> None:
-        self.date_added = to_zone(self.date_added)
-        self.currency_value = check_places(self.currency_value, 8)
-
 
 # --- Bex order (output) ---------------------------------------------------------------------
 
 
-class InvoiceAddress(Struct, kw_only=True, omit_defaults=True):
+class InvoiceAddress(_Out, kw_only=True):
     name: str = field(name="Namn")
     address: str = field(name="Adress")
     address2: str | None = field(default=None, name="Adress2")
@@ -146,7 +147,7 @@ class InvoiceAddress(Struct, kw_only=True, omit_defaults=True):
     country: str = field(name="Land")
 
 
-class Orderer(Struct, kw_only=True, omit_defaults=True):
+class Orderer(_Out, kw_only=True):
     name: str = field(name="Namn")
     address: str = field(name="Adress")
     address2: str | None = field(default=None, name="Adress2")
@@ -157,7 +158,7 @@ class Orderer(Struct, kw_only=True, omit_defaults=True):
     mobile: str | None = field(default=None, name="Mobil")
 
 
-class DeliveryAddress(Struct, kw_only=True, omit_defaults=True):
+class DeliveryAddress(_Out, kw_only=True):
     name: str = field(name="Namn")
     address: str = field(name="Adress")
     address2: str | None = field(default=None, name="Adress2")
@@ -166,7 +167,7 @@ class DeliveryAddress(Struct, kw_only=True, omit_defaults=True):
     country_code: str = field(name="Landskod")
 
 
-class BexPayment(Struct, kw_only=True):
+class BexPayment(_Out, kw_only=True):
     document_number: str = field(name="Externt dokumentnr")
     transaction_number: str = field(name="Transnr")
     date: str = field(name="Datum")
@@ -174,7 +175,7 @@ class BexPayment(Struct, kw_only=True):
     amount: Decimal = field(name="Belopp")
 
 
-class Row(Struct, kw_only=True, omit_defaults=True):
+class Row(_Out, kw_only=True):
     article: str = field(name="Artikelnr")
     size_group: str | None = field(default=None, name="Storleksgrupp")
     size: str | None = field(default=None, name="Storlek")
@@ -185,7 +186,7 @@ class Row(Struct, kw_only=True, omit_defaults=True):
     amount: Decimal = field(name="Belopp inkl.moms")
 
 
-class BexOrder(Struct, kw_only=True, omit_defaults=True):
+class BexOrder(_Out, kw_only=True):
     number: str = field(name="Ordernr")
     order_date: str = field(name="Orderdatum")
     customer_number: str | None = field(default=None, name="Kundnr")
@@ -200,159 +201,210 @@ class BexOrder(Struct, kw_only=True, omit_defaults=True):
     total: Decimal = field(name="Belopp inkl.moms")
 
 
-NOT_ROWS = frozenset({"ot_subtotal", "ot_tax", "ot_total", "ot_giftcard"})
-
-
-def _exact(value: Decimal, places: int, path: str, problems: list[str]) -> Decimal:
-    scaled = quantize(value, places)
-    if scaled != value:
-        problems.append(f"{path}: {value} cannot be written with {places} decimals")
-    return scaled
-
-
-def _lookup(table: object, code: object, path: str, problems: list[str]) -> object:
-    try:
-        return table.get(code, path)  # type: ignore[attr-defined]
-    except PeerError as exc:
-        problems.append(str(exc))
-        return None
-
-
-def order_to_bex(order: VendreOrder, tables: Tables) -> BexOrder:
-    """SPEC §5: VAT-inclusive rows, fee rows, gift cards as payments, the totals check."""
+def order_to_bex(order: VendreOrder, tables: Tables) -> BexOrder:  # noqa: PLR0912, PLR0915
+    """SPEC §5 with the input checks in the same pass: VAT-inclusive rows, fee rows, gift
+    cards as payments, the totals check. A bad value raises at once; conversion problems
+    (unknown codes, amounts Bex cannot hold exactly) are all reported together."""
     problems: list[str] = []
-    places = MINOR_UNITS.get(order.currency)
+    currency = order.currency
+    places = MINOR_UNITS.get(currency)
     if places is None:
-        problems.append(f"$.currency: unknown currency {order.currency!r}")
+        problems.append(currency_problem(currency))
         places = 2
+    exponent = EXPONENTS[places]
+    currency_rate = scaled(order.currency_value, 8)
+    if currency_rate is None:
+        raise PeerError(amount_problem(order.currency_value, 8, "$.currency_value"))
+
+    countries = tables.countries
     bill, cust, deli, pay = (
         order.billing_address,
         order.customer_address,
         order.delivery_address,
         order.payment,
     )
-    invoice = InvoiceAddress(
-        name=bill.name,
-        address=bill.street_address,
-        address2=bill.street_address2,
-        postcode=bill.postcode,
-        city=bill.city,
-        country=_lookup(
-            tables.countries, bill.country_id, "$.billing_address.country_id", problems
-        ),  # type: ignore[arg-type]
-    )
-    orderer = Orderer(
-        name=cust.name,
-        address=cust.street_address,
-        address2=cust.street_address2,
-        postcode=cust.postcode,
-        city=cust.city,
-        email=cust.email_address,
-        phone=cust.phone_default,
-        mobile=cust.phone_mobile,
-    )
-    delivery = DeliveryAddress(
-        name=deli.name,
-        address=deli.street_address,
-        address2=deli.street_address2,
-        postcode=deli.postcode,
-        city=deli.city,
-        country_code=_lookup(
-            tables.countries, deli.country_id, "$.delivery_address.country_id", problems
-        ),  # type: ignore[arg-type]
-    )
-    web_code = _lookup(tables.payment_methods, pay.payment_method, "$.payment", problems)
-    shipping_id = _lookup(
-        tables.shipping_methods, order.shipping.method_id, "$.shipping.method_id", problems
-    )
+    land = countries.get(bill.country_id)
+    if land is None:
+        problems.append(unknown("countries", bill.country_id, "$.billing_address.country_id"))
+    country_code = countries.get(deli.country_id)
+    if country_code is None:
+        problems.append(unknown("countries", deli.country_id, "$.delivery_address.country_id"))
+    web_code = tables.payment_methods.get(pay.payment_method)
+    if web_code is None:
+        problems.append(unknown("payment_methods", pay.payment_method, "$.payment"))
+    shipping_id = tables.shipping_methods.get(order.shipping.method_id)
+    if shipping_id is None:
+        problems.append(
+            unknown("shipping_methods", order.shipping.method_id, "$.shipping.method_id")
+        )
 
     rows: list[Row] = []
+    append = rows.append
+    fee_numbers = tables.fee_article_numbers
+    rows_total = ZERO
+    fits = True
+    last_tax = vat = factor = None  # the previous row's VAT rate: most rows share one
     for index, product in enumerate(order.products):
-        price = incl_vat(product.price, product.tax, places)
-        code = product.model
-        rows.append(
+        parts = split_code(product.model)
+        if parts is None:
+            raise PeerError(f"$.products[{index}].model: {code_problem(product.model)}")
+        article, group, size = parts
+        if size is None and (article == shipping_id or article in fee_numbers):
+            problems.append(
+                f"$.products[{index}].model: the unsized article {article!r} is also a fee "
+                "article or the FraktID"
+            )
+        excl, tax = product.price, product.tax
+        if scaled(excl, 4) is None:
+            raise PeerError(amount_problem(excl, 4, f"$.products[{index}].price"))
+        if tax != last_tax:
+            vat = vat_rate(tax, 2)  # Bex's Moms: 2 decimals
+            if vat is None:
+                if vat_rate(tax, 4) is None:
+                    raise PeerError(vat_problem(tax, 4, f"$.products[{index}].tax"))
+                problems.append(f"$.products[{index}].tax: {tax} cannot be written with 2 decimals")
+            last_tax, factor = tax, tax / 100 + 1
+        price = (excl * factor).quantize(exponent, ROUND_HALF_UP)
+        quantity = product.quantity
+        amount = quantity * price
+        if not (MIN_AMOUNT < amount < MAX_AMOUNT and quantity < MAX_QUANTITY):
+            problems.append(f"$.products[{index}]: quantity, price or amount out of range")
+            fits = False
+        rows_total += amount
+        append(
             Row(
-                article=code.article,  # type: ignore[attr-defined]
-                size_group=code.size_group,  # type: ignore[attr-defined]
-                size=code.size,  # type: ignore[attr-defined]
-                quantity=product.quantity,
+                article=article,
+                size_group=group,
+                size=size,
+                quantity=quantity,
                 description=product.name,
                 price=price,
-                vat_rate=_exact(product.tax, 2, f"$.products[{index}].tax", problems),
-                amount=product.quantity * price,
+                vat_rate=vat,
+                amount=amount,
             )
         )
-    fee_rate = quantize(tables.fee_tax_rate, 2)
+
+    fee_rate = tables.fee_rate
+    fee_articles = tables.fee_articles
     total_paid: Decimal | None = None
     for index, total in enumerate(order.totals):
-        kind = total.class_
-        if kind == "ot_total":
+        kind, value = total.class_, total.value
+        if kind in NOT_ROWS:
+            if kind != "ot_total":
+                if scaled(value, 4) is None:
+                    raise PeerError(amount_problem(value, 4, f"$.totals[{index}].value"))
+                continue
             if total_paid is not None:
                 problems.append(f"$.totals[{index}].class: a second ot_total")
-            total_paid = quantize(total.value, places)
-        if kind in NOT_ROWS:
-            continue
-        if kind == "ot_shipping":
+        elif kind == "ot_shipping":
             article = shipping_id
         else:
-            article = _lookup(tables.fee_articles, kind, f"$.totals[{index}].class", problems)
-        value = quantize(total.value, places)
-        rows.append(
+            article = fee_articles.get(kind)
+            if article is None:
+                problems.append(unknown("fee_articles", kind, f"$.totals[{index}].class"))
+        exact = scaled(value, places)
+        if exact is None:
+            if scaled(value, 4) is None:
+                raise PeerError(amount_problem(value, 4, f"$.totals[{index}].value"))
+            problems.append(f"$.totals[{index}].value: {value} has more than {places} decimals")
+            exact = value
+        if kind == "ot_total":
+            total_paid = exact
+            continue
+        rows_total += exact
+        append(
             Row(
-                article=article or "",  # type: ignore[arg-type]
+                article=article or "",
                 quantity=1,
                 description=total.title,
-                price=value,
+                price=exact,
                 vat_rate=fee_rate,
-                amount=value,
+                amount=exact,
             )
         )
     if total_paid is None:
         problems.append("$.totals: no ot_total")
-        total_paid = Decimal(0)
+        total_paid = ZERO
 
-    date = format_datetime(pay.date_added)
+    date = wall_clock(pay.date_added)
     payments = [
         BexPayment(
             document_number=pay.external_id,
             transaction_number=pay.transaction_id,
             date=date,
-            code=web_code,  # type: ignore[arg-type]
+            code=web_code,
             amount=total_paid,
         )
     ]
+    paid = total_paid
     gift_code = tables.gift_card_payment_code
-    payments += [
-        BexPayment(
-            document_number=card.code,
-            transaction_number=card.reservation_id,
-            date=date,
-            code=gift_code,
-            amount=_exact(card.amount, places, f"$.gift_cards[{index}].amount", problems),
+    for index, card in enumerate(order.gift_cards):
+        if blank(card.code) or blank(card.reservation_id):
+            raise PeerError(f"$.gift_cards[{index}]: code and reservation_id must not be empty")
+        amount = scaled(card.amount, places)
+        if amount is None:
+            if scaled(card.amount, 4) is None:
+                raise PeerError(amount_problem(card.amount, 4, f"$.gift_cards[{index}].amount"))
+            problems.append(
+                f"$.gift_cards[{index}].amount: {card.amount} has more than {places} decimals"
+            )
+            amount = card.amount
+        if not amount > ZERO:
+            problems.append(f"$.gift_cards[{index}].amount: must be more than 0")
+        paid += amount
+        payments.append(
+            BexPayment(
+                document_number=card.code,
+                transaction_number=card.reservation_id,
+                date=date,
+                code=gift_code,
+                amount=amount,
+            )
         )
-        for index, card in enumerate(order.gift_cards)
-    ]
+    if fits and not MIN_AMOUNT < rows_total < MAX_AMOUNT:
+        problems.append(f"$.totals: the rows add up to {rows_total}, out of range")
     if problems:
         raise PeerError("; ".join(problems))
-
-    rows_total = sum((row.amount for row in rows), Decimal(0))
-    paid = quantize(total_paid + sum((c.amount for c in order.gift_cards), Decimal(0)), places)
-    tolerance = tables.tolerance * max(len(order.products), 1)
-    if abs(rows_total - paid) > tolerance and tables.totals_policy == "error":
-        raise PeerError(f"$.totals: the rows add up to {rows_total}, but {paid} was paid")
+    if rows_total != paid or tables.tolerance < ZERO:  # the totals check, per-row tolerance
+        tolerance = tables.tolerance * max(len(order.products), 1)
+        if abs(rows_total - paid) > tolerance and tables.totals_policy == "error":
+            raise PeerError(f"$.totals: the rows add up to {rows_total}, but {paid} was paid")
 
     return BexOrder(
         number=str(order.id),
-        order_date=format_datetime(order.date_added),
+        order_date=wall_clock(order.date_added),
         customer_number=None if order.customer_id is None else str(order.customer_id),
-        currency=order.currency,
-        currency_rate=quantize(order.currency_value, 8),
-        invoice_address=invoice,
-        orderer=orderer,
-        delivery_address=delivery,
+        currency=currency,
+        currency_rate=currency_rate,
+        invoice_address=InvoiceAddress(
+            name=bill.name,
+            address=bill.street_address,
+            address2=bill.street_address2,
+            postcode=bill.postcode,
+            city=bill.city,
+            country=land,
+        ),
+        orderer=Orderer(
+            name=cust.name,
+            address=cust.street_address,
+            address2=cust.street_address2,
+            postcode=cust.postcode,
+            city=cust.city,
+            email=cust.email_address,
+            phone=cust.phone_default,
+            mobile=cust.phone_mobile,
+        ),
+        delivery_address=DeliveryAddress(
+            name=deli.name,
+            address=deli.street_address,
+            address2=deli.street_address2,
+            postcode=deli.postcode,
+            city=deli.city,
+            country_code=country_code,
+        ),
         payments=payments,
         rows=rows,
-        shipping_id=shipping_id,  # type: ignore[arg-type]
+        shipping_id=shipping_id,
         total=rows_total,
     )
 
@@ -360,12 +412,12 @@ def order_to_bex(order: VendreOrder, tables: Tables) -> BexOrder:
 # --- Bex article (input) -> Vendre product (output) -----------------------------------------
 
 
-class Size(Struct, kw_only=True):
-    size: NonEmpty = field(name="Storlek")
+class Size(_In, kw_only=True):
+    size: str = field(name="Storlek")
     barcode: str | None = field(default=None, name="Streckkod")
 
 
-class Article(Struct, kw_only=True):
+class Article(_In, kw_only=True):
     article: str = field(name="Artikel")
     size_group: str | None = field(default=None, name="Storleksgrupp")
     description: str = field(name="Beskrivning")
@@ -373,38 +425,17 @@ class Article(Struct, kw_only=True):
     price: Decimal = field(name="Pris")
     vat_rate: Decimal = field(name="Moms")
     purchase_price: Decimal = field(name="Inköpspris")
-    external_reference: NonEmpty = field(name="Extern referens")
+    external_reference: str = field(name="Extern referens")
     sizes: list[Size] = field(default_factory=list, name="Storlekar")
 
-    def __post_init__(self) -> None:
-        self.price = check_places(self.price, 2)
-        self.vat_rate = check_vat(check_places(self.vat_rate, 2))
-        self.purchase_price = check_places(self.purchase_price, 2)
-        found: list[str] = []
-        if self.size_group is None:
-            found += code_problems(self.article, None, None)
-            if self.sizes:
-                found.append("sizes without a size group")
-        elif not self.sizes:
-            found += [*code_problems(self.article, self.size_group, "-"), "no sizes"]
-        else:
-            seen: set[str] = set()
-            for size in self.sizes:
-                found += code_problems(self.article, self.size_group, size.size)
-                if size.size in seen:
-                    found.append(f"size {size.size!r} appears twice")
-                seen.add(size.size)
-        if found:
-            raise ValueError("; ".join(dict.fromkeys(found)))
 
-
-class Variant(Struct, kw_only=True, omit_defaults=True):
+class Variant(_Out, kw_only=True):
     article_number: str
     size: str
     ean1: str | None = None
 
 
-class Product(Struct, kw_only=True, omit_defaults=True):
+class Product(_Out, kw_only=True):
     article_number: str
     name: dict[str, str]
     manufacturer_id: str
@@ -417,55 +448,80 @@ class Product(Struct, kw_only=True, omit_defaults=True):
 
 
 def article_to_product(article: Article, tables: Tables) -> Product:
-    category = tables.categories.get(article.external_reference, "$['Extern referens']")
-    group = article.size_group
+    """The article's checks (amounts, VAT, model codes, sizes) and its conversion."""
+    price, rate, price_in = article.price, article.vat_rate, article.purchase_price
+    if scaled(price, 2) is None:
+        raise PeerError(amount_problem(price, 2, "$.Pris"))
+    if vat_rate(rate, 2) is None:
+        raise PeerError(vat_problem(rate, 2, "$.Moms"))
+    if scaled(price_in, 2) is None:
+        raise PeerError(amount_problem(price_in, 2, "$['Inköpspris']"))
+    category = tables.categories.get(article.external_reference)
+    if category is None:
+        raise PeerError(unknown("categories", article.external_reference, "$['Extern referens']"))
+    code, group, sizes = article.article, article.size_group, article.sizes
+    variants: list[Variant] = []
+    if group is None:
+        if sizes or not article_ok(code, False):
+            raise PeerError(_sizes_problem(article))
+    elif not sizes or not article_ok(code, True) or not size_ok(group):
+        raise PeerError(_sizes_problem(article))
+    else:
+        seen: set[str] = set()
+        for item in sizes:
+            size = item.size
+            if not size_ok(size) or size in seen:
+                raise PeerError(_sizes_problem(article))
+            seen.add(size)
+            variants.append(
+                Variant(article_number=f"{code}_{group}_{size}", size=size, ean1=item.barcode)
+            )
     return Product(
-        article_number=article.article,
+        article_number=code,
         name={"sv": article.description},
         manufacturer_id=article.supplier_id,
-        price=excl_vat(article.price, article.vat_rate, 4),
-        tax_rate=quantize(article.vat_rate, 4),
-        price_in=quantize(article.purchase_price, 4),
+        price=(price / (rate / 100 + 1)).quantize(EXPONENTS[4], ROUND_HALF_UP),
+        tax_rate=rate.quantize(EXPONENTS[4]),
+        price_in=price_in.quantize(EXPONENTS[4]),
         category_id=category,
         size_group=group,
-        variants=[
-            Variant(
-                article_number=join_code(article.article, group, size.size),
-                size=size.size,
-                ean1=size.barcode,
-            )
-            for size in article.sizes
-        ],
+        variants=variants,
     )
+
+
+def _sizes_problem(article: Article) -> str:
+    """Why the article's number, size group and sizes make no valid variants (error path)."""
+    code, group, sizes = article.article, article.size_group, article.sizes
+    if group is None:
+        found = code_problems(code, None, None)
+        if sizes:
+            found.append("sizes without a size group")
+    elif not sizes:
+        found = [*code_problems(code, group, "-"), "no sizes"]
+    else:
+        found, seen = [], set()
+        for item in sizes:
+            found += code_problems(code, group, item.size)
+            if item.size in seen:
+                found.append(f"size {item.size!r} appears twice")
+            seen.add(item.size)
+    return "; ".join(dict.fromkeys(found))
 
 
 # --- Bex stock (input) -> Vendre stock update (output) --------------------------------------
 
 
-class Stock(Struct, kw_only=True):
+class Stock(_In, kw_only=True):
     article: str = field(name="Artikelnr")
     size_group: str | None = field(default=None, name="Storleksgrupp")
     size: str | None = field(default=None, name="Storlek")
     quantity: int = field(name="Lagerantal")
 
-    def __post_init__(self) -> None:
-        found = code_problems(self.article, self.size_group, self.size)
-        if found:
-            raise ValueError("; ".join(found))
 
-
-class StockUpdate(Struct):
+class StockUpdate(Struct, gc=False):
     article_number: str
     quantity: int
     status: int
-
-
-def stock_to_update(stock: Stock, tables: Tables) -> StockUpdate:
-    quantity = max(stock.quantity, 0)
-    shown = tables.always_show or quantity > 0
-    return StockUpdate(
-        join_code(stock.article, stock.size_group, stock.size), quantity, 1 if shown else 0
-    )
 
 
 # --- the pipelines --------------------------------------------------------------------------
@@ -498,10 +554,23 @@ def stream_stock(lookups_path: str, source: str, target: str) -> int:
     tables = load_tables(lookups_path)
     load = msgspec.json.Decoder(Stock).decode
     dump = msgspec.json.Encoder().encode
+    hidden = 1 if tables.always_show else 0  # the status of a row with nothing in stock
     count = 0
     with open(source, "rb") as lines, open(target, "wb") as out:
         write = out.write
         for line in lines:
-            write(dump(stock_to_update(load(line), tables)) + b"\n")
+            stock = load(line)
+            article, group, size = stock.article, stock.size_group, stock.size
+            if not parts_ok(article, group, size):
+                raise PeerError(
+                    f"line {count + 1}: {'; '.join(code_problems(article, group, size))}"
+                )
+            quantity = stock.quantity
+            code = article if size is None else f"{article}_{group}_{size}"
+            if quantity > 0:
+                update = StockUpdate(code, quantity, 1)
+            else:
+                update = StockUpdate(code, 0, hidden)
+            write(dump(update) + b"\n")
             count += 1
     return count

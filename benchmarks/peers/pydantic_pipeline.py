@@ -1,419 +1,434 @@
 """The library's jobs written with pydantic v2: the order, product and stock pipelines.
 
-Input models validate what the library's loaders validate: required fields and their types,
-``quantity >= 1``, non-empty codes, ISO currency and country codes, decimals with at most 4
-(Vendre) or 2 (Bex) places below 10**15 and never NaN, VAT percents from 0 to 100, wall-clock
-times read in Europe/Stockholm, and every model code checked against SPEC §4. Parsing and
-validation run in pydantic-core (``model_validate_json``); the checks pydantic has no
-constraint for (model codes, time zones, the article's sizes) are
-``AfterValidator``/``model_validator`` functions. Output models are built with their
-constructors (pydantic-core validates them again, which measured faster than the pure-Python
-``model_construct``) and serialised by pydantic-core with aliases, nulls omitted.
+Input models are ``BaseModel``s loaded with ``model_validate_json``: parsing, required
+fields, types and ``quantity >= 1`` (``Field(ge=1)``) are checked in pydantic-core, without
+calling back into Python. Everything pydantic-core has no native check for is checked in one
+Python pass, the conversion itself, with the lean helpers of ``peers/_common.py``: every
+model code against SPEC §4, every amount finite, below 10**15 and with at most 4 (Vendre) or
+2 (Bex) decimals (pydantic's ``decimal_places``/``gt``/``lt`` would call back into
+``decimal`` for each), VAT percents from 0 to 100, the currency, non-empty codes (through
+the code tables, which hold none). The output is not validated again: the conversion builds
+plain dicts with the wire keys, and pydantic-core serialises them through a ``TypeAdapter``
+of ``TypedDict``s that declares their types (decimals as strings), ``None`` left out.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from decimal import Decimal
-from typing import Annotated
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Annotated, Any, NotRequired
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    PlainSerializer,
-    StringConstraints,
-    TypeAdapter,
-    model_validator,
-)
+from pydantic import Field, TypeAdapter
+from typing_extensions import TypedDict
 
 from peers._common import (
+    EXPONENTS,
     MAX_AMOUNT,
+    MAX_QUANTITY,
+    MIN_AMOUNT,
     MINOR_UNITS,
+    NOT_ROWS,
+    ZERO,
     PeerError,
     Tables,
+    amount_problem,
+    article_ok,
+    blank,
+    code_problem,
     code_problems,
-    excl_vat,
-    format_datetime,
-    incl_vat,
-    join_code,
+    currency_problem,
     load_tables,
-    parse_model_code,
-    quantize,
-    to_zone,
+    parts_ok,
+    scaled,
+    size_ok,
+    split_code,
+    unknown,
+    vat_problem,
+    vat_rate,
+    wall_clock,
 )
 
 __all__ = ["order_pipeline", "product_pipeline", "stream_stock"]
 
-
-def _amount(places: int) -> object:
-    return Field(decimal_places=places, allow_inf_nan=False, gt=-MAX_AMOUNT, lt=MAX_AMOUNT)
-
-
-Price4 = Annotated[Decimal, _amount(4)]
-Money2 = Annotated[Decimal, _amount(2)]
-Vat4 = Annotated[Decimal, _amount(4), Field(ge=0, le=100)]
-Vat2 = Annotated[Decimal, _amount(2), Field(ge=0, le=100)]
-Rate8 = Annotated[Decimal, _amount(8)]
-NonEmpty = Annotated[str, StringConstraints(pattern=r"\S")]
-Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
-ShopTime = Annotated[datetime, AfterValidator(to_zone)]
-Code = Annotated[str, AfterValidator(parse_model_code)]
-WallClock = Annotated[datetime, PlainSerializer(format_datetime, return_type=str)]
-
-
-class _In(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-
-class _Out(BaseModel):
-    model_config = ConfigDict(validate_by_name=True)
+AtLeastOne = Annotated[int, Field(ge=1)]
 
 
 # --- Vendre order (input) -------------------------------------------------------------------
 
 
-class Address(_In):
+class Address(TypedDict):
     name: str
     street_address: str
-    street_address2: str | None = None
+    street_address2: NotRequired[str | None]
     postcode: str
     city: str
     country_id: int
 
 
-class CustomerAddress(_In):
+class CustomerAddress(TypedDict):
     name: str
     street_address: str
-    street_address2: str | None = None
+    street_address2: NotRequired[str | None]
     postcode: str
     city: str
-    country_id: int | None = None
-    email_address: str | None = None
-    phone_default: str | None = None
-    phone_mobile: str | None = None
+    country_id: NotRequired[int | None]
+    email_address: NotRequired[str | None]
+    phone_default: NotRequired[str | None]
+    phone_mobile: NotRequired[str | None]
 
 
-class Payment(_In):
+class Payment(TypedDict):
     external_id: str
     transaction_id: str
-    date_added: ShopTime
-    payment_method: NonEmpty
+    date_added: datetime
+    payment_method: str
 
 
-class OrderProduct(_In):
-    quantity: Annotated[int, Field(ge=1)]
-    model: Code
+class OrderProduct(TypedDict):
+    quantity: AtLeastOne
+    model: str
     name: str
-    price: Price4
-    tax: Vat4
+    price: Decimal
+    tax: Decimal
 
 
-class Total(_In):
-    class_: NonEmpty = Field(alias="class")
-    title: str
-    value: Price4
+Total = TypedDict("Total", {"class": str, "title": str, "value": Decimal})
 
 
-class Shipping(_In):
-    method_id: NonEmpty
+class Shipping(TypedDict):
+    method_id: str
     title: str
 
 
-class GiftCardUse(_In):
-    code: NonEmpty
-    amount: Price4
-    reservation_id: NonEmpty
+class GiftCardUse(TypedDict):
+    code: str
+    amount: Decimal
+    reservation_id: str
 
 
-class VendreOrder(_In):
-    id: Annotated[int, Field(ge=1)]
-    date_added: ShopTime
-    customer_id: int | None = None
-    status: int | None = None
-    currency: Currency
-    currency_value: Rate8
+class VendreOrder(TypedDict):
+    id: AtLeastOne
+    date_added: datetime
+    customer_id: NotRequired[int | None]
+    status: NotRequired[int | None]
+    currency: str
+    currency_value: Decimal
     billing_address: Address
     customer_address: CustomerAddress
     delivery_address: Address
     payment: Payment
-    products: tuple[OrderProduct, ...]
-    totals: tuple[Total, ...]
+    products: list[OrderProduct]
+    totals: list[Total]
     shipping: Shipping
-    gift_cards: tuple[GiftCardUse, ...] = ()
+    gift_cards: NotRequired[list[GiftCardUse]]
 
 
-# --- Bex order (output) ---------------------------------------------------------------------
+# --- Bex order (output): the types pydantic-core serialises, for dicts built directly ------
+
+MaybeText = NotRequired[str | None]  # left out when None (exclude_none)
 
 
-class InvoiceAddress(_Out):
-    name: str = Field(alias="Namn")
-    address: str = Field(alias="Adress")
-    address2: str | None = Field(None, alias="Adress2")
-    postcode: str = Field(alias="Postnr")
-    city: str = Field(alias="Ort")
-    country: str = Field(alias="Land")
+class InvoiceAddress(TypedDict):
+    Namn: str
+    Adress: str
+    Adress2: MaybeText
+    Postnr: str
+    Ort: str
+    Land: str
 
 
-class Orderer(_Out):
-    name: str = Field(alias="Namn")
-    address: str = Field(alias="Adress")
-    address2: str | None = Field(None, alias="Adress2")
-    postcode: str = Field(alias="PostNr")
-    city: str = Field(alias="Ort")
-    email: str | None = Field(None, alias="Epost")
-    phone: str | None = Field(None, alias="Tel")
-    mobile: str | None = Field(None, alias="Mobil")
+class Orderer(TypedDict):
+    Namn: str
+    Adress: str
+    Adress2: MaybeText
+    PostNr: str
+    Ort: str
+    Epost: MaybeText
+    Tel: MaybeText
+    Mobil: MaybeText
 
 
-class DeliveryAddress(_Out):
-    name: str = Field(alias="Namn")
-    address: str = Field(alias="Adress")
-    address2: str | None = Field(None, alias="Adress2")
-    postcode: str = Field(alias="Postkod")
-    city: str = Field(alias="Ort")
-    country_code: str = Field(alias="Landskod")
+class DeliveryAddress(TypedDict):
+    Namn: str
+    Adress: str
+    Adress2: MaybeText
+    Postkod: str
+    Ort: str
+    Landskod: str
 
 
-class BexPayment(_Out):
-    document_number: str = Field(alias="Externt dokumentnr")
-    transaction_number: str = Field(alias="Transnr")
-    date: WallClock = Field(alias="Datum")
-    code: str = Field(alias="Kod")
-    amount: Decimal = Field(alias="Belopp")
+BexPayment = TypedDict(
+    "BexPayment",
+    {"Externt dokumentnr": str, "Transnr": str, "Datum": str, "Kod": str, "Belopp": Decimal},
+)
+Row = TypedDict(
+    "Row",
+    {
+        "Artikelnr": str,
+        "Storleksgrupp": MaybeText,
+        "Storlek": MaybeText,
+        "Antal": int,
+        "Beskrivning": str,
+        "Pris": Decimal,
+        "Moms": Decimal,
+        "Belopp inkl.moms": Decimal,
+    },
+)
+BexOrder = TypedDict(
+    "BexOrder",
+    {
+        "Ordernr": str,
+        "Orderdatum": str,
+        "Kundnr": MaybeText,
+        "Valuta": str,
+        "Valutakod": Decimal,
+        "Faktureras": InvoiceAddress,
+        "Beställare": Orderer,
+        "Leveransadress": DeliveryAddress,
+        "Butik & webbetalningar": list[BexPayment],
+        "Artiklar": list[Row],
+        "FraktID": str,
+        "Belopp inkl.moms": Decimal,
+    },
+)
 
 
-class Row(_Out):
-    article: str = Field(alias="Artikelnr")
-    size_group: str | None = Field(None, alias="Storleksgrupp")
-    size: str | None = Field(None, alias="Storlek")
-    quantity: int = Field(alias="Antal")
-    description: str = Field(alias="Beskrivning")
-    price: Decimal = Field(alias="Pris")
-    vat_rate: Decimal = Field(alias="Moms")
-    amount: Decimal = Field(alias="Belopp inkl.moms")
-
-
-class BexOrder(_Out):
-    number: str = Field(alias="Ordernr")
-    order_date: WallClock = Field(alias="Orderdatum")
-    customer_number: str | None = Field(None, alias="Kundnr")
-    currency: str = Field(alias="Valuta")
-    currency_rate: Decimal = Field(alias="Valutakod")
-    invoice_address: InvoiceAddress = Field(alias="Faktureras")
-    orderer: Orderer = Field(alias="Beställare")
-    delivery_address: DeliveryAddress = Field(alias="Leveransadress")
-    payments: list[BexPayment] = Field(alias="Butik & webbetalningar")
-    rows: list[Row] = Field(alias="Artiklar")
-    shipping_id: str = Field(alias="FraktID")
-    total: Decimal = Field(alias="Belopp inkl.moms")
-
-
-NOT_ROWS = frozenset({"ot_subtotal", "ot_tax", "ot_total", "ot_giftcard"})
-
-
-def _exact(value: Decimal, places: int, path: str, problems: list[str]) -> Decimal:
-    scaled = quantize(value, places)
-    if scaled != value:
-        problems.append(f"{path}: {value} cannot be written with {places} decimals")
-    return scaled
-
-
-def _lookup(table: object, code: object, path: str, problems: list[str]) -> object:
-    try:
-        return table.get(code, path)  # type: ignore[attr-defined]
-    except PeerError as exc:
-        problems.append(str(exc))
-        return None
-
-
-def order_to_bex(order: VendreOrder, tables: Tables) -> BexOrder:
-    """SPEC §5: VAT-inclusive rows, fee rows, gift cards as payments, the totals check."""
+def order_to_bex(order: VendreOrder, tables: Tables) -> BexOrder:  # noqa: PLR0912, PLR0915
+    """SPEC §5 with the input checks in the same pass: VAT-inclusive rows, fee rows, gift
+    cards as payments, the totals check. A bad value raises at once; conversion problems
+    (unknown codes, amounts Bex cannot hold exactly) are all reported together."""
     problems: list[str] = []
-    places = MINOR_UNITS.get(order.currency)
+    currency = order["currency"]
+    places = MINOR_UNITS.get(currency)
     if places is None:
-        problems.append(f"$.currency: unknown currency {order.currency!r}")
+        problems.append(currency_problem(currency))
         places = 2
-    bill, cust, deli, pay = (
-        order.billing_address,
-        order.customer_address,
-        order.delivery_address,
-        order.payment,
-    )
-    invoice = InvoiceAddress(
-        name=bill.name,
-        address=bill.street_address,
-        address2=bill.street_address2,
-        postcode=bill.postcode,
-        city=bill.city,
-        country=_lookup(
-            tables.countries, bill.country_id, "$.billing_address.country_id", problems
-        ),
-    )
-    orderer = Orderer(
-        name=cust.name,
-        address=cust.street_address,
-        address2=cust.street_address2,
-        postcode=cust.postcode,
-        city=cust.city,
-        email=cust.email_address,
-        phone=cust.phone_default,
-        mobile=cust.phone_mobile,
-    )
-    delivery = DeliveryAddress(
-        name=deli.name,
-        address=deli.street_address,
-        address2=deli.street_address2,
-        postcode=deli.postcode,
-        city=deli.city,
-        country_code=_lookup(
-            tables.countries, deli.country_id, "$.delivery_address.country_id", problems
-        ),
-    )
-    web_code = _lookup(tables.payment_methods, pay.payment_method, "$.payment", problems)
-    shipping_id = _lookup(
-        tables.shipping_methods, order.shipping.method_id, "$.shipping.method_id", problems
-    )
+    exponent = EXPONENTS[places]
+    currency_rate = scaled(order["currency_value"], 8)
+    if currency_rate is None:
+        raise PeerError(amount_problem(order["currency_value"], 8, "$.currency_value"))
 
-    rows: list[Row] = []
-    for index, product in enumerate(order.products):
-        price = incl_vat(product.price, product.tax, places)
-        code = product.model
-        rows.append(
-            Row(
-                article=code.article,  # type: ignore[attr-defined]
-                size_group=code.size_group,  # type: ignore[attr-defined]
-                size=code.size,  # type: ignore[attr-defined]
-                quantity=product.quantity,
-                description=product.name,
-                price=price,
-                vat_rate=_exact(product.tax, 2, f"$.products[{index}].tax", problems),
-                amount=product.quantity * price,
-            )
+    countries = tables.countries
+    bill, cust, deli, pay = (
+        order["billing_address"],
+        order["customer_address"],
+        order["delivery_address"],
+        order["payment"],
+    )
+    land = countries.get(bill["country_id"])
+    if land is None:
+        problems.append(unknown("countries", bill["country_id"], "$.billing_address.country_id"))
+    country_code = countries.get(deli["country_id"])
+    if country_code is None:
+        problems.append(unknown("countries", deli["country_id"], "$.delivery_address.country_id"))
+    web_code = tables.payment_methods.get(pay["payment_method"])
+    if web_code is None:
+        problems.append(unknown("payment_methods", pay["payment_method"], "$.payment"))
+    shipping_id = tables.shipping_methods.get(order["shipping"]["method_id"])
+    if shipping_id is None:
+        problems.append(
+            unknown("shipping_methods", order["shipping"]["method_id"], "$.shipping.method_id")
         )
-    fee_rate = quantize(tables.fee_tax_rate, 2)
+
+    rows: list[dict[str, Any]] = []
+    append = rows.append
+    fee_numbers = tables.fee_article_numbers
+    rows_total = ZERO
+    fits = True
+    last_tax = vat = factor = None  # the previous row's VAT rate: most rows share one
+    for index, product in enumerate(order["products"]):
+        parts = split_code(product["model"])
+        if parts is None:
+            raise PeerError(f"$.products[{index}].model: {code_problem(product["model"])}")
+        article, group, size = parts
+        if size is None and (article == shipping_id or article in fee_numbers):
+            problems.append(
+                f"$.products[{index}].model: the unsized article {article!r} is also a fee "
+                "article or the FraktID"
+            )
+        excl, tax = product["price"], product["tax"]
+        if scaled(excl, 4) is None:
+            raise PeerError(amount_problem(excl, 4, f"$.products[{index}].price"))
+        if tax != last_tax:
+            vat = vat_rate(tax, 2)  # Bex's Moms: 2 decimals
+            if vat is None:
+                if vat_rate(tax, 4) is None:
+                    raise PeerError(vat_problem(tax, 4, f"$.products[{index}].tax"))
+                problems.append(f"$.products[{index}].tax: {tax} cannot be written with 2 decimals")
+            last_tax, factor = tax, tax / 100 + 1
+        price = (excl * factor).quantize(exponent, ROUND_HALF_UP)
+        quantity = product["quantity"]
+        amount = quantity * price
+        if not (MIN_AMOUNT < amount < MAX_AMOUNT and quantity < MAX_QUANTITY):
+            problems.append(f"$.products[{index}]: quantity, price or amount out of range")
+            fits = False
+        rows_total += amount
+        append(
+            {
+                "Artikelnr": article,
+                "Storleksgrupp": group,
+                "Storlek": size,
+                "Antal": quantity,
+                "Beskrivning": product["name"],
+                "Pris": price,
+                "Moms": vat,
+                "Belopp inkl.moms": amount,
+            }
+        )
+
+    fee_rate = tables.fee_rate
+    fee_articles = tables.fee_articles
     total_paid: Decimal | None = None
-    for index, total in enumerate(order.totals):
-        kind = total.class_
-        if kind == "ot_total":
+    for index, total in enumerate(order["totals"]):
+        kind, value = total["class"], total["value"]
+        if kind in NOT_ROWS:
+            if kind != "ot_total":
+                if scaled(value, 4) is None:
+                    raise PeerError(amount_problem(value, 4, f"$.totals[{index}].value"))
+                continue
             if total_paid is not None:
                 problems.append(f"$.totals[{index}].class: a second ot_total")
-            total_paid = quantize(total.value, places)
-        if kind in NOT_ROWS:
-            continue
-        if kind == "ot_shipping":
+        elif kind == "ot_shipping":
             article = shipping_id
         else:
-            article = _lookup(tables.fee_articles, kind, f"$.totals[{index}].class", problems)
-        value = quantize(total.value, places)
-        rows.append(
-            Row(
-                article=article or "",
-                quantity=1,
-                description=total.title,
-                price=value,
-                vat_rate=fee_rate,
-                amount=value,
-            )
+            article = fee_articles.get(kind)
+            if article is None:
+                problems.append(unknown("fee_articles", kind, f"$.totals[{index}].class"))
+        exact = scaled(value, places)
+        if exact is None:
+            if scaled(value, 4) is None:
+                raise PeerError(amount_problem(value, 4, f"$.totals[{index}].value"))
+            problems.append(f"$.totals[{index}].value: {value} has more than {places} decimals")
+            exact = value
+        if kind == "ot_total":
+            total_paid = exact
+            continue
+        rows_total += exact
+        append(
+            {
+                "Artikelnr": article or "",
+                "Antal": 1,
+                "Beskrivning": total["title"],
+                "Pris": exact,
+                "Moms": fee_rate,
+                "Belopp inkl.moms": exact,
+            }
         )
     if total_paid is None:
         problems.append("$.totals: no ot_total")
-        total_paid = Decimal(0)
+        total_paid = ZERO
 
+    date = wall_clock(pay["date_added"])
     payments = [
-        BexPayment(
-            document_number=pay.external_id,
-            transaction_number=pay.transaction_id,
-            date=pay.date_added,
-            code=web_code,
-            amount=total_paid,
-        )
+        {
+            "Externt dokumentnr": pay["external_id"],
+            "Transnr": pay["transaction_id"],
+            "Datum": date,
+            "Kod": web_code,
+            "Belopp": total_paid,
+        }
     ]
+    paid = total_paid
     gift_code = tables.gift_card_payment_code
-    payments += [
-        BexPayment(
-            document_number=card.code,
-            transaction_number=card.reservation_id,
-            date=pay.date_added,
-            code=gift_code,
-            amount=_exact(card.amount, places, f"$.gift_cards[{index}].amount", problems),
+    for index, card in enumerate(order.get("gift_cards", ())):
+        if blank(card["code"]) or blank(card["reservation_id"]):
+            raise PeerError(f"$.gift_cards[{index}]: code and reservation_id must not be empty")
+        amount = scaled(card["amount"], places)
+        if amount is None:
+            if scaled(card["amount"], 4) is None:
+                raise PeerError(amount_problem(card["amount"], 4, f"$.gift_cards[{index}].amount"))
+            problems.append(
+                f"$.gift_cards[{index}].amount: {card["amount"]} has more than {places} decimals"
+            )
+            amount = card["amount"]
+        if not amount > ZERO:
+            problems.append(f"$.gift_cards[{index}].amount: must be more than 0")
+        paid += amount
+        payments.append(
+            {
+                "Externt dokumentnr": card["code"],
+                "Transnr": card["reservation_id"],
+                "Datum": date,
+                "Kod": gift_code,
+                "Belopp": amount,
+            }
         )
-        for index, card in enumerate(order.gift_cards)
-    ]
+    if fits and not MIN_AMOUNT < rows_total < MAX_AMOUNT:
+        problems.append(f"$.totals: the rows add up to {rows_total}, out of range")
     if problems:
         raise PeerError("; ".join(problems))
+    if rows_total != paid or tables.tolerance < ZERO:  # the totals check, per-row tolerance
+        tolerance = tables.tolerance * max(len(order["products"]), 1)
+        if abs(rows_total - paid) > tolerance and tables.totals_policy == "error":
+            raise PeerError(f"$.totals: the rows add up to {rows_total}, but {paid} was paid")
 
-    rows_total = sum((row.amount for row in rows), Decimal(0))
-    paid = quantize(total_paid + sum((c.amount for c in order.gift_cards), Decimal(0)), places)
-    tolerance = tables.tolerance * max(len(order.products), 1)
-    if abs(rows_total - paid) > tolerance and tables.totals_policy == "error":
-        raise PeerError(f"$.totals: the rows add up to {rows_total}, but {paid} was paid")
-
-    return BexOrder(
-        number=str(order.id),
-        order_date=order.date_added,
-        customer_number=None if order.customer_id is None else str(order.customer_id),
-        currency=order.currency,
-        currency_rate=quantize(order.currency_value, 8),
-        invoice_address=invoice,
-        orderer=orderer,
-        delivery_address=delivery,
-        payments=payments,
-        rows=rows,
-        shipping_id=shipping_id,
-        total=rows_total,
-    )
+    return {
+        "Ordernr": str(order["id"]),
+        "Orderdatum": wall_clock(order["date_added"]),
+        "Kundnr": None if order.get("customer_id") is None else str(order.get("customer_id")),
+        "Valuta": currency,
+        "Valutakod": currency_rate,
+        "Faktureras": {
+            "Namn": bill["name"],
+            "Adress": bill["street_address"],
+            "Adress2": bill.get("street_address2"),
+            "Postnr": bill["postcode"],
+            "Ort": bill["city"],
+            "Land": land,
+        },
+        "Beställare": {
+            "Namn": cust["name"],
+            "Adress": cust["street_address"],
+            "Adress2": cust.get("street_address2"),
+            "PostNr": cust["postcode"],
+            "Ort": cust["city"],
+            "Epost": cust.get("email_address"),
+            "Tel": cust.get("phone_default"),
+            "Mobil": cust.get("phone_mobile"),
+        },
+        "Leveransadress": {
+            "Namn": deli["name"],
+            "Adress": deli["street_address"],
+            "Adress2": deli.get("street_address2"),
+            "Postkod": deli["postcode"],
+            "Ort": deli["city"],
+            "Landskod": country_code,
+        },
+        "Butik & webbetalningar": payments,
+        "Artiklar": rows,
+        "FraktID": shipping_id,
+        "Belopp inkl.moms": rows_total,
+    }
 
 
 # --- Bex article (input) -> Vendre product (output) -----------------------------------------
 
 
-class Size(_In):
-    size: NonEmpty = Field(alias="Storlek")
-    barcode: str | None = Field(None, alias="Streckkod")
+Size = TypedDict("Size", {"Storlek": str, "Streckkod": NotRequired[str | None]})
+Article = TypedDict(
+    "Article",
+    {
+        "Artikel": str,
+        "Storleksgrupp": NotRequired[str | None],
+        "Beskrivning": str,
+        "LeverantörsID": str,
+        "Pris": Decimal,
+        "Moms": Decimal,
+        "Inköpspris": Decimal,
+        "Extern referens": str,
+        "Storlekar": NotRequired[list[Size]],
+    },
+)
 
 
-class Article(_In):
-    article: str = Field(alias="Artikel")
-    size_group: str | None = Field(None, alias="Storleksgrupp")
-    description: str = Field(alias="Beskrivning")
-    supplier_id: str = Field(alias="LeverantörsID")
-    price: Money2 = Field(alias="Pris")
-    vat_rate: Vat2 = Field(alias="Moms")
-    purchase_price: Money2 = Field(alias="Inköpspris")
-    external_reference: NonEmpty = Field(alias="Extern referens")
-    sizes: tuple[Size, ...] = Field((), alias="Storlekar")
-
-    @model_validator(mode="after")
-    def _codes(self) -> Article:
-        found: list[str] = []
-        if self.size_group is None:
-            found += code_problems(self.article, None, None)
-            if self.sizes:
-                found.append("sizes without a size group")
-        elif not self.sizes:
-            found += [*code_problems(self.article, self.size_group, "-"), "no sizes"]
-        else:
-            seen: set[str] = set()
-            for size in self.sizes:
-                found += code_problems(self.article, self.size_group, size.size)
-                if size.size in seen:
-                    found.append(f"size {size.size!r} appears twice")
-                seen.add(size.size)
-        if found:
-            raise ValueError("; ".join(dict.fromkeys(found)))
-        return self
-
-
-class Variant(_Out):
+class Variant(TypedDict):
     article_number: str
     size: str
-    ean1: str | None = None
+    ean1: NotRequired[str | None]
 
 
-class Product(_Out):
+class Product(TypedDict):
     article_number: str
     name: dict[str, str]
     manufacturer_id: str
@@ -421,89 +436,112 @@ class Product(_Out):
     tax_rate: Decimal
     price_in: Decimal
     category_id: int
-    size_group: str | None = None
-    variants: list[Variant] | None = None
+    size_group: NotRequired[str | None]
+    variants: NotRequired[list[Variant] | None]
 
 
 def article_to_product(article: Article, tables: Tables) -> Product:
-    category = tables.categories.get(article.external_reference, "$['Extern referens']")
-    group = article.size_group
-    variants = [
-        Variant(
-            article_number=join_code(article.article, group, size.size),
-            size=size.size,
-            ean1=size.barcode,
-        )
-        for size in article.sizes
-    ]
-    return Product(
-        article_number=article.article,
-        name={"sv": article.description},
-        manufacturer_id=article.supplier_id,
-        price=excl_vat(article.price, article.vat_rate, 4),
-        tax_rate=quantize(article.vat_rate, 4),
-        price_in=quantize(article.purchase_price, 4),
-        category_id=category,
-        size_group=group,
-        variants=variants or None,
-    )
+    """The article's checks (amounts, VAT, model codes, sizes) and its conversion."""
+    price, rate, price_in = article["Pris"], article["Moms"], article["Inköpspris"]
+    if scaled(price, 2) is None:
+        raise PeerError(amount_problem(price, 2, "$.Pris"))
+    if vat_rate(rate, 2) is None:
+        raise PeerError(vat_problem(rate, 2, "$.Moms"))
+    if scaled(price_in, 2) is None:
+        raise PeerError(amount_problem(price_in, 2, "$['Inköpspris']"))
+    category = tables.categories.get(article["Extern referens"])
+    if category is None:
+        raise PeerError(unknown("categories", article["Extern referens"], "$['Extern referens']"))
+    code, group, sizes = article["Artikel"], article.get("Storleksgrupp"), article.get("Storlekar", ())
+    variants: list[dict[str, Any]] = []
+    if group is None:
+        if sizes or not article_ok(code, False):
+            raise PeerError(_sizes_problem(article))
+    elif not sizes or not article_ok(code, True) or not size_ok(group):
+        raise PeerError(_sizes_problem(article))
+    else:
+        seen: set[str] = set()
+        for item in sizes:
+            size = item["Storlek"]
+            if not size_ok(size) or size in seen:
+                raise PeerError(_sizes_problem(article))
+            seen.add(size)
+            variants.append(
+                {"article_number": f"{code}_{group}_{size}", "size": size, "ean1": item.get("Streckkod")}
+            )
+    return {
+        "article_number": code,
+        "name": {"sv": article["Beskrivning"]},
+        "manufacturer_id": article["LeverantörsID"],
+        "price": (price / (rate / 100 + 1)).quantize(EXPONENTS[4], ROUND_HALF_UP),
+        "tax_rate": rate.quantize(EXPONENTS[4]),
+        "price_in": price_in.quantize(EXPONENTS[4]),
+        "category_id": category,
+        "size_group": group,
+        "variants": variants or None,
+    }
+
+
+def _sizes_problem(article: Article) -> str:
+    """Why the article's number, size group and sizes make no valid variants (error path)."""
+    code, group, sizes = article["Artikel"], article.get("Storleksgrupp"), article.get("Storlekar", ())
+    if group is None:
+        found = code_problems(code, None, None)
+        if sizes:
+            found.append("sizes without a size group")
+    elif not sizes:
+        found = [*code_problems(code, group, "-"), "no sizes"]
+    else:
+        found, seen = [], set()
+        for item in sizes:
+            found += code_problems(code, group, item["Storlek"])
+            if item["Storlek"] in seen:
+                found.append(f"size {item["Storlek"]!r} appears twice")
+            seen.add(item["Storlek"])
+    return "; ".join(dict.fromkeys(found))
 
 
 # --- Bex stock (input) -> Vendre stock update (output) --------------------------------------
 
 
-class Stock(_In):
-    article: str = Field(alias="Artikelnr")
-    size_group: str | None = Field(None, alias="Storleksgrupp")
-    size: str | None = Field(None, alias="Storlek")
-    quantity: int = Field(alias="Lagerantal")
-
-    @model_validator(mode="after")
-    def _code(self) -> Stock:
-        found = code_problems(self.article, self.size_group, self.size)
-        if found:
-            raise ValueError("; ".join(found))
-        return self
+Stock = TypedDict(
+    "Stock",
+    {
+        "Artikelnr": str,
+        "Storleksgrupp": NotRequired[str | None],
+        "Storlek": NotRequired[str | None],
+        "Lagerantal": int,
+    },
+)
 
 
-class StockUpdate(_Out):
+class StockUpdate(TypedDict):
     article_number: str
     quantity: int
     status: int
 
 
-def stock_to_update(stock: Stock, tables: Tables) -> StockUpdate:
-    quantity = max(stock.quantity, 0)
-    code = join_code(stock.article, stock.size_group, stock.size)
-    shown = tables.always_show or quantity > 0
-    return StockUpdate(article_number=code, quantity=quantity, status=1 if shown else 0)
-
-
 # --- the pipelines --------------------------------------------------------------------------
-
-_ORDER_OUT = TypeAdapter(BexOrder)
-_PRODUCT_OUT = TypeAdapter(Product)
-_STOCK_OUT = TypeAdapter(StockUpdate)
 
 
 def order_pipeline(lookups_path: str) -> Callable[[bytes], bytes]:
     tables = load_tables(lookups_path)
-    load = VendreOrder.model_validate_json
-    dump = _ORDER_OUT.dump_json
+    load = TypeAdapter(VendreOrder).validate_json
+    dump = TypeAdapter(BexOrder).dump_json
 
     def run(raw: bytes) -> bytes:
-        return dump(order_to_bex(load(raw), tables), by_alias=True, exclude_none=True)
+        return dump(order_to_bex(load(raw), tables), exclude_none=True)  # type: ignore[arg-type]
 
     return run
 
 
 def product_pipeline(lookups_path: str) -> Callable[[bytes], bytes]:
     tables = load_tables(lookups_path)
-    load = Article.model_validate_json
-    dump = _PRODUCT_OUT.dump_json
+    load = TypeAdapter(Article).validate_json
+    dump = TypeAdapter(Product).dump_json
 
     def run(raw: bytes) -> bytes:
-        return dump(article_to_product(load(raw), tables), exclude_none=True)
+        return dump(article_to_product(load(raw), tables), exclude_none=True)  # type: ignore[arg-type]
 
     return run
 
@@ -511,12 +549,25 @@ def product_pipeline(lookups_path: str) -> Callable[[bytes], bytes]:
 def stream_stock(lookups_path: str, source: str, target: str) -> int:
     """Bex stock JSON Lines in, Vendre stock updates JSON Lines out, one line at a time."""
     tables = load_tables(lookups_path)
-    load = Stock.model_validate_json
-    dump = _STOCK_OUT.dump_json
+    load = TypeAdapter(Stock).validate_json
+    dump = TypeAdapter(StockUpdate).dump_json
+    hidden = 1 if tables.always_show else 0  # the status of a row with nothing in stock
     count = 0
     with open(source, "rb") as lines, open(target, "wb") as out:
         write = out.write
         for line in lines:
-            write(dump(stock_to_update(load(line), tables)) + b"\n")
+            stock = load(line)
+            article, group, size = stock["Artikelnr"], stock.get("Storleksgrupp"), stock.get("Storlek")
+            if not parts_ok(article, group, size):
+                raise PeerError(
+                    f"line {count + 1}: {'; '.join(code_problems(article, group, size))}"
+                )
+            quantity = stock["Lagerantal"]
+            code = article if size is None else f"{article}_{group}_{size}"
+            if quantity > 0:
+                update = {"article_number": code, "quantity": quantity, "status": 1}
+            else:
+                update = {"article_number": code, "quantity": 0, "status": hidden}
+            write(dump(update) + b"\n")  # type: ignore[arg-type]
             count += 1
     return count

@@ -1,4 +1,11 @@
-"""Checks of loaded values that the wire's types alone do not express."""
+"""Checks of loaded values that the wire's types alone do not express.
+
+A check is a :class:`Check`: called with a value, it returns it or raises
+:class:`~bexvendre_mapping.MappingError`; where its failure is one Python expression of the
+value, it also gives that expression (:meth:`Check.fails`), which the generated loaders write
+inline. Both are written here, side by side, once per check; ``tests/test_fastpath.py`` proves
+on generated values that each expression is true exactly when its check raises.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +14,16 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any, TypeVar
 
+import attrs
+
 from bexvendre_mapping._errors import MappingError
 from bexvendre_mapping._text import show
 
 __all__ = [
-    "INLINE_NAMES",
+    "Check",
     "at_least",
     "country_code",
     "currency_code",
-    "failure_condition",
     "nonempty",
     "one_of",
     "positive_amount",
@@ -29,40 +37,62 @@ _CURRENCY = re.compile(r"[A-Z]{3}")
 _COUNTRY = re.compile(r"[A-Z]{2}")
 
 
-# A check whose failure is one Python expression of the value, for the generated loaders to
-# write inline (spelled with `{}` for the value): the check raises exactly when it is true.
-_FAILS_WHEN: dict[Callable[..., Any], str] = {}
-# The names those expressions use besides builtins, for the generated loaders' globals.
-INLINE_NAMES: dict[str, Any] = {}
+@attrs.frozen(eq=False)
+class Check:
+    """A check of a loaded value, as a callable and, where it can be, as inline source.
+
+    Attributes:
+        name: what it checks, for messages and the reference tables (``nonempty``).
+        function: returns the value, or raises MappingError.
+        failure: a Python expression of the value (``{}``) true exactly when ``function``
+            raises, or ``None`` when there is none (the generated code then calls it).
+        names: the globals that expression uses besides builtins.
+        arguments: what the check was made with (``at_least(1)``: ``(1,)``).
+        description: the check in words, for the reference tables.
+    """
+
+    name: str
+    function: Callable[[Any], Any]
+    failure: str | None = None
+    names: Mapping[str, Any] = attrs.field(factory=dict)
+    arguments: tuple[Any, ...] = ()
+    description: str = ""
+
+    def __call__(self, value: Any) -> Any:
+        return self.function(value)
+
+    def fails(self, var: str) -> str | None:
+        """The inline expression of ``var`` true exactly when the check raises, if any."""
+        return None if self.failure is None else self.failure.format(var)
 
 
-def failure_condition(check: Callable[..., Any]) -> str | None:
-    """The expression (``{}`` for the value) true exactly when ``check`` raises, if known."""
-    try:
-        return _FAILS_WHEN.get(check)
-    except TypeError:  # an unhashable check
-        return None
-
-
-def nonempty(value: str) -> str:
-    """A string that is not empty or blank."""
+def _nonempty(value: str) -> str:
     if not value.strip():
         raise MappingError(f"must not be empty, got {show(value)}")
     return value
 
 
-_FAILS_WHEN[nonempty] = "not {}.strip()"
+nonempty = Check("nonempty", _nonempty, "not {}.strip()", description="not empty or blank")
+"""A string that is not empty or blank."""
 
 
-def currency_code(value: str) -> str:
-    """An ISO 4217 code: three capital letters."""
+def _currency_code(value: str) -> str:
     if not _CURRENCY.fullmatch(value):
         raise MappingError(f"expected an ISO 4217 currency code like 'SEK', got {show(value)}")
     return value
 
 
-def country_code(value: str) -> str:
-    """An ISO 3166-1 alpha-2 code: two capital letters."""
+currency_code = Check(
+    "currency_code",
+    _currency_code,
+    "_CURRENCY_FULL({}) is None",
+    {"_CURRENCY_FULL": _CURRENCY.fullmatch},
+    description="ISO 4217 currency code",
+)
+"""An ISO 4217 code: three capital letters."""
+
+
+def _country_code(value: str) -> str:
     if not _COUNTRY.fullmatch(value):
         raise MappingError(
             f"expected an ISO 3166-1 alpha-2 country code like 'SE', got {show(value)}"
@@ -70,12 +100,17 @@ def country_code(value: str) -> str:
     return value
 
 
-INLINE_NAMES.update(_CURRENCY_FULL=_CURRENCY.fullmatch, _COUNTRY_FULL=_COUNTRY.fullmatch)
-_FAILS_WHEN[currency_code] = "_CURRENCY_FULL({}) is None"
-_FAILS_WHEN[country_code] = "_COUNTRY_FULL({}) is None"
+country_code = Check(
+    "country_code",
+    _country_code,
+    "_COUNTRY_FULL({}) is None",
+    {"_COUNTRY_FULL": _COUNTRY.fullmatch},
+    description="ISO 3166-1 alpha-2 country code",
+)
+"""An ISO 3166-1 alpha-2 code: two capital letters."""
 
 
-def at_least(minimum: int) -> Callable[[int], int]:
+def at_least(minimum: int) -> Check:
     """An integer of at least ``minimum``."""
 
     def check(value: int) -> int:
@@ -83,38 +118,56 @@ def at_least(minimum: int) -> Callable[[int], int]:
             raise MappingError(f"must be at least {minimum}, got {show(value)}")
         return value
 
-    _FAILS_WHEN[check] = f"{{}} < {int(minimum)!r}"
-    return check
+    return Check(
+        "at_least",
+        check,
+        f"{{}} < {int(minimum)!r}",
+        arguments=(minimum,),
+        description=f"at least {minimum}",
+    )
 
 
-def vat_percent(value: Decimal) -> Decimal:
-    """A VAT percent: from 0 to 100 (Sweden's are 25, 12, 6 and 0).
+# Decimal bounds: comparing two Decimals takes half the time of a Decimal and an int.
+_NO_VAT, _ALL_VAT = Decimal(0), Decimal(100)
 
-    Below -100 a price would change sign with VAT, at -100 it could not be taken off again
-    (a division by zero), and nothing outside 0 to 100 is a VAT rate anywhere.
-    """
+
+def _vat_percent(value: Decimal) -> Decimal:
     if not _NO_VAT <= value <= _ALL_VAT:
         raise MappingError(f"must be a VAT percent from 0 to 100, got {show(value)}")
     return value
 
 
-# Decimal bounds: comparing two Decimals takes half the time of a Decimal and an int.
-_NO_VAT, _ALL_VAT = Decimal(0), Decimal(100)
-INLINE_NAMES.update(_NO_VAT=_NO_VAT, _ALL_VAT=_ALL_VAT)
-_FAILS_WHEN[vat_percent] = "not _NO_VAT <= {} <= _ALL_VAT"
+vat_percent = Check(
+    "vat_percent",
+    _vat_percent,
+    "not _NO_VAT <= {} <= _ALL_VAT",
+    {"_NO_VAT": _NO_VAT, "_ALL_VAT": _ALL_VAT},
+    description="VAT percent, 0 to 100",
+)
+"""A VAT percent: from 0 to 100 (Sweden's are 25, 12, 6 and 0).
+
+Below -100 a price would change sign with VAT, at -100 it could not be taken off again (a
+division by zero), and nothing outside 0 to 100 is a VAT rate anywhere.
+"""
 
 
-def positive_amount(value: Decimal) -> Decimal:
-    """An amount above zero: what a gift card pays for an order."""
+def _positive_amount(value: Decimal) -> Decimal:
     if not value > _NO_VAT:
         raise MappingError(f"must be more than 0, got {show(value)}")
     return value
 
 
-_FAILS_WHEN[positive_amount] = "not {} > _NO_VAT"
+positive_amount = Check(
+    "positive_amount",
+    _positive_amount,
+    "not {} > _NO_VAT",
+    {"_NO_VAT": _NO_VAT},
+    description="more than 0",
+)
+"""An amount above zero: what a gift card pays for an order."""
 
 
-def one_of(*allowed: H) -> Callable[[H], H]:
+def one_of(*allowed: H) -> Check:
     """A value among ``allowed``."""
 
     def check(value: H) -> H:
@@ -123,12 +176,18 @@ def one_of(*allowed: H) -> Callable[[H], H]:
             raise MappingError(f"must be one of {listed}, got {show(value)}")
         return value
 
-    if all(type(a) in (int, str) for a in allowed):  # their repr() is their literal
-        _FAILS_WHEN[check] = f"{{}} not in {allowed!r}"
-    return check
+    # Written inline only where each value's repr() is its literal.
+    literal = all(type(a) in (int, str) for a in allowed)
+    return Check(
+        "one_of",
+        check,
+        f"{{}} not in {allowed!r}" if literal else None,
+        arguments=allowed,
+        description="one of " + ", ".join(repr(a) for a in allowed),
+    )
 
 
-def with_languages(*required: str) -> Callable[[Mapping[str, Any]], Mapping[str, Any]]:
+def with_languages(*required: str) -> Check:
     """A per-language text object holding at least the ``required`` languages."""
 
     def check(value: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -137,4 +196,9 @@ def with_languages(*required: str) -> Callable[[Mapping[str, Any]], Mapping[str,
             raise MappingError(f"needs a text for {', '.join(repr(m) for m in missing)}")
         return value
 
-    return check
+    return Check(
+        "with_languages",
+        check,
+        arguments=required,
+        description="texts for " + ", ".join(repr(r) for r in required),
+    )

@@ -11,6 +11,7 @@ __all__ = [
     "closest",
     "find_surrogate",
     "has_control_character",
+    "json_decimal",
     "json_type",
     "show",
     "surrogate_problem",
@@ -96,3 +97,18 @@ def surrogate_problem(text: str, what: str = "text") -> str | None:
     if found is None:
         return None
     return f"{what} with a lone surrogate (\\u{ord(found.group()):04x})"
+
+
+def json_decimal(text: str) -> Decimal:
+    """A JSON number with a fraction or an exponent, exactly: both JSON engines' hook.
+
+    Raises:
+        ValueError: an exponent beyond what Decimal holds (``1e999999999999999999999``).
+            The standard library's decoder lets it through as it is, and msgspec's wraps it
+            in an error it does not take, so that the standard library reports it as well.
+    """
+    try:
+        return Decimal(text)
+    except ArithmeticError:  # InvalidOperation: the decoder checked the syntax, so the exponent
+        msg = f"the number {show(text)} is out of range"
+        raise ValueError(msg) from None

@@ -24,8 +24,9 @@ from bexvendre_mapping import bex, vendre
 from bexvendre_mapping._errors import MappingError, Problem, UnknownCodeError, bounded, note
 from bexvendre_mapping._kinds import KINDS, OTHER
 from bexvendre_mapping._lookups import CodeTable, Lookups
+from bexvendre_mapping._plan import wire_keys
 from bexvendre_mapping._text import closest, json_type, show
-from bexvendre_mapping._wire import child_path, dumps_json, parse_document, wire_keys
+from bexvendre_mapping._wire import child_path, dumps_json, parse_document
 from bexvendre_mapping.convert._orders import NOT_ROWS
 
 __all__ = ["main"]

@@ -16,11 +16,12 @@ from typing import Literal
 
 from bexvendre_mapping import bex, vendre
 from bexvendre_mapping._errors import MappingError, Problem
-from bexvendre_mapping._fastpath import fast_loader
+from bexvendre_mapping._fastpath import DECLINED, fast_loader
 from bexvendre_mapping._kinds import KINDS, OTHER
 from bexvendre_mapping._lookups import Lookups
 from bexvendre_mapping._modelcode import join_code
-from bexvendre_mapping._wire import _parse, dumps_json, wire_keys
+from bexvendre_mapping._plan import wire_keys
+from bexvendre_mapping._wire import _parse, dumps_json
 from bexvendre_mapping.convert._catalog import stock_level
 
 __all__ = ["KIND_NAMES", "convert_lines"]
@@ -73,7 +74,7 @@ def convert_lines(
         if shortcut is not None:
             try:
                 converted: bytes | None = shortcut(line)
-            except Exception:  # noqa: BLE001 - not taken: the usual route below says why
+            except DECLINED:  # not taken: the usual route below gives the result or error
                 converted = None
             if converted is not None:
                 yield converted

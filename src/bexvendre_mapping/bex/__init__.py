@@ -14,7 +14,7 @@ For every entity there is ``load_<entity>(data, *, strict=False, time_zone=...)`
 
 from __future__ import annotations
 
-from bexvendre_mapping._wire import Codec as _Codec
+from bexvendre_mapping._codec import Codec as _Codec
 from bexvendre_mapping.bex._models import (
     Article,
     BonusBalance,

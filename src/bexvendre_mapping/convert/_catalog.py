@@ -69,18 +69,16 @@ def article_to_vendre(article: bex.Article, lookups: Lookups) -> vendre.Product:
     )
     problems.raise_if_any()
     code, group, variant = article.article, article.size_group, fast_builder(vendre.Variant)
-    # vendre.Product(article_number=..., name=..., ...): the fields in their order.
     product: vendre.Product = fast_builder(vendre.Product)(
-        scalars["article_number"],
-        {"sv": article.description},
-        scalars["manufacturer_id"],
-        excl_vat(article.price, article.vat_rate, 4),
-        scalars["tax_rate"],
-        scalars["price_in"],
-        scalars["category_id"],
-        scalars["size_group"],
-        # vendre.Variant(article_number=..., size=..., ean1=...)
-        tuple([variant(ModelCode(code, group, s.size), s.size, s.barcode) for s in article.sizes]),
+        **scalars,  # what the field map's rules copy
+        name={"sv": article.description},
+        price=excl_vat(article.price, article.vat_rate, 4),
+        variants=tuple(
+            [
+                variant(article_number=ModelCode(code, group, s.size), size=s.size, ean1=s.barcode)
+                for s in article.sizes
+            ]
+        ),
     )
     return product
 

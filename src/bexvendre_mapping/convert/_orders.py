@@ -13,8 +13,9 @@ from bexvendre_mapping import bex, vendre
 from bexvendre_mapping._errors import ModelCodeError, TotalsMismatchError, UnknownCodeError
 from bexvendre_mapping._fastpath import fast_builder
 from bexvendre_mapping._lookups import Lookups
+from bexvendre_mapping._plan import Hook
 from bexvendre_mapping._text import closest, show
-from bexvendre_mapping._wire import Hook, child_path
+from bexvendre_mapping._wire import child_path
 from bexvendre_mapping.convert._support import (
     Copier,
     Problems,
@@ -143,7 +144,7 @@ def order_to_bex(order: vendre.Order, lookups: Lookups) -> bex.Order:
         total_paid = _ZERO
 
     payment = build.payment
-    payments = [payment(*web, total_paid)]
+    payments = [payment(**web, amount=total_paid)]
     if order.gift_cards:
         exponent, payment_date = _EXPONENTS[places], order.payment.date_added
         gift_code = lookups.gift_card_payment_code
@@ -155,9 +156,14 @@ def order_to_bex(order: vendre.Order, lookups: Lookups) -> bex.Order:
                 problems.add(
                     f"$.gift_cards[{index}].amount", f"must be more than 0, got {show(card.amount)}"
                 )
-            # bex.Payment(document_number=..., transaction_number=..., date=..., code=...)
             payments.append(
-                payment(card.code, card.reservation_id, payment_date, gift_code, amount)
+                payment(
+                    document_number=card.code,
+                    transaction_number=card.reservation_id,
+                    date=payment_date,
+                    code=gift_code,
+                    amount=amount,
+                )
             )
     rows_total = sum(map(_AMOUNT, rows), _ZERO)
     if rows_fit and not _MIN < rows_total < _MAX:
@@ -174,20 +180,19 @@ def order_to_bex(order: vendre.Order, lookups: Lookups) -> bex.Order:
     if problems.errors:
         problems.raise_if_any()
 
-    # bex.Order(number=..., order_date=..., ...): the fields in their order.
     result: bex.Order = build.order(
-        str(order.id),
-        order.date_added,
-        None if order.customer_id is None else str(order.customer_id),
-        order.currency,
-        order.currency_value,
-        invoice,
-        orderer,
-        delivery,
-        tuple(payments),
-        tuple(rows),
-        shipping_id,
-        rows_total,
+        number=str(order.id),
+        order_date=order.date_added,
+        customer_number=None if order.customer_id is None else str(order.customer_id),
+        currency=order.currency,
+        currency_rate=order.currency_value,
+        invoice_address=invoice,
+        orderer=orderer,
+        delivery_address=delivery,
+        payments=tuple(payments),
+        rows=tuple(rows),
+        shipping_id=shipping_id,
+        total=rows_total,
     )
     return result
 
@@ -230,8 +235,16 @@ def _fee_rows(  # noqa: PLR0917 - order_to_bex's state, passed once
         value = scaled_exactly(total.value, exponent)
         if value is None:
             value = problems.exact(total.value, places, f"$.totals[{index}].value")
-        # bex.Row(article=..., size_group=None, size=None, quantity=1, description=...)
-        rows.append(row(article or "", None, None, 1, total.title, value, fee_rate, value))
+        rows.append(
+            row(
+                article=article or "",
+                quantity=1,
+                description=total.title,
+                price=value,
+                vat_rate=fee_rate,
+                amount=value,
+            )
+        )
     return total_paid
 
 
@@ -301,15 +314,15 @@ def _product_rows(  # noqa: PLR0917 - order_to_bex's state, passed once
             _row_out_of_range(index, product, price, problems)
             fit = False
         rows.append(
-            row(  # bex.Row(article=..., size_group=..., ...): the fields in their order
-                model.article,
-                model.size_group,
-                model.size,
-                quantity,
-                product.name,
-                price,
-                vat_rate,
-                amount,
+            row(
+                article=model.article,
+                size_group=model.size_group,
+                size=model.size,
+                quantity=quantity,
+                description=product.name,
+                price=price,
+                vat_rate=vat_rate,
+                amount=amount,
             )
         )
     return rows, fit
@@ -536,8 +549,9 @@ def _vendre_rows(
         if kind is not None:
             if kind == "ot_shipping":
                 shipping_title = row.description
-            # vendre.Total(class_=..., title=..., value=...)
-            fee_totals.append(total(kind, row.description, quantize(row.amount, _PRICE)))
+            fee_totals.append(
+                total(class_=kind, title=row.description, value=quantize(row.amount, _PRICE))
+            )
             continue
         try:
             code = row.model_code
@@ -554,8 +568,9 @@ def _vendre_rows(
         _, factor, tax = entry
         price = (row.price / factor).quantize(price_exponent, ROUND_HALF_UP)
         subtotal += quantity * (price * factor).quantize(incl_exponent, ROUND_HALF_UP)
-        # vendre.OrderProduct(quantity=..., model=..., name=..., price=..., tax=...)
-        products.append(product(quantity, code, row.description, price, tax))
+        products.append(
+            product(quantity=quantity, model=code, name=row.description, price=price, tax=tax)
+        )
     return _VendreRows(products, fee_totals, shipping_title, subtotal, by_rate)
 
 

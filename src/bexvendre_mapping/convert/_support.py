@@ -11,9 +11,10 @@ import attrs
 
 from bexvendre_mapping._dates import DEFAULT_TIME_ZONE, time_zone
 from bexvendre_mapping._errors import MappingError, Problem, note
-from bexvendre_mapping._fastpath import _Source, fast_builder
+from bexvendre_mapping._fastpath import fast_builder
 from bexvendre_mapping._lookups import CodeTable, Lookups
-from bexvendre_mapping._wire import child_path, dump_problems, wire_keys, wire_places
+from bexvendre_mapping._plan import Source, plan_of, wire_keys, wire_places
+from bexvendre_mapping._wire import child_path, dump_problems
 from bexvendre_mapping.fieldmap import EntityMap, FieldRule
 from bexvendre_mapping.money import CONTEXT
 
@@ -329,18 +330,16 @@ def block_copier(
 ) -> Copier:
     """:func:`copy_block` as a function, for converters that copy a block on every call.
 
-    The function gives the leading arguments of ``fast_builder(target_cls)``, in the
-    target's field order, up to the last field the block sets; a field before it that the
-    block does not set gets its default. The caller adds the fields after it:
-    ``fast_builder(bex.Payment)(*copy(...), amount)``. With ``whole``, for a block that
-    gives the whole model (an address), the function returns the ``target_cls`` itself,
-    built from those arguments and the defaults of the fields after them.
+    The function gives the keyword arguments of ``fast_builder(target_cls)`` that the
+    block sets; the caller adds the others:
+    ``fast_builder(bex.Payment)(**copy(...), amount=amount)``. With ``whole``, for a block
+    that gives the whole model (an address), the function returns the ``target_cls``
+    itself, the fields the block does not set taking their defaults.
 
     Raises:
-        TypeError: the block leaves out a field without a default before its last field
-            (with ``whole``, any field without a default).
+        TypeError: with ``whole``, the block leaves out a field without a default.
     """
-    output = "model" if whole else "arguments"
+    output = "model" if whole else "mapping"
     return _copier(entity, source_cls, target_cls, to_bex, vendre_prefix, bex_prefix, output)
 
 
@@ -352,17 +351,17 @@ def _copier(  # noqa: PLR0917 - a cache key, called from two places
     to_bex: bool,
     vendre_prefix: str,
     bex_prefix: str,
-    output: Literal["mapping", "arguments", "model"],
+    output: Literal["mapping", "model"],
 ) -> Copier:
     """The block's steps as one generated function.
 
     Each step is a few lines of it, as in the generated loaders: the loop over the plan and
     its getattr calls were a third of the cost of a copy. A look-up reads the table's dict
     first; only an unknown code pays for the path and the error. ``output`` is what it
-    returns: the target's keyword arguments (``"mapping"``), its leading positional
-    arguments (``"arguments"``, see :func:`block_copier`) or the target itself (``"model"``).
+    returns: the target's keyword arguments (``"mapping"``) or the target itself, built by
+    keyword (``"model"``).
     """
-    src = _Source()
+    src = Source()
     src.add(0, "def copy(source, lookups, problems, path):")
     values = {}
     steps = _plan(entity.block(vendre_prefix, bex_prefix), source_cls, target_cls, to_bex)
@@ -384,27 +383,18 @@ def _copier(  # noqa: PLR0917 - a cache key, called from two places
             call = f"problems.exact({var}, {step.places}, {field_path})"
             src.add(1, f"if {var} is not None:", f"    {var} = {call}")
         values[step.target] = var
+    aliases = {f.name: f.alias for f in plan_of(target_cls).fields}
     if output == "mapping":
-        src.add(1, f"return {{{', '.join(f'{t!r}: {v}' for t, v in values.items())}}}")
+        items = ", ".join(f"{aliases[t]!r}: {v}" for t, v in values.items())
+        src.add(1, f"return {{{items}}}")
     else:
-        fields = attrs.fields(target_cls)
-        last = len(fields) - 1
-        if output == "arguments":
-            last = max(index for index, f in enumerate(fields) if f.name in values)
-        items = []
-        for field in fields[: last + 1]:
-            default: Any = field.default
-            if field.name in values:
-                items.append(values[field.name])
-            elif default is attrs.NOTHING or isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+        for field in plan_of(target_cls).fields:
+            if field.required and field.name not in values:
                 msg = f"the block sets no value for {target_cls.__qualname__}.{field.name}"
                 raise TypeError(msg)
-            else:
-                items.append(src.ref(default, "default"))
-        if output == "model":
-            src.add(1, f"return {src.ref(fast_builder(target_cls), 'build')}({', '.join(items)})")
-        else:
-            src.add(1, f"return ({', '.join(items)},)")
+        build = src.ref(fast_builder(target_cls), "build")
+        items = ", ".join(f"{aliases[t]}={v}" for t, v in values.items())
+        src.add(1, f"return {build}({items})")
     label = f"copier {entity.name} {source_cls.__qualname__} to {target_cls.__qualname__}"
     return src.build("copy", f"{label} ({output})")
 

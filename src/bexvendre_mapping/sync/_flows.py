@@ -19,7 +19,7 @@ from bexvendre_mapping import bex, convert, vendre
 from bexvendre_mapping._errors import MappingError
 from bexvendre_mapping._lookups import Lookups
 from bexvendre_mapping._modelcode import ModelCode
-from bexvendre_mapping._wire import _int
+from bexvendre_mapping._plan import load_int as _int
 from bexvendre_mapping.http import (
     BexClient,
     HttpError,

@@ -13,7 +13,7 @@ b'{"article_number":"1001_SKO_42","quantity":3,"status":1}'
 
 from __future__ import annotations
 
-from bexvendre_mapping._wire import Codec as _Codec
+from bexvendre_mapping._codec import Codec as _Codec
 from bexvendre_mapping.vendre._models import (
     Address,
     BonusBalance,

@@ -25,7 +25,7 @@ from bexvendre_mapping._checks import (
 )
 from bexvendre_mapping._errors import Problem
 from bexvendre_mapping._modelcode import ModelCode
-from bexvendre_mapping._wire import wire
+from bexvendre_mapping._plan import wire
 
 __all__ = [
     "Address",
