@@ -32,6 +32,7 @@ CORE_TESTS = [
     "tests/test_cli.py",
     "tests/test_stream.py",
     "tests/test_http_import.py",
+    "tests/test_imports.py",
     "tests/test_vat_and_arithmetic.py",
 ]
 

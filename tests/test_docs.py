@@ -7,6 +7,7 @@ whose first line is ``# not run`` is skipped. Blocks state their results with ``
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from pathlib import Path
 
@@ -55,7 +56,11 @@ def test_page_examples_run(page: str, monkeypatch: pytest.MonkeyPatch) -> None:
     for first_line, code in python_blocks(path.read_text(encoding="utf-8")):
         # Pad with blank lines so that a traceback names the line in the Markdown file.
         source = "\n" * (first_line - 1) + code
-        exec(compile(source, str(path), "exec"), namespace)  # noqa: S102 - the docs' own code
+        # dont_inherit: the block runs as a user's script would, without this module's
+        # `from __future__ import annotations` (which would leave its classes' annotations
+        # as strings that no module can resolve).
+        code_object = compile(source, str(path), "exec", dont_inherit=True)
+        exec(code_object, namespace)  # noqa: S102 - the docs' own code
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -72,3 +77,14 @@ def test_skip_marker_and_line_numbers() -> None:
         "intro\n```python\nx = 1\n```\n\n```python\n# not run\nboom()\n```\n```python\ny = 2\n```\n"
     )
     assert python_blocks(text) == [(3, "x = 1\n"), (11, "y = 2\n")]
+
+
+def test_model_tables_are_current() -> None:
+    """docs/models.md's field tables are what tools/model_tables.py generates from the plans."""
+    spec = importlib.util.spec_from_file_location("model_tables", ROOT / "tools/model_tables.py")
+    assert spec is not None
+    assert spec.loader is not None
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    page = (DOCS / "models.md").read_text(encoding="utf-8")
+    assert tool.render(page) == page, "stale tables: run python tools/model_tables.py"

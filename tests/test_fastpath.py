@@ -595,10 +595,10 @@ class _WithPlacesOnText:
 def test_an_unsupported_annotation_is_a_type_error_when_the_codec_is_built(
     cls: type, message: str
 ) -> None:
-    from bexvendre_mapping._codec import Codec  # noqa: PLC0415 - the public codec's check
-
+    with pytest.raises(TypeError, match=message):  # at its first use, whatever the input
+        Codec(cls).load({})
     with pytest.raises(TypeError, match=message):
-        Codec(cls)
+        Codec(cls).dump(cls.__new__(cls))
     with pytest.raises(TypeError, match=message):
         fast_loader(cls, ZONE, False)
 
@@ -1017,8 +1017,8 @@ def test_the_usual_checks_are_written_inline() -> None:
     assert nonempty.fails("v") == "not v.strip()"
     assert at_least(1).fails("v") == "v < 1"
     assert one_of(0, 1).fails("v") == "v not in (0, 1)"
-    assert currency_code.fails("v") == "_CURRENCY_FULL(v) is None"
-    assert country_code.fails("v") == "_COUNTRY_FULL(v) is None"
+    assert currency_code.fails("v") == "_CURRENCY_CODE_FULL(v) is None"
+    assert country_code.fails("v") == "_COUNTRY_CODE_FULL(v) is None"
     assert with_languages("sv").fails("v") is None  # called, not written inline
     assert vat_percent.fails("v") == "not _NO_VAT <= v <= _ALL_VAT"
 

@@ -815,3 +815,79 @@ def test_a_hand_built_model_with_a_value_its_check_refuses_is_a_mapping_error() 
         convert.gift_card_to_bex(card)
     assert info.value.paths == ("$.status",)
     assert isinstance(info.value.__cause__, KeyError)
+
+
+# --- bexvendre_mapping.converter: the models inside a user's own attrs classes --------------
+
+
+@attrs.frozen
+class _Envelope:
+    """A queue message as a user of the library might define it."""
+
+    shop: str
+    order: bex.Order
+    stock: tuple[vendre.StockUpdate, ...] = ()
+    code: ModelCode | None = None
+
+
+def _bex_order_document() -> dict[str, Any]:
+    lookups = Lookups.from_toml(EXAMPLES / "lookups.toml")
+    order = vendre.load_order((EXAMPLES / "vendre-order.json").read_bytes())
+    return json.loads(bex.dumps_order(convert.order_to_bex(order, lookups)))
+
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def test_the_converter_structures_and_unstructures_models_inside_a_users_class() -> None:
+    from bexvendre_mapping import converter  # noqa: PLC0415 - the public name under test
+
+    document = _bex_order_document()
+    message = {
+        "shop": "acme",
+        "order": document,
+        "stock": [{"article_number": "1001_SKO_42", "quantity": 3, "status": 1}],
+        "code": "1001_SKO_42",
+    }
+    envelope = converter.structure(message, _Envelope)
+    assert envelope.order == bex.load_order(document)
+    assert envelope.stock == (vendre.load_stock_update(message["stock"][0]),)
+    assert envelope.code == ModelCode("1001", "SKO", "42")
+    out = converter.unstructure(envelope)
+    assert out["order"] == bex.dump_order(envelope.order)
+    assert out["stock"] == [vendre.dump_stock_update(envelope.stock[0])]
+    assert out["code"] == "1001_SKO_42"
+    assert converter.structure(json.loads(json.dumps(out)), _Envelope) == envelope
+
+
+def test_the_converter_reports_a_models_problems_with_their_paths() -> None:
+    """A bad model inside the envelope: cattrs' error holds the library's MappingError with
+    every problem, paths inside the model."""
+    from bexvendre_mapping import converter  # noqa: PLC0415
+
+    document = _bex_order_document()
+    document["Valuta"] = "kronor"
+    del document["FraktID"]
+    with pytest.raises(Exception) as caught:  # noqa: PT011 - cattrs' own class, checked below
+        converter.structure({"shop": "acme", "order": document}, _Envelope)
+    import cattrs  # noqa: PLC0415
+
+    assert isinstance(caught.value, cattrs.ClassValidationError)
+    (inner,) = caught.value.exceptions
+    assert isinstance(inner, MappingError)
+    assert [p.path for p in inner.problems] == ["$.Valuta", "$.FraktID"]
+
+
+def test_make_converter_takes_the_shops_zone_and_strictness() -> None:
+    from bexvendre_mapping import make_converter  # noqa: PLC0415
+
+    document = _bex_order_document()
+    helsinki = make_converter(time_zone="Europe/Helsinki")
+    order = helsinki.structure(document, bex.Order)
+    assert order == bex.load_order(document, time_zone="Europe/Helsinki")
+    assert helsinki.unstructure(order) == bex.dump_order(order, time_zone="Europe/Helsinki")
+    strict = make_converter(strict=True)
+    with pytest.raises(MappingError, match="unknown field 'Extra'"):
+        strict.structure({**document, "Extra": 1}, bex.Order)
+    with pytest.raises(MappingError, match="time zone"):
+        make_converter(time_zone="Nowhere/Atlantis")

@@ -262,7 +262,7 @@ def order_to_bex(order: VendreOrder, tables: Tables) -> BexOrder:  # noqa: PLR09
             if vat is None:
                 if vat_rate(tax, 4) is None:
                     raise PeerError(vat_problem(tax, 4, f"$.products[{index}].tax"))
-                problems.append(f"$.products[{index}].tax: {tax} cannot be written with 2 decimals")
+                problems.append(f"$.products[{index}].tax: {tax} has more than 2 decimals")
             last_tax, factor = tax, tax / 100 + 1
         price = (excl * factor).quantize(exponent, ROUND_HALF_UP)
         quantity = product.quantity
@@ -341,14 +341,15 @@ def order_to_bex(order: VendreOrder, tables: Tables) -> BexOrder:  # noqa: PLR09
     for index, card in enumerate(order.gift_cards):
         if blank(card.code) or blank(card.reservation_id):
             raise PeerError(f"$.gift_cards[{index}]: code and reservation_id must not be empty")
-        amount = scaled(card.amount, places)
+        given = card.amount
+        amount = scaled(given, places)
         if amount is None:
-            if scaled(card.amount, 4) is None:
-                raise PeerError(amount_problem(card.amount, 4, f"$.gift_cards[{index}].amount"))
+            if scaled(given, 4) is None:
+                raise PeerError(amount_problem(given, 4, f"$.gift_cards[{index}].amount"))
             problems.append(
-                f"$.gift_cards[{index}].amount: {card.amount} has more than {places} decimals"
+                f"$.gift_cards[{index}].amount: {given} has more than {places} decimals"
             )
-            amount = card.amount
+            amount = given
         if not amount > ZERO:
             problems.append(f"$.gift_cards[{index}].amount: must be more than 0")
         paid += amount

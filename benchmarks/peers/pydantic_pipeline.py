@@ -1,15 +1,17 @@
 """The library's jobs written with pydantic v2: the order, product and stock pipelines.
 
-Input models are ``BaseModel``s loaded with ``model_validate_json``: parsing, required
-fields, types and ``quantity >= 1`` (``Field(ge=1)``) are checked in pydantic-core, without
-calling back into Python. Everything pydantic-core has no native check for is checked in one
-Python pass, the conversion itself, with the lean helpers of ``peers/_common.py``: every
-model code against SPEC §4, every amount finite, below 10**15 and with at most 4 (Vendre) or
-2 (Bex) decimals (pydantic's ``decimal_places``/``gt``/``lt`` would call back into
-``decimal`` for each), VAT percents from 0 to 100, the currency, non-empty codes (through
-the code tables, which hold none). The output is not validated again: the conversion builds
-plain dicts with the wire keys, and pydantic-core serialises them through a ``TypeAdapter``
-of ``TypedDict``s that declares their types (decimals as strings), ``None`` left out.
+As pydantic's performance guide advises (use ``TypedDict`` over nested models, a
+``TypeAdapter`` built once, ``validate_json`` on the bytes), the inputs are ``TypedDict``s
+with the wire keys, validated by ``TypeAdapter.validate_json``: parsing, required fields,
+types and ``quantity >= 1`` (``Field(ge=1)``) are checked in pydantic-core, without calling
+back into Python. Everything pydantic-core has no native check for is checked in one Python
+pass, the conversion itself, with the lean helpers of ``peers/_common.py``: every model code
+against SPEC §4, every amount finite, below 10**15 and with at most 4 (Vendre) or 2 (Bex)
+decimals (``decimal_places``/``gt``/``lt`` would call back into ``decimal`` for each value),
+VAT percents from 0 to 100, the currency, non-empty codes (through the code tables, which
+hold none). The output is not validated again: the conversion builds plain dicts with the
+wire keys, serialised by pydantic-core through a ``TypeAdapter`` of ``TypedDict``s that
+declares their types (decimals as strings), ``None`` left out (``exclude_none``).
 """
 
 from __future__ import annotations
@@ -240,7 +242,7 @@ def order_to_bex(order: VendreOrder, tables: Tables) -> BexOrder:  # noqa: PLR09
     for index, product in enumerate(order["products"]):
         parts = split_code(product["model"])
         if parts is None:
-            raise PeerError(f"$.products[{index}].model: {code_problem(product["model"])}")
+            raise PeerError(f"$.products[{index}].model: {code_problem(product['model'])}")
         article, group, size = parts
         if size is None and (article == shipping_id or article in fee_numbers):
             problems.append(
@@ -255,7 +257,7 @@ def order_to_bex(order: VendreOrder, tables: Tables) -> BexOrder:  # noqa: PLR09
             if vat is None:
                 if vat_rate(tax, 4) is None:
                     raise PeerError(vat_problem(tax, 4, f"$.products[{index}].tax"))
-                problems.append(f"$.products[{index}].tax: {tax} cannot be written with 2 decimals")
+                problems.append(f"$.products[{index}].tax: {tax} has more than 2 decimals")
             last_tax, factor = tax, tax / 100 + 1
         price = (excl * factor).quantize(exponent, ROUND_HALF_UP)
         quantity = product["quantity"]
@@ -334,14 +336,15 @@ def order_to_bex(order: VendreOrder, tables: Tables) -> BexOrder:  # noqa: PLR09
     for index, card in enumerate(order.get("gift_cards", ())):
         if blank(card["code"]) or blank(card["reservation_id"]):
             raise PeerError(f"$.gift_cards[{index}]: code and reservation_id must not be empty")
-        amount = scaled(card["amount"], places)
+        given = card["amount"]
+        amount = scaled(given, places)
         if amount is None:
-            if scaled(card["amount"], 4) is None:
-                raise PeerError(amount_problem(card["amount"], 4, f"$.gift_cards[{index}].amount"))
+            if scaled(given, 4) is None:
+                raise PeerError(amount_problem(given, 4, f"$.gift_cards[{index}].amount"))
             problems.append(
-                f"$.gift_cards[{index}].amount: {card["amount"]} has more than {places} decimals"
+                f"$.gift_cards[{index}].amount: {given} has more than {places} decimals"
             )
-            amount = card["amount"]
+            amount = given
         if not amount > ZERO:
             problems.append(f"$.gift_cards[{index}].amount: must be more than 0")
         paid += amount
@@ -363,10 +366,11 @@ def order_to_bex(order: VendreOrder, tables: Tables) -> BexOrder:  # noqa: PLR09
         if abs(rows_total - paid) > tolerance and tables.totals_policy == "error":
             raise PeerError(f"$.totals: the rows add up to {rows_total}, but {paid} was paid")
 
+    customer = order.get("customer_id")
     return {
         "Ordernr": str(order["id"]),
         "Orderdatum": wall_clock(order["date_added"]),
-        "Kundnr": None if order.get("customer_id") is None else str(order.get("customer_id")),
+        "Kundnr": None if customer is None else str(customer),
         "Valuta": currency,
         "Valutakod": currency_rate,
         "Faktureras": {
@@ -405,7 +409,11 @@ def order_to_bex(order: VendreOrder, tables: Tables) -> BexOrder:  # noqa: PLR09
 # --- Bex article (input) -> Vendre product (output) -----------------------------------------
 
 
-Size = TypedDict("Size", {"Storlek": str, "Streckkod": NotRequired[str | None]})
+class Size(TypedDict):
+    Storlek: str
+    Streckkod: NotRequired[str | None]
+
+
 Article = TypedDict(
     "Article",
     {
@@ -452,7 +460,11 @@ def article_to_product(article: Article, tables: Tables) -> Product:
     category = tables.categories.get(article["Extern referens"])
     if category is None:
         raise PeerError(unknown("categories", article["Extern referens"], "$['Extern referens']"))
-    code, group, sizes = article["Artikel"], article.get("Storleksgrupp"), article.get("Storlekar", ())
+    code, group, sizes = (
+        article["Artikel"],
+        article.get("Storleksgrupp"),
+        article.get("Storlekar", ()),
+    )
     variants: list[dict[str, Any]] = []
     if group is None:
         if sizes or not article_ok(code, False):
@@ -467,7 +479,11 @@ def article_to_product(article: Article, tables: Tables) -> Product:
                 raise PeerError(_sizes_problem(article))
             seen.add(size)
             variants.append(
-                {"article_number": f"{code}_{group}_{size}", "size": size, "ean1": item.get("Streckkod")}
+                {
+                    "article_number": f"{code}_{group}_{size}",
+                    "size": size,
+                    "ean1": item.get("Streckkod"),
+                }
             )
     return {
         "article_number": code,
@@ -484,7 +500,11 @@ def article_to_product(article: Article, tables: Tables) -> Product:
 
 def _sizes_problem(article: Article) -> str:
     """Why the article's number, size group and sizes make no valid variants (error path)."""
-    code, group, sizes = article["Artikel"], article.get("Storleksgrupp"), article.get("Storlekar", ())
+    code, group, sizes = (
+        article["Artikel"],
+        article.get("Storleksgrupp"),
+        article.get("Storlekar", ()),
+    )
     if group is None:
         found = code_problems(code, None, None)
         if sizes:
@@ -496,7 +516,7 @@ def _sizes_problem(article: Article) -> str:
         for item in sizes:
             found += code_problems(code, group, item["Storlek"])
             if item["Storlek"] in seen:
-                found.append(f"size {item["Storlek"]!r} appears twice")
+                found.append(f"size {item['Storlek']!r} appears twice")
             seen.add(item["Storlek"])
     return "; ".join(dict.fromkeys(found))
 
@@ -504,15 +524,11 @@ def _sizes_problem(article: Article) -> str:
 # --- Bex stock (input) -> Vendre stock update (output) --------------------------------------
 
 
-Stock = TypedDict(
-    "Stock",
-    {
-        "Artikelnr": str,
-        "Storleksgrupp": NotRequired[str | None],
-        "Storlek": NotRequired[str | None],
-        "Lagerantal": int,
-    },
-)
+class Stock(TypedDict):
+    Artikelnr: str
+    Storleksgrupp: NotRequired[str | None]
+    Storlek: NotRequired[str | None]
+    Lagerantal: int
 
 
 class StockUpdate(TypedDict):
@@ -557,7 +573,11 @@ def stream_stock(lookups_path: str, source: str, target: str) -> int:
         write = out.write
         for line in lines:
             stock = load(line)
-            article, group, size = stock["Artikelnr"], stock.get("Storleksgrupp"), stock.get("Storlek")
+            article, group, size = (
+                stock["Artikelnr"],
+                stock.get("Storleksgrupp"),
+                stock.get("Storlek"),
+            )
             if not parts_ok(article, group, size):
                 raise PeerError(
                     f"line {count + 1}: {'; '.join(code_problems(article, group, size))}"

@@ -20,10 +20,15 @@ from bexvendre_mapping._errors import (
 )
 
 if TYPE_CHECKING:
+    import cattrs
+
     from bexvendre_mapping import bex, convert, fieldmap, money, vendre
+    from bexvendre_mapping._converter import make_converter
     from bexvendre_mapping._lookups import CodeTable, Lookups, Settings
     from bexvendre_mapping._modelcode import ModelCode
     from bexvendre_mapping._wire import json_engine
+
+    converter: cattrs.Converter
 
 # Loaded on first use (PEP 562), so that `import bexvendre_mapping` stays cheap for programs
 # that need only part of the library (the command line, a sync worker, a converter).
@@ -33,6 +38,8 @@ _NAMES = {
     "Lookups": "_lookups",
     "Settings": "_lookups",
     "ModelCode": "_modelcode",
+    "converter": "_converter",
+    "make_converter": "_converter",
     "json_engine": "_wire",
 }
 
@@ -70,8 +77,10 @@ __all__ = [
     "__version__",
     "bex",
     "convert",
+    "converter",
     "fieldmap",
     "json_engine",
+    "make_converter",
     "money",
     "vendre",
 ]

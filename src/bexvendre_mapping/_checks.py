@@ -14,8 +14,6 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any, TypeVar
 
-import attrs
-
 from bexvendre_mapping._errors import MappingError
 from bexvendre_mapping._text import show
 
@@ -37,7 +35,6 @@ _CURRENCY = re.compile(r"[A-Z]{3}")
 _COUNTRY = re.compile(r"[A-Z]{2}")
 
 
-@attrs.frozen(eq=False)
 class Check:
     """A check of a loaded value, as a callable and, where it can be, as inline source.
 
@@ -51,12 +48,27 @@ class Check:
         description: the check in words, for the reference tables.
     """
 
-    name: str
-    function: Callable[[Any], Any]
-    failure: str | None = None
-    names: Mapping[str, Any] = attrs.field(factory=dict)
-    arguments: tuple[Any, ...] = ()
-    description: str = ""
+    __slots__ = ("arguments", "description", "failure", "function", "name", "names")
+
+    def __init__(  # noqa: PLR0917 - the attributes above, in their order
+        self,
+        name: str,
+        function: Callable[[Any], Any],
+        failure: str | None = None,
+        names: Mapping[str, Any] | None = None,
+        arguments: tuple[Any, ...] = (),
+        description: str = "",
+    ) -> None:
+        self.name = name
+        self.function = function
+        self.failure = failure
+        self.names: Mapping[str, Any] = names or {}
+        self.arguments = arguments
+        self.description = description
+
+    def __repr__(self) -> str:
+        arguments = "".join(f", {a!r}" for a in self.arguments)
+        return f"Check({self.name!r}{arguments})"
 
     def __call__(self, value: Any) -> Any:
         return self.function(value)
@@ -76,36 +88,33 @@ nonempty = Check("nonempty", _nonempty, "not {}.strip()", description="not empty
 """A string that is not empty or blank."""
 
 
-def _currency_code(value: str) -> str:
-    if not _CURRENCY.fullmatch(value):
-        raise MappingError(f"expected an ISO 4217 currency code like 'SEK', got {show(value)}")
-    return value
+def _matching(name: str, pattern: re.Pattern[str], expected: str, description: str) -> Check:
+    """A check that the whole text matches ``pattern`` (``expected`` names it in errors)."""
+    full = pattern.fullmatch
+
+    def check(value: str) -> str:
+        if not full(value):
+            raise MappingError(f"expected {expected}, got {show(value)}")
+        return value
+
+    # The compiled pattern's own method under a name of its own in the generated code.
+    matcher = f"_{name.upper()}_FULL"
+    return Check(name, check, f"{matcher}({{}}) is None", {matcher: full}, description=description)
 
 
-currency_code = Check(
+currency_code = _matching(
     "currency_code",
-    _currency_code,
-    "_CURRENCY_FULL({}) is None",
-    {"_CURRENCY_FULL": _CURRENCY.fullmatch},
-    description="ISO 4217 currency code",
+    _CURRENCY,
+    "an ISO 4217 currency code like 'SEK'",
+    "ISO 4217 currency code",
 )
 """An ISO 4217 code: three capital letters."""
 
-
-def _country_code(value: str) -> str:
-    if not _COUNTRY.fullmatch(value):
-        raise MappingError(
-            f"expected an ISO 3166-1 alpha-2 country code like 'SE', got {show(value)}"
-        )
-    return value
-
-
-country_code = Check(
+country_code = _matching(
     "country_code",
-    _country_code,
-    "_COUNTRY_FULL({}) is None",
-    {"_COUNTRY_FULL": _COUNTRY.fullmatch},
-    description="ISO 3166-1 alpha-2 country code",
+    _COUNTRY,
+    "an ISO 3166-1 alpha-2 country code like 'SE'",
+    "ISO 3166-1 alpha-2 country code",
 )
 """An ISO 3166-1 alpha-2 code: two capital letters."""
 

@@ -19,7 +19,7 @@ from bexvendre_mapping._dates import DEFAULT_TIME_ZONE
 from bexvendre_mapping._dates import time_zone as get_zone
 from bexvendre_mapping._errors import MappingError
 from bexvendre_mapping._fastpath import DECLINED, fast_dumper, fast_loader
-from bexvendre_mapping._plan import REFUSED, Hook, Setting, budget, plan_of
+from bexvendre_mapping._plan import REFUSED, Hook, Setting, budget
 from bexvendre_mapping._wire import (
     UNWRITABLE,
     _parse,
@@ -45,7 +45,6 @@ class Codec(Generic[T]):
     """Loads, dumps and serialises one model class in its side's wire format."""
 
     def __init__(self, cls: type[T]) -> None:
-        plan_of(cls)  # type: ignore[arg-type]  # a field of no wire form: refused at import
         self.cls = cls
         self._type: type = cls  # the hashable key of the cached hooks
         self._fast: dict[tuple[str, bool, bool], Hook] = {}

@@ -41,6 +41,7 @@ from bexvendre_mapping._plan import (
     ModelPlan,
     Setting,
     Source,
+    guarded,
     plan_of,
 )
 from bexvendre_mapping._slots import twin
@@ -287,7 +288,7 @@ def write_dumper(
             # An empty list with an empty default is left out, like a null.
             if expr == var:
                 expr = f"list({var})"  # the reference's `hook or list`
-            lines = _guard_empty(f"not {var}", lines, expr, out)
+            lines = guarded(f"not {var}", lines, expr, out)
             expr, maybe_none = out, True
         src.add(1, *lines)
         if expr not in (var, out):
@@ -298,11 +299,6 @@ def write_dumper(
         return src.build(name, f"struct dumper {cls.__module__}.{cls.__qualname__} {zone_name}")
     _return_mapping(src, entries)
     return src.build(name, f"fast dumper {cls.__module__}.{cls.__qualname__} {zone_name}")
-
-
-def _guard_empty(empty: str, lines: list[str], expr: str, out: str) -> list[str]:
-    store = [] if expr == out else [f"    {out} = {expr}"]
-    return [f"if {empty}:", f"    {out} = None", "else:", *(f"    {x}" for x in lines), *store]
 
 
 def _return_mapping(src: Source, entries: list[Entry]) -> None:

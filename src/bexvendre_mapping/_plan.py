@@ -33,7 +33,7 @@ from contextvars import ContextVar
 from datetime import date, datetime, tzinfo
 from decimal import Decimal, InvalidOperation
 from enum import Enum
-from typing import Any
+from typing import Any, NamedTuple
 
 import attrs
 from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError
@@ -286,7 +286,7 @@ def _load_bool(value: Any, _type: Any = None) -> bool:
     raise MappingError(f"expected true or false, got {show(value)}")
 
 
-def _load_model_code(value: Any, _type: Any = None) -> ModelCode:
+def load_model_code(value: Any, _type: Any = None) -> ModelCode:
     if type(value) is not str:
         raise MappingError(f"expected a string, got {show(value)}")
     return ModelCode.parse(value)  # refuses lone surrogates with the code's own message
@@ -365,8 +365,7 @@ class Setting:
         return get_zone(self.zone_name)
 
 
-@attrs.frozen
-class Context:
+class Context(NamedTuple):
     """A load route as a kind sees it.
 
     Attributes:
@@ -383,8 +382,7 @@ class Context:
     mirror: Callable[[type], tuple[Hook, type]] | None = None
 
 
-@attrs.frozen
-class DumpContext:
+class DumpContext(NamedTuple):
     """A dump route as a kind sees it: the shop's zone and the route's nested dumper."""
 
     zone: tzinfo
@@ -396,7 +394,7 @@ class DumpContext:
 Emitted = tuple[list[str], str, bool]
 
 
-def _guarded(empty: str, lines: list[str], expr: str, out: str) -> list[str]:
+def guarded(empty: str, lines: list[str], expr: str, out: str) -> list[str]:
     """Lines setting ``out`` to None when the condition ``empty`` holds, else to ``expr``."""
     store = [] if expr == out else [f"    {out} = {expr}"]
     return [
@@ -412,10 +410,32 @@ def _guarded(empty: str, lines: list[str], expr: str, out: str) -> list[str]:
 
 
 class Kind:
-    """How values of one wire type are loaded and dumped, on every route."""
+    """How values of one wire type are loaded and dumped, on every route.
 
+    Kinds are plain slotted classes, equal when of one class with equal parameters (not
+    attrs classes: a dozen of them would add milliseconds to importing the library).
+    """
+
+    __slots__ = ()
     #: The type annotation it stands for.
     python_type: Any = object
+
+    def _state(self) -> tuple[Any, ...]:
+        slots: tuple[str, ...] = self.__slots__
+        return tuple(getattr(self, name) for name in slots)
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, Kind)
+            and type(other) is type(self)
+            and self._state() == other._state()
+        )
+
+    def __hash__(self) -> int:
+        return hash((type(self), self._state()))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(map(repr, self._state()))})"
 
     def describe(self) -> str:
         """The kind in words, for the reference tables."""
@@ -465,10 +485,10 @@ class Kind:
         raise NotImplementedError
 
 
-@attrs.frozen
 class Text(Kind):
     """A string that UTF-8 can hold."""
 
+    __slots__ = ()
     python_type: Any = str
 
     def describe(self) -> str:
@@ -510,10 +530,10 @@ def _emit_plain(src: Source, tp: type, key: str, var: str) -> Emitted:
     return check, var, False
 
 
-@attrs.frozen
 class Bool(Kind):
     """``true`` or ``false``."""
 
+    __slots__ = ()
     python_type: Any = bool
 
     def describe(self) -> str:
@@ -534,10 +554,10 @@ class Bool(Kind):
         return _emit_plain(src, bool, key, var)
 
 
-@attrs.frozen
 class Int(Kind):
     """An integer (a string of digits is read as one)."""
 
+    __slots__ = ()
     python_type: Any = int
 
     def describe(self) -> str:
@@ -559,12 +579,14 @@ class Int(Kind):
         return _emit_plain(src, int, key, var)
 
 
-@attrs.frozen
 class Amount(Kind):
     """A decimal written as a string with exactly ``places`` decimals (any, if ``None``)."""
 
-    places: int | None = None
+    __slots__ = ("places",)
     python_type: Any = Decimal
+
+    def __init__(self, places: int | None = None) -> None:
+        self.places = places
 
     def describe(self) -> str:
         return "decimal" if self.places is None else f"decimal, {self.places} places"
@@ -624,10 +646,10 @@ class Amount(Kind):
         return lines, out, False
 
 
-@attrs.frozen
 class DateTime(Kind):
     """A date-time: the shop's wall clock ``YYYY-MM-DD HH:MM:SS``, or with an offset."""
 
+    __slots__ = ()
     python_type: Any = datetime
 
     def describe(self) -> str:
@@ -656,10 +678,10 @@ class DateTime(Kind):
         return [], f"_format_datetime({var}, {src.ref(ctx.zone, 'zone')})", False
 
 
-@attrs.frozen
 class Date(Kind):
     """A date, ``YYYY-MM-DD``."""
 
+    __slots__ = ()
     python_type: Any = date
 
     def describe(self) -> str:
@@ -683,17 +705,17 @@ class Date(Kind):
         return [], f"_format_date({var})", False
 
 
-@attrs.frozen
 class Code(Kind):
     """A model code, ``Artikelnr_Storleksgrupp_Storlek`` (SPEC §4)."""
 
+    __slots__ = ()
     python_type: Any = ModelCode
 
     def describe(self) -> str:
         return "model code"
 
     def hook(self, ctx: Context) -> Hook:
-        return _load_model_code
+        return load_model_code
 
     def emit_load(
         self, src: Source, var: str, indent: int, ctx: Context, *, mirrored: bool = False
@@ -708,11 +730,13 @@ class Code(Kind):
         return [], f"str({var})", False
 
 
-@attrs.frozen
 class EnumOf(Kind):
     """One of an enumeration's values."""
 
-    cls: type[Enum]
+    __slots__ = ("cls",)
+
+    def __init__(self, cls: type[Enum]) -> None:
+        self.cls = cls
 
     @property
     def python_type(self) -> Any:
@@ -764,11 +788,13 @@ def _enum_value(member: Enum) -> Any:
     return member.value
 
 
-@attrs.frozen
 class Nested(Kind):
     """A model of its own, a JSON object."""
 
-    cls: type
+    __slots__ = ("cls",)
+
+    def __init__(self, cls: type) -> None:
+        self.cls = cls
 
     @property
     def python_type(self) -> Any:
@@ -809,11 +835,13 @@ class Nested(Kind):
         return [], f"{src.ref(ctx.nested(self.cls), 'dump')}({var})", False
 
 
-@attrs.frozen
 class ListOf(Kind):
     """A JSON array of one kind of item (a tuple in the model)."""
 
-    item: Kind
+    __slots__ = ("item",)
+
+    def __init__(self, item: Kind) -> None:
+        self.item = item
 
     @property
     def python_type(self) -> Any:
@@ -901,11 +929,13 @@ class ListOf(Kind):
         return [], f"[{expr} for x in {var}]", False
 
 
-@attrs.frozen
 class MappingOf(Kind):
     """A JSON object of texts keyed by text (a name per language, say)."""
 
-    value: Kind
+    __slots__ = ("value",)
+
+    def __init__(self, value: Kind) -> None:
+        self.value = value
 
     @property
     def python_type(self) -> Any:
@@ -966,11 +996,13 @@ class MappingOf(Kind):
         return [], f"dict({var})", False
 
 
-@attrs.frozen
 class Optional(Kind):
     """Its inner kind, or ``null``."""
 
-    inner: Kind
+    __slots__ = ("inner",)
+
+    def __init__(self, inner: Kind) -> None:
+        self.inner = inner
 
     @property
     def python_type(self) -> Any:
@@ -1011,7 +1043,7 @@ class Optional(Kind):
             return [f"if {var} is not None:", *(f"    {line}" for line in lines)], var, True
         if not lines:
             return [], f"None if {var} is None else {expr}", True
-        return _guarded(f"{var} is None", lines, expr, out), out, True
+        return guarded(f"{var} is None", lines, expr, out), out, True
 
 
 def kind_of(tp: Any, places: int | None = None) -> Kind:  # noqa: PLR0911, PLR0912 - one per type
@@ -1064,8 +1096,7 @@ def kind_of(tp: Any, places: int | None = None) -> Kind:  # noqa: PLR0911, PLR09
 # --- the plan -------------------------------------------------------------------------------
 
 
-@attrs.frozen
-class FieldPlan:
+class FieldPlan(NamedTuple):
     """One field of a model as the wire has it.
 
     Attributes:
@@ -1077,7 +1108,6 @@ class FieldPlan:
         places: for decimals, the wire's number of decimals.
         kind: how values are loaded and dumped.
         check: a further check of the loaded value, if any.
-        doc: the attribute's docstring, when the class's source has one.
     """
 
     name: str
@@ -1099,8 +1129,7 @@ class FieldPlan:
         return bool(self.default == ())
 
 
-@attrs.frozen
-class ModelPlan:
+class ModelPlan(NamedTuple):
     """A model class's fields as the wire has them, and how it may be built.
 
     Attributes:

@@ -36,6 +36,17 @@ _EXPONENTS = [Decimal(1).scaleb(-n) for n in range(9)]
 T = TypeVar("T")
 P = ParamSpec("P")
 
+#: What a converter's arithmetic and attribute reads raise on a model built by hand that
+#: holds what no load gives (text for a price, None for a list, NaN): the converter then
+#: asks model_error() which fields are to blame. Anything else is a bug and propagates.
+BROKEN_MODEL: tuple[type[Exception], ...] = (
+    TypeError,
+    AttributeError,
+    ValueError,
+    ArithmeticError,
+    LookupError,
+)
+
 
 def in_money_context(convert: Callable[P, T]) -> Callable[P, T]:
     """The converter ``convert``, computing in :data:`bexvendre_mapping.money.CONTEXT`.
@@ -60,7 +71,7 @@ def in_money_context(convert: Callable[P, T]) -> Callable[P, T]:
             return convert(*args, **kwargs)
         except (MappingError, WrongModelError):
             raise
-        except Exception as exc:
+        except BROKEN_MODEL as exc:
             error = model_error(args[0] if args else next(iter(kwargs.values()), None))
             if error is not None:
                 raise error from exc
@@ -88,7 +99,7 @@ def checks_models(convert: Callable[P, T]) -> Callable[P, T]:
             return convert(*args, **kwargs)
         except (MappingError, WrongModelError):
             raise
-        except Exception as exc:
+        except BROKEN_MODEL as exc:
             error = model_error(args[0] if args else next(iter(kwargs.values()), None))
             if error is None:
                 raise

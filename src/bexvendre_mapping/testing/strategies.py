@@ -4,6 +4,11 @@ Each strategy generates models that the library's dumpers can write and its load
 back to an equal model: amounts at their wire's number of decimals, date-times in the shop's
 time zone (daylight-saving gaps and overlaps included), model codes that obey SPEC §4.
 
+The strategies are derived from the models' field plans (:func:`from_model`): every field is
+drawn from its type and its check, so a field added to a model is generated, set and unset,
+without a change here. Each strategy below gives only the fields that follow a rule of the
+domain (a model code's parts, totals that add up, sizes unique, codes from the lookups).
+
 >>> from hypothesis import given
 >>> from bexvendre_mapping import vendre
 >>> @given(vendre_orders())
@@ -14,18 +19,23 @@ time zone (daylight-saving gaps and overlaps included), model codes that obey SP
 
 from __future__ import annotations
 
+import functools
 import string
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 from hypothesis import strategies as st
 
-from bexvendre_mapping import bex, vendre
+from bexvendre_mapping import _plan, bex, vendre
+from bexvendre_mapping._checks import Check
 from bexvendre_mapping._dates import DEFAULT_TIME_ZONE, time_zone
+from bexvendre_mapping._errors import MappingError
 from bexvendre_mapping._lookups import Lookups
 from bexvendre_mapping._modelcode import ModelCode
+from bexvendre_mapping._plan import FieldPlan, Kind, plan_of
 from bexvendre_mapping.money import incl_vat, minor_unit
 
 __all__ = [
@@ -41,6 +51,7 @@ __all__ = [
     "bex_rows",
     "bex_stock",
     "code_parts",
+    "from_model",
     "model_codes",
     "shop_datetimes",
     "texts",
@@ -53,7 +64,7 @@ __all__ = [
     "vendre_stock_updates",
 ]
 
-_WORD = string.ascii_letters + string.digits + "ÅÄÖåäöéü-"
+_Model = TypeVar("_Model")
 
 
 def texts(min_size: int = 0, max_size: int = 24) -> st.SearchStrategy[str]:
@@ -63,10 +74,6 @@ def texts(min_size: int = 0, max_size: int = 24) -> st.SearchStrategy[str]:
         min_size=min_size,
         max_size=max_size,
     )
-
-
-def _words(min_size: int = 1, max_size: int = 12) -> st.SearchStrategy[str]:
-    return st.text(st.sampled_from(_WORD), min_size=min_size, max_size=max_size)
 
 
 def code_parts(underscore: bool = False) -> st.SearchStrategy[str]:
@@ -123,93 +130,227 @@ _vat = st.sampled_from([Decimal(0), Decimal(6), Decimal(12), Decimal(25)])
 _currency = st.sampled_from(["SEK", "EUR", "NOK", "DKK"])
 _country = st.sampled_from(["SE", "NO", "DK", "FI", "DE"])
 
+# What a field with no rule of its own is drawn from: integers and amounts in these whole
+# bounds (amounts well below the 15 integer digits a loader reads back, and products of an
+# integer and an amount too), lists and mappings of at most a few items.
+_INTEGERS = 10**9
+_AMOUNTS = (-1000, 100_000)
+_ITEMS = 4
+
 
 def _optional(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
     return st.none() | strategy
 
 
+def _nonblank(max_size: int = 24) -> st.SearchStrategy[str]:
+    """Text that the ``nonempty`` check takes: not empty, not only whitespace."""
+    return texts(1, max_size).filter(lambda s: s.strip() != "")
+
+
+def _positive(places: int, max_value: int = _AMOUNTS[1]) -> st.SearchStrategy[Decimal]:
+    """Decimals with exactly ``places`` decimals, more than 0 and at most ``max_value``."""
+    return st.integers(1, max_value * 10**places).map(lambda n: Decimal(n).scaleb(-places))
+
+
+def _vat_rates(places: int | None) -> st.SearchStrategy[Decimal]:
+    """Sweden's VAT rates, with the wire's number of decimals."""
+    if places is None:
+        return _vat
+    exponent = Decimal(1).scaleb(-places)
+    return _vat.map(lambda rate: rate.quantize(exponent))
+
+
+# --- strategies derived from the field plans --------------------------------------------------
+
+
+def from_model(
+    cls: type[_Model], /, **overrides: st.SearchStrategy[Any]
+) -> st.SearchStrategy[_Model]:
+    """Models of the attrs model class ``cls``, every field drawn from its field plan.
+
+    Each field not in ``overrides`` is drawn from its kind and its check: text (not blank
+    where it must not be empty), integers (from a check's minimum, or among its allowed
+    values), amounts with the wire's decimals (Sweden's VAT rates for a VAT percent, more than
+    0 for a positive amount), date-times in the shop's zone, dates, model codes, enum members,
+    nested models (derived the same way), lists, mappings (with every required language) and
+    ``None`` for an optional type; currency and country codes from a few real ones. A field
+    with a default is left at it in some examples and drawn in the others. A class with its
+    own check of a whole model (a model code's parts, unique sizes) keeps only the models it
+    passes: give such fields in ``overrides``, or most examples are rejected.
+
+    Args:
+        cls: the model class (bex's, vendre's, or a subclass with more fields).
+        overrides: a strategy per attribute name, replacing the derived one: for the fields
+            that follow a rule of the domain. It is drawn as given (for a field with a
+            default, the default is not mixed in).
+
+    Raises:
+        TypeError: ``cls`` is no model class, an override names no field of it or is no
+            strategy.
+
+    >>> from hypothesis import given
+    >>> from bexvendre_mapping import bex
+    >>> @given(from_model(bex.GiftCard, currency=st.just("SEK")))
+    ... def test_round_trip(card):
+    ...     assert bex.load_gift_card(bex.dumps_gift_card(card)) == card
+    >>> test_round_trip()
+    """
+    model: type = cls
+    plan = plan_of(model)
+    names = {field.name for field in plan.fields}
+    unknown = sorted(set(overrides) - names)
+    if unknown:
+        msg = f"{model.__qualname__} has no field {', '.join(map(repr, unknown))}"
+        raise TypeError(msg)
+    given: dict[str, object] = dict(overrides)  # whatever an untyped caller passed
+    for name, strategy in given.items():
+        if not isinstance(strategy, st.SearchStrategy):
+            msg = f"the override of {name!r} is no strategy: {strategy!r}"
+            raise TypeError(msg)
+    arguments = {
+        field.alias: overrides[field.name] if field.name in overrides else _of_field(field)
+        for field in plan.fields
+    }
+    models: st.SearchStrategy[_Model] = st.builds(cls, **arguments)
+    wire_check = plan.wire_check
+    if wire_check is not None:
+        models = models.filter(lambda drawn: not wire_check(drawn))
+    return models
+
+
+@functools.cache
+def _derived(cls: type) -> st.SearchStrategy[Any]:
+    """``from_model(cls)``, built once: the strategy of a nested model."""
+    return from_model(cls)
+
+
+def _of_field(field: FieldPlan) -> st.SearchStrategy[Any]:
+    drawn = _of_kind(field.kind, field.check)
+    if field.required or (field.default is None and isinstance(field.kind, _plan.Optional)):
+        return drawn  # an optional type draws None, its default, already
+    return st.just(field.default) | drawn
+
+
+# The checks _of_kind draws values for; any other is kept by filtering the drawn values.
+_KNOWN_CHECKS = frozenset(
+    {
+        "nonempty",
+        "currency_code",
+        "country_code",
+        "at_least",
+        "vat_percent",
+        "positive_amount",
+        "one_of",
+        "with_languages",
+    }
+)
+
+
+def _of_kind(kind: Kind, check: Check | None) -> st.SearchStrategy[Any]:
+    """Values of ``kind`` that pass ``check`` (of the value; ``None`` is never checked)."""
+    if isinstance(kind, _plan.Optional):
+        return st.none() | _of_kind(kind.inner, check)
+    drawn = _checked(kind, check) if check is not None else None
+    if drawn is None:
+        drawn = _plain(kind)
+        if check is not None:
+            drawn = drawn.filter(_passes(check))
+    return drawn
+
+
+def _passes(check: Check) -> Callable[[Any], bool]:
+    def passes(value: Any) -> bool:
+        try:
+            check(value)
+        except MappingError:
+            return False
+        return True
+
+    return passes
+
+
+def _checked(kind: Kind, check: Check) -> st.SearchStrategy[Any] | None:  # noqa: PLR0911 - per check
+    """Values of ``kind`` drawn for one of the known checks (``None``: not one of them)."""
+    name, arguments = check.name, check.arguments
+    if name not in _KNOWN_CHECKS:
+        return None
+    if name == "one_of":
+        return st.sampled_from(arguments)
+    if name == "currency_code":
+        return _currency
+    if name == "country_code":
+        return _country
+    if name == "nonempty" and isinstance(kind, _plan.Text):
+        return _nonblank()
+    if name == "at_least" and isinstance(kind, _plan.Int):
+        minimum = int(arguments[0])
+        return st.integers(minimum, max(minimum, _INTEGERS))
+    if name == "vat_percent" and isinstance(kind, _plan.Amount):
+        return _vat_rates(kind.places)
+    if name == "positive_amount" and isinstance(kind, _plan.Amount):
+        return _positive(kind.places if kind.places is not None else 2)
+    if name == "with_languages" and isinstance(kind, _plan.MappingOf):
+        values = _of_kind(kind.value, None)
+        languages = st.text(string.ascii_lowercase, min_size=2, max_size=2)
+        return st.builds(
+            lambda extra, required: {**extra, **required},
+            st.dictionaries(languages, values, max_size=2),
+            st.fixed_dictionaries(dict.fromkeys(arguments, values)),
+        )
+    return None  # a known check of another kind than usual: filtered
+
+
+def _plain(kind: Kind) -> st.SearchStrategy[Any]:  # noqa: PLR0911 - one per kind
+    """Any value of ``kind`` (not optional) that its wire takes."""
+    if isinstance(kind, _plan.Text):
+        return texts()
+    if isinstance(kind, _plan.Bool):
+        return st.booleans()
+    if isinstance(kind, _plan.Int):
+        return st.integers(-_INTEGERS, _INTEGERS)
+    if isinstance(kind, _plan.Amount):
+        if kind.places is None:  # any number of decimals the wire writes in plain notation
+            return st.integers(0, 8).flatmap(lambda places: amounts(places, *_AMOUNTS))
+        return amounts(kind.places, *_AMOUNTS)
+    if isinstance(kind, _plan.DateTime):
+        return shop_datetimes()
+    if isinstance(kind, _plan.Date):
+        return _dates()
+    if isinstance(kind, _plan.Code):
+        return model_codes()
+    if isinstance(kind, _plan.EnumOf):
+        return st.sampled_from(kind.cls)
+    if isinstance(kind, _plan.Nested):
+        cls = kind.cls
+        return st.deferred(lambda: _derived(cls))
+    if isinstance(kind, _plan.ListOf):
+        return st.lists(_of_kind(kind.item, None), max_size=_ITEMS).map(tuple)
+    if isinstance(kind, _plan.MappingOf):
+        return st.dictionaries(texts(max_size=8), _of_kind(kind.value, None), max_size=_ITEMS)
+    msg = f"no strategy for values of {kind!r}"  # Optional is _of_kind's
+    raise TypeError(msg)
+
+
+def _model_of(model: type, name: str) -> type:
+    """The model class that the field ``name`` of ``model`` holds (or a list of)."""
+    for field in plan_of(model).fields:
+        if field.name == name:
+            kind = field.kind
+            while isinstance(kind, _plan.Optional | _plan.ListOf):
+                kind = kind.inner if isinstance(kind, _plan.Optional) else kind.item
+            if isinstance(kind, _plan.Nested):
+                return kind.cls
+    msg = f"{model.__qualname__}.{name} holds no model"
+    raise TypeError(msg)
+
+
 # --- Vendre --------------------------------------------------------------------------------
 
 
-def _vendre_address() -> st.SearchStrategy[vendre.Address]:
-    return st.builds(
-        vendre.Address,
-        name=texts(1),
-        street_address=texts(1),
-        street_address2=_optional(texts()),
-        postcode=_words(),
-        city=texts(1),
-        country_id=_ids,
-    )
-
-
-def _vendre_customer_address() -> st.SearchStrategy[vendre.CustomerAddress]:
-    return st.builds(
-        vendre.CustomerAddress,
-        name=texts(1),
-        street_address=texts(1),
-        street_address2=_optional(texts()),
-        postcode=_words(),
-        city=texts(1),
-        country_id=_optional(_ids),
-        email_address=_optional(_words()),
-        phone_default=_optional(_words()),
-        phone_mobile=_optional(_words()),
-    )
-
-
 def vendre_orders() -> st.SearchStrategy[vendre.Order]:
-    """Any Vendre order the wire format allows (not necessarily adding up)."""
-    return st.builds(
-        vendre.Order,
-        id=_ids,
-        date_added=shop_datetimes(),
-        customer_id=_optional(_ids),
-        status=_optional(st.integers(0, 50)),
-        currency=_currency,
-        currency_value=amounts(8, 0, 100),
-        billing_address=_vendre_address(),
-        customer_address=_vendre_customer_address(),
-        delivery_address=_vendre_address(),
-        payment=st.builds(
-            vendre.Payment,
-            external_id=_words(),
-            transaction_id=_words(),
-            date_added=shop_datetimes(),
-            payment_method=_words(),
-        ),
-        products=st.lists(
-            st.builds(
-                vendre.OrderProduct,
-                quantity=st.integers(1, 20),
-                model=model_codes(),
-                name=texts(1),
-                price=amounts(4, 0, 10_000),
-                tax=_vat.map(lambda v: v.quantize(Decimal("0.0001"))),
-            ),
-            min_size=1,
-            max_size=6,
-        ).map(tuple),
-        totals=st.lists(
-            st.builds(
-                vendre.Total,
-                class_=st.sampled_from(["ot_subtotal", "ot_shipping", "ot_tax", "ot_total"]),
-                title=texts(),
-                value=amounts(4, -1000, 10_000),
-            ),
-            max_size=5,
-        ).map(tuple),
-        shipping=st.builds(vendre.Shipping, method_id=_words(), title=texts()),
-        gift_cards=st.lists(
-            st.builds(
-                vendre.GiftCardUse,
-                code=_words(),
-                amount=amounts(4, 0, 1000).filter(bool),  # a gift card pays more than 0
-                reservation_id=_words(),
-            ),
-            max_size=3,
-        ).map(tuple),
-    )
+    """Any Vendre order the wire format allows (not necessarily adding up), with a product."""
+    products = st.lists(from_model(vendre.OrderProduct), min_size=1, max_size=6)
+    return from_model(vendre.Order, products=products.map(tuple))
 
 
 @st.composite
@@ -219,138 +360,80 @@ def vendre_products(draw: st.DrawFn) -> vendre.Product:
     article = draw(article_numbers(sized))
     group = draw(code_parts()) if sized else None
     sizes = draw(st.lists(code_parts(), min_size=1, max_size=8, unique=True)) if sized else []
-    return vendre.Product(
-        article_number=article,
-        name={"sv": draw(texts(1))}
-        | draw(st.dictionaries(st.sampled_from(["en", "fi", "no"]), texts(1), max_size=2)),
-        manufacturer_id=draw(_words()),
-        price=draw(amounts(4, 0, 10_000)),
-        tax_rate=draw(_vat).quantize(Decimal("0.0001")),
-        price_in=draw(amounts(4, 0, 10_000)),
-        category_id=draw(_ids),
-        size_group=group,
-        variants=tuple(
-            vendre.Variant(
-                article_number=ModelCode(article, group, size),
-                size=size,
-                ean1=draw(_optional(st.text(string.digits, min_size=8, max_size=13))),
+    variants = st.tuples(
+        *(
+            from_model(
+                vendre.Variant,
+                article_number=st.just(ModelCode(article, group, size)),
+                size=st.just(size),
             )
             for size in sizes
-        ),
+        )
+    )
+    return draw(
+        from_model(
+            vendre.Product,
+            article_number=st.just(article),
+            size_group=st.just(group),
+            variants=variants,
+        )
     )
 
 
 def vendre_stock_updates() -> st.SearchStrategy[vendre.StockUpdate]:
     """Vendre stock updates."""
-    return st.builds(
-        vendre.StockUpdate,
-        article_number=model_codes(),
-        quantity=st.integers(0, 10**6),
-        status=st.sampled_from([0, 1]),
-    )
+    return from_model(vendre.StockUpdate)
 
 
 def vendre_order_status_updates() -> st.SearchStrategy[vendre.OrderStatusUpdate]:
     """Vendre order status updates."""
-    return st.builds(vendre.OrderStatusUpdate, id=_ids, status=st.integers(0, 50))
+    return from_model(vendre.OrderStatusUpdate)
 
 
-def vendre_gift_cards() -> st.SearchStrategy[vendre.GiftCard]:
-    """Gift cards as Vendre's checkout sees them."""
-    return st.builds(
-        vendre.GiftCard,
-        code=_words(),
-        balance=amounts(4, 0, 10_000),
-        currency=_currency,
-        expires=_optional(_dates()),
-        usable=st.booleans(),
-        status=st.none(),
-    ).flatmap(
-        lambda card: st.sampled_from(
-            [None, "active"] if card.usable else [None, "reserved", "used", "blocked"]
-        ).map(lambda status: attrs.evolve(card, status=status))
+@st.composite
+def vendre_gift_cards(draw: st.DrawFn) -> vendre.GiftCard:
+    """Gift cards as Vendre's checkout sees them: a status, if any, agrees with ``usable``."""
+    usable = draw(st.booleans())
+    statuses = [None, "active"] if usable else [None, "reserved", "used", "blocked"]
+    return draw(
+        from_model(vendre.GiftCard, usable=st.just(usable), status=st.sampled_from(statuses))
     )
 
 
 def vendre_bonus_balances() -> st.SearchStrategy[vendre.BonusBalance]:
     """Vendre bonus balances."""
-    return st.builds(vendre.BonusBalance, customer_id=_ids, points=st.integers(0, 10**7))
+    return from_model(vendre.BonusBalance)
 
 
 # --- Bex -----------------------------------------------------------------------------------
+
+
+def _code_fields(code: ModelCode) -> dict[str, st.SearchStrategy[Any]]:
+    """Overrides of a Bex row's or stock level's article, size group and size."""
+    return _parts(code.article, code.size_group, code.size)
+
+
+def _parts(
+    article: str, size_group: str | None, size: str | None
+) -> dict[str, st.SearchStrategy[Any]]:
+    """Overrides of a Bex row's or stock level's article, size group and size, given apart."""
+    return {"article": st.just(article), "size_group": st.just(size_group), "size": st.just(size)}
 
 
 @st.composite
 def bex_rows(draw: st.DrawFn) -> bex.Row:
     """Any Bex order row: sized, unsized or a fee row (which may be negative)."""
     code = draw(model_codes())
-    quantity = draw(st.integers(1, 20))
-    price = draw(amounts(2, -1000, 10_000))
-    return bex.Row(
-        article=code.article,
-        size_group=code.size_group,
-        size=code.size,
-        quantity=quantity,
-        description=draw(texts(1)),
-        price=price,
-        vat_rate=draw(_vat).quantize(Decimal("0.01")),
-        amount=quantity * price,
-    )
-
-
-def _bex_payment() -> st.SearchStrategy[bex.Payment]:
-    return st.builds(
-        bex.Payment,
-        document_number=_words(),
-        transaction_number=_words(),
-        date=shop_datetimes(),
-        code=_words(),
-        amount=amounts(2, 0, 100_000),
-    )
+    row = draw(from_model(bex.Row, **_code_fields(code), amount=st.just(Decimal(0))))
+    return attrs.evolve(row, amount=row.quantity * row.price)
 
 
 def bex_orders() -> st.SearchStrategy[bex.Order]:
-    """Any Bex order the wire format allows (not necessarily adding up)."""
-    return st.builds(
+    """Any Bex order the wire format allows (not necessarily adding up), with rows, paid."""
+    return from_model(
         bex.Order,
-        number=st.integers(1, 10**9).map(str),
-        order_date=shop_datetimes(),
-        customer_number=_optional(st.integers(1, 10**9).map(str)),
-        currency=_currency,
-        currency_rate=amounts(8, 0, 100),
-        invoice_address=st.builds(
-            bex.InvoiceAddress,
-            name=texts(1),
-            address=texts(1),
-            address2=_optional(texts()),
-            postcode=_words(),
-            city=texts(1),
-            country=_country,
-        ),
-        orderer=st.builds(
-            bex.Orderer,
-            name=texts(1),
-            address=texts(1),
-            address2=_optional(texts()),
-            postcode=_words(),
-            city=texts(1),
-            email=_optional(_words()),
-            phone=_optional(_words()),
-            mobile=_optional(_words()),
-        ),
-        delivery_address=st.builds(
-            bex.DeliveryAddress,
-            name=texts(1),
-            address=texts(1),
-            address2=_optional(texts()),
-            postcode=_words(),
-            city=texts(1),
-            country_code=_country,
-        ),
-        payments=st.lists(_bex_payment(), min_size=1, max_size=3).map(tuple),
+        payments=st.lists(from_model(bex.Payment), min_size=1, max_size=3).map(tuple),
         rows=st.lists(bex_rows(), min_size=1, max_size=6).map(tuple),
-        shipping_id=_words(),
-        total=amounts(2, -1000, 100_000),
     )
 
 
@@ -359,22 +442,13 @@ def bex_articles(draw: st.DrawFn) -> bex.Article:
     """A Bex article, unsized or with unique sizes."""
     sized = draw(st.booleans())
     sizes = draw(st.lists(code_parts(), min_size=1, max_size=8, unique=True)) if sized else []
-    return bex.Article(
-        article=draw(article_numbers(sized)),
-        size_group=draw(code_parts()) if sized else None,
-        description=draw(texts(1)),
-        supplier_id=draw(_words()),
-        price=draw(amounts(2, 0, 100_000)),
-        vat_rate=draw(_vat).quantize(Decimal("0.01")),
-        purchase_price=draw(amounts(2, 0, 100_000)),
-        external_reference=draw(_words()),
-        sizes=tuple(
-            bex.Size(
-                size=size,
-                barcode=draw(_optional(st.text(string.digits, min_size=8, max_size=13))),
-            )
-            for size in sizes
-        ),
+    return draw(
+        from_model(
+            bex.Article,
+            article=article_numbers(sized),
+            size_group=code_parts() if sized else st.none(),
+            sizes=st.tuples(*(from_model(bex.Size, size=st.just(size)) for size in sizes)),
+        )
     )
 
 
@@ -382,50 +456,29 @@ def bex_articles(draw: st.DrawFn) -> bex.Article:
 def bex_stock(draw: st.DrawFn, min_quantity: int = -1000) -> bex.Stock:
     """A Bex stock row (quantities may be negative, as in a point-of-sale system)."""
     code = draw(model_codes())
-    return bex.Stock(
-        article=code.article,
-        size_group=code.size_group,
-        size=code.size,
-        quantity=draw(st.integers(min_quantity, 10**6)),
+    return draw(
+        from_model(bex.Stock, **_code_fields(code), quantity=st.integers(min_quantity, 10**6))
     )
 
 
 def bex_order_statuses() -> st.SearchStrategy[bex.OrderStatus]:
-    """Bex order statuses."""
-    return st.builds(bex.OrderStatus, order_number=st.integers(1, 10**9).map(str), status=_words())
+    """Bex order statuses (of orders numbered with Vendre ids, as the integration's are)."""
+    return from_model(bex.OrderStatus, order_number=_ids.map(str))
 
 
 def bex_gift_cards() -> st.SearchStrategy[bex.GiftCard]:
     """Bex gift cards in any state."""
-    return st.builds(
-        bex.GiftCard,
-        number=_words(),
-        balance=amounts(2, 0, 10_000),
-        currency=_currency,
-        valid_until=_optional(_dates()),
-        status=st.sampled_from(bex.GiftCardStatus),
-    )
+    return from_model(bex.GiftCard)
 
 
 def bex_gift_card_reservations() -> st.SearchStrategy[bex.GiftCardReservation]:
     """Bex gift-card reservations in any state."""
-    return st.builds(
-        bex.GiftCardReservation,
-        reservation_id=_words(),
-        number=_words(),
-        amount=amounts(2, 0, 10_000),
-        reference=_words(),
-        status=st.sampled_from(bex.ReservationStatus),
-    )
+    return from_model(bex.GiftCardReservation)
 
 
 def bex_bonus_balances() -> st.SearchStrategy[bex.BonusBalance]:
-    """Bex bonus balances."""
-    return st.builds(
-        bex.BonusBalance,
-        customer_number=st.integers(1, 10**9).map(str),
-        points=st.integers(0, 10**7),
-    )
+    """Bex bonus balances (of customers numbered with Vendre ids)."""
+    return from_model(bex.BonusBalance, customer_number=_ids.map(str))
 
 
 # --- documents that convert: consistent with a set of code tables -----------------------------
@@ -444,12 +497,15 @@ def _table_keys(table: Any) -> list[Any]:
 
 
 @st.composite
-def vendre_orders_for(draw: st.DrawFn, lookups: Lookups) -> vendre.Order:
+def vendre_orders_for(
+    draw: st.DrawFn, lookups: Lookups, *, model: type[vendre.Order] = vendre.Order
+) -> vendre.Order:
     """Vendre orders that convert with ``lookups``: known codes, totals that add up.
 
     Rows may be sized or unsized (article numbers with ``_`` included), VAT 0–25 %,
     with discounts, fees, shipping and several gift cards. The lookups need at least one
-    payment method, shipping method and country.
+    payment method, shipping method and country. ``model`` is the class drawn:
+    ``vendre.Order`` or a subclass, whose further fields are derived (:func:`from_model`).
     """
     currency = draw(st.sampled_from(["SEK", "EUR", "NOK", "DKK", "JPY"]))
     places = minor_unit(currency)
@@ -459,15 +515,13 @@ def vendre_orders_for(draw: st.DrawFn, lookups: Lookups) -> vendre.Order:
     }
     products = draw(
         st.lists(
-            st.builds(
-                vendre.OrderProduct,
+            from_model(
+                _model_of(model, "products"),
                 quantity=st.integers(1, 5),
                 model=model_codes().filter(
                     lambda c: c.size is not None or c.article not in fee_articles
                 ),
-                name=texts(1),
                 price=amounts(4, 0, 5_000),
-                tax=_vat.map(lambda v: v.quantize(Decimal("0.0001"))),
             ),
             min_size=1,
             max_size=6,
@@ -477,132 +531,139 @@ def vendre_orders_for(draw: st.DrawFn, lookups: Lookups) -> vendre.Order:
     fee_classes = ["ot_shipping", *_table_keys(lookups.fee_articles)]
     fees = draw(
         st.lists(
-            st.tuples(st.sampled_from(fee_classes), texts(), amounts(places, -200, 200)),
+            st.tuples(st.sampled_from(fee_classes), amounts(places, -200, 200)),
             max_size=3,
             unique_by=lambda fee: fee[0],
         )
     )
-    total_rows = subtotal + sum((value for _, _, value in fees), Decimal(0))
+    total_rows = subtotal + sum((value for _, value in fees), Decimal(0))
     cards = draw(
         st.lists(
-            st.builds(
-                vendre.GiftCardUse,
-                code=_words(),
-                amount=amounts(places, 0, 300).filter(bool),  # more than 0
-                reservation_id=_words(),
-            ),
+            from_model(_model_of(model, "gift_cards"), amount=_positive(places, 300)),
             max_size=3,
         )
     )
     gift_total = sum((c.amount for c in cards), Decimal(0))
     paid = total_rows - gift_total
-    totals = [
-        vendre.Total(class_="ot_subtotal", title="Delsumma", value=subtotal),
-        *(vendre.Total(class_=cls, title=title, value=value) for cls, title, value in fees),
-    ]
+    lines = [("ot_subtotal", subtotal), *fees]
     if cards:
-        totals.append(vendre.Total(class_="ot_giftcard", title="Presentkort", value=-gift_total))
-    totals += [
-        vendre.Total(class_="ot_tax", title="Moms", value=draw(amounts(2, 0, 5_000))),
-        vendre.Total(class_="ot_total", title="Totalt", value=paid),
-    ]
+        lines.append(("ot_giftcard", -gift_total))
+    lines += [("ot_tax", draw(amounts(2, 0, 5_000))), ("ot_total", paid)]
+    total = _model_of(model, "totals")
+    totals = tuple(
+        draw(from_model(total, class_=st.just(cls), value=st.just(value))) for cls, value in lines
+    )
     countries = st.sampled_from(_table_keys(lookups.countries))
-    order = draw(vendre_orders())
-    return attrs.evolve(
-        order,
-        currency=currency,
-        billing_address=attrs.evolve(order.billing_address, country_id=draw(countries)),
-        delivery_address=attrs.evolve(order.delivery_address, country_id=draw(countries)),
-        payment=attrs.evolve(
-            order.payment,
-            payment_method=draw(st.sampled_from(_table_keys(lookups.payment_methods))),
-        ),
-        shipping=attrs.evolve(
-            order.shipping,
-            method_id=draw(st.sampled_from(_table_keys(lookups.shipping_methods))),
-        ),
-        products=tuple(products),
-        totals=tuple(totals),
-        gift_cards=tuple(cards),
+    return draw(
+        from_model(
+            model,
+            customer_id=_optional(_ids),
+            currency=st.just(currency),
+            billing_address=from_model(_model_of(model, "billing_address"), country_id=countries),
+            delivery_address=from_model(_model_of(model, "delivery_address"), country_id=countries),
+            payment=from_model(
+                _model_of(model, "payment"),
+                payment_method=st.sampled_from(_table_keys(lookups.payment_methods)),
+            ),
+            shipping=from_model(
+                _model_of(model, "shipping"),
+                method_id=st.sampled_from(_table_keys(lookups.shipping_methods)),
+            ),
+            products=st.just(tuple(products)),
+            totals=st.just(totals),
+            gift_cards=st.just(tuple(cards)),
+        )
     )
 
 
 @st.composite
-def bex_orders_for(draw: st.DrawFn, lookups: Lookups) -> bex.Order:
+def bex_orders_for(
+    draw: st.DrawFn, lookups: Lookups, *, model: type[bex.Order] = bex.Order
+) -> bex.Order:
     """Bex orders as the integration writes them with ``lookups``.
 
     Product rows first, then fee rows (shipping with the ``FraktID``, fees from
     ``fee_articles``, at the ``fee_tax_rate``); the web payment first, then gift cards on the
     web payment's date; ``Ordernr`` and ``Kundnr`` are Vendre ids. For these,
-    Bex → Vendre → Bex is the identity.
+    Bex → Vendre → Bex is the identity. ``model`` is the class drawn: ``bex.Order`` or a
+    subclass, whose further fields are derived (:func:`from_model`).
     """
     currency = draw(st.sampled_from(["SEK", "EUR", "NOK", "DKK", "JPY"]))
     places = minor_unit(currency)
-    fee_rate = lookups.settings.fee_tax_rate.quantize(Decimal("0.01"))
+    cents = Decimal("0.01")
+    fee_rate = lookups.settings.fee_tax_rate.quantize(cents)
     shipping_id = draw(st.sampled_from(_table_values(lookups.shipping_methods)))
     fee_articles = [shipping_id, *_table_values(lookups.fee_articles)]
     # An unsized product row named like a fee article would read back as a fee row.
     product_codes = model_codes().filter(
         lambda c: c.size is not None or c.article not in fee_articles
     )
+    row = _model_of(model, "rows")
     rows = []
     for _ in range(draw(st.integers(1, 6))):
-        code = draw(product_codes)
-        quantity = draw(st.integers(1, 5))
-        price = draw(amounts(places, 0, 5_000)).quantize(Decimal("0.01"))
-        rows.append(
-            bex.Row(
-                article=code.article,
-                size_group=code.size_group,
-                size=code.size,
-                quantity=quantity,
-                description=draw(texts(1)),
-                price=price,
-                vat_rate=draw(_vat).quantize(Decimal("0.01")),
-                amount=quantity * price,
+        product = draw(
+            from_model(
+                row,
+                **_code_fields(draw(product_codes)),
+                quantity=st.integers(1, 5),
+                price=amounts(places, 0, 5_000).map(lambda p: p.quantize(cents)),
+                amount=st.just(Decimal(0)),
             )
         )
+        rows.append(attrs.evolve(product, amount=product.quantity * product.price))
     for article in draw(st.lists(st.sampled_from(fee_articles), max_size=3, unique=True)):
-        value = draw(amounts(places, -200, 200)).quantize(Decimal("0.01"))
+        value = draw(amounts(places, -200, 200)).quantize(cents)
         rows.append(
-            bex.Row(
-                article=article,
-                quantity=1,
-                description=draw(texts()),
-                price=value,
-                vat_rate=fee_rate,
-                amount=value,
+            draw(
+                from_model(
+                    row,
+                    **_parts(article, None, None),
+                    quantity=st.just(1),
+                    price=st.just(value),
+                    vat_rate=st.just(fee_rate),
+                    amount=st.just(value),
+                )
             )
         )
     total = sum((r.amount for r in rows), Decimal(0))
-    base = draw(bex_orders())
-    paid_date = draw(shop_datetimes())
-    gift_code = lookups.gift_card_payment_code
+    paid_date = st.just(draw(shop_datetimes()))
+    payment = _model_of(model, "payments")
+    # A gift card's numbers are the Vendre card's code and reservation: never blank there.
     cards = [
-        bex.Payment(
-            document_number=draw(_words()),
-            transaction_number=draw(_words()),
-            date=paid_date,
-            code=gift_code,
-            amount=draw(amounts(places, 0, 300).filter(bool)).quantize(Decimal("0.01")),
+        draw(
+            from_model(
+                payment,
+                document_number=_nonblank(),
+                transaction_number=_nonblank(),
+                date=paid_date,
+                code=st.just(lookups.gift_card_payment_code),
+                amount=_positive(places, 300).map(lambda a: a.quantize(cents)),
+            )
         )
         for _ in range(draw(st.integers(0, 3)))
     ]
-    web = bex.Payment(
-        document_number=draw(_words()),
-        transaction_number=draw(_words()),
-        date=paid_date,
-        code=draw(st.sampled_from(_table_values(lookups.payment_methods))),
-        amount=total - sum((c.amount for c in cards), Decimal(0)),
+    web = draw(
+        from_model(
+            payment,
+            date=paid_date,
+            code=st.sampled_from(_table_values(lookups.payment_methods)),
+            amount=st.just(total - sum((c.amount for c in cards), Decimal(0))),
+        )
     )
     countries = st.sampled_from(_table_values(lookups.countries))
-    return attrs.evolve(
-        base,
-        currency=currency,
-        invoice_address=attrs.evolve(base.invoice_address, country=draw(countries)),
-        delivery_address=attrs.evolve(base.delivery_address, country_code=draw(countries)),
-        payments=(web, *cards),
-        rows=tuple(rows),
-        shipping_id=shipping_id,
-        total=total,
+    return draw(
+        from_model(
+            model,
+            number=_ids.map(str),
+            customer_number=_optional(_ids.map(str)),
+            currency=st.just(currency),
+            invoice_address=from_model(_model_of(model, "invoice_address"), country=countries),
+            delivery_address=from_model(
+                _model_of(model, "delivery_address"), country_code=countries
+            ),
+            payments=st.just((web, *cards)),
+            rows=st.just(tuple(rows)),
+            shipping_id=st.just(shipping_id),
+            total=st.just(total),
+        )
     )
