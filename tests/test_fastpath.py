@@ -15,7 +15,7 @@ import traceback
 import types
 import typing
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -50,7 +50,21 @@ from bexvendre_mapping._codec import Codec
 from bexvendre_mapping._dates import parse_datetime, time_zone
 from bexvendre_mapping._errors import Problem
 from bexvendre_mapping._fastpath import fast_builder, fast_dumper, fast_loader
-from bexvendre_mapping._plan import Fail, plan_of
+from bexvendre_mapping._plan import (
+    Amount,
+    Date,
+    DateTime,
+    EnumOf,
+    Fail,
+    Int,
+    ListOf,
+    MappingOf,
+    Nested,
+    Optional,
+    Text,
+    kind_of,
+    plan_of,
+)
 from bexvendre_mapping._plan import shop_datetime as _shop_datetime
 from bexvendre_mapping._wire import (
     _decode,
@@ -1230,3 +1244,135 @@ def test_a_dump_report_takes_in_a_value_of_no_wire_type() -> None:
     )
     with pytest.raises(MappingError, match=r"\$\.Status: expected GiftCardStatus, got 'Aktiv'"):
         bex.dumps_gift_card(card)
+
+
+# --- kinds no model uses yet: every route agrees on them too ----------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class _Inner:
+    name: str = attrs.field(metadata=wire("Name"))
+
+
+@attrs.frozen(kw_only=True)
+class _Rare:
+    """Lists and mappings of plain values, decimals without fixed places or with none, an
+    optional amount, a flag, an optional date and an optional nested model."""
+
+    tags: tuple[str, ...] = ()
+    counts: Mapping[str, int]
+    ratio: Decimal
+    whole: Decimal = attrs.field(metadata=wire(places=0))
+    discount: Decimal | None = attrs.field(default=None, metadata=wire(places=2))
+    prices: tuple[Decimal, ...] = attrs.field(default=(), metadata=wire(places=2))
+    flag: bool
+    when: date | None = None
+    inner: _Inner | None = None
+
+
+@settings(max_examples=60)
+@given(model=strategies.from_model(_Rare), zone=ZONES)
+def test_rare_kinds_round_trip_alike_on_every_route(model: _Rare, zone: str) -> None:
+    codec = Codec(_Rare)
+    document = codec.dump(model, time_zone=zone)
+    assert document == unstructure_hook(_Rare, zone)(model)
+    assert codec.load(document, time_zone=zone) == model
+    assert fast_loader(_Rare, zone, True)(document) == model
+    assert structure_hook(_Rare, _Setting(zone, True, True))(document) == model
+    written = codec.dumps(model, time_zone=zone)
+    assert written == dumps_json(document)
+    assert codec.load(written, strict=True, time_zone=zone) == model
+
+
+def test_rare_kinds_report_every_problem_with_its_path() -> None:
+    document = {
+        "tags": ["a", 1, None],
+        "counts": {"x": "1", "y": "many", "z": True},
+        "ratio": "1.2.3",
+        "whole": "1.5",
+        "discount": "0.001",
+        "prices": ["1.00", "2.005"],
+        "flag": "yes",
+        "when": "2026-02-30",
+        "inner": {"Name": 7},
+    }
+    with pytest.raises(MappingError) as caught:
+        Codec(_Rare).load(document)
+    assert caught.value.paths == (
+        "$.tags[1]",
+        "$.tags[2]",
+        "$.counts.y",
+        "$.counts.z",
+        "$.ratio",
+        "$.whole",
+        "$.discount",
+        "$.prices[1]",
+        "$.flag",
+        "$.when",
+        "$.inner.Name",
+    )
+
+
+@pytest.mark.parametrize("field", ["tags", "counts"])
+def test_a_list_or_mapping_of_values_stops_at_the_problem_budget(field: str) -> None:
+    """Past MAX_PROBLEMS bad items, a list or mapping of plain values stops checking."""
+    bad = [1] * (MappingError.MAX_PROBLEMS + 50)
+    value: Any = bad if field == "tags" else {f"k{i}": "x" for i in range(len(bad))}
+    document = {"counts": {}, "ratio": "1", "whole": "1", "flag": True, field: value}
+    with pytest.raises(MappingError) as caught:
+        Codec(_Rare).load(document)
+    assert caught.value.truncated
+    assert len(caught.value.problems) <= MappingError.MAX_PROBLEMS + 1
+
+
+def test_kinds_are_equal_by_class_and_parameters() -> None:
+    assert kind_of(tuple[int, ...]) == ListOf(Int())
+    assert hash(kind_of(tuple[int, ...])) == hash(ListOf(Int()))
+    assert ListOf(Int()) != ListOf(Text())
+    assert Text() != "text"
+    assert repr(kind_of(Mapping[str, int] | None)) == "Optional(MappingOf(Int()))"
+    assert kind_of(Decimal, 2) == Amount(2) != Amount(4)
+    assert kind_of(bex.GiftCardStatus).describe() == (
+        "one of `Aktiv`, `Reserverad`, `Använd`, `Spärrad`"
+    )
+
+
+def test_a_tuple_of_fixed_length_has_no_wire_form() -> None:
+    with pytest.raises(TypeError, match=r"lists are tuple\[X, \.\.\.\]"):
+        kind_of(tuple[int, str])
+
+
+def test_refuses_says_nothing_of_a_value_of_the_kinds_own_type() -> None:
+    """The dump report words a Python error only for a value of another type."""
+    assert Text().refuses(5) is None  # its hook refuses with its own MappingError
+    assert EnumOf(bex.GiftCardStatus).refuses(bex.GiftCardStatus.ACTIVE) is None
+    assert EnumOf(bex.GiftCardStatus).refuses("Aktiv") == "expected GiftCardStatus, got 'Aktiv'"
+    assert Nested(bex.Size).refuses(bex.Size(size="42")) is None
+    assert Optional(Nested(bex.Size)).refuses(None) is None
+    assert MappingOf(Text()).refuses({}) is None
+    assert ListOf(Text()).refuses(()) is None
+    assert DateTime().refuses(datetime(2026, 1, 1)) is None
+    assert Date().refuses(date(2026, 1, 1)) is None
+
+
+@attrs.frozen
+class _Empty:
+    """A model with no field at all: an empty object on the wire."""
+
+
+@attrs.frozen(cache_hash=True)
+class _CachedHash:
+    name: str
+
+
+def test_the_plan_of_odd_classes() -> None:
+    assert Codec(_Empty).load({}) == _Empty()
+    assert Codec(_Empty).dump(_Empty()) == {}
+    assert fast_builder(_Empty)() == _Empty()
+    assert plan_of(_CachedHash).stores_only is False  # attrs' __init__ sets the hash cache
+    assert fast_builder(_CachedHash)(name="a") == _CachedHash(name="a")
+    assert plan_of(bex.Size).stores_only is True
+    with pytest.raises(TypeError, match="is no attrs class"):
+        plan_of(dict)
+    assert repr(at_least(1)) == "Check('at_least', 1)"
+    assert repr(nonempty) == "Check('nonempty')"

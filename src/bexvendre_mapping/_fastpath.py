@@ -205,7 +205,8 @@ def fast_builder(cls: type) -> Hook:
         else:
             parameters.append(f"{field.alias}={src.ref(field.default, 'default')}")
     name = f"build_{cls.__name__}"
-    src.add(0, f"def {name}(*, {', '.join(parameters)}):")
+    keywords = f"*, {', '.join(parameters)}" if parameters else ""  # no field: no `*`
+    src.add(0, f"def {name}({keywords}):")
     values = [f.alias for f in plan.fields]
     stores = _store_lines(src, plan, values)
     if stores is None:

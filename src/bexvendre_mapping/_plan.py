@@ -418,7 +418,6 @@ class Kind:
 
     __slots__ = ()
     #: The type annotation it stands for.
-    python_type: Any = object
 
     def _state(self) -> tuple[Any, ...]:
         slots: tuple[str, ...] = self.__slots__
@@ -441,10 +440,6 @@ class Kind:
         """The kind in words, for the reference tables."""
         raise NotImplementedError
 
-    def models(self) -> tuple[type, ...]:
-        """The model classes it holds (a nested model, a list's items)."""
-        return ()
-
     def hook(self, ctx: Context) -> Hook:
         """A function loading one value; raises MappingError (or its route's errors)."""
         raise NotImplementedError
@@ -463,8 +458,8 @@ class Kind:
         """The type msgspec checks the value against in a mirror; ``Any``: nothing."""
         return Any
 
-    def dump_hook(self, key: str, ctx: DumpContext) -> Hook | None:
-        """The reference dumper of a value (``None``: written as it is).
+    def dump_hook(self, key: str, ctx: DumpContext) -> Hook:
+        """The reference dumper of a value.
 
         Given a value of the field's type, it writes it or raises a MappingError naming
         ``key``; given a value of no wire type at all, it may raise Python's own error:
@@ -489,7 +484,6 @@ class Text(Kind):
     """A string that UTF-8 can hold."""
 
     __slots__ = ()
-    python_type: Any = str
 
     def describe(self) -> str:
         return "text"
@@ -517,7 +511,7 @@ class Text(Kind):
     def mirror_type(self, ctx: Context) -> Any:
         return str
 
-    def dump_hook(self, key: str, ctx: DumpContext) -> Hook | None:
+    def dump_hook(self, key: str, ctx: DumpContext) -> Hook:
         return functools.partial(plain_value, tp=str, key=key)
 
     def emit_dump(self, src: Source, key: str, var: str, out: str, ctx: DumpContext) -> Emitted:
@@ -534,7 +528,6 @@ class Bool(Kind):
     """``true`` or ``false``."""
 
     __slots__ = ()
-    python_type: Any = bool
 
     def describe(self) -> str:
         return "boolean"
@@ -547,7 +540,7 @@ class Bool(Kind):
     ) -> None:
         src.add(indent, f"if type({var}) is not bool:", "    raise _Fail")
 
-    def dump_hook(self, key: str, ctx: DumpContext) -> Hook | None:
+    def dump_hook(self, key: str, ctx: DumpContext) -> Hook:
         return functools.partial(plain_value, tp=bool, key=key)
 
     def emit_dump(self, src: Source, key: str, var: str, out: str, ctx: DumpContext) -> Emitted:
@@ -558,7 +551,6 @@ class Int(Kind):
     """An integer (a string of digits is read as one)."""
 
     __slots__ = ()
-    python_type: Any = int
 
     def describe(self) -> str:
         return "integer"
@@ -572,7 +564,7 @@ class Int(Kind):
         # load_int takes the rare strings of digits; a plain int needs no call.
         src.add(indent, f"if type({var}) is not int:", f"    {var} = _int({var})")
 
-    def dump_hook(self, key: str, ctx: DumpContext) -> Hook | None:
+    def dump_hook(self, key: str, ctx: DumpContext) -> Hook:
         return functools.partial(plain_value, tp=int, key=key)
 
     def emit_dump(self, src: Source, key: str, var: str, out: str, ctx: DumpContext) -> Emitted:
@@ -583,7 +575,6 @@ class Amount(Kind):
     """A decimal written as a string with exactly ``places`` decimals (any, if ``None``)."""
 
     __slots__ = ("places",)
-    python_type: Any = Decimal
 
     def __init__(self, places: int | None = None) -> None:
         self.places = places
@@ -621,7 +612,7 @@ class Amount(Kind):
             f"    {var} = _parse_decimal({var}, {places})",
         )
 
-    def dump_hook(self, key: str, ctx: DumpContext) -> Hook | None:
+    def dump_hook(self, key: str, ctx: DumpContext) -> Hook:
         return decimal_out(self.places, key)
 
     def emit_dump(self, src: Source, key: str, var: str, out: str, ctx: DumpContext) -> Emitted:
@@ -650,7 +641,6 @@ class DateTime(Kind):
     """A date-time: the shop's wall clock ``YYYY-MM-DD HH:MM:SS``, or with an offset."""
 
     __slots__ = ()
-    python_type: Any = datetime
 
     def describe(self) -> str:
         return "date-time"
@@ -671,7 +661,7 @@ class DateTime(Kind):
     ) -> None:
         src.add(indent, f"{var} = _shop_datetime({var}, {src.ref(ctx.setting.zone, 'zone')})")
 
-    def dump_hook(self, key: str, ctx: DumpContext) -> Hook | None:
+    def dump_hook(self, key: str, ctx: DumpContext) -> Hook:
         return functools.partial(format_datetime, zone=ctx.zone)
 
     def emit_dump(self, src: Source, key: str, var: str, out: str, ctx: DumpContext) -> Emitted:
@@ -682,7 +672,6 @@ class Date(Kind):
     """A date, ``YYYY-MM-DD``."""
 
     __slots__ = ()
-    python_type: Any = date
 
     def describe(self) -> str:
         return "date"
@@ -698,7 +687,7 @@ class Date(Kind):
     ) -> None:
         src.add(indent, f"{var} = _parse_date({var})")
 
-    def dump_hook(self, key: str, ctx: DumpContext) -> Hook | None:
+    def dump_hook(self, key: str, ctx: DumpContext) -> Hook:
         return format_date
 
     def emit_dump(self, src: Source, key: str, var: str, out: str, ctx: DumpContext) -> Emitted:
@@ -709,7 +698,6 @@ class Code(Kind):
     """A model code, ``Artikelnr_Storleksgrupp_Storlek`` (SPEC §4)."""
 
     __slots__ = ()
-    python_type: Any = ModelCode
 
     def describe(self) -> str:
         return "model code"
@@ -723,7 +711,7 @@ class Code(Kind):
         src.add(indent, f"if type({var}) is not str:", "    raise _Fail")
         src.add(indent, f"{var} = _parse_code({var})")
 
-    def dump_hook(self, key: str, ctx: DumpContext) -> Hook | None:
+    def dump_hook(self, key: str, ctx: DumpContext) -> Hook:
         return str
 
     def emit_dump(self, src: Source, key: str, var: str, out: str, ctx: DumpContext) -> Emitted:
@@ -737,10 +725,6 @@ class EnumOf(Kind):
 
     def __init__(self, cls: type[Enum]) -> None:
         self.cls = cls
-
-    @property
-    def python_type(self) -> Any:
-        return self.cls
 
     def describe(self) -> str:
         return "one of " + ", ".join(f"`{m.value}`" for m in self.cls)
@@ -777,7 +761,7 @@ class EnumOf(Kind):
             "    raise _Fail from None",
         )
 
-    def dump_hook(self, key: str, ctx: DumpContext) -> Hook | None:
+    def dump_hook(self, key: str, ctx: DumpContext) -> Hook:
         return _enum_value
 
     def emit_dump(self, src: Source, key: str, var: str, out: str, ctx: DumpContext) -> Emitted:
@@ -796,10 +780,6 @@ class Nested(Kind):
     def __init__(self, cls: type) -> None:
         self.cls = cls
 
-    @property
-    def python_type(self) -> Any:
-        return self.cls
-
     def describe(self) -> str:
         return f"object: {self.cls.__name__}"
 
@@ -807,9 +787,6 @@ class Nested(Kind):
         if isinstance(value, self.cls):
             return None
         return f"expected {self.cls.__name__}, got {show(value)}"
-
-    def models(self) -> tuple[type, ...]:
-        return (self.cls,)
 
     def hook(self, ctx: Context) -> Hook:
         return ctx.nested(self.cls)
@@ -828,7 +805,7 @@ class Nested(Kind):
         assert ctx.mirror is not None  # noqa: S101 - mirror types on the msgspec route only
         return ctx.mirror(self.cls)[1]
 
-    def dump_hook(self, key: str, ctx: DumpContext) -> Hook | None:
+    def dump_hook(self, key: str, ctx: DumpContext) -> Hook:
         return ctx.nested(self.cls)
 
     def emit_dump(self, src: Source, key: str, var: str, out: str, ctx: DumpContext) -> Emitted:
@@ -843,10 +820,6 @@ class ListOf(Kind):
     def __init__(self, item: Kind) -> None:
         self.item = item
 
-    @property
-    def python_type(self) -> Any:
-        return tuple[self.item.python_type, ...]  # type: ignore[name-defined]
-
     def describe(self) -> str:
         return f"list of {self.item.describe()}"
 
@@ -855,18 +828,12 @@ class ListOf(Kind):
             return f"expected a list, got {show(value)}"
         return None
 
-    def models(self) -> tuple[type, ...]:
-        return self.item.models()
-
     def hook(self, ctx: Context) -> Hook:
         item = self.item.hook(ctx)
 
-        def fast(value: Any, _type: Any = None) -> tuple[Any, ...]:
-            if type(value) is not list and not isinstance(value, list | tuple):
-                raise MappingError(f"expected a list, got {show(value)}")
-            return tuple([item(v) for v in value])
-
-        def slow(value: Any, _type: Any = None) -> tuple[Any, ...]:
+        # One version for both routes: the fail-fast loaders write a list's lines inline
+        # (emit_load), so this runs on the detailed route, or for a list inside a mapping.
+        def load_list(value: Any, _type: Any = None) -> tuple[Any, ...]:
             if not isinstance(value, list | tuple):
                 raise MappingError(f"expected a list, got {show(value)}")
             out: list[Any] = []
@@ -886,15 +853,15 @@ class ListOf(Kind):
                 raise ItemErrors(errors)
             return tuple(out)
 
-        return slow if ctx.setting.detailed else fast
+        return load_list
 
     def emit_load(
         self, src: Source, var: str, indent: int, ctx: Context, *, mirrored: bool = False
     ) -> None:
         if mirrored:  # a list of mirrors, checked by msgspec
             assert ctx.mirror is not None  # noqa: S101 - mirrored only on the msgspec route
-            (cls,) = self.item.models()
-            item = src.ref(ctx.mirror(cls)[0], "item")
+            assert isinstance(self.item, Nested)  # noqa: S101 - mirror_type says so
+            item = src.ref(ctx.mirror(self.item.cls)[0], "item")
             src.add(indent, f"{var} = tuple([{item}(x) for x in {var}])")
             return
         item = src.ref(self.item.hook(ctx), "item")
@@ -910,10 +877,8 @@ class ListOf(Kind):
             return list[self.item.mirror_type(ctx)]  # type: ignore[misc]
         return Any
 
-    def dump_hook(self, key: str, ctx: DumpContext) -> Hook | None:
+    def dump_hook(self, key: str, ctx: DumpContext) -> Hook:
         item = self.item.dump_hook(key, ctx)
-        if item is None:
-            return list
 
         def dump(values: Any) -> list[Any]:
             return [item(v) for v in values]
@@ -937,10 +902,6 @@ class MappingOf(Kind):
     def __init__(self, value: Kind) -> None:
         self.value = value
 
-    @property
-    def python_type(self) -> Any:
-        return Mapping[str, self.value.python_type]  # type: ignore[name-defined]
-
     def describe(self) -> str:
         return f"object of {self.value.describe()}"
 
@@ -948,9 +909,6 @@ class MappingOf(Kind):
         if not isinstance(value, Mapping):
             return f"expected an object, got {show(value)}"
         return None
-
-    def models(self) -> tuple[type, ...]:
-        return self.value.models()
 
     def hook(self, ctx: Context) -> Hook:
         item = self.value.hook(ctx)
@@ -989,7 +947,7 @@ class MappingOf(Kind):
 
         return load_mapping
 
-    def dump_hook(self, key: str, ctx: DumpContext) -> Hook | None:
+    def dump_hook(self, key: str, ctx: DumpContext) -> Hook:
         return dict
 
     def emit_dump(self, src: Source, key: str, var: str, out: str, ctx: DumpContext) -> Emitted:
@@ -1004,18 +962,11 @@ class Optional(Kind):
     def __init__(self, inner: Kind) -> None:
         self.inner = inner
 
-    @property
-    def python_type(self) -> Any:
-        return self.inner.python_type | None
-
     def describe(self) -> str:
         return f"{self.inner.describe()} or null"
 
     def refuses(self, value: Any) -> str | None:
         return None if value is None else self.inner.refuses(value)
-
-    def models(self) -> tuple[type, ...]:
-        return self.inner.models()
 
     def hook(self, ctx: Context) -> Hook:
         return _optional(self.inner.hook(ctx))
@@ -1033,9 +984,8 @@ class Optional(Kind):
         inner = self.inner.mirror_type(ctx)
         return Any if inner is Any else inner | None
 
-    def dump_hook(self, key: str, ctx: DumpContext) -> Hook | None:
-        inner = self.inner.dump_hook(key, ctx)
-        return None if inner is None else _optional(inner)
+    def dump_hook(self, key: str, ctx: DumpContext) -> Hook:
+        return _optional(self.inner.dump_hook(key, ctx))
 
     def emit_dump(self, src: Source, key: str, var: str, out: str, ctx: DumpContext) -> Emitted:
         lines, expr, _ = self.inner.emit_dump(src, key, var, out, ctx)
@@ -1251,8 +1201,3 @@ def wire_keys(cls: type) -> dict[str, str]:
 def wire_places(cls: type) -> dict[str, int | None]:
     """Attribute name → the fixed number of decimals on the wire (``None``: not a decimal)."""
     return {f.name: f.places for f in plan_of(cls).fields}
-
-
-def wire_aliases(cls: type) -> Mapping[str, str]:
-    """Accepted other spelling → wire key, for the fields of ``cls`` that have any."""
-    return plan_of(cls).aliases

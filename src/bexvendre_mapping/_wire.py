@@ -56,7 +56,6 @@ from bexvendre_mapping._plan import (
     Wire,
     plan_of,
     wire,
-    wire_aliases,
     wire_keys,
     wire_places,
 )
@@ -80,7 +79,6 @@ __all__ = [
     "structure_hook",
     "unstructure_hook",
     "wire",
-    "wire_aliases",
     "wire_keys",
     "wire_places",
 ]
@@ -357,12 +355,12 @@ def _dump_context(zone: tzinfo) -> DumpContext:
     return DumpContext(zone, lambda cls: unstructure_hook(cls, name))
 
 
-def _field_out_hook(field: FieldPlan, ctx: DumpContext) -> Hook | None:
-    """How the reference dumper writes ``field``'s value (``None``: as it is)."""
+def _field_out_hook(field: FieldPlan, ctx: DumpContext) -> Hook:
+    """How the reference dumper writes ``field``'s value."""
     hook = field.kind.dump_hook(field.key, ctx)
     if field.empty_list:
         # An empty list with an empty default is left out, like a null.
-        hook = _none_when_empty(hook or list)
+        hook = _none_when_empty(hook)
     return hook
 
 
@@ -428,8 +426,7 @@ def dump_problems(
                 continue
         hook = _field_out_hook(field, ctx)
         try:
-            if hook is not None:
-                hook(value)
+            hook(value)
         except MappingError as exc:
             prefix = f"field {field.key!r}: "
             found.extend(Problem(at, p.message.removeprefix(prefix)) for p in exc.problems)
