@@ -810,3 +810,12 @@ def test_the_rebuilt_tax_is_rounded_once_per_vat_rate() -> None:
     # 25 %: 0.06 × 25/125 = 0.012 → 0.01 (row by row, or 25 apart from 25.00: 2 × 0.01);
     # 6 %: 0.03 × 6/106 = 0.0017 → 0.00
     assert tax == Decimal("0.01")
+
+
+def test_an_order_dated_in_epoch_seconds_converts_to_the_shops_wall_clock() -> None:
+    """Vendre's API sends `date_added: 1777993984`; Bex gets the Stockholm wall clock."""
+    document = json.loads((EXAMPLES / "vendre-order.json").read_bytes())
+    document["date_added"] = 1777993984
+    order = vendre.load_order(json.dumps(document).encode())
+    written = bex.dump_order(convert.order_to_bex(order, EXAMPLE))
+    assert written["Orderdatum"] == "2026-05-05 17:13:04"

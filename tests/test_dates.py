@@ -441,3 +441,69 @@ def test_dateutil_failing_or_giving_the_local_zone_is_no_zone(
     monkeypatch.setattr(tz, "gettz", lambda name: tz.tzlocal())
     with pytest.raises(MappingError, match="unknown time zone 'CEST'"):
         time_zone.__wrapped__("CEST")
+
+
+# --- Vendre's epoch seconds ------------------------------------------------------------------
+
+
+def _order_with(date_added: Any) -> dict[str, Any]:
+    document = json.loads((EXAMPLES / "vendre-order.json").read_bytes())
+    document["date_added"] = date_added
+    return document
+
+
+@pytest.mark.parametrize(
+    ("zone", "wall"),
+    [("Europe/Stockholm", "2026-05-05 17:13:04"), ("Europe/Helsinki", "2026-05-05 18:13:04")],
+)
+def test_vendre_dates_load_from_epoch_seconds_as_the_instant(zone: str, wall: str) -> None:
+    """Vendre's API sends epoch seconds: the instant stays the instant, in the shop's zone."""
+    document = _order_with(1777993984)
+    for given_as in (document, json.dumps(document).encode()):
+        order = vendre.load_order(given_as, time_zone=zone)
+        assert order.date_added == datetime(2026, 5, 5, 15, 13, 4, tzinfo=UTC)
+        assert format_datetime(order.date_added, time_zone(zone)) == wall
+    payment = vendre.load_payment(
+        {"external_id": "x", "transaction_id": "y", "date_added": 0, "payment_method": "K"},
+        time_zone="UTC",
+    )
+    assert payment.date_added == datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def test_epoch_seconds_in_the_repeated_hour_keep_both_instants() -> None:
+    """02:30 happens twice in Stockholm on 25 October 2026: 00:30 and 01:30 UTC."""
+    first = int(datetime(2026, 10, 25, 0, 30, tzinfo=UTC).timestamp())
+    loaded = [vendre.load_order(_order_with(first + s)).date_added for s in (0, 3600)]
+    assert [d.fold for d in loaded] == [0, 1]
+    assert loaded[1].astimezone(UTC) - loaded[0].astimezone(UTC) == timedelta(hours=1)
+    assert [d.astimezone(UTC).hour for d in loaded] == [0, 1]
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (True, "expected epoch seconds or a date-time string, got true"),
+        (1.5, "expected epoch seconds or a date-time string, got "),  # a float or a Decimal
+        (None, "expected epoch seconds or a date-time string, got null"),
+        (-1, "expected epoch seconds from 1970 to year 9999, got -1"),
+        (253402300800, "expected epoch seconds from 1970 to year 9999, got 253402300800"),
+        (253402300799, "date-time 253402300799 is out of range"),  # year 10000 in Stockholm
+        ("1777993984", "expected a date-time 'YYYY-MM-DD HH:MM:SS' or ISO 8601"),
+    ],
+)
+def test_epoch_seconds_out_of_range_or_of_another_type_are_refused(
+    value: Any, message: str
+) -> None:
+    for given_as in (_order_with(value), json.dumps(_order_with(value)).encode()):
+        with pytest.raises(MappingError) as caught:
+            vendre.load_order(given_as)
+        assert [p.path for p in caught.value.problems] == ["$.date_added"]
+        assert message in caught.value.problems[0].message
+
+
+def test_bex_dates_take_no_epoch_seconds() -> None:
+    """Only Vendre's API sends epoch seconds: Bex's wire keeps its wall-clock text."""
+    with pytest.raises(MappingError, match=r"\$\.Datum: expected a date-time string"):
+        bex.load_payment(
+            {"Externt dokumentnr": "1", "Transnr": "2", "Datum": 0, "Kod": "K", "Belopp": "1.00"}
+        )

@@ -81,12 +81,15 @@ class Wire:
         places: for decimals, the fixed number of decimals on the wire.
         check: a further check of the loaded value; returns it or raises MappingError.
         aliases: other spellings of the key that loaders accept (dumpers write ``key``).
+        epoch: for date-times, loaders also take Unix epoch seconds (a JSON integer), as
+            Vendre's API sends them.
     """
 
     key: str | None = None
     places: int | None = None
     check: Callable[[Any], Any] | None = None
     aliases: tuple[str, ...] = ()
+    epoch: bool = False
 
 
 def wire(
@@ -95,9 +98,10 @@ def wire(
     places: int | None = None,
     check: Callable[[Any], Any] | None = None,
     aliases: tuple[str, ...] = (),
+    epoch: bool = False,
 ) -> dict[str, Wire]:
     """Metadata for ``attrs.field(metadata=...)`` declaring a field's wire form."""
-    return {_METADATA_KEY: Wire(key, places, check, aliases)}
+    return {_METADATA_KEY: Wire(key, places, check, aliases, epoch)}
 
 
 def wire_of(field: attrs.Attribute[Any]) -> Wire:
@@ -668,6 +672,64 @@ class DateTime(Kind):
         return [], f"_format_datetime({var}, {src.ref(ctx.zone, 'zone')})", False
 
 
+# The instants an aware datetime holds: from 1970 (Vendre's records start well after) to the
+# last second of year 9999 in UTC.
+_EPOCH_LIMIT = 253402300800
+
+
+def parse_instant(value: Any, zone: tzinfo) -> datetime:
+    """A date-time given as Unix epoch seconds (a JSON integer) or as text, in ``zone``.
+
+    The instant stays the instant: the result is the shop's wall clock at that moment, fold
+    set in the repeated hour of an autumn night. Text goes to ``parse_datetime``.
+
+    Raises:
+        MappingError: not whole seconds from 1970 to year 9999, nor a date-time text.
+    """
+    if type(value) is int:
+        if not 0 <= value < _EPOCH_LIMIT:
+            raise MappingError(f"expected epoch seconds from 1970 to year 9999, got {show(value)}")
+        try:
+            return datetime.fromtimestamp(value, zone)
+        except (OverflowError, ValueError, OSError):  # year 10000 on the shop's wall clock
+            raise MappingError(f"date-time {show(value)} is out of range") from None
+    if type(value) is not str and not isinstance(value, datetime):
+        raise MappingError(f"expected epoch seconds or a date-time string, got {show(value)}")
+    return parse_datetime(value, zone)
+
+
+_GLOBALS["_parse_instant"] = parse_instant
+
+
+class Instant(DateTime):
+    """A date-time as Unix epoch seconds (a JSON integer) or as text; dumped as text."""
+
+    __slots__ = ()
+
+    def describe(self) -> str:
+        return "date-time (epoch seconds or text)"
+
+    def hook(self, ctx: Context) -> Hook:
+        zone = ctx.setting.zone
+
+        def load_instant(value: Any, _type: Any = None) -> datetime:
+            return parse_instant(value, zone)
+
+        return load_instant
+
+    def emit_load(
+        self, src: Source, var: str, indent: int, ctx: Context, *, mirrored: bool = False
+    ) -> None:
+        zone = src.ref(ctx.setting.zone, "zone")
+        src.add(
+            indent,
+            f"if type({var}) is str:",  # the text the dumpers write: its own quick route
+            f"    {var} = _shop_datetime({var}, {zone})",
+            "else:",
+            f"    {var} = _parse_instant({var}, {zone})",
+        )
+
+
 class Date(Kind):
     """A date, ``YYYY-MM-DD``."""
 
@@ -996,12 +1058,13 @@ class Optional(Kind):
         return guarded(f"{var} is None", lines, expr, out), out, True
 
 
-def kind_of(tp: Any, places: int | None = None) -> Kind:  # noqa: PLR0911, PLR0912 - one per type
+def kind_of(tp: Any, places: int | None = None, *, epoch: bool = False) -> Kind:  # noqa: PLR0911, PLR0912 - one per type
     """The kind of values of the annotation ``tp``.
 
     Raises:
         TypeError: no kind handles ``tp`` (a union of several types, a set, a float...), or
-            ``places`` is given for a type that is no decimal.
+            ``places`` is given for a type that is no decimal, or ``epoch`` for one that is
+            no datetime.
     """
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)
@@ -1010,7 +1073,7 @@ def kind_of(tp: Any, places: int | None = None) -> Kind:  # noqa: PLR0911, PLR09
         if len(inner) != 1 or len(args) != 2:
             msg = f"no wire form for type {tp!r}: only one type or None is supported"
             raise TypeError(msg)
-        return Optional(kind_of(inner[0], places))
+        return Optional(kind_of(inner[0], places, epoch=epoch))
     if origin is tuple:
         if len(args) != 2 or args[1] is not Ellipsis:
             msg = f"no wire form for type {tp!r}: lists are tuple[X, ...]"
@@ -1028,7 +1091,10 @@ def kind_of(tp: Any, places: int | None = None) -> Kind:  # noqa: PLR0911, PLR09
     if tp is int:
         return Int()
     if tp is datetime:
-        return DateTime()
+        return Instant() if epoch else DateTime()
+    if epoch:
+        msg = f"epoch seconds given for {tp!r}, which is no datetime"
+        raise TypeError(msg)
     if tp is date:
         return Date()
     if tp is ModelCode:
@@ -1128,7 +1194,7 @@ def plan_of(cls: type) -> ModelPlan:
             msg = f"{where}: a wire field is set through __init__, with a plain default"
             raise TypeError(msg)
         try:
-            kind = kind_of(field.type, spec.places)
+            kind = kind_of(field.type, spec.places, epoch=spec.epoch)
         except TypeError as exc:
             msg = f"{where}: {exc}"
             raise TypeError(msg) from None

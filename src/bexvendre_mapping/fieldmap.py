@@ -124,7 +124,10 @@ ORDER = EntityMap(
     (
         FieldRule("id", "Ordernr", "id"),
         FieldRule(
-            "date_added", "Orderdatum", "copy", note="shop-local wall clock, DST kept as written"
+            "date_added",
+            "Orderdatum",
+            "copy",
+            note="Vendre: epoch seconds or text; Bex: the shop-local wall clock, DST kept",
         ),
         FieldRule("customer_id", "Kundnr", "id", note="absent for a guest"),
         FieldRule(

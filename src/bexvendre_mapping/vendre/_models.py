@@ -98,8 +98,8 @@ class Payment:
     """``external_id``: the payment provider's document number."""
     transaction_id: str
     """``transaction_id``: needed by Bex to settle or refund Klarna, Adyen, PayPal."""
-    date_added: datetime
-    """``date_added``."""
+    date_added: datetime = attrs.field(metadata=wire(epoch=True))
+    """``date_added``: Unix epoch seconds, as Vendre's API sends them, or date-time text."""
     payment_method: str = attrs.field(metadata=wire(check=nonempty))
     """``payment_method``: the shop's method code (see the ``payment_methods`` table)."""
 
@@ -161,8 +161,9 @@ class Order:
 
     id: int = attrs.field(metadata=wire(check=at_least(1)))
     """``id``: the order number (Bex ``Ordernr``)."""
-    date_added: datetime
-    """``date_added``: when the order was placed, in the shop's time zone."""
+    date_added: datetime = attrs.field(metadata=wire(epoch=True))
+    """``date_added``: when the order was placed: Unix epoch seconds, as Vendre's API sends
+    them, or date-time text; the shop's wall clock in the model."""
     customer_id: int | None = None
     """``customer_id``: ``None`` for a guest."""
     status: int | None = None
