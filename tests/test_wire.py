@@ -16,7 +16,7 @@ import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from tests.http_support import bex_article_doc
+from tests.http_support import bex_article_doc, bex_order_doc
 from tests.support import problems_of
 
 from bexvendre_mapping import (
@@ -830,19 +830,10 @@ class _Envelope:
     code: ModelCode | None = None
 
 
-def _bex_order_document() -> dict[str, Any]:
-    lookups = Lookups.from_toml(EXAMPLES / "lookups.toml")
-    order = vendre.load_order((EXAMPLES / "vendre-order.json").read_bytes())
-    return json.loads(bex.dumps_order(convert.order_to_bex(order, lookups)))
-
-
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-
-
 def test_the_converter_structures_and_unstructures_models_inside_a_users_class() -> None:
     from bexvendre_mapping import converter  # noqa: PLC0415 - the public name under test
 
-    document = _bex_order_document()
+    document = bex_order_doc()
     message = {
         "shop": "acme",
         "order": document,
@@ -865,7 +856,7 @@ def test_the_converter_reports_a_models_problems_with_their_paths() -> None:
     every problem, paths inside the model."""
     from bexvendre_mapping import converter  # noqa: PLC0415
 
-    document = _bex_order_document()
+    document = bex_order_doc()
     document["Valuta"] = "kronor"
     del document["FraktID"]
     with pytest.raises(Exception) as caught:  # noqa: PT011 - cattrs' own class, checked below
@@ -881,7 +872,7 @@ def test_the_converter_reports_a_models_problems_with_their_paths() -> None:
 def test_make_converter_takes_the_shops_zone_and_strictness() -> None:
     from bexvendre_mapping import make_converter  # noqa: PLC0415
 
-    document = _bex_order_document()
+    document = bex_order_doc()
     helsinki = make_converter(time_zone="Europe/Helsinki")
     order = helsinki.structure(document, bex.Order)
     assert order == bex.load_order(document, time_zone="Europe/Helsinki")
