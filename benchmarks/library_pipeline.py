@@ -22,7 +22,8 @@ def order_pipeline(lookups_path: str) -> Callable[[bytes], bytes]:
 
 def product_pipeline(lookups_path: str) -> Callable[[bytes], bytes]:
     lookups = Lookups.from_toml(lookups_path)
-    load, to_vendre, dumps = bex.load_article, convert.article_to_vendre, vendre.dumps_product
+    load, to_vendre = bex.load_article, convert.article_to_vendre
+    dumps = vendre.dumps_product_family
 
     def run(raw: bytes) -> bytes:
         return dumps(to_vendre(load(raw), lookups))

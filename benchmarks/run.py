@@ -9,7 +9,7 @@ Jobs (issue 6, SPEC §10), each in three implementations (the library, ``peers/`
 
 - order: Vendre order JSON bytes → validated model → Bex order → JSON bytes, for the shipped
   5-row example and a 40-row variant;
-- product: Bex article with 10 sizes → Vendre product JSON;
+- product: Bex article with 10 sizes → Vendre product family JSON (a parent, 10 children);
 - stock: a feed of N Bex stock rows as JSON Lines → Vendre stock updates as JSON Lines,
   streamed file to file; every implementation runs in its own subprocess so that its peak
   RSS is its own;
@@ -282,6 +282,8 @@ def _mutations(kind: str) -> list[tuple[str, Callable[[dict[str, Any]], None]]]:
             ("empty size", setp(["Storlekar", 0, "Storlek"], "")),
             ("missing Extern referens", delete(["Extern referens"])),
             ("unknown category", setp(["Extern referens"], "BILAR")),
+            ("Moms of no tax class", setp(["Moms"], "7.00")),
+            ("unknown LeverantörsID", setp(["LeverantörsID"], "LEV-9999")),
             ("sizes without a size group", setp(["Storleksgrupp"], None)),
         ]
     return [

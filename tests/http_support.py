@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from decimal import Decimal
 from typing import Any
 
 from bexvendre_mapping import bex, vendre
@@ -126,17 +127,61 @@ _BEX_ARTICLE: dict[str, Any] = {
     ],
 }
 
-_VENDRE_PRODUCT: dict[str, Any] = {
+# A product as /API/1/products lists it (SPEC §8): every key, the types as a real shop sends
+# them (epoch seconds, JSON numbers, null manufacturer, {} for variants).
+_VENDRE_PRODUCT_RECORD: dict[str, Any] = {
+    "id": 7,
     "article_number": "1001",
-    "name": {"sv": "Löparsko Aero"},
-    "manufacturer_id": "LEV-0042",
-    "price": "799.2000",
-    "tax_rate": "25.0000",
-    "price_in": "412.5000",
-    "category_id": 12,
-    "size_group": "SKO",
-    "variants": [{"article_number": "1001_SKO_42", "size": "42", "ean1": "7350012340425"}],
+    "ean1": "",
+    "external_id": "1001",
+    "name": {"sv": "Löparsko Aero", "en": "Running shoe Aero"},
+    "description": {"sv": "<p>Lätt löparsko.</p>", "en": ""},
+    "description_short": {"sv": "", "en": ""},
+    "meta_title": {"sv": "Löparsko Aero", "en": ""},
+    "meta_description": {"sv": "", "en": ""},
+    "meta_keywords": {"sv": "", "en": ""},
+    "price": Decimal("439.2"),
+    "price_in": None,
+    "price_rek": Decimal("549"),
+    "price_special": None,
+    "tax_class_id": 2,
+    "category_ids": [12, 14],
+    "category_paths": ["Skor|Löparskor", "Rea"],
+    "manufacturer_id": None,
+    "manufacturer_name": None,
+    "manufacturer_model": "",
+    "quantity": 12,
+    "warehouses": [{"external_id": "HUVUDLAGER", "quantity": 12, "location": None}],
+    "status": True,
+    "show": True,
+    "stock_allow_checkout": None,
+    "inactivate_stock_under_zero": None,
+    "type": "st",
+    "parent": 0,
+    "is_parent": False,
+    "child_product_ids": [],
+    "variants": {},
+    "variant_products": {},
+    "images": [],
+    "customer_groups": [],
+    "extra": {},
+    "specifications": [],
+    "tag_ids": [],
+    "weight": 0,
+    "sort_order": 0,
+    "ordered": 0,
+    "date_added": 1777993984,
+    "date_modified": 1777993984,
+    "date_available": None,
+    "actions": {
+        "product_url": "https://shop.example/API/1/products/7",
+        "product_save_url": "https://shop.example/API/1/products/7",
+        "product_delete_url": "https://shop.example/API/1/products/7",
+    },
 }
+
+#: The keys SPEC §8 lists for a product as listed (every one a record has).
+PRODUCT_RECORD_KEYS = frozenset(_VENDRE_PRODUCT_RECORD)
 
 
 def vendre_order_doc(order_id: int = 100234, **changes: Any) -> dict[str, Any]:
@@ -164,18 +209,40 @@ def gift_card_doc(number: str = "PK-4000-1234", balance: str = "500.00") -> dict
     return {"Nummer": number, "Saldo": balance, "Valuta": "SEK", "Status": "Aktiv"}
 
 
-def vendre_product(article_number: str = "1001") -> vendre.Product:
-    """A valid Vendre product model (unsized when the article number is not ``1001``)."""
-    document = copy.deepcopy(_VENDRE_PRODUCT)
-    document["article_number"] = article_number
-    if article_number != "1001":
-        document["size_group"] = None
-        document["variants"] = []
-    return vendre.load_product(document)
+def vendre_product_record(product_id: int = 7, **changes: Any) -> dict[str, Any]:
+    """A full Vendre product record as the API lists it, with ``changes`` applied."""
+    record = {**copy.deepcopy(_VENDRE_PRODUCT_RECORD), "id": product_id, **changes}
+    url = f"https://shop.example/API/1/products/{product_id}"
+    record["actions"] = {"product_url": url, "product_save_url": url, "product_delete_url": url}
+    return record
 
 
-def stock_update(code: str = "1001_SKO_42", quantity: int = 3) -> vendre.StockUpdate:
-    """A Vendre stock update model."""
-    return vendre.load_stock_update(
-        {"article_number": code, "quantity": quantity, "status": 1 if quantity else 0}
-    )
+def vendre_product(
+    article_number: str = "1001", *, product_id: int | None = None, **changes: Any
+) -> vendre.Product:
+    """A Vendre product model as the converters make it (the shop's own fields ``None``)."""
+    values: dict[str, Any] = {
+        "id": product_id,
+        "article_number": article_number,
+        "external_id": article_number,
+        "name": {"sv": "Löparsko Aero"},
+        "price": Decimal("439.2000"),
+        "tax_class_id": 2,
+        "category_ids": (12,),
+        **changes,
+    }
+    return vendre.Product(**values)
+
+
+def stock_update(
+    code: str = "1001_SKO_42", quantity: int = 3, warehouse: str | None = None
+) -> vendre.StockUpdate:
+    """A Vendre stock update model (in ``warehouse``, when given)."""
+    document: dict[str, Any] = {
+        "article_number": code,
+        "quantity": quantity,
+        "status": 1 if quantity else 0,
+    }
+    if warehouse is not None:
+        document["warehouse"] = warehouse
+    return vendre.load_stock_update(document)

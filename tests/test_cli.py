@@ -67,7 +67,8 @@ def test_convert_back_gives_the_same_bex_order(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("kind", "side", "example", "first_key"),
     [
-        ("article", "bex", "bex-article.json", "article_number"),
+        ("article", "bex", "bex-article.json", "parent"),
+        ("product", "vendre", "vendre-product.json", "Storlekar"),
         ("stock", "bex", "bex-stock.json", "article_number"),
         ("status", "bex", "bex-order-statuses.json", "id"),
     ],
@@ -215,19 +216,26 @@ def test_main_returns_the_exit_status(capsys: pytest.CaptureFixture[str]) -> Non
 
 
 def test_times_stay_in_the_shops_zone(tmp_path: Path) -> None:
-    """With time_zone = Europe/Helsinki, 02:30 in stays 02:30 out (no shift to Stockholm)."""
+    """With time_zone = Europe/Helsinki, 02:30 in stays 02:30 out (no shift to Stockholm);
+    epoch seconds are the instant, shown on Helsinki's clock."""
     toml = (
         Path(LOOKUPS).read_text(encoding="utf-8").replace('"Europe/Stockholm"', '"Europe/Helsinki"')
     )
     helsinki = tmp_path / "lookups.toml"
     helsinki.write_text(toml, encoding="utf-8")
     result = run("convert", "order", "--from", "vendre", "--lookups", str(helsinki), ORDER)
+    assert json.loads(result.stdout)["Orderdatum"] == "2026-10-25 03:30:00"  # 00:30 UTC
+    doc = json.loads(Path(ORDER).read_bytes())
+    doc["date_added"] = "2026-10-25 02:30:00"
+    (tmp_path / "order.json").write_text(json.dumps(doc), encoding="utf-8")
+    order = str(tmp_path / "order.json")
+    result = run("convert", "order", "--from", "vendre", "--lookups", str(helsinki), order)
     assert json.loads(result.stdout)["Orderdatum"] == "2026-10-25 02:30:00"
 
 
 # --- issue 16 ---------------------------------------------------------------------------------
 
-CLOSEST = "'products', 'points', 'price'?"
+CLOSEST = "'products', 'points', 'child_product_ids'?"
 KINDS_CHECKED = (
     "not a document the check knows: expected a Vendre or Bex order, product or article, order "
     "status, stock, gift card, gift-card reservation or bonus balance"
@@ -464,7 +472,12 @@ def test_lookups_check_recognises_every_kind_of_document(
             "Faktureras": {"Land": "XX"},
             "Leveransadress": {"Landskod": "SE"},
         },
-        {"article_number": "1001", "variants": [], "category_id": "99"},  # a Vendre product
+        {  # a Vendre product as listed
+            "article_number": "1001",
+            "child_product_ids": [],
+            "category_ids": [99],
+            "tax_class_id": 9,
+        },
         {"id": 1, "status": "3"},  # a Vendre status update, id as digits
         {"id": 2, "status": 4},
         {"Artiklar": [], "Faktureras": {"Ort": "Åre"}},  # a Bex order without any code
@@ -474,16 +487,18 @@ def test_lookups_check_recognises_every_kind_of_document(
     path.write_text(json.dumps(documents), encoding="utf-8")
     assert main(["lookups", "check", "--lookups", LOOKUPS, str(path)]) == 1
     out, err = capsys.readouterr()
-    assert out == "7 codes checked, 4 without a mapping\n"
+    assert out == "8 codes checked, 5 without a mapping\n"
     assert [line.split(": ", 2)[1] for line in err.splitlines()] == [
         "$[0]",
         "$[7]",
         "$[2]['Butik & webbetalningar'][0].Kod",
         "$[2].Faktureras.Land",
-        "$[3].category_id",
+        "$[3].tax_class_id",
+        "$[3].category_ids[0]",
         "$[5].status",
     ]
     assert "unknown code 99 in the reverse of table 'categories'" in err
+    assert "unknown code 9 in table 'tax_classes'" in err
 
 
 def test_lookups_check_reports_unreadable_documents(

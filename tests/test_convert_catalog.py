@@ -13,7 +13,6 @@ from tests.support import problems_of
 from bexvendre_mapping import (
     Lookups,
     MappingError,
-    ModelCode,
     UnknownCodeError,
     bex,
     convert,
@@ -21,70 +20,159 @@ from bexvendre_mapping import (
 )
 
 
-def test_article_to_product_field_by_field(examples: Path, lookups: Lookups) -> None:
-    """Artikel, Beskrivning (sv), LeverantörsID, Pris excl. VAT, Inköpspris, category, sizes."""
+def test_article_to_product_family_field_by_field(examples: Path, lookups: Lookups) -> None:
+    """A parent (the Artikel) and one child per size (the model code, its ean1), each with
+    the name, price excl. VAT, tax class, category and manufacturer from the tables."""
     article = bex.load_article((examples / "bex-article.json").read_bytes())
-    product = vendre.dump_product(convert.article_to_vendre(article, lookups))
-    assert product["article_number"] == "1001"
-    assert product["name"] == {"sv": "Löparsko Aero"}
-    assert product["manufacturer_id"] == "LEV-0042"
-    assert product["price"] == "799.2000"
-    assert product["tax_rate"] == "25.0000"
-    assert product["price_in"] == "412.5000"
-    assert product["category_id"] == 12
-    assert product["size_group"] == "SKO"
-    assert product["variants"][2] == {
-        "article_number": "1001_SKO_42",
-        "size": "42",
-        "ean1": "7350012340425",
+    family = convert.article_to_vendre(article, lookups)
+    parent = vendre.dump_product(family.parent)
+    assert parent == {
+        "article_number": "1001",
+        "external_id": "1001",
+        "name": {"sv": "Löparsko Aero"},
+        "price": Decimal("799.2"),
+        "price_in": Decimal("412.5"),
+        "tax_class_id": 2,
+        "category_ids": [12],
+        "manufacturer_id": 7,
+        "is_parent": True,
     }
-    assert product["variants"][4] == {"article_number": "1001_SKO_44", "size": "44"}
-    assert len(product["variants"]) == 5
+    assert [c.article_number for c in family.children] == [
+        "1001_SKO_40",
+        "1001_SKO_41",
+        "1001_SKO_42",
+        "1001_SKO_43",
+        "1001_SKO_44",
+    ]
+    assert family.children[2].ean1 == "7350012340425"
+    assert family.children[4].ean1 is None
+    child = json.loads(vendre.dumps_product(family.children[2]))
+    assert child["price"] == 799.2  # a JSON number, as the shop has it
+    assert "quantity" not in child  # the stock flow's field
+    assert "status" not in child
+    assert convert.product_to_bex(family, lookups) == article
 
 
-def test_unsized_article_has_no_variants(lookups: Lookups) -> None:
-    """An article without sizes is a product without variants."""
+def test_tax_class_comes_from_the_table(examples: Path, lookups: Lookups) -> None:
+    """Moms 12 is class 4 in the example shop; a rate no class has is an error naming the
+    table; back to Bex, the class gives the Moms."""
+    doc = json.loads((examples / "bex-article.json").read_bytes())
+    doc["Moms"] = "12.00"
+    family = convert.article_to_vendre(bex.load_article(doc), lookups)
+    assert family.parent.tax_class_id == 4
+    assert convert.product_to_bex(family, lookups).vat_rate == Decimal("12.00")
+    doc["Moms"] = "13.00"
+    with pytest.raises(UnknownCodeError) as info:
+        convert.article_to_vendre(bex.load_article(doc), lookups)
+    assert info.value.paths == ("$.Moms",)
+    assert "tax_classes" in str(info.value)
+
+
+def test_unsized_article_is_a_family_without_children(lookups: Lookups) -> None:
+    """An article without sizes is one product; an empty LeverantörsID is no manufacturer."""
     article = bex.load_article(
         {
             "Artikel": "GIFTBOX",
             "Beskrivning": "Presentförpackning",
-            "LeverantörsID": "L1",
+            "LeverantörsID": "",
             "Pris": "49.00",
             "Moms": "25.00",
             "Inköpspris": "10.00",
             "Extern referens": "TILLBEHOR",
         }
     )
-    product = convert.article_to_vendre(article, lookups)
-    assert (product.size_group, product.variants) == (None, ())
-    assert convert.product_to_bex(product, lookups) == article
+    family = convert.article_to_vendre(article, lookups)
+    assert family.children == ()
+    assert (family.parent.is_parent, family.parent.manufacturer_id) == (False, None)
+    assert convert.product_to_bex(family, lookups) == article
+    assert convert.product_to_bex(family.parent, lookups) == article  # a product alone
 
 
-def test_unknown_category_is_an_error_at_its_path(examples: Path, lookups: Lookups) -> None:
-    """The Extern referens must be in the categories table."""
+def test_unknown_codes_are_errors_at_their_paths(examples: Path, lookups: Lookups) -> None:
+    """The Extern referens and the LeverantörsID must be in their tables: both reported."""
     doc = json.loads((examples / "bex-article.json").read_bytes())
     doc["Extern referens"] = "SKORR"
+    doc["LeverantörsID"] = "LEV-0043"
     with pytest.raises(UnknownCodeError) as info:
         convert.article_to_vendre(bex.load_article(doc), lookups)
-    assert info.value.paths == ("$['Extern referens']",)
-    assert info.value.closest[0] == "SKOR"
+    assert info.value.paths == ("$['Extern referens']", "$.LeverantörsID")
 
 
-def test_product_variants_must_match_the_product(examples: Path, lookups: Lookups) -> None:
-    """A variant whose article number is not article_size group_size is an error."""
-    product = convert.article_to_vendre(
+def test_children_must_be_sizes_of_the_parent(examples: Path, lookups: Lookups) -> None:
+    """A child whose article number is no model code of the parent's article is an error."""
+    family = convert.article_to_vendre(
         bex.load_article((examples / "bex-article.json").read_bytes()), lookups
     )
     broken = attrs.evolve(
-        product,
-        variants=(
-            attrs.evolve(product.variants[0], article_number=ModelCode("1002", "SKO", "40")),
-            *product.variants[1:],
+        family,
+        children=(
+            attrs.evolve(family.children[0], article_number="1002_SKO_40"),
+            attrs.evolve(family.children[1], article_number="1001_STRL_41"),
+            *family.children[2:],
         ),
     )
     with pytest.raises(MappingError) as info:
         convert.product_to_bex(broken, lookups)
-    assert info.value.paths == ("$.variants[0].article_number",)
+    assert info.value.paths == (
+        "$.children[0].article_number",
+        "$.children[1].article_number",
+    )
+    twice = attrs.evolve(family, children=(family.children[0], family.children[0]))
+    with pytest.raises(MappingError) as info:
+        convert.product_to_bex(twice, lookups)
+    assert info.value.paths == ("$.children[1].article_number",)
+
+
+def test_category_from_the_first_known_of_category_ids(lookups: Lookups) -> None:
+    """Vendre lists several categories: the first the table knows is the Extern referens."""
+    product = vendre.Product(
+        article_number="GIFTBOX",
+        name={"sv": "Ask"},
+        price=Decimal("39.2"),
+        price_in=Decimal("12.5"),
+        tax_class_id=2,
+        category_ids=(999, 20, 12),
+    )
+    assert convert.product_to_bex(product, lookups).external_reference == "TILLBEHOR"
+    with pytest.raises(UnknownCodeError) as info:
+        convert.product_to_bex(attrs.evolve(product, category_ids=(999,)), lookups)
+    assert info.value.paths == ("$.category_ids[0]",)
+
+
+def test_purchase_price_that_needs_rounding_or_is_missing_is_refused(lookups: Lookups) -> None:
+    """Inköpspris has 2 decimals: 12.3456 is an error at $.price_in, not silently 12.35;
+    a product without one (Vendre sends null) cannot be a Bex article."""
+    product = vendre.Product(
+        article_number="GIFTBOX",
+        name={"sv": "Ask"},
+        price=Decimal("39.2"),
+        price_in=Decimal("12.3456"),
+        tax_class_id=2,
+        category_ids=(20,),
+    )
+    with pytest.raises(MappingError) as info:
+        convert.product_to_bex(product, lookups)
+    assert info.value.paths == ("$.price_in",)
+    with pytest.raises(MappingError) as info:
+        convert.product_to_bex(attrs.evolve(product, price_in=None), lookups)
+    assert info.value.paths == ("$.price_in",)
+
+
+def test_a_product_without_swedish_does_not_convert(lookups: Lookups) -> None:
+    """product_to_bex needs the 'sv' name, which becomes Beskrivning."""
+    product = vendre.Product(
+        article_number="GIFTBOX",
+        name={"sv": "Presentask"},
+        price=Decimal("80"),
+        price_in=Decimal("20"),
+        tax_class_id=2,
+        category_ids=(20,),
+    )
+    english_only = attrs.evolve(product, name={"en": "Gift box"})
+    assert convert.product_to_bex(product, lookups).description == "Presentask"
+    with pytest.raises(MappingError) as caught:
+        convert.product_to_bex(english_only, lookups)
+    assert problems_of(caught.value) == [("$.name", "needs a text for 'sv'")]
 
 
 @pytest.mark.parametrize(
@@ -186,66 +274,3 @@ def test_gift_card_usable_must_agree_with_status() -> None:
             {"code": "PK", "balance": "5", "currency": "SEK", "usable": True, "status": "blocked"}
         )
     assert info.value.paths == ("$.usable",)
-
-
-def test_product_to_bex_builds_only_valid_articles(lookups: Lookups) -> None:
-    """A product that would make an article Bex refuses is an error on the product's paths."""
-    product = vendre.Product(
-        article_number="1001",
-        name={"sv": "Sko"},
-        manufacturer_id="L",
-        price=Decimal("80.0000"),
-        tax_rate=Decimal("25.0000"),
-        price_in=Decimal("10.0000"),
-        category_id=12,
-        size_group="SKO",
-        variants=(
-            vendre.Variant(article_number=ModelCode("1001", "SKO", "42"), size="42"),
-            vendre.Variant(article_number=ModelCode("1001", "SKO", "42"), size="42"),
-        ),
-    )
-    with pytest.raises(MappingError) as info:
-        convert.product_to_bex(product, lookups)
-    assert info.value.paths == ("$.variants[1].size",)
-    with pytest.raises(MappingError) as info:
-        convert.product_to_bex(attrs.evolve(product, variants=()), lookups)
-    assert info.value.paths == ("$.variants",)
-
-
-def test_purchase_price_that_needs_rounding_is_refused(lookups: Lookups) -> None:
-    """Inköpspris has 2 decimals: 12.3456 is an error at $.price_in, not silently 12.35."""
-    product = vendre.Product(
-        article_number="GIFTBOX",
-        name={"sv": "Ask"},
-        manufacturer_id="L",
-        price=Decimal("39.2000"),
-        tax_rate=Decimal("25.0000"),
-        price_in=Decimal("12.3456"),
-        category_id=20,
-    )
-    with pytest.raises(MappingError) as info:
-        convert.product_to_bex(product, lookups)
-    assert info.value.paths == ("$.price_in",)
-
-
-# --- A product built by hand ----------------------------------------------------------------------
-
-
-def test_a_constructed_product_without_swedish_does_not_convert(lookups: Lookups) -> None:
-    """product_to_bex needs the 'sv' name, which becomes Beskrivning."""
-    product = vendre.load_product(
-        {
-            "article_number": "GIFTBOX",
-            "name": {"sv": "Presentask"},
-            "manufacturer_id": "LEV-1",
-            "price": "80.0000",
-            "tax_rate": "25.0000",
-            "price_in": "20.0000",
-            "category_id": 20,
-        }
-    )
-    english_only = attrs.evolve(product, name={"en": "Gift box"})
-    assert convert.product_to_bex(product, lookups).description == "Presentask"
-    with pytest.raises(MappingError) as caught:
-        convert.product_to_bex(english_only, lookups)
-    assert problems_of(caught.value) == [("$.name", "needs a text for 'sv'")]

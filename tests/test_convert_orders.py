@@ -265,14 +265,15 @@ def test_back_to_vendre_rebuilds_totals(order_doc: dict[str, Any], lookups: Look
     """Bex → Vendre gives subtotal, fees, gift cards, tax and total back."""
     order = convert.order_to_bex(vendre.load_order(json.dumps(order_doc)), lookups)
     back = vendre.dump_order(convert.order_to_vendre(order, lookups))
+    expected = vendre.dump_order(vendre.load_order(order_doc))  # money as numbers
     assert [(t["class"], t["value"]) for t in back["totals"]] == [
-        (t["class"], t["value"]) for t in order_doc["totals"]
+        (t["class"], t["value"]) for t in expected["totals"]
     ]
-    assert back["products"] == order_doc["products"]
-    assert back["gift_cards"] == order_doc["gift_cards"]
-    assert back["payment"] == order_doc["payment"]
-    assert back["shipping"] == order_doc["shipping"]
-    assert back["billing_address"] == order_doc["billing_address"]
+    assert back["products"] == expected["products"]
+    assert back["gift_cards"] == expected["gift_cards"]
+    assert back["payment"] == expected["payment"]
+    assert back["shipping"] == expected["shipping"]
+    assert back["billing_address"] == expected["billing_address"]
 
 
 def test_converters_reject_wrong_models(lookups: Lookups) -> None:
@@ -819,3 +820,22 @@ def test_an_order_dated_in_epoch_seconds_converts_to_the_shops_wall_clock() -> N
     order = vendre.load_order(json.dumps(document).encode())
     written = bex.dump_order(convert.order_to_bex(order, EXAMPLE))
     assert written["Orderdatum"] == "2026-05-05 17:13:04"
+
+
+def test_final_price_is_the_unit_price_when_present(
+    order_doc: dict[str, Any], lookups: Lookups
+) -> None:
+    """An order product's final_price ("the price of the product" in Vendre's words, after
+    attribute values and discounts) is the Bex unit price; price is used without it."""
+    plain = to_bex(order_doc, lookups)
+    first = order_doc["products"][0]
+    first["final_price"] = Decimal(str(first["price"])) + Decimal(8)  # an attribute's surcharge
+    first["price"] = 1  # before attribute values: not what the customer paid
+    rate = Decimal(str(first["tax"]))
+    surcharge = (8 * (1 + rate / 100)).quantize(Decimal("0.01"))
+    for total in order_doc["totals"]:
+        if total["class"] in ("ot_subtotal", "ot_total"):
+            total["value"] = Decimal(str(total["value"])) + first["quantity"] * surcharge
+    converted = bex.dump_order(convert.order_to_bex(vendre.load_order(order_doc), lookups))
+    row = converted["Artiklar"][0]
+    assert Decimal(row["Pris"]) == Decimal(plain["Artiklar"][0]["Pris"]) + surcharge

@@ -102,7 +102,8 @@ def test_spec_section_9_names() -> None:
                 "total",
                 "shipping",
                 "gift_card_use",
-                "variant",
+                "warehouse",
+                "product_family",
             ],
         ),
         (

@@ -93,6 +93,7 @@ ZONES = st.sampled_from([ZONE, "UTC", "America/New_York"])
 TOP: dict[str, tuple[type, st.SearchStrategy[Any]]] = {
     "vendre.order": (vendre.Order, strategies.vendre_orders()),
     "vendre.product": (vendre.Product, strategies.vendre_products()),
+    "vendre.family": (vendre.ProductFamily, strategies.vendre_product_families()),
     "vendre.stock_update": (vendre.StockUpdate, strategies.vendre_stock_updates()),
     "vendre.status": (vendre.OrderStatusUpdate, strategies.vendre_order_status_updates()),
     "vendre.gift_card": (vendre.GiftCard, strategies.vendre_gift_cards()),
@@ -751,16 +752,15 @@ def test_mapping_fields_are_copied() -> None:
     product = vendre.Product(
         article_number="1001",
         name={"sv": "Sko"},
-        manufacturer_id="M",
         price=Decimal("1.0000"),
-        tax_rate=Decimal("25.0000"),
-        price_in=Decimal("0.5000"),
-        category_id=1,
+        price_in=Decimal("1.25"),
+        tax_class_id=2,
+        category_ids=(1,),
     )
     dumped = fast_dumper(vendre.Product, ZONE)(product)
     assert dumped["name"] == {"sv": "Sko"}
     assert dumped["name"] is not product.name
-    assert "variants" not in dumped
+    assert dumped["category_ids"] == [1]
     assert isinstance(product.name, Mapping)
 
 
@@ -1142,17 +1142,18 @@ def test_dumps_equal_the_reference(
         (
             vendre.Total(class_="ot_discount", title="Rabatt", value=Decimal("-0.0000")),
             vendre.dump_total,
-            ("value", "0.0000"),
+            ("value", Decimal("0")),
         ),
     ],
 )
 def test_negative_zero_is_written_as_zero(
-    model: Any, dump: Callable[..., Any], amount: tuple[str, str]
+    model: Any, dump: Callable[..., Any], amount: tuple[str, str | Decimal]
 ) -> None:
-    """A negative zero amount is never written as '-0.00', by either dumper."""
+    """A negative zero amount is never written as '-0.00' (Bex text) or -0 (Vendre number),
+    by either dumper."""
     reference = unstructure_hook(type(model), "Europe/Stockholm")(model)
     key, written = amount
-    assert reference[key] == written
+    assert str(reference[key]) == str(written)
     assert dump(model) == reference
 
 

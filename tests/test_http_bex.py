@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,6 +18,7 @@ from tests.http_support import (
     bex_order_doc,
     gift_card_doc,
 )
+from werkzeug.wrappers import Request, Response
 
 from bexvendre_mapping import MappingError, bex
 from bexvendre_mapping.http import (
@@ -217,6 +218,57 @@ def test_create_order_writes_times_in_the_clients_time_zone() -> None:
         helsinki.bex_client().create_order(order)
         (stored,) = helsinki.bex_orders()
     assert stored["Orderdatum"] == document["Orderdatum"] == "2026-03-02 10:15:00"
+
+
+def test_create_order_sends_orderdatum_on_the_clients_wall_clock(httpserver: HTTPServer) -> None:
+    """On the wire, not through the sandbox: a Helsinki client writes Helsinki's wall clock.
+
+    The order's times are instants (UTC here); Bex reads Orderdatum and the payment's Datum
+    as the shop's local time, so a client on Europe/Helsinki must write them an hour later
+    than one on Stockholm would.
+    """
+    order = bex.load_order(bex_order_doc("100241"), time_zone="UTC")
+    seen: list[bytes] = []
+
+    def echo(request: Request) -> Response:
+        seen.append(request.get_data())
+        return Response(request.get_data(), status=201, mimetype="application/json")
+
+    httpserver.expect_request("/api/Orders", method="POST").respond_with_handler(echo)
+    with bex_server_client(httpserver, time_zone="Europe/Helsinki") as client:
+        created = client.create_order(order)
+
+    (body,) = seen
+    sent = json.loads(body)
+    assert sent["Orderdatum"] == "2026-03-02 12:15:00"
+    assert sent["Butik & webbetalningar"][0]["Datum"] == "2026-03-02 12:16:12"
+    # The echo is read back on the same wall clock: the same instants.
+    assert created.order_date == order.order_date == datetime(2026, 3, 2, 10, 15, tzinfo=UTC)
+    assert created.order_date.utcoffset() == timedelta(hours=2)
+
+
+def test_find_order_reads_orderdatum_on_the_clients_wall_clock(httpserver: HTTPServer) -> None:
+    """Bex's 10:15 is Helsinki's 10:15 for a Helsinki client: 08:15 UTC."""
+    httpserver.expect_request("/api/Orders/100234").respond_with_json(bex_order_doc("100234"))
+    with bex_server_client(httpserver, time_zone="Europe/Helsinki") as client:
+        found = client.find_order("100234")
+    assert found is not None
+    assert found.order_date == datetime(2026, 3, 2, 8, 15, tzinfo=UTC)
+
+
+def test_the_since_filters_are_the_clients_wall_clock(httpserver: HTTPServer) -> None:
+    """since and changedSince go as Helsinki's wall clock for a Helsinki client."""
+    empty = {"hasMore": False, "items": []}
+    httpserver.expect_request("/api/OrderStatuses").respond_with_json(empty)
+    httpserver.expect_request("/api/Articles").respond_with_json(empty)
+    moment = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+    with bex_server_client(httpserver, time_zone="Europe/Helsinki") as client:
+        assert list(client.iter_order_statuses(since=moment)) == []
+        assert list(client.iter_article_documents(changed_since=moment)) == []
+    assert [
+        request.args.get(name)
+        for (request, _), name in zip(httpserver.log, ("since", "changedSince"), strict=True)
+    ] == ["2026-03-02 10:00:00", "2026-03-02 10:00:00"]
 
 
 def test_create_order_returns_an_existing_order_on_409(sandbox: Sandbox) -> None:

@@ -90,6 +90,7 @@ def test_the_names_the_issue_promises_are_there() -> None:
     pytest.importorskip("requests")
     from bexvendre_mapping import MappingError  # noqa: PLC0415
     from bexvendre_mapping.http import (  # noqa: PLC0415
+        ApiError,
         AuthError,
         BexClient,
         BexEndpoints,
@@ -109,3 +110,5 @@ def test_the_names_the_issue_promises_are_there() -> None:
     assert not issubclass(HttpError, MappingError)
     for name in (RetryPolicy, BexEndpoints, VendreEndpoints, VendreClient, BexClient):
         assert callable(name)
+    assert ApiError(title="x").title == "x"
+    assert not issubclass(ApiError, BaseException)  # a record of the server's, not raised

@@ -27,7 +27,14 @@ from typing import Any
 import pytest
 import requests
 from pytest_httpserver import HTTPServer
-from tests.http_support import bex_order, gift_card_doc, stock_update, vendre_order_doc
+from tests.http_support import (
+    bex_order,
+    gift_card_doc,
+    stock_update,
+    vendre_order_doc,
+    vendre_product,
+    vendre_product_record,
+)
 from urllib3.util.retry import Retry
 from werkzeug.wrappers import Request, Response
 
@@ -37,11 +44,13 @@ from bexvendre_mapping.http import (
     BEX_BASE_URL,
     DEFAULT_DEADLINE,
     DEFAULT_MAX_RESPONSE_BYTES,
+    ApiError,
     AuthError,
     BexClient,
     HttpError,
     NotFound,
     RateLimited,
+    RequestRejected,
     ResponseError,
     RetryBudgetExhausted,
     RetryPolicy,
@@ -120,11 +129,20 @@ def test_503_twice_then_success(sandbox: Sandbox) -> None:
 
 
 def test_a_put_is_retried_too(sandbox: Sandbox) -> None:
-    """Stock updates are idempotent PUTs: a 502 is retried and the update arrives once."""
-    sandbox.inject("vendre", method="PUT", path="stock", status=502)
-    assert sandbox.vendre_client().update_stock([stock_update("MUG", 2)]) == 1
+    """Stock saves are idempotent PUTs by id: a 502 is retried and the stock arrives."""
+    sandbox.add_vendre_product(vendre_product_record(4))
+    sandbox.inject("vendre", method="PUT", path="products/4", status=502)
+    sandbox.vendre_client().save_stock(4, stock_update("MUG", 2))
     assert statuses(sandbox) == [502, 200]
-    assert len(sandbox.vendre_stock()) == 1
+    assert [s["quantity"] for s in sandbox.vendre_stock()] == [2]
+
+
+def test_a_create_is_never_repeated_by_the_client(sandbox: Sandbox) -> None:
+    """A POST of a new product that gets a 503 is not sent again: it may have been done."""
+    sandbox.inject("vendre", method="POST", path="products", status=503, times=5)
+    with pytest.raises(ServerError):
+        sandbox.vendre_client().save_product(vendre_product())
+    assert statuses(sandbox) == [503]
 
 
 def test_a_lost_response_to_a_put_is_retried(sandbox: Sandbox) -> None:
@@ -1066,11 +1084,9 @@ def vendre_client_of(server: HTTPServer, **options: Any) -> VendreClient:
 
 
 def test_client_arguments_are_checked_up_front() -> None:
-    """An empty key, chunk or page sizes below 1 are refused when the client is made."""
+    """An empty key or a page size below 1 is refused when the client is made."""
     with pytest.raises(ValueError, match="api_key is empty"):
         VendreClient("https://shop.example/API/1", "")
-    with pytest.raises(ValueError, match="chunk_size must be at least 1, got 0"):
-        VendreClient("https://shop.example/API/1", "k3y", chunk_size=0)
     with pytest.raises(ValueError, match="page_size must be at least 1, got 0"):
         BexClient(BEX_BASE_URL, "key", "s3cret", page_size=0)
 
@@ -1111,7 +1127,7 @@ def test_a_base_url_with_credentials_and_ipv6_is_shown_without_them() -> None:
 
 def test_an_unreadable_retry_after_is_left_out(httpserver: HTTPServer) -> None:
     """A 429 whose Retry-After is neither seconds nor a date: RateLimited without one."""
-    httpserver.expect_request("/API/1/orders").respond_with_json(
+    httpserver.expect_request("/API/1/orders/1").respond_with_json(
         {"error": "slow down"}, status=429, headers={"Retry-After": "soon"}
     )
     with vendre_client_of(httpserver) as client, pytest.raises(RateLimited) as caught:
@@ -1140,7 +1156,7 @@ def test_response_errors_pickle_with_their_mapping_error() -> None:
 def test_a_malformed_chunked_body_is_a_transport_error(httpserver: HTTPServer) -> None:
     """A broken chunked encoding: the response could not be read; the detail is cut short."""
     garbage = b"z" * 400 + b"\r\n"
-    httpserver.expect_request("/API/1/orders").respond_with_response(
+    httpserver.expect_request("/API/1/orders/1").respond_with_response(
         Response(garbage, headers={"Transfer-Encoding": "chunked"}, mimetype="application/json")
     )
     with vendre_client_of(httpserver) as client, pytest.raises(TransportError) as caught:
@@ -1556,3 +1572,225 @@ def test_a_base_url_that_cannot_be_parsed_is_refused_when_the_client_is_made(
         VendreClient(url, "k3y")
     assert reason in str(caught.value)
     assert "pw" not in str(caught.value)
+
+
+# --- announced rate limits: RateLimit-Remaining and RateLimit-Reset -------------------------------
+
+
+def test_remaining_zero_makes_the_client_wait_instead_of_a_429(sandbox: Sandbox) -> None:
+    """Two requests per second: the third page waits for the reset and is never refused."""
+    for order_id in (1, 2, 3):
+        sandbox.add_vendre_order(vendre_order_doc(order_id))
+    limiter = sandbox.rate_limit("vendre", limit=2, per=1)
+    client = sandbox.vendre_client()
+
+    orders = list(client.iter_orders(page_size=1))
+
+    assert [o.id for o in orders] == [1, 2, 3]
+    assert (limiter.requests, limiter.refused) == (3, 0)
+    assert statuses(sandbox) == [200, 200, 200]
+
+
+def test_the_rate_limit_wait_is_charged_to_the_wait_budget(sandbox: Sandbox) -> None:
+    """A reset 30 s away with 5 s of budget: the next request is given up, and never sent."""
+    sandbox.add_vendre_order(vendre_order_doc(1))
+    limiter = sandbox.rate_limit("vendre", limit=1, per=30)
+    policy = RetryPolicy(total=3, backoff_factor=0, jitter=0, retry_after_max=60, wait_budget=5)
+    client = sandbox.vendre_client(retries=policy)
+
+    assert client.get_order(1).id == 1
+    with pytest.raises(RetryBudgetExhausted) as caught:
+        client.get_order(1)
+
+    assert "rate limit to reset (RateLimit-Reset)" in str(caught.value)
+    assert caught.value.status is None
+    assert caught.value.url.endswith("/API/1/orders/1")
+    assert (limiter.requests, limiter.refused) == (1, 0)
+
+
+def test_the_rate_limit_wait_is_at_most_retry_after_max(httpserver: HTTPServer) -> None:
+    """A reset of 30 s is waited as 1 s (retry_after_max): two waits pass a budget of 1.5 s."""
+    httpserver.expect_request("/API/1/orders/1").respond_with_json(
+        vendre_order_doc(1), headers={"RateLimit-Remaining": "0", "RateLimit-Reset": "30"}
+    )
+    policy = RetryPolicy(total=0, retry_after_max=1, wait_budget=1.5)
+    with vendre_client_of(httpserver, retries=policy) as client:
+        client.get_order(1)
+        client.get_order(1)  # after a wait of 1 s: 0.5 s of the budget left
+        with pytest.raises(RetryBudgetExhausted):
+            client.get_order(1)
+    assert len(httpserver.log) == 2
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"RateLimit-Remaining": "1", "RateLimit-Reset": "30"},
+        {"RateLimit-Remaining": "0", "RateLimit-Reset": "soon"},
+        {"RateLimit-Remaining": "0", "RateLimit-Reset": "-3"},
+        {"RateLimit-Remaining": "0", "RateLimit-Reset": "0"},
+        {"RateLimit-Remaining": "0"},
+        {"RateLimit-Reset": "30"},
+        {"RateLimit-Remaining": "none", "RateLimit-Reset": "30"},
+    ],
+    ids=["left", "unreadable-reset", "negative", "zero", "no-reset", "no-remaining", "bad-count"],
+)
+def test_no_wait_without_a_readable_announcement(
+    httpserver: HTTPServer, headers: dict[str, str]
+) -> None:
+    """Requests left, or headers that cannot be read: no wait (a budget of 0 would refuse one)."""
+    httpserver.expect_request("/API/1/orders/1").respond_with_json(
+        vendre_order_doc(1), headers=headers
+    )
+    with vendre_client_of(httpserver, retries=RetryPolicy(total=0, wait_budget=0)) as client:
+        for _ in range(3):
+            client.get_order(1)
+    assert len(httpserver.log) == 3
+
+
+def test_a_429_without_retry_after_waits_for_the_rate_limit_reset(httpserver: HTTPServer) -> None:
+    """The retry of a 429 waits RateLimit-Reset, not the backoff (0 here)."""
+    httpserver.expect_oneshot_request("/API/1/orders/1").respond_with_json(
+        {"errors": [{"status": "429"}]},
+        status=429,
+        headers={"RateLimit-Remaining": "0", "RateLimit-Reset": "1"},
+    )
+    httpserver.expect_request("/API/1/orders/1").respond_with_json(vendre_order_doc(1))
+    policy = RetryPolicy(total=3, backoff_factor=0, jitter=0, wait_budget=0.5)
+    with (
+        vendre_client_of(httpserver, retries=policy) as client,
+        pytest.raises(RetryBudgetExhausted) as caught,
+    ):
+        client.get_order(1)
+    assert caught.value.status == 429
+    assert len(httpserver.log) == 1
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({"RateLimit-Remaining": "0", "RateLimit-Reset": "3"}, 3.0),
+        ({"RateLimit-Remaining": " 0 ", "RateLimit-Reset": " 1.5 "}, 1.5),
+        ({"RateLimit-Remaining": "-1", "RateLimit-Reset": "2"}, 2.0),
+        ({"RateLimit-Remaining": "0", "RateLimit-Reset": "500"}, 120.0),
+        ({"RateLimit-Remaining": "0", "RateLimit-Reset": "9" * 40}, 120.0),
+        ({"RateLimit-Remaining": "0", "RateLimit-Reset": "0"}, 0.0),
+        ({"RateLimit-Remaining": "2", "RateLimit-Reset": "3"}, None),
+        ({"RateLimit-Remaining": "0", "RateLimit-Reset": "\u0663"}, None),
+        ({"RateLimit-Remaining": "0", "RateLimit-Reset": "1e3"}, None),
+        ({"RateLimit-Remaining": "0"}, None),
+        ({}, None),
+    ],
+)
+def test_rate_limit_wait_reads_the_headers(headers: dict[str, str], expected: float | None) -> None:
+    """Seconds from RateLimit-Reset when none remain, at most the cap; else None."""
+    from bexvendre_mapping.http._transport import rate_limit_wait  # noqa: PLC0415
+
+    assert rate_limit_wait(headers, 120) == expected
+    insensitive = requests.structures.CaseInsensitiveDict(
+        {k.lower(): v for k, v in headers.items()}
+    )
+    assert rate_limit_wait(insensitive, 120) == expected
+
+
+# --- error bodies: {"errors": [...]} ----------------------------------------------------------
+
+
+def test_an_errors_body_becomes_request_rejected_errors(httpserver: HTTPServer) -> None:
+    """Each error object, in order; the message shows the first three."""
+    body = {
+        "errors": [
+            {
+                "status": "400",
+                "code": "invalid_value",
+                "title": "Invalid value",
+                "detail": "price must be a number",
+                "source": {"parameter": "price"},
+            },
+            {"status": 422, "code": "missing", "title": "Missing", "source": {"parameter": "name"}},
+            "not an error object",
+            {"detail": "tax_class_id 9 does not exist"},
+            {"title": "The fourth"},
+        ]
+    }
+    httpserver.expect_request("/API/1/products/4", method="PUT").respond_with_json(body, status=400)
+    with vendre_client_of(httpserver) as client, pytest.raises(RequestRejected) as caught:
+        client.save_product(vendre_product(product_id=4))
+    error = caught.value
+    assert error.errors == (
+        ApiError(
+            status="400",
+            code="invalid_value",
+            title="Invalid value",
+            detail="price must be a number",
+            parameter="price",
+        ),
+        ApiError(status="422", code="missing", title="Missing", parameter="name"),
+        ApiError(detail="tax_class_id 9 does not exist"),
+        ApiError(title="The fourth"),
+    )
+    assert str(error).startswith(
+        "the server rejected the request: PUT "
+        + httpserver.url_for("/API/1/products/4")
+        + " -> HTTP 400; errors: price: Invalid value: price must be a number (invalid_value); "
+        "name: Missing (missing); tax_class_id 9 does not exist; and 1 more; body: {"
+    )
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"not json",
+        b"[]",
+        b'{"error": "bad request"}',
+        b'{"errors": "bad"}',
+        b'{"errors": {"status": "400"}}',
+        b'{"errors": [1, "x", null, [], {}]}',
+        b'{"errors": [{"status": true, "title": ["x"], "source": "price"}]}',
+        b'{"errors": [{"title": "cut',
+    ],
+)
+def test_a_body_of_another_shape_leaves_errors_empty(httpserver: HTTPServer, body: bytes) -> None:
+    """Tolerant: RequestRejected as before, with its body excerpt and no errors."""
+    httpserver.expect_request("/API/1/products/4").respond_with_data(body, status=400)
+    with vendre_client_of(httpserver) as client, pytest.raises(RequestRejected) as caught:
+        client.save_stock(4, stock_update())
+    assert caught.value.errors == ()
+    assert caught.value.body_excerpt == body.decode()
+    assert "errors:" not in str(caught.value)
+
+
+def test_error_fields_of_odd_types(httpserver: HTTPServer) -> None:
+    """Numbers are kept as text; other types are left out; a 409 is parsed too."""
+    body = {"errors": [{"status": 409, "code": 17, "title": ["x"], "source": {"parameter": 3}}]}
+    httpserver.expect_request("/API/1/orders/5/status").respond_with_json(body, status=409)
+    update = bexvendre_mapping.vendre.OrderStatusUpdate(id=5, status=3)
+    with vendre_client_of(httpserver) as client, pytest.raises(RequestRejected) as caught:
+        client.update_order_status(update)
+    assert caught.value.errors == (ApiError(status="409", code="17", parameter="3"),)
+
+
+def test_errors_show_no_credentials(httpserver: HTTPServer) -> None:
+    """A server that echoes the key in an error's detail: redacted there too."""
+    body = {"errors": [{"title": "bad key k3y-1234", "detail": "X-Authorization: k3y-1234"}]}
+    httpserver.expect_request("/API/1/products/4").respond_with_json(body, status=400)
+    with vendre_client_of(httpserver) as client, pytest.raises(RequestRejected) as caught:
+        client.save_stock(4, stock_update())
+    assert caught.value.errors == (ApiError(title="bad key ***", detail="X-Authorization: ***"),)
+    assert "k3y-1234" not in str(caught.value)
+
+
+def test_request_rejected_pickles_with_its_errors() -> None:
+    """The errors survive pickling, as the other attributes do."""
+    error = RequestRejected(
+        "the server rejected the request",
+        method="PUT",
+        url="https://shop.example/API/1/products/4",
+        status=400,
+        errors=[ApiError(title="Invalid value", parameter="price")],
+    )
+    again = pickle.loads(pickle.dumps(error))  # noqa: S301 - our own data
+    assert again.errors == error.errors
+    assert str(again) == str(error)
+    assert str(error).endswith("-> HTTP 400; errors: price: Invalid value")
+    assert RequestRejected("x", method="GET", url="u").errors == ()

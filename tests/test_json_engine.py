@@ -174,21 +174,45 @@ def test_numbers_with_a_fraction_keep_their_text() -> None:
 
 # --- writing --------------------------------------------------------------------------------
 
+amounts = st.decimals(allow_nan=False, allow_infinity=False, places=4).map(
+    lambda d: d.normalize() if d else Decimal(0)
+)
 dumped_documents = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.text(max_size=6),
+    st.none() | st.booleans() | st.integers() | st.text(max_size=6) | amounts,
     _containers,
     max_leaves=8,
 )
 
 
+def _with_numbers(document: Any) -> bytes:
+    """The json module's text of ``document``, each ``Decimal`` written as its plain text."""
+    found: list[Decimal] = []
+
+    def mark(value: Any) -> Any:
+        if isinstance(value, Decimal):
+            found.append(value)
+            return f"\x00{len(found) - 1}\x00"
+        if isinstance(value, dict):
+            return {k: mark(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [mark(v) for v in value]
+        return value
+
+    text = json.dumps(mark(document), ensure_ascii=False, separators=(",", ":"))
+    for number, amount in enumerate(found):
+        text = text.replace(f'"\\u0000{number}\\u0000"', format(amount, "f"))
+    return text.encode()
+
+
 @given(dumped_documents)
 def test_both_engines_write_alike(document: Any) -> None:
-    """Dumpers give dicts with string keys, lists, strings, integers, booleans and None."""
+    """Dumpers give dicts with string keys, lists, strings, integers, booleans, None and
+    ``Decimal`` amounts (written as JSON numbers, exactly as they print)."""
     first, second = _both(dumps_json, document)
     assert first == second
-    if first[0] == "ok":  # and it is what the json module writes
-        expected = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
-        assert first[1] == repr(expected)
+    if first[0] == "ok":  # and it is what the json module writes, amounts as numbers
+        assert first[1] == repr(_with_numbers(document))
+        assert json.loads(eval(first[1]), parse_float=Decimal) == document  # noqa: S307
 
 
 @pytest.mark.parametrize("name", ENGINES)
@@ -204,7 +228,7 @@ odd_values = st.recursive(
     | st.integers()
     | st.floats(allow_nan=True)
     | st.text(max_size=5)
-    | st.sampled_from([Decimal("1.5"), object(), b"x"]),
+    | st.sampled_from([object(), b"x"]),
     lambda inner: (
         st.lists(inner, max_size=3)
         | st.dictionaries(st.text(max_size=3) | st.integers() | st.none(), inner, max_size=3)
@@ -504,7 +528,7 @@ def test_a_clean_document_takes_the_loader_without_the_text_test() -> None:
 def _a_product() -> vendre.Product:
     article = json.loads((ROOT / "examples" / "bex-article.json").read_bytes())
 
-    return convert.article_to_vendre(bex.load_article(article), _lookups())
+    return convert.article_to_vendre(bex.load_article(article), _lookups()).parent
 
 
 def _lookups() -> Lookups:

@@ -437,3 +437,64 @@ def test_the_computers_own_zone_is_no_shop_zone(name: str) -> None:
     with pytest.raises(LookupsError) as caught:
         Lookups.from_dict({"settings": {"time_zone": name}})
     assert str(caught.value) == f"$.settings.time_zone: unknown time zone {name!r}"
+
+
+# --- The product tables: tax classes, manufacturers, warehouses (#18) -----------------------------
+
+
+def test_product_tables_load_and_work_both_ways(lookups: Lookups) -> None:
+    """tax_classes: Vendre class → VAT percent (a Moms of 25.00 picks class 2);
+    manufacturers: LeverantörsID → manufacturer_id; warehouses: location → external_id."""
+    assert lookups.tax_classes.get(3) == Decimal(6)
+    assert lookups.tax_classes.reverse(Decimal("25.00")) == 2
+    assert lookups.manufacturers.get("LEV-0042") == 7
+    assert lookups.manufacturers.reverse(7) == "LEV-0042"
+    assert lookups.warehouses.get("LAGER") == "main"
+    assert Lookups.from_dict(lookups.to_dict()) == lookups
+
+
+@pytest.mark.parametrize(
+    ("tables", "paths"),
+    [
+        ({"tax_classes": {"2": 25, "3": "25.00"}}, ["$.tax_classes"]),  # ambiguous reverse
+        ({"tax_classes": {"2": 101}}, ["$.tax_classes['2']"]),
+        ({"tax_classes": {"2": "12.345"}}, ["$.tax_classes['2']"]),
+        ({"tax_classes": {"2": True}}, ["$.tax_classes['2']"]),
+        ({"tax_classes": {"two": 25}}, ["$.tax_classes.two"]),
+        ({"manufacturers": {"LEV": "seven"}}, ["$.manufacturers.LEV"]),
+        ({"warehouses": {"LAGER": ""}}, ["$.warehouses.LAGER"]),
+    ],
+)
+def test_bad_product_tables_are_refused_with_their_paths(
+    tables: dict[str, Any], paths: list[str]
+) -> None:
+    """Every bad entry is a LookupsError at its path, never a silent default."""
+    with pytest.raises(LookupsError) as caught:
+        Lookups.from_dict(tables)
+    assert [p for p, _ in problems_of(caught.value)] == paths
+
+
+def test_tax_class_rates_take_toml_numbers_exactly(tmp_path: Path) -> None:
+    """A TOML float such as 12.5 is the rate written, not a binary approximation."""
+    path = tmp_path / "lookups.toml"
+    path.write_text('[tax_classes]\n"2" = 25\n"7" = 12.5\n', encoding="utf-8")
+    assert Lookups.from_toml(path).tax_classes.get(7) == Decimal("12.50")
+
+
+def test_lookups_check_reads_the_codes_of_products_and_articles(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`bexvendre lookups check` looks up a product's tax class, categories and manufacturer,
+    and an article's Moms and LeverantörsID: unknown ones listed with their paths."""
+    product = tmp_path / "product.json"
+    product.write_text(
+        '{"article_number": "1001", "tax_class_id": 9, "category_ids": [12, 77],'
+        ' "manufacturer_id": 7, "price": 1, "name": {}}',
+        encoding="utf-8",
+    )
+    lookups_file = str(Path(__file__).resolve().parent.parent / "examples" / "lookups.toml")
+    assert main(["lookups", "check", "--lookups", lookups_file, str(product)]) == 1
+    err = capsys.readouterr().err
+    assert "$.tax_class_id: unknown code 9 in table 'tax_classes'" in err
+    assert "$.category_ids[1]: unknown code 77" in err
+    assert "manufacturer" not in err

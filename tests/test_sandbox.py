@@ -14,11 +14,19 @@ from typing import Any
 
 import pytest
 import requests
-from tests.http_support import bex_order_doc, gift_card_doc, vendre_order_doc
+from tests.http_support import (
+    PRODUCT_RECORD_KEYS,
+    bex_order_doc,
+    gift_card_doc,
+    vendre_order_doc,
+    vendre_product,
+    vendre_product_record,
+)
 
-from bexvendre_mapping import MappingError, bex
+from bexvendre_mapping import MappingError, bex, vendre
+from bexvendre_mapping._wire import parse_document
 from bexvendre_mapping.http import NotFound, RequestRejected, ServerError, TransportError
-from bexvendre_mapping.testing.sandbox import Call, Fault, Sandbox
+from bexvendre_mapping.testing.sandbox import Call, Fault, RateLimit, Sandbox
 
 
 @pytest.fixture
@@ -167,17 +175,20 @@ def test_a_document_that_does_not_load_gets_400_with_every_problem(
     assert sandbox.bex_orders() == []
 
 
-def test_an_array_with_a_bad_item_is_refused_whole(sandbox: Sandbox, raw: requests.Session) -> None:
-    """All or nothing: one bad stock row, nothing stored, its index in the path."""
-    rows = [
-        {"article_number": "MUG", "quantity": 1, "status": 1},
-        {"article_number": "MUG_X", "quantity": 1, "status": 2},
-    ]
+def test_a_save_with_a_bad_field_is_refused_whole(sandbox: Sandbox, raw: requests.Session) -> None:
+    """All or nothing: one bad field, nothing saved; Vendre's error shape names the field."""
+    before = sandbox.add_vendre_product(vendre_product_record(4))
     answer = raw.put(
-        sandbox.vendre_url + "stock", json=rows, headers={"X-Authorization": sandbox.vendre_api_key}
+        sandbox.vendre_url + "products/4",
+        json={"quantity": 3, "warehouses": [{"external_id": "W1", "quantity": "three"}]},
+        headers={"X-Authorization": sandbox.vendre_api_key},
     )
     assert answer.status_code == 400
-    assert [p["path"] for p in answer.json()["problems"]] == ["$[1].status"]
+    (error,) = answer.json()["errors"]
+    assert error["status"] == "400"
+    assert error["code"] == "invalid_value"
+    assert error["source"] == {"parameter": "warehouses[0].quantity"}
+    assert sandbox.vendre_products() == [before]
     assert sandbox.vendre_stock() == []
 
 
@@ -433,7 +444,12 @@ def test_bonus_can_be_seeded_from_a_model(sandbox: Sandbox) -> None:
 def test_a_path_outside_both_apis_is_404(sandbox: Sandbox, raw: requests.Session) -> None:
     """A request beside the API's base path gets a JSON 404 naming the path."""
     root = sandbox.vendre_url.split("/API/")[0]
-    assert answer(raw.get(root + "/status")) == (404, {"error": "no API at /status"})
+    assert answer(raw.get(root + "/status")) == (
+        404,
+        {"errors": [{"status": "404", "code": "not_found", "title": "no API at /status"}]},
+    )
+    bex_root = sandbox.bex_url.split("/api/")[0]
+    assert answer(raw.get(bex_root + "/status")) == (404, {"error": "no API at /status"})
 
 
 def test_paging_parameters_have_defaults(sandbox: Sandbox, raw: requests.Session) -> None:
@@ -451,15 +467,30 @@ def test_a_bad_since_filter_is_400(sandbox: Sandbox, raw: requests.Session) -> N
     )
     status, body = answer(response)
     assert status == 400
-    assert body["error"].startswith("date_added_from: $: expected a date-time")
+    (error,) = body["errors"]
+    assert error["title"].startswith("date_added_from: $: expected a date-time")
+    assert error["source"] == {"parameter": "date_added_from"}
 
 
 def test_the_ids_filter_must_be_integers(sandbox: Sandbox, raw: requests.Session) -> None:
-    """ids=abc is a 400."""
-    response = raw.get(
-        sandbox.vendre_url + "orders", params={"ids": "1,abc"}, headers=vendre_headers(sandbox)
-    )
-    assert answer(response) == (400, {"error": "ids must be integers, got '1,abc'"})
+    """ids=abc is a 400, for orders and products alike."""
+    expected = {
+        "errors": [
+            {
+                "status": "400",
+                "code": "bad_request",
+                "title": "ids must be integers, got '1,abc'",
+                "source": {"parameter": "ids"},
+            }
+        ]
+    }
+    for resource in ("orders", "products"):
+        response = raw.get(
+            sandbox.vendre_url + resource,
+            params={"ids": "1,abc"},
+            headers=vendre_headers(sandbox),
+        )
+        assert answer(response) == (400, expected)
 
 
 def test_a_status_update_must_load_and_match_the_url(
@@ -470,21 +501,26 @@ def test_a_status_update_must_load_and_match_the_url(
     not_json = raw.put(url, data=b"status=3", headers=vendre_headers(sandbox))
     other_order = raw.put(url, json={"id": 8, "status": 3}, headers=vendre_headers(sandbox))
     status, body = answer(not_json)
-    assert (status, body["error"]) == (400, "the document does not load")
-    assert body["problems"][0]["path"] == "$"
-    assert answer(other_order) == (400, {"error": "the update is for order 8, the URL for 7"})
+    assert (status, body["errors"][0]["title"]) == (400, "the document does not load")
+    assert "source" not in body["errors"][0]  # the whole body is at fault
+    status, body = answer(other_order)
+    assert (status, body["errors"][0]["title"]) == (400, "the update is for order 8, the URL for 7")
+    assert body["errors"][0]["source"] == {"parameter": "id"}
     assert sandbox.vendre_order_statuses() == []
 
 
-def test_uploads_must_be_json_arrays(sandbox: Sandbox, raw: requests.Session) -> None:
-    """PUT products with a body that is not JSON, or not an array, is a 400."""
-    url = sandbox.vendre_url + "products"
-    not_json = raw.put(url, data=b"[{", headers=vendre_headers(sandbox))
-    not_array = raw.put(url, json={"article_number": "1001"}, headers=vendre_headers(sandbox))
+def test_product_bodies_must_be_json_objects(sandbox: Sandbox, raw: requests.Session) -> None:
+    """A create or save whose body is not JSON, or not an object, is a 400; no collection PUT."""
+    sandbox.add_vendre_product(vendre_product_record(1))
+    headers = vendre_headers(sandbox)
+    not_json = raw.post(sandbox.vendre_url + "products", data=b"[{", headers=headers)
+    not_object = raw.put(sandbox.vendre_url + "products/1", json=[1], headers=headers)
+    collection = raw.put(sandbox.vendre_url + "products", json=[], headers=headers)
     assert answer(not_json)[0] == 400
-    assert answer(not_json)[1]["error"] == "the document does not load"
-    assert answer(not_array) == (400, {"error": "expected a JSON array"})
-    assert sandbox.vendre_products() == []
+    assert answer(not_json)[1]["errors"][0]["title"] == "the document does not load"
+    assert answer(not_object)[1]["errors"][0]["title"] == "expected a JSON object"
+    assert answer(collection)[0] == 405
+    assert [p["id"] for p in sandbox.vendre_products()] == [1]
 
 
 def test_stock_information_needs_a_known_product(sandbox: Sandbox, raw: requests.Session) -> None:
@@ -569,3 +605,313 @@ def test_redeeming_the_whole_balance_uses_the_card_up(sandbox: Sandbox) -> None:
     (card,) = sandbox.bex_gift_cards()
     assert (card["Saldo"], card["Status"]) == ("0.00", "Använd")
     assert client.get_gift_card("PK-1").status is bex.GiftCardStatus.USED
+
+
+# --- Vendre's products and orders, in the real /API/1 shapes ------------------------------------
+
+
+def test_a_product_record_has_every_key_in_its_real_type(
+    sandbox: Sandbox, raw: requests.Session
+) -> None:
+    """A model seeded becomes a full record: epoch ints, numbers, null, {} and actions."""
+    record = sandbox.add_vendre_product(vendre_product("1001"))
+
+    assert set(record) == PRODUCT_RECORD_KEYS
+    assert record["id"] == 1
+    assert type(record["date_added"]) is int
+    assert type(record["date_modified"]) is int
+    assert record["date_available"] is None
+    assert (record["price"], type(record["price"])) == (Decimal("439.2"), Decimal)
+    assert record["price_in"] is record["manufacturer_id"] is record["price_special"] is None
+    assert record["variants"] == record["variant_products"] == record["extra"] == {}
+    assert record["warehouses"] == record["child_product_ids"] == record["images"] == []
+    assert (record["parent"], record["is_parent"], record["type"]) == (0, False, "st")
+    assert (record["quantity"], record["status"], record["show"]) == (0, True, True)
+    assert record["category_ids"] == [12]
+    assert record["description"] == {"sv": ""}
+    url = sandbox.vendre_url + "products/1"
+    assert record["actions"] == {
+        "product_url": url,
+        "product_save_url": url,
+        "product_delete_url": url,
+    }
+    served = raw.get(url, headers=vendre_headers(sandbox))
+    assert b'"price":439.2,' in served.content
+    assert f'"date_added":{record["date_added"]},'.encode() in served.content
+    assert parse_document(served.content) == record
+
+
+def test_a_real_record_is_kept_as_given(sandbox: Sandbox) -> None:
+    """A shop's record seeded as it is: every value kept, keys a record lacks too."""
+    given = {**vendre_product_record(7), "brand_id": 3}
+
+    stored = sandbox.add_vendre_product(given)
+
+    assert {k: v for k, v in stored.items() if k != "actions"} == {
+        k: v for k, v in given.items() if k != "actions"
+    }
+    assert stored["actions"]["product_url"] == sandbox.vendre_url + "products/7"
+    assert sandbox.vendre_products() == [stored]
+
+
+def test_seeded_products_get_the_next_ids_or_replace(sandbox: Sandbox) -> None:
+    """Without an id, the next free one; with a held id, the product is replaced."""
+    assert sandbox.add_vendre_product(vendre_product("A"))["id"] == 1
+    assert sandbox.add_vendre_product(vendre_product_record(10))["id"] == 10
+    assert sandbox.add_vendre_product(vendre_product("B"))["id"] == 11
+    sandbox.add_vendre_product(vendre_product_record(10, article_number="C"))
+    assert [(p["id"], p["article_number"]) for p in sandbox.vendre_products()] == [
+        (1, "A"),
+        (10, "C"),
+        (11, "B"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        {"article_number": "X"},
+        b'[{"article_number": "X"}]',
+        {**vendre_product_record(1), "id": "one"},
+        {**vendre_product_record(1), "price": "lots"},
+    ],
+    ids=["incomplete", "not-an-object", "bad-id", "bad-price"],
+)
+def test_seeding_a_product_that_does_not_load_is_refused(sandbox: Sandbox, document: Any) -> None:
+    """The test author's mistake, reported with the library's error."""
+    with pytest.raises(MappingError):
+        sandbox.add_vendre_product(document)
+    assert sandbox.vendre_products() == []
+
+
+def test_create_assigns_the_id_and_answers_the_record(
+    sandbox: Sandbox, raw: requests.Session
+) -> None:
+    """POST products: 201 with the whole record; the shop chooses the id."""
+    body = {"article_number": "1001", "name": {"sv": "Sko"}, "price": 70, "tax_class_id": 2}
+    response = raw.post(sandbox.vendre_url + "products", json=body, headers=vendre_headers(sandbox))
+
+    assert response.status_code == 201
+    created = parse_document(response.content)
+    assert created == sandbox.vendre_products()[0]
+    assert (created["id"], created["price"], created["quantity"]) == (1, 70, 0)
+    assert b'"price":70,' in response.content
+
+
+def test_a_create_must_be_complete_and_without_an_id(
+    sandbox: Sandbox, raw: requests.Session
+) -> None:
+    """Each missing field is an error of its own; an id is the shop's to give."""
+    url, headers = sandbox.vendre_url + "products", vendre_headers(sandbox)
+    incomplete = raw.post(url, json={"name": {"sv": "Sko"}}, headers=headers)
+    with_id = raw.post(
+        url,
+        json={"id": 5, "article_number": "A", "name": {}, "price": 1, "tax_class_id": 2},
+        headers=headers,
+    )
+    status, body = answer(incomplete)
+    assert status == 400
+    assert [e["source"]["parameter"] for e in body["errors"]] == [
+        "article_number",
+        "price",
+        "tax_class_id",
+    ]
+    assert answer(with_id)[1]["errors"][0]["source"] == {"parameter": "id"}
+    assert sandbox.vendre_products() == []
+
+
+def test_a_save_merges_the_given_keys_exactly(sandbox: Sandbox, raw: requests.Session) -> None:
+    """Only the keys given change; numbers are read from their text, never through a float."""
+    before = sandbox.add_vendre_product(vendre_product_record(4, date_modified=1700000000))
+    body = b'{"price": 12345678901234.5678, "weight": 1.25, "description": {"sv": "Ny"}}'
+    url = sandbox.vendre_url + "products/4"
+
+    response = raw.put(url, data=body, headers=vendre_headers(sandbox))
+
+    assert response.status_code == 200
+    assert b'"price":12345678901234.5678,' in response.content
+    (after,) = sandbox.vendre_products()
+    assert after["price"] == Decimal("12345678901234.5678")
+    assert after["weight"] == Decimal("1.25")
+    assert after["description"] == {"sv": "Ny"}
+    assert after["date_modified"] > 1700000000
+    unchanged = set(PRODUCT_RECORD_KEYS) - {"price", "weight", "description", "date_modified"}
+    assert {k: after[k] for k in unchanged} == {k: before[k] for k in unchanged}
+    # The save URL takes a POST too.
+    again = raw.post(url, json={"ean1": "735"}, headers=vendre_headers(sandbox))
+    assert (again.status_code, sandbox.vendre_products()[0]["ean1"]) == (200, "735")
+
+
+def test_a_save_is_checked(sandbox: Sandbox, raw: requests.Session) -> None:
+    """Unknown keys, another product's id and unknown products are refused."""
+    sandbox.add_vendre_product(vendre_product_record(4))
+    headers = vendre_headers(sandbox)
+    unknown = raw.put(sandbox.vendre_url + "products/4", json={"tax_rate": 25}, headers=headers)
+    other = raw.put(sandbox.vendre_url + "products/4", json={"id": 5}, headers=headers)
+    missing = raw.put(sandbox.vendre_url + "products/5", json={"price": 1}, headers=headers)
+
+    assert answer(unknown)[0] == 400
+    assert answer(unknown)[1]["errors"][0]["detail"] == "unknown field 'tax_rate'"
+    assert answer(other)[1]["errors"][0]["source"] == {"parameter": "id"}
+    assert answer(missing) == (
+        404,
+        {"errors": [{"status": "404", "code": "not_found", "title": "no product 5"}]},
+    )
+
+
+def test_a_size_moved_to_another_parent_is_relinked(sandbox: Sandbox) -> None:
+    """child_product_ids and is_parent follow each size's parent."""
+    for product_id in (1, 2):
+        sandbox.add_vendre_product(vendre_product_record(product_id))
+    sandbox.add_vendre_product(vendre_product_record(3, article_number="1001_SKO_42", parent=1))
+    client = sandbox.vendre_client()
+
+    def links() -> list[tuple[int, list[int], bool]]:
+        return [
+            (p["id"], p["child_product_ids"], p["is_parent"]) for p in sandbox.vendre_products()
+        ]
+
+    assert links() == [(1, [3], True), (2, [], False), (3, [], False)]
+    client.save_product(vendre_product("1001_SKO_42", product_id=3, parent=2))
+    assert links() == [(1, [], False), (2, [3], True), (3, [], False)]
+
+
+def test_products_are_paged_and_filtered_by_ids(sandbox: Sandbox, raw: requests.Session) -> None:
+    """GET products: by id, page_size and offset, the ids filter."""
+    for number in ("A", "B", "C"):
+        sandbox.add_vendre_product(vendre_product(number))
+    url, headers = sandbox.vendre_url + "products", vendre_headers(sandbox)
+
+    page = parse_document(
+        raw.get(url, params={"page_size": 1, "offset": 1}, headers=headers).content
+    )
+    filtered = parse_document(raw.get(url, params={"ids": "3,1,9"}, headers=headers).content)
+
+    assert ([p["article_number"] for p in page["list"]], page["remaining"]) == (["B"], 1)
+    assert ([p["id"] for p in filtered["list"]], filtered["remaining"]) == ([1, 3], 0)
+
+
+def test_the_page_cap_applies_to_products_too() -> None:
+    """vendre_max_page_size caps product pages as it caps order pages."""
+    with Sandbox(vendre_max_page_size=2) as sandbox:
+        for number in ("A", "B", "C"):
+            sandbox.add_vendre_product(vendre_product(number))
+        products = list(sandbox.vendre_client().iter_products(page_size=50))
+        assert [p.article_number for p in products] == ["A", "B", "C"]
+        assert [c.query for c in sandbox.calls("vendre")] == [
+            "page_size=50&offset=0",
+            "page_size=50&offset=2",
+        ]
+
+
+def test_vendre_stock_is_taken_from_the_products(sandbox: Sandbox) -> None:
+    """Only products whose stock arrived through the API, as their records hold it now."""
+    sandbox.add_vendre_product(vendre_product_record(1, quantity=4))
+    client = sandbox.vendre_client()
+    created = client.save_product(vendre_product("1001_SKO_42", ean1=""))
+    assert sandbox.vendre_stock() == []
+
+    client.save_stock(
+        created.id or 0,
+        vendre.load_stock_update({"article_number": "1001_SKO_42", "quantity": 0, "status": 0}),
+    )
+
+    assert sandbox.vendre_stock() == [
+        {"id": 2, "article_number": "1001_SKO_42", "quantity": 0, "status": False, "warehouses": []}
+    ]
+
+
+def test_orders_are_served_in_the_real_shape(sandbox: Sandbox, raw: requests.Session) -> None:
+    """Epoch seconds for dates, numbers for money; GET orders/{id} serves the same record."""
+    stored = sandbox.add_vendre_order(vendre_order_doc(100234))
+    headers = vendre_headers(sandbox)
+
+    listed = raw.get(sandbox.vendre_url + "orders", headers=headers)
+    one = raw.get(sandbox.vendre_url + "orders/100234", headers=headers)
+    missing = raw.get(sandbox.vendre_url + "orders/1", headers=headers)
+
+    placed = datetime(2026, 3, 2, 9, 15, tzinfo=UTC)
+    assert stored["date_added"] == int(placed.timestamp())
+    assert stored["payment"]["date_added"] == int(placed.timestamp()) + 72
+    assert b'"price":799.2,' in one.content
+    assert f'"date_added":{int(placed.timestamp())},'.encode() in one.content
+    assert parse_document(listed.content)["list"] == [parse_document(one.content)] == [stored]
+    assert sandbox.vendre_orders() == [stored]
+    assert answer(missing)[0] == 404
+
+
+def test_reset_forgets_products_and_starts_ids_again(sandbox: Sandbox) -> None:
+    """After reset() the next product is 1 again."""
+    sandbox.add_vendre_product(vendre_product("A"))
+    sandbox.reset()
+    assert sandbox.vendre_products() == []
+    assert sandbox.add_vendre_product(vendre_product("B"))["id"] == 1
+
+
+# --- rate limits ----------------------------------------------------------------------------
+
+
+def test_a_rate_limit_announces_itself_and_refuses_past_it(
+    sandbox: Sandbox, raw: requests.Session
+) -> None:
+    """RateLimit-* on every answer; past the limit a 429 with Retry-After, the work not done."""
+    sandbox.add_vendre_order(vendre_order_doc(7, status=1))
+    limiter = sandbox.rate_limit("vendre", limit=2, per=30)
+    url, headers = sandbox.vendre_url + "orders/7/status", vendre_headers(sandbox)
+
+    answers = [raw.put(url, json={"id": 7, "status": s}, headers=headers) for s in (2, 3, 4)]
+
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    assert [a.headers["RateLimit-Remaining"] for a in answers] == ["1", "0", "0"]
+    assert {a.headers["RateLimit-Limit"] for a in answers} == {"2"}
+    assert all(0 < int(a.headers["RateLimit-Reset"]) <= 30 for a in answers)
+    assert answers[2].headers["Retry-After"] == answers[2].headers["RateLimit-Reset"]
+    assert answers[2].json()["errors"][0]["code"] == "too_many_requests"
+    assert sandbox.vendre_orders()[0]["status"] == 3
+    assert (limiter.requests, limiter.refused) == (3, 1)
+    assert limiter == RateLimit(system="vendre", limit=2, per=30.0, requests=3, refused=1)
+
+
+def test_a_rate_limit_window_ends(sandbox: Sandbox, raw: requests.Session) -> None:
+    """After per seconds, a new window: the limit's requests are there again."""
+    sandbox.rate_limit("bex", limit=1, per=0.2)
+    url = sandbox.bex_url + "Customers/1/Bonus"
+    first, second = (raw.get(url, auth=bex_auth(sandbox)) for _ in range(2))
+    time.sleep(0.25)
+    third = raw.get(url, auth=bex_auth(sandbox))
+    assert [a.status_code for a in (first, second, third)] == [404, 429, 404]
+    assert second.json() == {"error": "too many requests"}
+    assert third.headers["RateLimit-Remaining"] == "0"
+
+
+def test_faults_go_before_the_rate_limit_and_limits_can_be_cleared(
+    sandbox: Sandbox, raw: requests.Session
+) -> None:
+    """A request a fault answers is not counted; clear_rate_limits() and reset() lift it."""
+    limiter = sandbox.rate_limit("vendre", limit=1, per=60)
+    sandbox.inject("vendre", status=503)
+    url, headers = sandbox.vendre_url + "orders", vendre_headers(sandbox)
+    codes = [raw.get(url, headers=headers).status_code for _ in range(3)]
+    assert codes == [503, 200, 429]
+    assert limiter.requests == 2
+    sandbox.clear_rate_limits()
+    assert "RateLimit-Limit" not in raw.get(url, headers=headers).headers
+    sandbox.rate_limit("vendre", limit=1, per=60)
+    sandbox.reset()
+    assert [raw.get(url, headers=headers).status_code for _ in range(2)] == [200, 200]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"system": "shop", "limit": 1}, "system"),
+        ({"system": "vendre", "limit": 0}, "limit"),
+        ({"system": "vendre", "limit": True}, "limit"),
+        ({"system": "vendre", "limit": 1, "per": 0}, "per"),
+        ({"system": "vendre", "limit": 1, "per": -1.0}, "per"),
+    ],
+)
+def test_rate_limits_must_make_sense(arguments: dict[str, Any], message: str) -> None:
+    """rate_limit refuses a limit that cannot be kept."""
+    with pytest.raises(ValueError, match=message):
+        Sandbox().rate_limit(**arguments)

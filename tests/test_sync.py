@@ -17,7 +17,7 @@ import attrs
 import pytest
 from pytest_httpserver import HTTPServer
 from tests.http_support import bex_article_doc
-from tests.sync_support import EXAMPLE, order_doc
+from tests.sync_support import EXAMPLE, add_vendre_products, order_doc, vendre_quantities
 
 from bexvendre_mapping import Lookups, bex, convert, vendre
 from bexvendre_mapping.http import BexClient, HttpError, RetryPolicy, VendreClient
@@ -292,11 +292,12 @@ def test_dry_run_writes_nothing(sandbox: Sandbox, tmp_path: Path, lookups: Looku
         assert store.orders() == []
         assert store.get_cursor("orders") is None
         assert store.get_pushed("product", "1001") is None
-    assert [r.count("planned") for r in reports] == [2, 1, 5, 3]
+        assert store.product_index_refreshed() is None
+        assert store.get_product_id("1001") is None
+    # products: the family's update and a create for 1001 and each of its five sizes
+    assert [r.count("planned") for r in reports] == [2, 7, 5, 3]
     assert sandbox.bex_orders() == []
-    assert (
-        sandbox.vendre_products() == sandbox.vendre_stock() == sandbox.vendre_order_statuses() == []
-    )
+    assert sandbox.vendre_products() == sandbox.vendre_order_statuses() == []
     assert len(sandbox.bex_queued_stock_changes()) == 5
     assert all(c.method == "GET" for c in sandbox.calls())
 
@@ -304,29 +305,35 @@ def test_dry_run_writes_nothing(sandbox: Sandbox, tmp_path: Path, lookups: Looku
 def test_stock_entries_confirmed_only_when_vendre_accepted(
     sandbox: Sandbox, state: SqliteState, lookups: Lookups
 ) -> None:
-    """Vendre fails one chunk of three: its entries stay queued, the others are confirmed."""
+    """Vendre fails one product's save: its entry stays queued, the others are confirmed."""
+    numbers = [f"1001_SKO_{size}" for size in range(36, 42)]
+    add_vendre_products(sandbox, *numbers)
     for size in range(36, 42):
         sandbox.set_bex_stock(f"1001_SKO_{size}", size)
-    sandbox.inject("vendre", method="PUT", path="stock", status=503, times=4)  # > 3 retries
+    sandbox.inject("vendre", method="PUT", path="products/", status=503, times=4)  # > 3 retries
     vendre_client = sandbox.vendre_client()
-    report = push_stock(sandbox.bex_client(), vendre_client, lookups, state, chunk_size=2)
-    assert report.count("failed") == 2
-    pushed = {s["article_number"] for s in sandbox.vendre_stock()}
+    report = push_stock(sandbox.bex_client(), vendre_client, lookups, state)
+    assert report.count("failed") == 1
+    pushed = {n for n, quantity in vendre_quantities(sandbox).items() if quantity}
     queued = {e["productIdentifier"] for e in sandbox.bex_queued_stock_changes()}
-    assert len(pushed) == 4
-    assert queued == {f"1001_SKO_{s}" for s in range(36, 42)} - pushed
-    again = push_stock(sandbox.bex_client(), vendre_client, lookups, state, chunk_size=2)
+    assert len(pushed) == 5
+    assert queued == set(numbers) - pushed
+    again = push_stock(sandbox.bex_client(), vendre_client, lookups, state)
     assert again.count("failed") == 0
     assert sandbox.bex_queued_stock_changes() == []
+    assert vendre_quantities(sandbox) == {f"1001_SKO_{size}": size for size in range(36, 42)}
 
 
 def test_unchanged_stock_is_not_sent_again(
     sandbox: Sandbox, state: SqliteState, lookups: Lookups
 ) -> None:
     """A stock change to the value Vendre already has is confirmed without a new update."""
+    add_vendre_products(sandbox, "GIFTBOX")
     sandbox.set_bex_stock("GIFTBOX", 5)
     push_stock(sandbox.bex_client(), sandbox.vendre_client(), lookups, state)
     puts = len([c for c in sandbox.calls("vendre") if c.method == "PUT"])
+    assert puts == 1
+    assert vendre_quantities(sandbox) == {"GIFTBOX": 5}
     sandbox.set_bex_stock("GIFTBOX", 5)
     report = push_stock(sandbox.bex_client(), sandbox.vendre_client(), lookups, state)
     assert [o.reason for o in report.outcomes] == ["unchanged"]
@@ -339,11 +346,15 @@ def test_products_skip_unchanged(sandbox: Sandbox, state: SqliteState, lookups: 
     sandbox.seed_examples()
     first = push_products(sandbox.bex_client(), sandbox.vendre_client(), lookups, state)
     assert first.count("done") == 1
-    assert len(sandbox.vendre_products()[0]["variants"]) == 5
+    parent, *children = sandbox.vendre_products()
+    assert len(parent["child_product_ids"]) == len(children) == 5
+    saves = len([c for c in sandbox.calls("vendre") if c.method in {"POST", "PUT"}])
+    assert saves == 6
     second = push_products(
         sandbox.bex_client(), sandbox.vendre_client(), lookups, state, overlap=timedelta(days=99999)
     )
     assert second.count("skipped") == 1
+    assert len([c for c in sandbox.calls("vendre") if c.method in {"POST", "PUT"}]) == saves
 
 
 def test_statuses_sent_once(sandbox: Sandbox, state: SqliteState, lookups: Lookups) -> None:
@@ -622,13 +633,14 @@ def test_gift_card_checkout_resumes_after_a_crash(
 def test_http_errors_are_reported_not_raised(
     sandbox: Sandbox, state: SqliteState, lookups: Lookups
 ) -> None:
-    """A refused product chunk is a failed outcome; the cursor stays for the next run."""
+    """A refused product create is a failed outcome; the cursor stays for the next run."""
     sandbox.seed_examples()
-    sandbox.inject("vendre", method="PUT", path="products", status=400)
+    sandbox.inject("vendre", method="POST", path="products", status=400)
     report = push_products(sandbox.bex_client(), sandbox.vendre_client(), lookups, state)
     assert report.count("failed") == 1
     assert isinstance(report.outcomes[0].errors[0], str)
     assert state.get_cursor("products") is None
+    assert sandbox.vendre_products() == []  # the sizes wait for their parent
     assert not report.ok
     assert issubclass(HttpError, Exception)
 
@@ -713,16 +725,15 @@ def test_retrying_quarantined_orders_dry_run_and_by_id(
     assert [r.order_id for r in state.orders("quarantined")] == [8001]
 
 
-def test_products_go_in_chunks_and_unmapped_articles_are_reported(
+def test_each_product_is_saved_alone_and_unmapped_articles_are_reported(
     sandbox: Sandbox, state: SqliteState, lookups: Lookups
 ) -> None:
-    """chunk_size=1 sends each product alone; an unknown category is quarantined, not sent."""
+    """One create per product (parent, then each size); an unknown category is quarantined,
+    not sent."""
     sandbox.add_bex_article(bex_article_doc("1001"))
     sandbox.add_bex_article(bex_article_doc("1002"))
     sandbox.add_bex_article(bex_article_doc("1003", **{"Extern referens": "KLOCKOR"}))
-    report = push_products(
-        sandbox.bex_client(), sandbox.vendre_client(), lookups, state, chunk_size=1
-    )
+    report = push_products(sandbox.bex_client(), sandbox.vendre_client(), lookups, state)
     assert [(o.entity, o.result) for o in report.outcomes] == [
         ("1001", "done"),
         ("1002", "done"),
@@ -733,9 +744,15 @@ def test_products_go_in_chunks_and_unmapped_articles_are_reported(
         .errors[0]
         .startswith("$['Extern referens']: unknown code 'KLOCKOR' in table 'categories'")
     )
-    puts = [c for c in sandbox.calls("vendre") if c.method == "PUT"]
-    assert len(puts) == 2
-    assert sorted(p["article_number"] for p in sandbox.vendre_products()) == ["1001", "1002"]
+    products = sandbox.vendre_products()
+    posts = [c for c in sandbox.calls("vendre") if c.method == "POST"]
+    assert len(posts) == len(products)
+    assert [c for c in sandbox.calls("vendre") if c.method == "PUT"] == []
+    parents = {p["id"]: p["article_number"] for p in products if p["parent"] == 0}
+    assert sorted(parents.values()) == ["1001", "1002"]
+    for product in products:
+        if product["parent"]:
+            assert product["article_number"].startswith(parents[product["parent"]] + "_")
 
 
 def test_stock_that_cannot_be_mapped_is_taken_off_the_queue_and_unreadable_stock_stays(
@@ -743,6 +760,7 @@ def test_stock_that_cannot_be_mapped_is_taken_off_the_queue_and_unreadable_stock
 ) -> None:
     """A bad product identifier is quarantined and confirmed (it would block the queue for
     good); a failed stock look-up is failed and stays queued for the next run."""
+    add_vendre_products(sandbox, "GIFTBOX")
     sandbox.set_bex_stock("1001__42", 3)
     unreadable = sandbox.set_bex_stock("GIFTBOX", 5)
     sandbox.inject("bex", method="GET", path="WarehouseManagement/GetStockinformation", status=500)
@@ -757,7 +775,8 @@ def test_stock_that_cannot_be_mapped_is_taken_off_the_queue_and_unreadable_stock
     assert report.outcomes[2].reason == "stock information not read"
     assert "HTTP 500" in report.outcomes[2].errors[0]
     assert [e["id"] for e in sandbox.bex_queued_stock_changes()] == [unreadable]
-    assert sandbox.vendre_stock() == []
+    assert vendre_quantities(sandbox) == {"GIFTBOX": 0}
+    assert [c.method for c in sandbox.calls("vendre")] == ["GET"]  # the product index
 
 
 def test_a_fractional_available_quantity_is_quarantined(
@@ -775,10 +794,11 @@ def test_a_fractional_available_quantity_is_quarantined(
     httpserver.expect_request(
         "/api/WarehouseManagement/ConfirmStockChange", method="PUT", json={"entryId": 1}
     ).respond_with_data("")
+    httpserver.expect_request("/API/1/products").respond_with_json({"list": [], "remaining": 0})
     no_wait = RetryPolicy(total=0)
     with (
         BexClient(httpserver.url_for("/api/"), "key-1", "s3cret", retries=no_wait) as bex_client,
-        VendreClient("http://127.0.0.1:9/API/1", "k3y", retries=no_wait) as vendre_client,
+        VendreClient(httpserver.url_for("/API/1"), "k3y", retries=no_wait) as vendre_client,
     ):
         report = push_stock(bex_client, vendre_client, lookups, state)
     outcome, confirmed = report.outcomes
@@ -787,22 +807,29 @@ def test_a_fractional_available_quantity_is_quarantined(
         "$.availableQuantity: the available quantity 2.5 is not a whole number",
     )
     assert (confirmed.entity, confirmed.action, confirmed.result) == ("ROPE", "confirm", "skipped")
-    # The queue is read again after the pass: entry 1 is back (this server never drops it),
-    # handled already, so the run ends.
-    assert [r.method for r, _ in httpserver.log] == ["GET", "GET", "PUT", "GET"]
+    # Vendre's products are listed for the index; the queue is read again after the pass:
+    # entry 1 is back (this server never drops it), handled already, so the run ends.
+    assert [(r.method, r.path) for r, _ in httpserver.log] == [
+        ("GET", "/API/1/products"),
+        ("GET", "/api/WarehouseManagement/GetQueuedStockChanges"),
+        ("GET", "/api/WarehouseManagement/GetStockinformation"),
+        ("PUT", "/api/WarehouseManagement/ConfirmStockChange"),
+        ("GET", "/api/WarehouseManagement/GetQueuedStockChanges"),
+    ]
 
 
 def test_an_unconfirmed_entry_is_failed_and_stays_queued(
     sandbox: Sandbox, state: SqliteState, lookups: Lookups
 ) -> None:
     """Vendre took the update but Bex refused the confirmation: failed, left in the queue."""
+    add_vendre_products(sandbox, "1001_SKO_42")
     entry = sandbox.set_bex_stock("1001_SKO_42", 4)
     sandbox.inject("bex", method="PUT", path="WarehouseManagement/ConfirmStockChange", status=500)
     report = push_stock(sandbox.bex_client(), sandbox.vendre_client(), lookups, state)
     assert [(o.entity, o.action, o.result, o.reason) for o in report.outcomes] == [
         ("1001_SKO_42", "confirm", "failed", "queue entry not confirmed")
     ]
-    assert [s["quantity"] for s in sandbox.vendre_stock()] == [4]
+    assert vendre_quantities(sandbox) == {"1001_SKO_42": 4}
     assert [e["id"] for e in sandbox.bex_queued_stock_changes()] == [entry]
 
 
@@ -985,6 +1012,7 @@ def test_one_failing_flow_does_not_stop_the_others(
     sandbox: Sandbox, state: SqliteState, lookups: Lookups
 ) -> None:
     """Vendre's order listing fails for good: orders fail, stock still reaches Vendre."""
+    add_vendre_products(sandbox, "1001_SKO_42")
     sandbox.set_bex_stock("1001_SKO_42", 7)
     sandbox.inject("vendre", method="GET", path="orders", status=503, times=100)
     reports = run_flows(FLOWS, sandbox.vendre_client(), sandbox.bex_client(), lookups, state)
@@ -992,9 +1020,7 @@ def test_one_failing_flow_does_not_stop_the_others(
     assert list(by_flow) == ["orders", "products", "stock", "statuses"]
     assert not by_flow["orders"].ok
     assert by_flow["stock"].ok
-    assert [(s["article_number"], s["quantity"]) for s in sandbox.vendre_stock()] == [
-        ("1001_SKO_42", 7)
-    ]
+    assert vendre_quantities(sandbox) == {"1001_SKO_42": 7}
 
 
 @pytest.mark.parametrize("flow", ["products", "statuses", "stock"])
@@ -1022,12 +1048,14 @@ def test_a_bad_article_is_quarantined_and_the_others_are_pushed(
     body = json.dumps({"hasMore": False, "items": [ARTICLE, bad]}).encode()
     sandbox.inject("bex", method="GET", path="Articles", body=body)
     report = push_products(sandbox.bex_client(), sandbox.vendre_client(), lookups, state)
-    assert results(report) == [
-        ("2002", "quarantine", "quarantined"),
+    assert results(report) == [  # in the listing's order: each article is sent on its own
         (ARTICLE["Artikel"], "update", "done"),
+        ("2002", "quarantine", "quarantined"),
     ]
-    assert report.outcomes[0].errors == ("$.Pris: expected a decimal number, got 'gratis'",)
-    assert [p["article_number"] for p in sandbox.vendre_products()] == [ARTICLE["Artikel"]]
+    assert report.outcomes[1].errors == ("$.Pris: expected a decimal number, got 'gratis'",)
+    parents = [p for p in sandbox.vendre_products() if p["parent"] == 0]
+    assert [p["article_number"] for p in parents] == [ARTICLE["Artikel"]]
+    assert len(sandbox.vendre_products()) == 1 + len(parents[0]["child_product_ids"])
     assert state.get_cursor("products") is not None  # a bad record is handled, not failed
 
 
@@ -1180,12 +1208,13 @@ def test_a_reservation_bex_holds_as_released_is_not_taken_as_reserved(
 
 def test_one_run_drains_a_queue_longer_than_a_page(state: SqliteState, lookups: Lookups) -> None:
     with Sandbox(bex_queue_page_size=2) as sandbox:
+        add_vendre_products(sandbox, *(f"1001_SKO_{size}" for size in (42, 43, 44, 45, 46)))
         for size in (42, 43, 44, 45, 46):
             sandbox.set_bex_stock(f"1001_SKO_{size}", size)
         report = push_stock(sandbox.bex_client(), sandbox.vendre_client(), lookups, state)
         assert report.ok
         assert sandbox.bex_queued_stock_changes() == []
-        assert sorted(s["quantity"] for s in sandbox.vendre_stock()) == [42, 43, 44, 45, 46]
+        assert sorted(vendre_quantities(sandbox).values()) == [42, 43, 44, 45, 46]
 
 
 def test_entries_that_can_never_be_sent_do_not_block_the_queue(
@@ -1193,6 +1222,7 @@ def test_entries_that_can_never_be_sent_do_not_block_the_queue(
 ) -> None:
     """A page full of unmappable entries used to hold every later change back for good."""
     with Sandbox(bex_queue_page_size=2) as sandbox:
+        add_vendre_products(sandbox, "1001_SKO_42")
         sandbox.set_bex_stock("BAD__CODE", 3)
         sandbox.set_bex_stock("ALSO__BAD", 4)
         sandbox.set_bex_stock("1001_SKO_42", 7)
@@ -1205,9 +1235,7 @@ def test_entries_that_can_never_be_sent_do_not_block_the_queue(
             ("1001_SKO_42", "confirm", "done"),
         ]
         assert sandbox.bex_queued_stock_changes() == []
-        assert [(s["article_number"], s["quantity"]) for s in sandbox.vendre_stock()] == [
-            ("1001_SKO_42", 7)
-        ]
+        assert vendre_quantities(sandbox) == {"1001_SKO_42": 7}
 
 
 def test_stock_bex_does_not_know_is_taken_off_the_queue(
@@ -1254,3 +1282,162 @@ def test_an_order_id_too_large_for_the_state_is_quarantined(
     (record,) = state.orders("quarantined")
     assert record.order_id < 0
     assert sandbox.bex_orders() == []
+
+
+# --- Products saved by id, stock saved on products -----------------------------------------------
+
+
+def saves(sandbox: Sandbox) -> list[tuple[str, str]]:
+    """The product creates and saves Vendre received, in order."""
+    return [
+        (c.method, c.path)
+        for c in sandbox.calls("vendre")
+        if c.method in {"POST", "PUT"} and c.path.startswith("products")
+    ]
+
+
+def test_products_are_created_once_then_saved_by_id(
+    sandbox: Sandbox, state: SqliteState, lookups: Lookups
+) -> None:
+    """The parent, then each size under it; a changed price is saved at products/{id}."""
+    sandbox.add_bex_article(ARTICLE)
+    first = push_products(sandbox.bex_client(), sandbox.vendre_client(), lookups, state)
+    assert results(first) == [("1001", "update", "done")]
+    parent, *children = sandbox.vendre_products()
+    assert parent["article_number"] == "1001"
+    assert parent["is_parent"] is True
+    assert [c["article_number"] for c in children] == [f"1001_SKO_{s}" for s in range(40, 45)]
+    assert {c["parent"] for c in children} == {parent["id"]}
+    assert sorted(parent["child_product_ids"]) == [c["id"] for c in children]
+    assert saves(sandbox) == [("POST", "products")] * 6
+    ids = {p["article_number"]: p["id"] for p in sandbox.vendre_products()}
+    assert all(state.get_product_id(number) == i for number, i in ids.items())
+
+    sandbox.add_bex_article({**ARTICLE, "Pris": "1249.00"})
+    second = push_products(
+        sandbox.bex_client(), sandbox.vendre_client(), lookups, state, overlap=LONG_AGO
+    )
+    assert results(second) == [("1001", "update", "done")]
+    after = sandbox.vendre_products()
+    assert {p["article_number"]: p["id"] for p in after} == ids  # nothing new
+    assert saves(sandbox)[6:] == [("PUT", f"products/{i}") for i in ids.values()]
+    expected = convert.article_to_vendre(
+        bex.load_article({**ARTICLE, "Pris": "1249.00"}), lookups
+    ).parent.price
+    assert after[0]["price"] == expected != parent["price"]
+    assert {p["parent"] for p in after[1:]} == {parent["id"]}
+
+
+def test_a_create_whose_answer_was_lost_is_not_created_again(
+    sandbox: Sandbox, state: SqliteState, lookups: Lookups
+) -> None:
+    """Vendre created the parent but the answer never came: the next run lists the shop's
+    products again, finds it and saves it by id; no product is there twice."""
+    sandbox.add_bex_article(ARTICLE)
+    sandbox.inject("vendre", method="POST", path="products", drop_after_commit=True)
+    first = push_products(sandbox.bex_client(), sandbox.vendre_client(), lookups, state)
+    assert results(first) == [("1001", "create", "failed")]
+    assert [p["article_number"] for p in sandbox.vendre_products()] == ["1001"]
+    assert state.get_cursor("products") is None
+    assert state.product_index_refreshed() is None  # stale: listed again before any create
+
+    second = push_products(sandbox.bex_client(), sandbox.vendre_client(), lookups, state)
+    assert results(second) == [("1001", "update", "done")]
+    numbers = [p["article_number"] for p in sandbox.vendre_products()]
+    assert len(numbers) == len(set(numbers)) == 6
+    parent_id = sandbox.vendre_products()[0]["id"]
+    assert ("PUT", f"products/{parent_id}") in saves(sandbox)
+    assert saves(sandbox).count(("POST", "products")) == 6  # the lost one and five sizes
+
+
+def test_stock_sets_the_sizes_quantity_status_and_mapped_warehouse(
+    state: SqliteState, lookups: Lookups
+) -> None:
+    """Each size's product gets its quantity and status; the warehouse the Bex client's
+    location maps to (LAGER → main) gets the quantity too."""
+    with Sandbox(bex_location="LAGER") as sandbox:
+        sandbox.add_bex_article(ARTICLE)
+        push_products(sandbox.bex_client(), sandbox.vendre_client(), lookups, state)
+        sandbox.set_bex_stock("1001_SKO_42", 7)
+        sandbox.set_bex_stock("1001_SKO_43", -2)  # hide_when_zero: 0 and hidden
+        report = push_stock(sandbox.bex_client(), sandbox.vendre_client(), lookups, state)
+        assert results(report) == [
+            ("1001_SKO_42", "confirm", "done"),
+            ("1001_SKO_43", "confirm", "done"),
+        ]
+        by_number = {p["article_number"]: p for p in sandbox.vendre_products()}
+        sized = {n: (p["quantity"], p["status"]) for n, p in by_number.items() if p["parent"]}
+        assert sized == {
+            "1001_SKO_40": (0, True),
+            "1001_SKO_41": (0, True),
+            "1001_SKO_42": (7, True),
+            "1001_SKO_43": (0, False),
+            "1001_SKO_44": (0, True),
+        }
+        stores = {
+            n: [(w["external_id"], w["quantity"]) for w in by_number[n]["warehouses"]]
+            for n in ("1001_SKO_42", "1001_SKO_43")
+        }
+        assert stores == {"1001_SKO_42": [("main", 7)], "1001_SKO_43": [("main", 0)]}
+        assert sandbox.bex_queued_stock_changes() == []
+
+
+def test_stock_of_an_unmapped_location_leaves_the_warehouses_alone(
+    sandbox: Sandbox, state: SqliteState, lookups: Lookups
+) -> None:
+    """The sandbox's HUVUDLAGER is not in the warehouses table: only ``quantity`` is sent."""
+    add_vendre_products(sandbox, "1001_SKO_42")
+    sandbox.set_bex_stock("1001_SKO_42", 5)
+    push_stock(sandbox.bex_client(), sandbox.vendre_client(), lookups, state)
+    (product,) = sandbox.vendre_products()
+    assert (product["quantity"], product["status"], product["warehouses"]) == (5, True, [])
+
+
+def test_stock_for_an_article_the_shop_lacks_is_confirmed_and_skipped(
+    sandbox: Sandbox, state: SqliteState, lookups: Lookups
+) -> None:
+    """Nothing to save it on: reported skipped, taken off the queue; sent once the product
+    is in the shop."""
+    sandbox.set_bex_stock("JKT_001_KL_M", 3)
+    report = push_stock(sandbox.bex_client(), sandbox.vendre_client(), lookups, state)
+    assert outcomes(report) == [
+        ("JKT_001_KL_M", "confirm", "skipped", "not in the shop; taken off the queue")
+    ]
+    assert report.ok
+    assert sandbox.bex_queued_stock_changes() == []
+    assert saves(sandbox) == []
+    assert state.get_pushed("stock", "JKT_001_KL_M") is None
+
+    (product_id,) = add_vendre_products(sandbox, "JKT_001_KL_M").values()
+    state.mark_product_index_stale()  # the index is a day old, say
+    sandbox.set_bex_stock("JKT_001_KL_M", 3)
+    again = push_stock(sandbox.bex_client(), sandbox.vendre_client(), lookups, state)
+    assert results(again) == [("JKT_001_KL_M", "confirm", "done")]
+    assert saves(sandbox) == [("PUT", f"products/{product_id}")]
+    assert vendre_quantities(sandbox) == {"JKT_001_KL_M": 3}
+
+
+def test_dry_runs_write_neither_the_product_index_nor_vendre(
+    sandbox: Sandbox, state: SqliteState, lookups: Lookups
+) -> None:
+    """With the products in the shop, the plan finds them by the listing it keeps in memory;
+    the state (index, pushed hashes, cursors) and Vendre stay as they were."""
+    ids = add_vendre_products(sandbox, "1001", "1001_SKO_42")
+    sandbox.add_bex_article(ARTICLE)
+    sandbox.set_bex_stock("1001_SKO_42", 7)
+    before = sandbox.vendre_products()
+    products = push_products(
+        sandbox.bex_client(), sandbox.vendre_client(), lookups, state, dry_run=True
+    )
+    stock = push_stock(sandbox.bex_client(), sandbox.vendre_client(), lookups, state, dry_run=True)
+    created = [o.entity for o in products.outcomes if o.action == "create"]
+    assert created == ["1001_SKO_40", "1001_SKO_41", "1001_SKO_43", "1001_SKO_44"]
+    assert outcomes(stock) == [("1001_SKO_42", "confirm", "planned", "quantity 7, status 1")]
+    assert sandbox.vendre_products() == before
+    assert all(c.method == "GET" for c in sandbox.calls())
+    assert state.product_index_refreshed() is None
+    assert all(state.get_product_id(n) is None for n in ids)
+    assert state.get_pushed("product", "1001") is None
+    assert state.get_pushed("stock", "1001_SKO_42") is None
+    assert state.get_cursor("products") is None
+    assert len(sandbox.bex_queued_stock_changes()) == 1

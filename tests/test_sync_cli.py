@@ -99,11 +99,13 @@ def test_dry_run_writes_nothing(shop: tuple[Sandbox, Path]) -> None:
     assert result.returncode == 0, result.stderr
     assert "orders (dry run): 1 planned, 1 quarantined" in result.stdout
     assert sandbox.bex_orders() == []
-    assert sandbox.vendre_stock() == []
+    assert sandbox.vendre_products() == []
+    assert all(c.method == "GET" for c in sandbox.calls())
     assert not (folder / "audit.jsonl").exists()
     with SqliteState(folder / "state.sqlite3") as state:
         assert state.orders() == []
         assert state.get_cursor("orders") is None
+        assert state.product_index_refreshed() is None
 
 
 def test_quarantine_list_and_retry(shop: tuple[Sandbox, Path]) -> None:
@@ -178,9 +180,10 @@ def test_an_unreadable_retry_after_fails_one_flow_and_the_others_run(
     assert "Traceback" not in result.stderr
     assert "failed: orders orders: listing stopped; tried again next run" in result.stdout
     assert "products: 1 done" in result.stdout
-    assert "stock: 5 done" in result.stdout
+    # The three sizes of 1001 reach the shop; JKT_001_KL_M and GIFTBOX are not products there.
+    assert "stock: 3 done, 2 skipped" in result.stdout
     assert sandbox.bex_orders() == []
-    assert len(sandbox.vendre_products()) == 1
+    assert len(sandbox.vendre_products()) == 6  # 1001 and its five sizes
 
 
 def test_an_order_with_a_lone_surrogate_stops_no_flow(shop: tuple[Sandbox, Path]) -> None:
@@ -198,7 +201,7 @@ def test_an_order_with_a_lone_surrogate_stops_no_flow(shop: tuple[Sandbox, Path]
     assert result.returncode == 0, result.stderr
     assert "orders: 1 done, 2 quarantined" in result.stdout
     assert "$.customer_address.name: text with a lone surrogate (\\ud83d)" in result.stdout
-    assert "stock: 5 done" in result.stdout
+    assert "stock: 3 done, 2 skipped" in result.stdout
     listed = bexvendre("quarantine", "list", "--config", config, env=secrets(sandbox))
     assert listed.returncode == 0, listed.stderr
     assert "2 quarantined order(s)" in listed.stdout
@@ -356,6 +359,9 @@ def test_sync_on_a_terminal_shows_a_table(
 ) -> None:
     """On a terminal, the counts are a rich table; the spinner goes to stderr."""
     sandbox, config = configured_shop
+    sandbox.add_vendre_product(
+        {"article_number": "GIFTBOX", "name": {"sv": "Presentask"}, "price": 49, "tax_class_id": 2}
+    )
     sandbox.set_bex_stock("GIFTBOX", 4)
     out, err = Terminal(), Terminal()
     monkeypatch.setattr(sys, "stdout", out)
@@ -364,7 +370,9 @@ def test_sync_on_a_terminal_shows_a_table(
     table = out.getvalue()
     assert "bexvendre sync" in table
     assert all(word in table for word in ("flow", "done", "quarantined", "stock"))
-    assert [s["article_number"] for s in sandbox.vendre_stock()] == ["GIFTBOX"]
+    assert [(p["article_number"], p["quantity"]) for p in sandbox.vendre_products()] == [
+        ("GIFTBOX", 4)
+    ]
 
 
 @pytest.mark.usefixtures("no_secret_variables")
@@ -781,4 +789,4 @@ def test_an_error_escaping_one_flow_never_stops_the_next(
     (failed,) = reports[0].outcomes
     assert (failed.result, failed.reason) == ("failed", "the flow stopped; tried again next run")
     assert failed.errors == ("ServerError: the server failed: GET http://127.0.0.1/ -> HTTP 503",)
-    assert [r.count("done") for r in reports[1:]] == [1, 5, 1]
+    assert [r.count("done") for r in reports[1:]] == [1, 3, 1]  # stock: 1001's three sizes

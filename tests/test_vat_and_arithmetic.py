@@ -43,21 +43,14 @@ def _bex_article() -> dict[str, Any]:
     return document
 
 
-def _vendre_product() -> dict[str, Any]:
-    product = convert.article_to_vendre(bex.load_article(_bex_article()), EXAMPLE)
-    return vendre.dump_product(product)
-
-
 # (class, example document, where its VAT rate sits, how the rate is written)
 RATE_FIELDS: list[tuple[type, Callable[[], dict[str, Any]], tuple[str | int, ...], int]] = [
     (vendre.Order, _vendre_order, ("products", 0, "tax"), 4),
-    (vendre.Product, _vendre_product, ("tax_rate",), 4),
     (bex.Order, _bex_order, ("Artiklar", 0, "Moms"), 2),
     (bex.Article, _bex_article, ("Moms",), 2),
 ]
 LOADERS: dict[type, Callable[..., Any]] = {
     vendre.Order: vendre.load_order,
-    vendre.Product: vendre.load_product,
     bex.Order: bex.load_order,
     bex.Article: bex.load_article,
 }

@@ -17,6 +17,8 @@ imports the library.
   part, which also words the error.
 - Wall-clock times: :func:`wall_clock` writes a naive time as it is (the shop's zone) and
   converts an aware one to Europe/Stockholm first.
+- Vendre's money numbers: :func:`plain_number` gives the ``Decimal`` whose ``str`` is the
+  JSON number Vendre takes (plain notation, no trailing zeros: ``799.2``, ``70``).
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ __all__ = [
     "currency_problem",
     "load_tables",
     "parts_ok",
+    "plain_number",
     "scaled",
     "size_ok",
     "split_code",
@@ -118,6 +121,17 @@ def vat_rate(value: Decimal, places: int) -> Decimal | None:
     return scaled(value, places)
 
 
+def plain_number(value: Decimal) -> Decimal:
+    """``value`` without trailing zeros, in plain notation (``799.2000`` → ``799.2``,
+    ``70.00`` → ``70``, never ``7E+1`` nor ``-0``): its ``str`` is the JSON number Vendre
+    takes. For the amounts checked here (below 10**15, at most 4 decimals: 19 digits at
+    most), ``normalize`` in the default 28-digit context is exact."""
+    if not value:
+        return ZERO
+    number = value.normalize()
+    return number if number.as_tuple().exponent <= 0 else number.quantize(EXPONENTS[0])
+
+
 def vat_problem(value: Decimal, places: int, path: str) -> str:
     """The message for a VAT percent :func:`vat_rate` refused (error path only)."""
     if value.is_nan() or not ZERO <= value <= HUNDRED:
@@ -139,9 +153,11 @@ def currency_problem(currency: str) -> str:
     return f"$.currency: unknown currency {currency!r}"
 
 
-def wall_clock(value: datetime) -> str:
+def wall_clock(value: datetime | int) -> str:
     """``YYYY-MM-DD HH:MM:SS`` (``.ffffff`` when there are microseconds) in the shop's zone:
-    a naive time is the shop's wall-clock time already."""
+    a naive time is the shop's wall-clock time already; an integer is Unix epoch seconds."""
+    if type(value) is int:
+        value = datetime.fromtimestamp(value, ZONE)
     if value.tzinfo is not None:
         value = value.astimezone(ZONE).replace(tzinfo=None)
     return value.isoformat(" ")
@@ -267,9 +283,18 @@ class Tables:
         self.countries: dict[int, str] = {int(k): v for k, v in data.get("countries", {}).items()}
         self.categories: dict[str, int] = dict(data.get("categories", {}))
         self.fee_articles: dict[str, str] = dict(data.get("fee_articles", {}))
-        for table in (self.payment_methods, self.shipping_methods, self.categories):
+        # Vendre products have a tax class, not a rate: the table read backwards, the
+        # article's Moms (a Decimal, equal and hashed equal whatever its decimals) → class.
+        self.tax_class_of_rate: dict[Decimal, int] = {
+            Decimal(str(rate)): int(key) for key, rate in data.get("tax_classes", {}).items()
+        }
+        self.manufacturers: dict[str, int] = dict(data.get("manufacturers", {}))
+        tables = (self.payment_methods, self.shipping_methods, self.categories, self.manufacturers)
+        for table in tables:
             if any(blank(code) for code in table):
                 raise ValueError("a code table has an empty code")
+        if len(self.tax_class_of_rate) != len(data.get("tax_classes", {})):
+            raise ValueError("two tax classes have the same rate")
         # Bex fee rows' articles: an unsized product row may not use one (nor the FraktID).
         self.fee_article_numbers = frozenset(self.fee_articles.values())
         self.gift_card_payment_code: str = data.get("gift_card_payment_code", "PRESENTKORT")

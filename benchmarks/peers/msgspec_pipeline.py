@@ -7,9 +7,11 @@ in one Python pass, the conversion itself, with the lean helpers of ``peers/_com
 every model code against SPEC §4, every amount finite, below 10**15 and with at most 4
 (Vendre) or 2 (Bex) decimals, VAT percents from 0 to 100, the currency, non-empty codes
 (through the code tables, which hold none). Output Structs carry the wire keys
-(``msgspec.field(name=...)``), omit ``None`` defaults and are encoded by one
-``msgspec.json.Encoder`` (decimals as strings). No Struct of either side can be part of a
-reference cycle, so all are ``gc=False``.
+(``msgspec.field(name=...)``), omit ``None`` defaults and are encoded by a
+``msgspec.json.Encoder``: decimals as strings for Bex, as JSON numbers for Vendre's products
+(``decimal_format="number"`` writes a ``Decimal``'s ``str``, exact; the conversion gives
+``plain_number()``s). No Struct of either side can be part of a reference cycle, so all are
+``gc=False``.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from peers._common import (
     currency_problem,
     load_tables,
     parts_ok,
+    plain_number,
     scaled,
     size_ok,
     split_code,
@@ -52,6 +55,8 @@ from peers._common import (
 __all__ = ["order_pipeline", "product_pipeline", "stream_stock"]
 
 AtLeastOne = Annotated[int, Meta(ge=1)]
+# Vendre's dates: Unix epoch seconds (an aware datetime holds up to the year 9999), or text.
+Epoch = Annotated[int, Meta(ge=0, lt=253402300800)]
 
 
 class _In(Struct, gc=False):
@@ -89,7 +94,7 @@ class CustomerAddress(_In, kw_only=True):
 class Payment(_In, kw_only=True):
     external_id: str
     transaction_id: str
-    date_added: datetime
+    date_added: Epoch | datetime
     payment_method: str
 
 
@@ -120,7 +125,7 @@ class GiftCardUse(_In, kw_only=True):
 
 class VendreOrder(_In, kw_only=True):
     id: AtLeastOne
-    date_added: datetime
+    date_added: Epoch | datetime
     customer_id: int | None = None
     status: int | None = None
     currency: str
@@ -430,64 +435,109 @@ class Article(_In, kw_only=True):
     sizes: list[Size] = field(default_factory=list, name="Storlekar")
 
 
-class Variant(_Out, kw_only=True):
-    article_number: str
-    size: str
-    ean1: str | None = None
-
-
 class Product(_Out, kw_only=True):
+    """One product of the family (fields in the library's order; ``None`` left out)."""
+
     article_number: str
+    ean1: str | None = None
+    external_id: str
     name: dict[str, str]
-    manufacturer_id: str
     price: Decimal
-    tax_rate: Decimal
     price_in: Decimal
-    category_id: int
-    size_group: str | None = None
-    variants: list[Variant] = []
+    tax_class_id: int
+    category_ids: list[int]
+    manufacturer_id: int | None = None
+    is_parent: bool | None = None
 
 
-def article_to_product(article: Article, tables: Tables) -> Product:
-    """The article's checks (amounts, VAT, model codes, sizes) and its conversion."""
+class ProductFamily(_Out):
+    """An unsized article's family has no children: the key is left out, as the library
+    leaves out an empty tuple."""
+
+    parent: Product
+    children: list[Product] = []
+
+
+def article_to_family(article: Article, tables: Tables) -> ProductFamily:
+    """The article's checks (amounts, VAT, codes, model codes, sizes) and its conversion:
+    the parent, and one child per size. Unknown codes are reported together."""
     price, rate, price_in = article.price, article.vat_rate, article.purchase_price
     if scaled(price, 2) is None:
         raise PeerError(amount_problem(price, 2, "$.Pris"))
-    if vat_rate(rate, 2) is None:
-        raise PeerError(vat_problem(rate, 2, "$.Moms"))
     if scaled(price_in, 2) is None:
         raise PeerError(amount_problem(price_in, 2, "$['Inköpspris']"))
+    try:  # every rate of the table is a VAT percent with at most 2 decimals
+        tax_class = tables.tax_class_of_rate.get(rate)
+    except TypeError:  # a signalling NaN has no hash
+        tax_class = None
     category = tables.categories.get(article.external_reference)
-    if category is None:
-        raise PeerError(unknown("categories", article.external_reference, "$['Extern referens']"))
+    supplier = article.supplier_id
+    manufacturer = None if supplier == "" else tables.manufacturers.get(supplier)
+    if tax_class is None or category is None or (manufacturer is None and supplier != ""):
+        raise PeerError(_codes_problem(article, tables))
     code, group, sizes = article.article, article.size_group, article.sizes
-    variants: list[Variant] = []
     if group is None:
         if sizes or not article_ok(code, False):
             raise PeerError(_sizes_problem(article))
     elif not sizes or not article_ok(code, True) or not size_ok(group):
         raise PeerError(_sizes_problem(article))
-    else:
-        seen: set[str] = set()
-        for item in sizes:
-            size = item.size
-            if not size_ok(size) or size in seen:
-                raise PeerError(_sizes_problem(article))
-            seen.add(size)
-            variants.append(
-                Variant(article_number=f"{code}_{group}_{size}", size=size, ean1=item.barcode)
+    name = {"sv": article.description}
+    excl = plain_number((price / (rate / 100 + 1)).quantize(EXPONENTS[4], ROUND_HALF_UP))
+    cost = plain_number(price_in)
+    categories = [category]
+    children: list[Product] = []
+    append = children.append
+    seen: set[str] = set()
+    for item in sizes:
+        size = item.size
+        if not size_ok(size) or size in seen:
+            raise PeerError(_sizes_problem(article))
+        seen.add(size)
+        number = f"{code}_{group}_{size}"
+        append(
+            Product(
+                article_number=number,
+                ean1=item.barcode,
+                external_id=number,
+                name=name,
+                price=excl,
+                price_in=cost,
+                tax_class_id=tax_class,
+                category_ids=categories,
+                manufacturer_id=manufacturer,
             )
-    return Product(
+        )
+    parent = Product(
         article_number=code,
-        name={"sv": article.description},
-        manufacturer_id=article.supplier_id,
-        price=(price / (rate / 100 + 1)).quantize(EXPONENTS[4], ROUND_HALF_UP),
-        tax_rate=rate.quantize(EXPONENTS[4]),
-        price_in=price_in.quantize(EXPONENTS[4]),
-        category_id=category,
-        size_group=group,
-        variants=variants,
+        external_id=code,
+        name=name,
+        price=excl,
+        price_in=cost,
+        tax_class_id=tax_class,
+        category_ids=categories,
+        manufacturer_id=manufacturer,
+        is_parent=bool(children),
     )
+    return ProductFamily(parent, children)
+
+
+def _codes_problem(article: Article, tables: Tables) -> str:
+    """Every code of the article missing from its table (error path only)."""
+    rate, reference, supplier = (
+        article.vat_rate,
+        article.external_reference,
+        article.supplier_id,
+    )
+    found = []
+    if vat_rate(rate, 2) is None:
+        found.append(vat_problem(rate, 2, "$.Moms"))
+    elif rate not in tables.tax_class_of_rate:
+        found.append(f"$.Moms: no tax class has the rate {rate}")
+    if reference not in tables.categories:
+        found.append(unknown("categories", reference, "$['Extern referens']"))
+    if supplier != "" and supplier not in tables.manufacturers:
+        found.append(unknown("manufacturers", supplier, "$.LeverantörsID"))
+    return "; ".join(found)
 
 
 def _sizes_problem(article: Article) -> str:
@@ -542,10 +592,10 @@ def order_pipeline(lookups_path: str) -> Callable[[bytes], bytes]:
 def product_pipeline(lookups_path: str) -> Callable[[bytes], bytes]:
     tables = load_tables(lookups_path)
     load = msgspec.json.Decoder(Article).decode
-    dump = msgspec.json.Encoder().encode
+    dump = msgspec.json.Encoder(decimal_format="number").encode
 
     def run(raw: bytes) -> bytes:
-        return dump(article_to_product(load(raw), tables))
+        return dump(article_to_family(load(raw), tables))
 
     return run
 

@@ -11,11 +11,16 @@ decimals (``decimal_places``/``gt``/``lt`` would call back into ``decimal`` for 
 VAT percents from 0 to 100, the currency, non-empty codes (through the code tables, which
 hold none). The output is not validated again: the conversion builds plain dicts with the
 wire keys, serialised by pydantic-core through a ``TypeAdapter`` of ``TypedDict``s that
-declares their types (decimals as strings), ``None`` left out (``exclude_none``).
+declares their types, ``None`` left out (``exclude_none``). Decimals are strings for Bex;
+Vendre's product money is JSON numbers, which pydantic-core writes only through ``float``
+(inexact beyond 15 digits): it writes the exact plain text as a string, and one regex pass
+over the bytes unquotes those values.
 """
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Callable
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -42,6 +47,7 @@ from peers._common import (
     currency_problem,
     load_tables,
     parts_ok,
+    plain_number,
     scaled,
     size_ok,
     split_code,
@@ -430,72 +436,110 @@ Article = TypedDict(
 )
 
 
-class Variant(TypedDict):
-    article_number: str
-    size: str
-    ean1: NotRequired[str | None]
-
-
 class Product(TypedDict):
+    """One product of the family, as built (in the library's key order)."""
+
     article_number: str
+    ean1: MaybeText
+    external_id: str
     name: dict[str, str]
-    manufacturer_id: str
     price: Decimal
-    tax_rate: Decimal
     price_in: Decimal
-    category_id: int
-    size_group: NotRequired[str | None]
-    variants: NotRequired[list[Variant] | None]
+    tax_class_id: int
+    category_ids: list[int]
+    manufacturer_id: NotRequired[int | None]
+    is_parent: NotRequired[bool]
 
 
-def article_to_product(article: Article, tables: Tables) -> Product:
-    """The article's checks (amounts, VAT, model codes, sizes) and its conversion."""
+class ProductFamily(TypedDict):
+    """An unsized article's family has no children: the key is left out, as the library
+    leaves out an empty tuple."""
+
+    parent: Product
+    children: NotRequired[list[Product]]
+
+
+# pydantic-core writes a Decimal as a JSON string of its str() (the plain text, since the
+# conversion gives plain_number()s), and has no raw JSON output: the money keys' strings
+# are unquoted after dumping. A quote inside a JSON string is escaped, so the pattern only
+# meets real keys; the values are digits, '-' and '.'.
+_QUOTED_MONEY = re.compile(rb'("price(?:_in)?":)"([-0-9.]+)"')
+
+
+def article_to_family(article: Article, tables: Tables) -> ProductFamily:
+    """The article's checks (amounts, VAT, codes, model codes, sizes) and its conversion:
+    the parent, and one child per size. Unknown codes are reported together."""
     price, rate, price_in = article["Pris"], article["Moms"], article["Inköpspris"]
     if scaled(price, 2) is None:
         raise PeerError(amount_problem(price, 2, "$.Pris"))
-    if vat_rate(rate, 2) is None:
-        raise PeerError(vat_problem(rate, 2, "$.Moms"))
     if scaled(price_in, 2) is None:
         raise PeerError(amount_problem(price_in, 2, "$['Inköpspris']"))
+    # Every rate of the table is a VAT percent with at most 2 decimals (and pydantic-core
+    # refuses NaN), so finding the rate is its check.
+    tax_class = tables.tax_class_of_rate.get(rate)
     category = tables.categories.get(article["Extern referens"])
-    if category is None:
-        raise PeerError(unknown("categories", article["Extern referens"], "$['Extern referens']"))
+    supplier = article["LeverantörsID"]
+    manufacturer = None if supplier == "" else tables.manufacturers.get(supplier)
+    if tax_class is None or category is None or (manufacturer is None and supplier != ""):
+        raise PeerError(_codes_problem(article, tables))
     code, group, sizes = (
         article["Artikel"],
         article.get("Storleksgrupp"),
         article.get("Storlekar", ()),
     )
-    variants: list[dict[str, Any]] = []
     if group is None:
         if sizes or not article_ok(code, False):
             raise PeerError(_sizes_problem(article))
     elif not sizes or not article_ok(code, True) or not size_ok(group):
         raise PeerError(_sizes_problem(article))
-    else:
-        seen: set[str] = set()
-        for item in sizes:
-            size = item["Storlek"]
-            if not size_ok(size) or size in seen:
-                raise PeerError(_sizes_problem(article))
-            seen.add(size)
-            variants.append(
-                {
-                    "article_number": f"{code}_{group}_{size}",
-                    "size": size,
-                    "ean1": item.get("Streckkod"),
-                }
-            )
-    return {
-        "article_number": code,
+    common = {
         "name": {"sv": article["Beskrivning"]},
-        "manufacturer_id": article["LeverantörsID"],
-        "price": (price / (rate / 100 + 1)).quantize(EXPONENTS[4], ROUND_HALF_UP),
-        "tax_rate": rate.quantize(EXPONENTS[4]),
-        "price_in": price_in.quantize(EXPONENTS[4]),
-        "category_id": category,
-        "size_group": group,
-        "variants": variants or None,
+        "price": plain_number((price / (rate / 100 + 1)).quantize(EXPONENTS[4], ROUND_HALF_UP)),
+        "price_in": plain_number(price_in),
+        "tax_class_id": tax_class,
+        "category_ids": [category],
+        "manufacturer_id": manufacturer,
     }
+    children: list[dict[str, Any]] = []
+    append = children.append
+    seen: set[str] = set()
+    for item in sizes:
+        size = item["Storlek"]
+        if not size_ok(size) or size in seen:
+            raise PeerError(_sizes_problem(article))
+        seen.add(size)
+        number = f"{code}_{group}_{size}"
+        append(
+            {
+                "article_number": number,
+                "ean1": item.get("Streckkod"),
+                "external_id": number,
+                **common,
+            }
+        )
+    parent = {"article_number": code, "external_id": code, **common, "is_parent": bool(children)}
+    if not children:
+        return {"parent": parent}  # type: ignore[typeddict-item]
+    return {"parent": parent, "children": children}  # type: ignore[typeddict-item]
+
+
+def _codes_problem(article: Article, tables: Tables) -> str:
+    """Every code of the article missing from its table (error path only)."""
+    rate, reference, supplier = (
+        article["Moms"],
+        article["Extern referens"],
+        article["LeverantörsID"],
+    )
+    found = []
+    if vat_rate(rate, 2) is None:
+        found.append(vat_problem(rate, 2, "$.Moms"))
+    elif rate not in tables.tax_class_of_rate:
+        found.append(f"$.Moms: no tax class has the rate {rate}")
+    if reference not in tables.categories:
+        found.append(unknown("categories", reference, "$['Extern referens']"))
+    if supplier != "" and supplier not in tables.manufacturers:
+        found.append(unknown("manufacturers", supplier, "$.LeverantörsID"))
+    return "; ".join(found)
 
 
 def _sizes_problem(article: Article) -> str:
@@ -554,10 +598,11 @@ def order_pipeline(lookups_path: str) -> Callable[[bytes], bytes]:
 def product_pipeline(lookups_path: str) -> Callable[[bytes], bytes]:
     tables = load_tables(lookups_path)
     load = TypeAdapter(Article).validate_json
-    dump = TypeAdapter(Product).dump_json
+    dump = TypeAdapter(ProductFamily).dump_json
+    unquote = functools.partial(_QUOTED_MONEY.sub, rb"\1\2")
 
     def run(raw: bytes) -> bytes:
-        return dump(article_to_product(load(raw), tables), exclude_none=True)  # type: ignore[arg-type]
+        return unquote(dump(article_to_family(load(raw), tables), exclude_none=True))
 
     return run
 

@@ -36,7 +36,7 @@ from bexvendre_mapping.money import parse_decimal
 __all__ = ["CodeTable", "Lookups", "Settings"]
 
 K = TypeVar("K", str, int)
-V = TypeVar("V", str, int)
+V = TypeVar("V", str, int, Decimal)
 
 TotalsPolicy = Literal["error", "warn"]
 StockStatusPolicy = Literal["hide_when_zero", "always_show"]
@@ -169,6 +169,10 @@ class Lookups:
         order_statuses: Bex ``Status`` → Vendre status id.
         categories: Bex ``Extern referens`` → Vendre ``category_id``.
         fee_articles: Vendre total class → Bex ``Artikelnr`` of the fee row.
+        tax_classes: Vendre ``tax_class_id`` → VAT percent (Bex ``Moms``): a Vendre product
+            has a class, not a rate; the article's ``Moms`` picks the class with that rate.
+        manufacturers: Bex ``LeverantörsID`` → Vendre ``manufacturer_id``.
+        warehouses: Bex location code → Vendre warehouse ``external_id``.
         gift_card_payment_code: the Bex ``Kod`` of gift-card payments.
         settings: see :class:`Settings`.
     """
@@ -187,6 +191,13 @@ class Lookups:
     fee_articles: CodeTable[str, str] = attrs.field(
         factory=lambda: CodeTable("fee_articles", _EMPTY)
     )
+    tax_classes: CodeTable[int, Decimal] = attrs.field(
+        factory=lambda: CodeTable("tax_classes", _EMPTY)
+    )
+    manufacturers: CodeTable[str, int] = attrs.field(
+        factory=lambda: CodeTable("manufacturers", _EMPTY)
+    )
+    warehouses: CodeTable[str, str] = attrs.field(factory=lambda: CodeTable("warehouses", _EMPTY))
     gift_card_payment_code: str = "PRESENTKORT"
     settings: Settings = attrs.field(factory=Settings)
 
@@ -250,6 +261,9 @@ class Lookups:
             "order_statuses": dict(self.order_statuses.items()),
             "categories": dict(self.categories.items()),
             "fee_articles": dict(self.fee_articles.items()),
+            "tax_classes": {str(k): str(v) for k, v in self.tax_classes.items()},
+            "manufacturers": dict(self.manufacturers.items()),
+            "warehouses": dict(self.warehouses.items()),
             "settings": {
                 "time_zone": s.time_zone,
                 "totals_tolerance_per_row": str(s.totals_tolerance_per_row),
@@ -268,6 +282,9 @@ _TABLES: dict[str, tuple[str, str]] = {
     "order_statuses": ("str", "int"),
     "categories": ("str", "int"),
     "fee_articles": ("str", "str"),
+    "tax_classes": ("int", "percent"),
+    "manufacturers": ("str", "int"),
+    "warehouses": ("str", "str"),
 }
 _SETTINGS = (
     "time_zone",
@@ -309,6 +326,9 @@ class _Builder:
             order_statuses=tables["order_statuses"],
             categories=tables["categories"],
             fee_articles=tables["fee_articles"],
+            tax_classes=tables["tax_classes"],
+            manufacturers=tables["manufacturers"],
+            warehouses=tables["warehouses"],
             gift_card_payment_code=gift_code,
             settings=settings,
         )
@@ -349,6 +369,8 @@ class _Builder:
     def convert(self, value: object, kind: str, path: str, what: str) -> Any:
         if kind == "int":
             return self.integer(value, path, what)
+        if kind == "percent":
+            return self.percent(value, path)
         if not isinstance(value, str) or not value.strip() or value != value.strip():
             self.problem(
                 path, f"expected a non-empty {what} without outer spaces, got {_show(value)}"
@@ -383,6 +405,20 @@ class _Builder:
             return None
         self.problem(path, f"expected an integer {what}, got {_show(value)}")
         return None
+
+    def percent(self, value: object, path: str) -> Decimal | None:
+        """A VAT percent as Bex's ``Moms`` has it: 0 to 100, at most 2 decimals."""
+        if isinstance(value, float):  # a TOML float: its shortest text is what was written
+            value = repr(value)
+        if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
+            self.problem(path, f"expected a VAT percent, got {_show(value)}")
+            return None
+        try:
+            percent: Decimal = vat_percent(parse_decimal(value, 2))
+        except MappingError as exc:
+            self.problem(path, f"expected a VAT percent: {exc.problems[0].message}")
+            return None
+        return percent
 
     def settings(self) -> Settings:
         raw = self.data.get("settings", {})

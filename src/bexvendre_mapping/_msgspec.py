@@ -51,7 +51,8 @@ REFUSED: tuple[type[BaseException], ...] = (
 DECLINED: tuple[type[BaseException], ...] = (Fail, MappingError, *REFUSED)
 
 decode: Callable[[Any], Any] = msgspec.json.Decoder(float_hook=json_decimal).decode
-encode: Callable[[Any], bytes] = msgspec.json.Encoder().encode
+# Decimals in a dumped document are amounts written as JSON numbers (Vendre's money).
+encode: Callable[[Any], bytes] = msgspec.json.Encoder(decimal_format="number").encode
 
 
 def _mirror_name(index: int) -> str:
@@ -144,7 +145,7 @@ def typed_dumper(cls: type, zone_name: str) -> Hook:
     which gives the error with every path.
     """
     dump = _struct_dumper(cls, zone_name)
-    encoder = msgspec.json.Encoder().encode
+    encoder = encode
 
     def typed(model: Any) -> bytes:
         return encoder(dump(model))

@@ -83,6 +83,9 @@ class Wire:
         aliases: other spellings of the key that loaders accept (dumpers write ``key``).
         epoch: for date-times, loaders also take Unix epoch seconds (a JSON integer), as
             Vendre's API sends them.
+        number: for decimals, dumps write a JSON number (a ``Decimal`` in plain notation,
+            trailing zeros dropped: ``439.2``, ``70``) instead of a string with ``places``
+            decimals, as Vendre's API has money. Loaders take both forms either way.
     """
 
     key: str | None = None
@@ -90,6 +93,7 @@ class Wire:
     check: Callable[[Any], Any] | None = None
     aliases: tuple[str, ...] = ()
     epoch: bool = False
+    number: bool = False
 
 
 def wire(
@@ -99,9 +103,10 @@ def wire(
     check: Callable[[Any], Any] | None = None,
     aliases: tuple[str, ...] = (),
     epoch: bool = False,
+    number: bool = False,
 ) -> dict[str, Wire]:
     """Metadata for ``attrs.field(metadata=...)`` declaring a field's wire form."""
-    return {_METADATA_KEY: Wire(key, places, check, aliases, epoch)}
+    return {_METADATA_KEY: Wire(key, places, check, aliases, epoch, number)}
 
 
 def wire_of(field: attrs.Attribute[Any]) -> Wire:
@@ -330,6 +335,24 @@ def decimal_out(places: int | None, key: str) -> Hook:
             exact = exact.copy_abs()  # never "-0.00"
         # str() is the faster spelling, and plain notation for up to 6 decimals.
         return str(exact) if places <= 6 else format(exact, "f")
+
+    return dump
+
+
+def number_out(places: int | None, key: str) -> Hook:
+    """The dump of a decimal written as a JSON number.
+
+    Checked as :func:`decimal_out` checks it, then given as a ``Decimal`` in plain notation
+    without trailing zeros (``439.2``, ``70``, never ``-0`` nor ``7E+1``), which the JSON
+    writers put in the text as it is.
+    """
+    text_of = decimal_out(places, key)
+
+    def dump(value: Decimal) -> Decimal:
+        text = text_of(value)
+        if "." in text:
+            text = text.rstrip("0").rstrip(".")
+        return Decimal("0" if text == "-0" else text)
 
     return dump
 
@@ -576,15 +599,21 @@ class Int(Kind):
 
 
 class Amount(Kind):
-    """A decimal written as a string with exactly ``places`` decimals (any, if ``None``)."""
+    """A decimal written as a string with exactly ``places`` decimals (any, if ``None``).
 
-    __slots__ = ("places",)
+    With ``number``, it is written as a JSON number instead: a ``Decimal`` in plain notation
+    without trailing zeros, after the same check that it fits ``places`` decimals.
+    """
 
-    def __init__(self, places: int | None = None) -> None:
+    __slots__ = ("number", "places")
+
+    def __init__(self, places: int | None = None, *, number: bool = False) -> None:
         self.places = places
+        self.number = number
 
     def describe(self) -> str:
-        return "decimal" if self.places is None else f"decimal, {self.places} places"
+        text = "decimal" if self.places is None else f"decimal, {self.places} places"
+        return f"{text}, written as a number" if self.number else text
 
     def hook(self, ctx: Context) -> Hook:
         places = self.places
@@ -617,10 +646,12 @@ class Amount(Kind):
         )
 
     def dump_hook(self, key: str, ctx: DumpContext) -> Hook:
-        return decimal_out(self.places, key)
+        return number_out(self.places, key) if self.number else decimal_out(self.places, key)
 
     def emit_dump(self, src: Source, key: str, var: str, out: str, ctx: DumpContext) -> Emitted:
         places = self.places
+        if self.number:
+            return [], f"{src.ref(number_out(places, key), 'number_out')}({var})", False
         reference = src.ref(decimal_out(places, key), "decimal_out")
         if places is None or places <= 0:
             return [], f"{reference}({var})", False
@@ -1058,7 +1089,9 @@ class Optional(Kind):
         return guarded(f"{var} is None", lines, expr, out), out, True
 
 
-def kind_of(tp: Any, places: int | None = None, *, epoch: bool = False) -> Kind:  # noqa: PLR0911, PLR0912 - one per type
+def kind_of(  # noqa: PLR0911, PLR0912 - one per type
+    tp: Any, places: int | None = None, *, epoch: bool = False, number: bool = False
+) -> Kind:
     """The kind of values of the annotation ``tp``.
 
     Raises:
@@ -1073,14 +1106,17 @@ def kind_of(tp: Any, places: int | None = None, *, epoch: bool = False) -> Kind:
         if len(inner) != 1 or len(args) != 2:
             msg = f"no wire form for type {tp!r}: only one type or None is supported"
             raise TypeError(msg)
-        return Optional(kind_of(inner[0], places, epoch=epoch))
+        return Optional(kind_of(inner[0], places, epoch=epoch, number=number))
     if origin is tuple:
         if len(args) != 2 or args[1] is not Ellipsis:
             msg = f"no wire form for type {tp!r}: lists are tuple[X, ...]"
             raise TypeError(msg)
-        return ListOf(kind_of(args[0], places))
+        return ListOf(kind_of(args[0], places, number=number))
     if tp is Decimal:
-        return Amount(places)
+        return Amount(places, number=number)
+    if number:
+        msg = f"a JSON number given for {tp!r}, which is no Decimal"
+        raise TypeError(msg)
     if places is not None:
         msg = f"decimal places given for {tp!r}, which is no Decimal"
         raise TypeError(msg)
@@ -1194,7 +1230,7 @@ def plan_of(cls: type) -> ModelPlan:
             msg = f"{where}: a wire field is set through __init__, with a plain default"
             raise TypeError(msg)
         try:
-            kind = kind_of(field.type, spec.places, epoch=spec.epoch)
+            kind = kind_of(field.type, spec.places, epoch=spec.epoch, number=spec.number)
         except TypeError as exc:
             msg = f"{where}: {exc}"
             raise TypeError(msg) from None

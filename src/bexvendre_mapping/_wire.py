@@ -646,24 +646,83 @@ def _decode_text(text: str, clean: bool, *, after_bom: bool = False) -> _Parsed:
         raise MappingError(f"invalid JSON: {exc}") from None
 
 
-def dumps_json(document: Any) -> bytes:
-    """Compact UTF-8 JSON of a dumped document.
+def dumps_json(document: Any, *, indent: int | None = None) -> bytes:
+    """Compact UTF-8 JSON of a dumped document (indented by ``indent`` spaces, if given).
 
     ``document`` holds what dumpers give: dicts with string keys, lists, strings, integers,
-    booleans and ``None`` (no floats, whose spelling differs between engines).
+    booleans, ``None``, and ``Decimal`` amounts in plain notation, written as JSON numbers
+    exactly as they print (no floats, whose spelling differs between engines).
     """
-    engine = _engine_in_use or _choose_engine()
-    if engine.encode is not None:
-        try:
-            return engine.encode(document)
-        except engine.refused:
-            pass  # not taken (a lone surrogate, say): the standard library raises its error
-    if _C_ENCODER is None or isinstance(document, str):
-        return _ENCODE(document).encode()
-    encode_c = _C_ENCODER(
-        {}, _ENCODER.default, json.encoder.encode_basestring, None, ":", ",", False, False, True
-    )
-    return "".join(encode_c(document, 0)).encode()
+    if indent is None:
+        engine = _engine_in_use or _choose_engine()
+        if engine.encode is not None:
+            try:
+                return engine.encode(document)
+            except engine.refused:
+                pass  # not taken (a lone surrogate, say): the standard library raises its error
+        if _C_ENCODER is not None and not isinstance(document, str):
+            encode_c = _C_ENCODER(
+                {}, _no_decimal, json.encoder.encode_basestring, None, ":", ",", False, False, True
+            )
+            try:
+                return "".join(encode_c(document, 0)).encode()
+            except _HasNumber:
+                pass  # amounts as numbers: the writer below puts their text in
+    return _json_text(document, indent, 0).encode()
+
+
+class _HasNumber(Exception):
+    """The document holds a ``Decimal``, which the C encoder cannot write as a number."""
+
+
+def _no_decimal(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        raise _HasNumber
+    return _ENCODER.default(value)
+
+
+_TEXT = json.encoder.encode_basestring
+
+
+def _json_text(value: Any, indent: int | None, level: int) -> str:  # noqa: PLR0911 - per type
+    """JSON text of a dumped document, ``Decimal`` amounts as numbers (the slow route)."""
+    if type(value) is str:
+        return _TEXT(value)
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        return int.__repr__(value)
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            msg = f"{value!r} has no JSON form"
+            raise ValueError(msg)
+        return format(value, "f")
+    if isinstance(value, str):
+        return _TEXT(str(value))
+    if isinstance(value, Mapping):
+        colon = ":" if indent is None else ": "
+        parts = [
+            f"{_TEXT(str(k))}{colon}{_json_text(v, indent, level + 1)}" for k, v in value.items()
+        ]
+        return _joined("{", parts, "}", indent, level)
+    if isinstance(value, list | tuple):
+        parts = [_json_text(item, indent, level + 1) for item in value]
+        return _joined("[", parts, "]", indent, level)
+    msg = f"Object of type {type(value).__name__} is not JSON serializable"
+    raise TypeError(msg)
+
+
+def _joined(start: str, parts: list[str], end: str, indent: int | None, level: int) -> str:
+    if indent is None:
+        return start + ",".join(parts) + end
+    if not parts:
+        return start + end
+    inner = "\n" + " " * (indent * (level + 1))
+    return start + inner + ("," + inner).join(parts) + "\n" + " " * (indent * level) + end
 
 
 def _unwritable_numbers(value: Any, path: str) -> Iterator[Problem]:

@@ -28,12 +28,15 @@ from bexvendre_mapping._plan import wire_keys
 from bexvendre_mapping._text import closest, json_type, show
 from bexvendre_mapping._wire import child_path, dumps_json, parse_document
 from bexvendre_mapping.convert._orders import NOT_ROWS
+from bexvendre_mapping.money import parse_decimal
 
 __all__ = ["main"]
 
 EXIT_OK, EXIT_BAD_DATA, EXIT_USAGE = 0, 1, 2
 #: The widest ``--indent``.
 MAX_INDENT = 16
+#: The highest ``--port``.
+MAX_PORT = 65535
 
 
 class _UsageError(Exception):
@@ -111,6 +114,19 @@ def _parser() -> argparse.ArgumentParser:
         "order_ids", nargs="*", type=int, default=[], metavar="ID", help="only these orders"
     )
 
+    srv = commands.add_parser(
+        "serve",
+        help="take Vendre's order webhooks and import each order into Bex (needs the http extra)",
+        description="Serve the webhook application (bexvendre_mapping.sync.webhook_app) with the "
+        "standard library's threaded WSGI server until Ctrl-C. The secret comes from "
+        "bexvendre.toml ([webhook] secret) or BEXVENDRE_WEBHOOK_SECRET, never the command line.",
+    )
+    srv.add_argument("--config", required=True, metavar="FILE", help="bexvendre.toml")
+    srv.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    srv.add_argument(
+        "--port", type=_port, default=8080, metavar="PORT", help="port (8080; 0: any free one)"
+    )
+
     commands.add_parser(
         "demo",
         help="run every flow against the sandbox, with faults (needs the testing extra)",
@@ -140,6 +156,17 @@ def _indent(text: str) -> int:
         raise argparse.ArgumentTypeError(f"invalid int value: {text[:40]!r}") from None
     if not 0 <= value <= MAX_INDENT:
         msg = f"expected 0 to {MAX_INDENT} spaces, got {text[:40]}"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid int value: {text[:40]!r}") from None
+    if not 0 <= value <= MAX_PORT:
+        msg = f"expected a port from 0 to {MAX_PORT}, got {text[:40]}"
         raise argparse.ArgumentTypeError(msg)
     return value
 
@@ -178,7 +205,7 @@ def _run(args: argparse.Namespace) -> int:
         return _convert(args, sys.stdout, sys.stderr)
     if args.command == "validate":
         return _validate(args, sys.stdout, sys.stderr)
-    if args.command in ("sync", "quarantine", "demo"):
+    if args.command in ("sync", "quarantine", "serve", "demo"):
         return _sync_commands(args)
     if args.command == "mapping":
         from bexvendre_mapping.fieldmap import render_markdown  # noqa: PLC0415
@@ -224,6 +251,10 @@ def _sync_commands(args: argparse.Namespace) -> int:
     try:
         if args.command == "demo":
             return _cli.demo(sys.stdout, sys.stderr)
+        if args.command == "serve":
+            return _cli.serve(
+                args.config, host=args.host, port=args.port, out=sys.stdout, err=sys.stderr
+            )
         if args.command == "quarantine":
             return _cli.quarantine(
                 args.action, args.config, args.order_ids, out=sys.stdout, err=sys.stderr
@@ -365,12 +396,7 @@ def _convert(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         _report(problems, err)
         return EXIT_BAD_DATA
     output: Any = results if isinstance(document, list) else results[0]
-    if args.indent is None:
-        out.write(dumps_json(output).decode())
-    else:
-        import json  # noqa: PLC0415
-
-        out.write(json.dumps(output, ensure_ascii=False, indent=args.indent))
+    out.write(dumps_json(output, indent=args.indent).decode())
     out.write("\n")
     return EXIT_OK
 
@@ -476,7 +502,7 @@ def _validate(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
 Code = tuple[str, bool, Any, str]  # table, reverse?, code, path
 
 
-def _codes(  # noqa: PLR0912
+def _codes(  # noqa: PLR0912, PLR0915 - one branch per kind of document
     document: Any, base: str, lookups: Lookups, problems: list[Problem]
 ) -> Iterator[Code]:
     """The codes a document holds, recognised by its keys.
@@ -526,8 +552,24 @@ def _codes(  # noqa: PLR0912
                 yield "countries", True, address[key], f"{base}.{block}.{key}"
     elif "Artikel" in document and "Extern referens" in document:  # a Bex article
         yield "categories", False, document["Extern referens"], f"{base}['Extern referens']"
-    elif "variants" in document and "category_id" in document:  # a Vendre product
-        yield "categories", True, _int(document["category_id"]), f"{base}.category_id"
+        if "Moms" in document:
+            yield "tax_classes", True, _percent(document["Moms"]), f"{base}.Moms"
+        if get("LeverantörsID"):
+            yield "manufacturers", False, document["LeverantörsID"], f"{base}.LeverantörsID"
+    elif isinstance(get("parent"), dict) and "children" in document:  # a product family
+        yield from _codes(document["parent"], f"{base}.parent", lookups, problems)
+        for index, child in enumerate(_list(document, "children", base, problems)):
+            yield from _codes(child, f"{base}.children[{index}]", lookups, problems)
+    elif isinstance(get("list"), list) and "remaining" in document:  # a listing page
+        for index, item in enumerate(document["list"]):
+            yield from _codes(item, f"{base}.list[{index}]", lookups, problems)
+    elif "article_number" in document and "tax_class_id" in document:  # a Vendre product
+        yield "tax_classes", False, _int(document["tax_class_id"]), f"{base}.tax_class_id"
+        for index, category in enumerate(_list(document, "category_ids", base, problems)):
+            yield "categories", True, _int(category), f"{base}.category_ids[{index}]"
+        if get("manufacturer_id") is not None:
+            path = f"{base}.manufacturer_id"
+            yield "manufacturers", True, _int(document["manufacturer_id"]), path
     elif "Ordernr" in document and "Status" in document:  # a Bex order status
         yield "order_statuses", False, document["Status"], f"{base}.Status"
     elif "id" in document and "status" in document:  # a Vendre status update
@@ -590,6 +632,14 @@ def _list(document: dict[str, Any], key: str, base: str, problems: list[Problem]
         problems.append(Problem(child_path(base, key), f"expected a list, got {show(value)}"))
         return []
     return value
+
+
+def _percent(value: Any) -> Any:
+    """A VAT percent as a Decimal to look up, or the value as it is when it is none."""
+    try:
+        return parse_decimal(value)
+    except MappingError:
+        return value
 
 
 def _int(value: Any) -> Any:

@@ -200,8 +200,17 @@ ORDER = EntityMap(
             "products[].price",
             "Artiklar[].Pris",
             "vat",
-            note="Vendre: excl. VAT, 4 decimals; Bex: incl. VAT, rounded half up to the "
-            "currency's minor unit",
+            note="Vendre: excl. VAT, a JSON number with at most 4 decimals; Bex: incl. VAT, "
+            "rounded half up to the currency's minor unit; final_price when the row has one",
+        ),
+        FieldRule(
+            "products[].final_price",
+            "Artiklar[].Pris",
+            "vat",
+            from_seed=False,
+            note="Vendre documents it as 'the price of the product' (price is before "
+            "attribute values and discounts): when present, it is the unit price Bex gets; "
+            "Bex → Vendre writes price only",
         ),
         FieldRule("products[].tax", "Artiklar[].Moms", "copy", from_seed=False, note="VAT percent"),
         FieldRule(
@@ -253,44 +262,105 @@ ORDER = EntityMap(
 
 PRODUCT = EntityMap(
     "product",
-    "Product (Produktanrop), Bex article → Vendre product, one variant per size",
+    "Product (Produktanrop), Bex article → Vendre product family: a parent, one child per size",
     vendre.Product,
     bex.Article,
     (
-        FieldRule("article_number", "Artikel", "copy"),
+        FieldRule(
+            "article_number",
+            "Artikel + _Storleksgrupp + _Storlek",
+            "model code",
+            note="the parent (and an unsized product): the Artikel; each child: the size's "
+            "model code",
+        ),
         FieldRule("name.sv", "Beskrivning", "derived", note="the seed's 'Sv:': Swedish text"),
-        FieldRule("manufacturer_id", "LeverantörsID", "copy"),
+        FieldRule(
+            "ean1",
+            "Storlekar[].Streckkod",
+            "copy",
+            note="on each child (size); absent on the parent",
+        ),
+        FieldRule(
+            "external_id",
+            "Artikel + _Storleksgrupp + _Storlek",
+            "derived",
+            from_seed=False,
+            note="set to the article number, the integration's own reference; not read back",
+        ),
+        FieldRule(
+            "manufacturer_id",
+            "LeverantörsID",
+            "lookup",
+            table="manufacturers",
+            table_from="bex",
+            note="an empty LeverantörsID is no manufacturer (null)",
+        ),
         FieldRule(
             "price",
             "Pris",
             "vat",
-            note="Vendre: excl. VAT, 4 decimals; Bex: incl. VAT, 2 decimals",
+            note="Vendre: excl. VAT, a JSON number with at most 4 decimals; Bex: incl. VAT, 2 "
+            "decimals; the rate is the tax class's",
         ),
-        FieldRule("tax_rate", "Moms", "amount", from_seed=False, note="VAT percent"),
+        FieldRule(
+            "tax_class_id",
+            "Moms",
+            "lookup",
+            from_seed=False,
+            table="tax_classes",
+            note="Vendre products have a tax class, not a rate (SPEC §8): the class with the "
+            "Moms as its rate",
+        ),
         FieldRule(
             "price_in",
             "Inköpspris",
             "amount",
-            note="purchase price, excl. VAT on both sides (4 and 2 decimals); one that would "
-            "need rounding to 2 decimals is an error",
+            note="purchase price, excl. VAT on both sides; Bex needs one (null is an error "
+            "towards Bex), and one that would need rounding to 2 decimals is an error",
         ),
         FieldRule(
-            "category_id",
+            "category_ids",
             "Extern referens",
             "lookup",
             table="categories",
             table_from="bex",
-            note="the article category's external reference",
+            note="the seed's Category_id; the API lists category_ids (SPEC §8): Bex gives one, "
+            "back from the first the table knows",
         ),
-        FieldRule("size_group", "Storleksgrupp", "copy", from_seed=False),
         FieldRule(
-            "variants[].article_number",
-            "Artikel + _Storleksgrupp + _Storlek",
-            "model code",
-            note="one variant per entry of Storlekar",
+            "is_parent",
+            "Storleksgrupp",
+            "derived",
+            from_seed=False,
+            note="true on the parent of a sized article; the size group is in the children's "
+            "model codes",
         ),
-        FieldRule("variants[].size", "Storlekar[].Storlek", "copy", from_seed=False),
-        FieldRule("variants[].ean1", "Storlekar[].Streckkod", "copy"),
+        FieldRule(
+            "parent",
+            "Storlekar",
+            "derived",
+            from_seed=False,
+            note="on each child: the parent's Vendre id, set by the sync (one child per size)",
+        ),
+        FieldRule(
+            "child_product_ids",
+            "",
+            "derived",
+            from_seed=False,
+            note="Vendre's own, read only",
+        ),
+        *(
+            FieldRule(key, "", "derived", from_seed=False, note=note)
+            for key, note in (
+                ("id", "Vendre's product id: the sync keeps article_number → id"),
+                ("quantity", "written by the stock flow (Lageranrop), not by products"),
+                ("warehouses", "written by the stock flow for the mapped warehouse"),
+                ("status", "written by the stock flow (Lageranrop's status)"),
+                ("show", "Vendre's own, read only"),
+                ("date_added", "Vendre's own, read only: epoch seconds"),
+                ("date_modified", "Vendre's own, read only: epoch seconds"),
+            )
+        ),
     ),
 )
 
@@ -317,7 +387,18 @@ STOCK = EntityMap(
             "",
             "derived",
             note="shown (1) or hidden (0), from the stock_status setting: hide_when_zero "
-            "hides a variant with nothing in stock, always_show never hides",
+            "hides a variant with nothing in stock, always_show never hides; saved as the "
+            "product's status (true/false)",
+        ),
+        FieldRule(
+            "warehouse",
+            "",
+            "lookup",
+            from_seed=False,
+            table="warehouses",
+            table_from="bex",
+            note="the Bex client's location, when the table maps it: the quantity is also "
+            "saved as that Vendre warehouse's",
         ),
     ),
 )

@@ -105,7 +105,8 @@ def _bex_stock(lookups: Lookups, zone: str, strict: bool) -> Route:
         fast_loader(bex.Stock, zone, strict),
         fast_loader(bex.Stock, zone, strict, clean_text=True),
     )
-    code_key, quantity_key, status_key = wire_keys(vendre.StockUpdate).values()
+    keys = wire_keys(vendre.StockUpdate)  # no warehouse: a Bex stock line has none
+    code_key, quantity_key, status_key = keys["article_number"], keys["quantity"], keys["status"]
 
     def route(line: bytes | str) -> bytes:
         document, clean = _parse(line)

@@ -44,8 +44,13 @@ document: dict[str, object] = bex.dump_order(bex_order)
 payload: bytes = bex.dumps_order(bex_order)
 back: vendre.Order = convert.order_to_vendre(bex_order, lookups)
 
-product: vendre.Product = convert.article_to_vendre(bex.load_article(b"{}"), lookups)
-article_model: bex.Article = convert.product_to_bex(product, lookups)
+family: vendre.ProductFamily = convert.article_to_vendre(bex.load_article(b"{}"), lookups)
+product: vendre.Product = family.parent
+sizes: tuple[vendre.Product, ...] = family.children
+article_model: bex.Article = convert.product_to_bex(family, lookups)
+article_model = convert.product_to_bex(product, lookups)
+listed: list[vendre.ProductFamily] = vendre.families([product, *sizes])
+product_id: int | None = vendre.load_product(b"{}").id
 update: vendre.StockUpdate = convert.stock_to_vendre(bex.load_stock(b"{}"), lookups)
 stock: bex.Stock = convert.stock_to_bex(update, lookups)
 status: vendre.OrderStatusUpdate = convert.status_to_vendre(bex.load_order_status(b"{}"), lookups)

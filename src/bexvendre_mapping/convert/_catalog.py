@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import collections
+from decimal import Decimal
 from typing import Any
 
 from bexvendre_mapping import bex, vendre
+from bexvendre_mapping._errors import MappingError
 from bexvendre_mapping._fastpath import fast_builder
 from bexvendre_mapping._lookups import Lookups
 from bexvendre_mapping._modelcode import ModelCode
@@ -15,7 +18,7 @@ from bexvendre_mapping.convert._support import (
     in_money_context,
     require_type,
 )
-from bexvendre_mapping.fieldmap import PRODUCT, STATUS, EntityMap
+from bexvendre_mapping.fieldmap import STATUS, EntityMap
 from bexvendre_mapping.money import MAX_AMOUNT, excl_vat, incl_vat, quantize
 
 __all__ = [
@@ -56,87 +59,181 @@ def _top_level(
 
 
 @in_money_context
-def article_to_vendre(article: bex.Article, lookups: Lookups) -> vendre.Product:
-    """A Bex article as a Vendre product, with one variant per size.
+def article_to_vendre(article: bex.Article, lookups: Lookups) -> vendre.ProductFamily:
+    """A Bex article as a Vendre product family: the parent, and one child per size.
+
+    The parent's article number is the ``Artikel``; each child's is the size's model code
+    ``Artikel_Storleksgrupp_Storlek``, its ``ean1`` the size's ``Streckkod``. Every product
+    of the family has the article's name, price (excluding VAT), purchase price, tax class,
+    category and manufacturer. An unsized article is a family without children. Vendre's ids
+    (``id``, the children's ``parent``) are not known here: the sync sets them.
 
     Raises:
-        UnknownCodeError: the article's ``Extern referens`` is not in ``categories``.
+        UnknownCodeError: the ``Moms`` is no rate of ``tax_classes``, the ``Extern
+            referens`` is not in ``categories``, or the ``LeverantörsID`` is not in
+            ``manufacturers``; every one, each with its path.
     """
     require_type(article, bex.Article, "article_to_vendre")
     problems = Problems()
-    scalars = _top_level(
-        PRODUCT, article, vendre.Product, to_bex=False, lookups=lookups, problems=problems
+    tax_class = problems.reverse(lookups.tax_classes, article.vat_rate, "$.Moms")
+    category = problems.lookup(
+        lookups.categories, article.external_reference, "$['Extern referens']"
     )
+    manufacturer = (
+        None
+        if article.supplier_id == ""
+        else problems.lookup(lookups.manufacturers, article.supplier_id, "$.LeverantörsID")
+    )
+    price_in = problems.exact(article.purchase_price, 4, "$.Inköpspris")
     problems.raise_if_any()
-    code, group, variant = article.article, article.size_group, fast_builder(vendre.Variant)
-    product: vendre.Product = fast_builder(vendre.Product)(
-        **scalars,  # what the field map's rules copy
-        name={"sv": article.description},
-        price=excl_vat(article.price, article.vat_rate, 4),
-        variants=tuple(
-            [
-                variant(article_number=ModelCode(code, group, s.size), size=s.size, ean1=s.barcode)
-                for s in article.sizes
-            ]
-        ),
-    )
-    return product
+    build = fast_builder(vendre.Product)
+    common = {
+        "name": {"sv": article.description},
+        "price": excl_vat(article.price, article.vat_rate, 4),
+        "price_in": price_in,
+        "tax_class_id": tax_class,
+        "category_ids": (category,),
+        "manufacturer_id": manufacturer,
+    }
+    code, group = article.article, article.size_group
+    children = []
+    for size in article.sizes:
+        number = str(ModelCode(code, group, size.size))
+        children.append(
+            build(article_number=number, external_id=number, ean1=size.barcode, **common)
+        )
+    parent = build(article_number=code, external_id=code, is_parent=bool(children), **common)
+    return vendre.ProductFamily(parent=parent, children=tuple(children))
 
 
 @in_money_context
-def product_to_bex(product: vendre.Product, lookups: Lookups) -> bex.Article:
-    """A Vendre product as the Bex article it stands for.
+def product_to_bex(product: vendre.ProductFamily | vendre.Product, lookups: Lookups) -> bex.Article:
+    """A Vendre product family (or an unsized product) as the Bex article it stands for.
+
+    The parent gives the article's fields; each child, by its model code, one size (its
+    ``ean1`` the ``Streckkod``). The ``Moms`` is the rate of the parent's ``tax_class_id``;
+    the ``Extern referens`` is that of the first of its ``category_ids`` that the
+    ``categories`` table knows. Paths in errors point into the family
+    (``$.children[1].article_number``), or into the product when one was given.
 
     Raises:
-        UnknownCodeError: the ``category_id`` is not in ``categories``.
-        MappingError: a variant's article number does not match the product's article,
-            size group and its size; or several problems, each with its path.
+        UnknownCodeError: the tax class, every category or the manufacturer is unknown.
+        MappingError: a child's article number is no model code of the parent's article,
+            the children's size groups differ, a size appears twice, the product has no
+            Swedish name or no purchase price (Bex needs one), or the price including VAT
+            is out of range; every problem, each with its path.
     """
-    require_type(product, vendre.Product, "product_to_bex")
+    if isinstance(product, vendre.Product):
+        family, base = vendre.ProductFamily(parent=product), "$"
+    else:
+        family, base = require_type(product, vendre.ProductFamily, "product_to_bex"), "$.parent"
+    parent = family.parent
     problems = Problems()
-    scalars = _top_level(
-        PRODUCT, product, bex.Article, to_bex=True, lookups=lookups, problems=problems
-    )
-    for index, variant in enumerate(product.variants):
-        expected = _join(product.article_number, product.size_group, variant.size)
-        if str(variant.article_number) != expected:
-            problems.add(
-                f"$.variants[{index}].article_number",
-                f"{str(variant.article_number)!r} does not match the product: expected "
-                f"{expected!r}",
-            )
-    if "sv" not in product.name:
-        problems.add("$.name", "needs a text for 'sv'")
-    price = incl_vat(product.price, product.tax_rate, 2)
-    if not -MAX_AMOUNT < price < MAX_AMOUNT:  # what Bex's loader reads back
-        problems.add(
-            "$.price", f"{price} including VAT is out of range (at most 15 integer digits)"
+    rate = problems.lookup(lookups.tax_classes, parent.tax_class_id, f"{base}.tax_class_id")
+    reference = _category(parent, lookups, problems, base)
+    supplier = (
+        ""
+        if parent.manufacturer_id is None
+        else problems.reverse(
+            lookups.manufacturers, parent.manufacturer_id, f"{base}.manufacturer_id"
         )
+    )
+    if parent.price_in is None:
+        problems.add(f"{base}.price_in", "Bex needs a purchase price (Inköpspris); none is given")
+        purchase = Decimal(0)
+    else:
+        purchase = problems.exact(parent.price_in, 2, f"{base}.price_in")
+    if "sv" not in parent.name:
+        problems.add(f"{base}.name", "needs a text for 'sv'")
+    group, sizes = _sizes(family, problems)
+    price = Decimal(0)
+    if rate is not None:
+        price = incl_vat(parent.price, rate, 2)
+        if not -MAX_AMOUNT < price < MAX_AMOUNT:  # what Bex's loader reads back
+            problems.add(
+                f"{base}.price",
+                f"{price} including VAT is out of range (at most 15 integer digits)",
+            )
+    problems.raise_if_any()
     article = bex.Article(
-        **scalars,
-        description=product.name.get("sv", ""),
+        article=parent.article_number,
+        size_group=group,
+        description=parent.name.get("sv", ""),
+        supplier_id=supplier,
         price=price,
-        sizes=tuple(bex.Size(size=v.size, barcode=v.ean1) for v in product.variants),
+        vat_rate=quantize(rate, 2),
+        purchase_price=purchase,
+        external_reference=reference,
+        sizes=sizes,
     )
     # The article must be one Bex accepts: the same checks as bex.load_article, on our paths.
     for problem in bex.Article._wire_check(article):
-        problems.add(_product_path(problem.path), problem.message)
+        problems.add(_family_path(problem.path, base), problem.message)
     problems.raise_if_any()
     return article
 
 
-def _join(article: str, group: str | None, size: str) -> str:
-    return article if group is None else f"{article}_{group}_{size}"
+def _category(product: vendre.Product, lookups: Lookups, problems: Problems, base: str) -> str:
+    """The ``Extern referens`` of the first of the product's categories the table knows."""
+    for category in product.category_ids:
+        if lookups.categories.has_value(category):
+            reference: str = lookups.categories.reverse(category)
+            return reference
+    if not product.category_ids:
+        problems.add(f"{base}.category_ids", "needs a category (Bex's Extern referens)")
+    else:
+        problems.reverse(lookups.categories, product.category_ids[0], f"{base}.category_ids[0]")
+    return ""
 
 
-def _product_path(path: str) -> str:
-    """A path in a Bex article as the path of the field it came from in the product."""
+def _sizes(
+    family: vendre.ProductFamily, problems: Problems
+) -> tuple[str | None, tuple[bex.Size, ...]]:
+    """The size group and sizes the children's model codes give.
+
+    The size group is the one most children have; a child with another is an error.
+    """
+    article = family.parent.article_number
+    codes: list[tuple[int, ModelCode, vendre.Product]] = []
+    for index, child in enumerate(family.children):
+        path = f"$.children[{index}].article_number"
+        try:
+            code = ModelCode.parse(child.article_number)
+        except MappingError as exc:
+            problems.add(path, exc.problems[0].message)
+            continue
+        if code.article != article or code.size_group is None or code.size is None:
+            problems.add(
+                path,
+                f"{child.article_number!r} is no size of the parent: expected "
+                f"'{article}_<size group>_<size>'",
+            )
+            continue
+        codes.append((index, code, child))
+    counts = collections.Counter(code.size_group for _, code, _ in codes)
+    group = counts.most_common(1)[0][0] if counts else None
+    sizes = []
+    for index, code, child in codes:
+        if code.size_group != group:
+            problems.add(
+                f"$.children[{index}].article_number",
+                f"size group {code.size_group!r} differs from the other sizes' {group!r}",
+            )
+            continue
+        assert code.size is not None  # noqa: S101 - checked above
+        sizes.append(bex.Size(size=code.size, barcode=child.ean1))
+    return group, tuple(sizes)
+
+
+def _family_path(path: str, base: str) -> str:
+    """A path in a Bex article as the path of the field it came from in the family."""
     if path.startswith("$.Storlekar["):
-        return "$.variants[" + path[len("$.Storlekar[") :].replace("].Storlek", "].size")
+        index = path[len("$.Storlekar[") :].split("]", 1)[0]
+        return f"$.children[{index}].article_number"
     return {
-        "$.Artikel": "$.article_number",
-        "$.Storleksgrupp": "$.size_group",
-        "$.Storlekar": "$.variants",
+        "$.Artikel": f"{base}.article_number",
+        "$.Storlekar": "$.children",
+        "$.Storleksgrupp": "$.children",
     }.get(path, path)
 
 

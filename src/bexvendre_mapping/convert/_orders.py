@@ -306,8 +306,11 @@ def _product_rows(  # noqa: PLR0917 - order_to_bex's state, passed once
         _, factor, vat_rate = entry
         if vat_rate is None:
             vat_rate = problems.exact(tax, _MONEY, f"$.products[{index}].tax")
+        # final_price, when sent, is what the customer paid a unit (Vendre: "the price of
+        # the product"); price is before attribute values and discounts.
+        unit = product.price if product.final_price is None else product.final_price
         # quantize's rounding given by position: a keyword costs _decimal 0.1 µs more.
-        price = (product.price * factor).quantize(exponent, ROUND_HALF_UP)
+        price = (unit * factor).quantize(exponent, ROUND_HALF_UP)
         quantity = product.quantity
         amount = quantity * price
         if not (_MIN < amount < _MAX and _MIN < price < _MAX and quantity < _MAX_QUANTITY):
@@ -341,7 +344,8 @@ def _row_out_of_range(
             f"{at}.quantity", f"{show(product.quantity)} is out of range (at most 15 digits)"
         )
     elif not _MIN < price < _MAX:
-        problems.add(f"{at}.price", f"{price} including VAT is {_OUT_OF_RANGE}")
+        key = "price" if product.final_price is None else "final_price"
+        problems.add(f"{at}.{key}", f"{price} including VAT is {_OUT_OF_RANGE}")
     else:
         problems.add(
             at, f"the row amount, {product.quantity} × {price} including VAT, is {_OUT_OF_RANGE}"

@@ -3,7 +3,8 @@
 Needs ``requests``: ``pip install "bexvendre-mapping[http]"``. The rest of the library never
 imports this package or ``requests``.
 
-- :class:`VendreClient`: orders in (paged), order statuses, products and stock out (chunked).
+- :class:`VendreClient`: orders and products in (paged); products, stock and order
+  statuses out (one product per request, by id).
 - :class:`BexClient`: the stock-change queue, orders, articles, order statuses, gift cards
   and bonus points.
 
@@ -14,7 +15,7 @@ connect and a read timeout on every request, and retry what is safe to retry (se
     HttpError
     ├── AuthError           401, 403
     ├── NotFound            404
-    ├── RequestRejected     another 4xx
+    ├── RequestRejected     another 4xx; .errors: the server's ApiError objects
     ├── RateLimited         429 after the retries
     ├── ServerError         5xx after the retries
     ├── TransportError      no response (refused, lost, timed out, past the deadline)
@@ -25,7 +26,9 @@ connect and a read timeout on every request, and retry what is safe to retry (se
 A response body is read up to a size limit (``max_response_bytes``, 64 MiB by default), and
 each attempt of a request up to a total deadline (``deadline``, 120 s by default); the waits
 before retries are bounded per run by :attr:`RetryPolicy.wait_budget` (300 s by default),
-counted from the client's ``reset_wait_budget()``.
+counted from the client's ``reset_wait_budget()``. A server that answers
+``RateLimit-Remaining: 0`` with ``RateLimit-Reset: <seconds>`` is given that long before the
+next request (charged to the same budget).
 
 Credentials never appear in an error, a log line (logger ``bexvendre_mapping.http``) or a
 client's ``repr``.
@@ -51,6 +54,7 @@ from bexvendre_mapping.http._bex import (
     StockInformation,
 )
 from bexvendre_mapping.http._errors import (
+    ApiError,
     AuthError,
     HttpError,
     NotFound,
@@ -71,6 +75,7 @@ from bexvendre_mapping.http._transport import (
 from bexvendre_mapping.http._vendre import VendreClient, VendreEndpoints
 
 __all__ = [
+    "ApiError",
     "AuthError",
     "BEX_BASE_URL",
     "BexClient",

@@ -13,6 +13,11 @@ each attempt of a request must be over within ``deadline`` seconds, headers and 
 together (a watchdog shuts its socket down; a ``TransportError``); and the waits before
 retries, urllib3's and the creates' alike, add up to at most :attr:`RetryPolicy.wait_budget`
 seconds between two calls of ``reset_wait_budget()`` (a ``RetryBudgetExhausted``).
+
+A server that announces its rate limit is obeyed before it has to refuse: after an answer
+with ``RateLimit-Remaining: 0`` and ``RateLimit-Reset: <seconds>``, the next request waits
+that long (at most ``retry_after_max`` seconds, charged to the same wait budget) instead of
+running into a 429.
 """
 
 from __future__ import annotations
@@ -56,6 +61,7 @@ from bexvendre_mapping._text import show
 from bexvendre_mapping._wire import child_path, parse_document
 from bexvendre_mapping.http._errors import (
     EXCERPT_LENGTH,
+    ApiError,
     AuthError,
     HttpError,
     NotFound,
@@ -80,6 +86,7 @@ __all__ = [
     "chunks",
     "json_array",
     "path_part",
+    "rate_limit_wait",
     "rebase",
     "user_agent",
     "wall_clock",
@@ -137,6 +144,42 @@ def path_part(value: object) -> str:
     return quote(str(value), safe="")
 
 
+# Seconds as RateLimit-Reset gives them: digits, maybe with a fraction.
+_SECONDS = re.compile(r"(\d+)(?:\.\d{1,9})?", re.ASCII)
+# RateLimit-Remaining: a whole number (a negative one is read as none left).
+_COUNT = re.compile(r"-?\d{1,18}", re.ASCII)
+
+
+def rate_limit_wait(headers: Mapping[str, str], longest: float) -> float | None:
+    """Seconds to wait before the next request, from a server's ``RateLimit-*`` headers.
+
+    A wait only when ``RateLimit-Remaining`` is 0 (or less) and ``RateLimit-Reset`` says in
+    how many seconds the limit resets (whole seconds, or with a fraction); the wait is at
+    most ``longest``. ``None`` when the headers are absent, say requests remain, or cannot
+    be read.
+
+    >>> rate_limit_wait({"RateLimit-Remaining": "0", "RateLimit-Reset": "3"}, 120)
+    3.0
+    >>> rate_limit_wait({"RateLimit-Remaining": "4", "RateLimit-Reset": "3"}, 120) is None
+    True
+    """
+    remaining = headers.get("RateLimit-Remaining")
+    reset = headers.get("RateLimit-Reset")
+    if remaining is None or reset is None:
+        return None
+    remaining = remaining.strip()
+    if not _COUNT.fullmatch(remaining) or int(remaining) > 0:
+        return None
+    reset = reset.strip()
+    match = _SECONDS.fullmatch(reset)
+    if match is None:
+        return None
+    cap = float(max(longest, 0))
+    if len(match.group(1).lstrip("0")) > _LONGEST_SECONDS:
+        return cap
+    return min(float(reset), cap)
+
+
 def _upper_set(methods: Iterable[str]) -> frozenset[str]:
     return frozenset(m.upper() for m in methods)
 
@@ -158,8 +201,8 @@ class RetryPolicy:
         backoff_max: the longest backoff, in seconds.
         jitter: up to this many seconds are added at random to each backoff, so that many
             clients do not retry in step.
-        retry_after_max: the longest ``Retry-After`` honoured, in whole seconds; a longer one
-            is cut to this.
+        retry_after_max: the longest ``Retry-After`` (or ``RateLimit-Reset``) honoured, in
+            whole seconds; a longer one is cut to this.
         statuses: the statuses that are retried.
         methods: the methods urllib3 may repeat. A POST is never among them: the clients'
             creates repeat it themselves, after looking up whether the first attempt was
@@ -334,6 +377,9 @@ class _LenientRetry(Retry):
         retry_after = None
         if self.respect_retry_after_header and response is not None:
             retry_after = self.get_retry_after(response)
+            if retry_after is None:
+                # A 429 that says when the limit resets, but not Retry-After.
+                retry_after = rate_limit_wait(response.headers, self.retry_after_max)
         wait = retry_after or self.get_backoff_time()
         self.budget.spend(wait, status=None if response is None else response.status)
         deadline = _DEADLINE.get()
@@ -733,6 +779,9 @@ class Transport:
         # One budget for every request of the client, shared by urllib3's copies of the Retry.
         self._retry = _LenientRetry.from_policy(retries, _WaitBudget(retries.wait_budget))
         self._adapter = _Adapter(max_retries=self._retry)
+        # When the server's announced rate limit lets the next request go (time.monotonic()).
+        self._resume_at = 0.0
+        self._resume_lock = threading.Lock()
         self._owns_session = session is None
         if session is None:
             session = requests.Session()
@@ -807,6 +856,7 @@ class Transport:
             HttpError: the request failed; see the error tree.
         """
         url = self.url(path)
+        self._await_rate_limit(method, url, params)
         headers = dict(self._headers)
         if body is not None:
             headers["Content-Type"] = "application/json; charset=utf-8"
@@ -857,6 +907,7 @@ class Transport:
             deadline.stop()
             _DEADLINE.reset(token)
         full_url = self.redact(_display_url(response.url or url))
+        self._note_rate_limit(response.headers)
         if deadline.expired:
             # A body that runs until the connection closes ends without an error.
             raise self._deadline_error(method, full_url)
@@ -878,6 +929,43 @@ class Transport:
                 reply,
             )
         return reply
+
+    def _note_rate_limit(self, headers: Mapping[str, str]) -> None:
+        """Remember when to send the next request, if ``headers`` say none is left."""
+        wait = rate_limit_wait(headers, self.retries.retry_after_max)
+        if wait is None or wait <= 0:
+            return
+        with self._resume_lock:
+            self._resume_at = max(self._resume_at, time.monotonic() + wait)
+
+    def _await_rate_limit(
+        self, method: str, url: str, params: Mapping[str, str | int] | None
+    ) -> None:
+        """Wait until the server's rate limit resets, if the last answer said none was left.
+
+        Raises:
+            RetryBudgetExhausted: the wait would pass the wait budget; nothing was waited
+                and nothing was sent.
+        """
+        with self._resume_lock:
+            wait = self._resume_at - time.monotonic()
+        if wait <= 0:
+            return
+        full_url = self._full_url(url, params)
+        try:
+            self._retry.budget.spend(wait)
+        except _WaitRefused as refused:
+            message = (
+                f"gave up: waiting {wait:.1f}s for the server's rate limit to reset "
+                f"(RateLimit-Reset) would pass the retry wait budget of {refused.budget:g}s "
+                f"({refused.spent:.1f}s waited since it was last reset)"
+            )
+            logger.debug("%s %s: %s", method, full_url, message)
+            raise RetryBudgetExhausted(message, method=method, url=full_url) from None
+        logger.debug(
+            "%s %s: waiting %.2fs for the server's rate limit to reset", method, full_url, wait
+        )
+        time.sleep(wait)
 
     def _exchange(
         self,
@@ -963,7 +1051,28 @@ class Transport:
             or _STATUS_ERRORS.get(status // 100 * 100)
             or (ResponseError, "unexpected status")
         )
+        if cls is RequestRejected:
+            return RequestRejected(message, errors=self.api_errors(reply.content), **common)
         return cls(message, **common)
+
+    def api_errors(self, content: bytes) -> tuple[ApiError, ...]:
+        """The ``{"errors": [...]}`` objects of an error body, credentials redacted.
+
+        ``()`` for a body of any other shape (not JSON, cut short, another document).
+        """
+        try:
+            document = parse_document(content)
+        except MappingError:
+            return ()
+        return tuple(
+            ApiError(
+                **{
+                    name: None if value is None else self.redact(value)
+                    for name, value in attrs.asdict(error).items()
+                }
+            )
+            for error in ApiError.from_document(document)
+        )
 
     def response_error(
         self, message: str, reply: Reply, error: MappingError | None = None

@@ -9,7 +9,9 @@ Guarantees:
   first, a lost answer is looked up before any retry, and a second run skips what is done;
 - an order that does not map is quarantined with its problems and payload; the others go on;
 - the order cursor never passes an order that neither succeeded nor was quarantined;
-- a stock-change entry is confirmed in Bex only once Vendre accepted its update.
+- a stock-change entry is confirmed in Bex only once Vendre accepted its update;
+- an order a webhook names (:func:`webhook_app`) is recorded before the answer and imported
+  through the same path; polling takes up what the webhook could not.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 from bexvendre_mapping.sync._flows import (
     DEFAULT_OVERLAP,
     content_hash,
+    import_hinted_orders,
     import_orders,
     push_products,
     push_statuses,
@@ -27,27 +30,33 @@ from bexvendre_mapping.sync._giftcards import GiftCardCheckout
 from bexvendre_mapping.sync._report import AuditLog, Outcome, Report
 from bexvendre_mapping.sync._state import (
     Checkout,
+    Hint,
     LockedError,
     OrderRecord,
     SqliteState,
     StateStore,
 )
+from bexvendre_mapping.sync._webhook import WebhookApp, webhook_app
 
 __all__ = [
     "AuditLog",
     "Checkout",
     "DEFAULT_OVERLAP",
     "GiftCardCheckout",
+    "Hint",
     "LockedError",
     "OrderRecord",
     "Outcome",
     "Report",
     "SqliteState",
     "StateStore",
+    "WebhookApp",
     "content_hash",
+    "import_hinted_orders",
     "import_orders",
     "push_products",
     "push_statuses",
     "push_stock",
     "retry_quarantined",
+    "webhook_app",
 ]

@@ -1,11 +1,17 @@
-"""``bexvendre sync``, ``bexvendre quarantine`` and ``bexvendre demo``."""
+"""``bexvendre sync``, ``bexvendre quarantine``, ``bexvendre serve`` and ``bexvendre demo``."""
 
 from __future__ import annotations
 
 import contextlib
 import json
+import re
+import signal
+import socket
+import socketserver
 import tempfile
+import threading
 import time
+import wsgiref.simple_server
 from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
 from decimal import Decimal
@@ -26,11 +32,13 @@ from bexvendre_mapping.sync._flows import (
 )
 from bexvendre_mapping.sync._report import AuditLog, Outcome, Report
 from bexvendre_mapping.sync._state import LockedError, SqliteState
+from bexvendre_mapping.sync._webhook import WebhookApp, webhook_app
 
 __all__ = [
     "FLOWS",
     "demo",
     "quarantine",
+    "serve",
     "sync",
 ]
 
@@ -292,10 +300,10 @@ def demo(out: IO[str], err: IO[str]) -> int:
         # committed it, and one stock update to Vendre gets a 503.
         sandbox.inject("bex", method="POST", path="Orders", status=503)
         sandbox.inject("bex", method="POST", path="Orders", drop_after_commit=True)
-        sandbox.inject("vendre", method="PUT", path="stock", status=503)
+        sandbox.inject("vendre", method="PUT", path="products/", status=503)
         out.write(
             "Faults injected: a Bex 503 and a lost response on order creation; "
-            "a Vendre 503 on stock.\n\n"
+            "a Vendre 503 on the first stock save.\n\n"
         )
 
         state_path = Path(workdir) / "state.sqlite3"
@@ -313,7 +321,7 @@ def demo(out: IO[str], err: IO[str]) -> int:
             ]
             out.write(f"  gift-card reservations redeemed: {', '.join(redeemed) or 'none'}\n")
             out.write(f"  Vendre products: {len(sandbox.vendre_products())}\n")
-            out.write(f"  Vendre stock levels: {len(sandbox.vendre_stock())}\n")
+            out.write(f"  Vendre products with stock saved: {len(sandbox.vendre_stock())}\n")
             out.write(f"  Vendre order statuses: {len(sandbox.vendre_order_statuses())}\n")
             quarantined = state.orders("quarantined")
             out.write(f"  quarantined orders: {', '.join(str(r.order_id) for r in quarantined)}\n")
@@ -324,3 +332,110 @@ def demo(out: IO[str], err: IO[str]) -> int:
                 err.write("bexvendre demo: the second run created orders again\n")
                 return 1
     return 0
+
+
+# --- bexvendre serve ---------------------------------------------------------------------------
+
+
+def serve(config_path: str, *, host: str, port: int, out: IO[str], err: IO[str]) -> int:
+    """``bexvendre serve``: take Vendre's order webhooks until Ctrl-C (or SIGTERM); 0 then.
+
+    The standard library's WSGI server, a thread per request, runs
+    :func:`~bexvendre_mapping.sync.webhook_app` at the configuration's ``[webhook] path``.
+
+    Raises:
+        LookupsError: the configuration is wrong, or has no webhook secret.
+    """
+    config = SyncConfig.from_toml(config_path)
+    if config.webhook_secret is None:
+        problem = "required by bexvendre serve (or set BEXVENDRE_WEBHOOK_SECRET)"
+        raise LookupsError([Problem("$.webhook.secret", problem)])
+    vendre_client, bex_client = make_clients(config)
+    with vendre_client, bex_client, _state(config) as state, contextlib.ExitStack() as stack:
+        audit = None
+        if config.audit_path is not None:
+            audit = _audit(config.audit_path, dry_run=False)
+            if audit is not None:
+                stack.enter_context(audit)
+
+        def report(report: Report) -> None:
+            print_reports([report], out)
+            out.flush()
+
+        app = webhook_app(
+            vendre_client,
+            bex_client,
+            config.lookups,
+            state,
+            secret=config.webhook_secret,
+            path=config.webhook_path,
+            audit=audit,
+            on_report=report,
+        )
+        try:
+            server = _server(host, port, app, err)
+        except OSError as exc:
+            err.write(f"bexvendre: cannot listen on {host}:{port}: {exc.strerror or exc}\n")
+            return 1
+        stack.enter_context(app)  # closed (its pass finished) before the clients and state
+        # Ctrl-C (or SIGTERM) ends serve_forever; the requests in hand are answered first.
+        with contextlib.suppress(KeyboardInterrupt), _stopped_by_sigterm(), server:
+            app.start()  # hints left from before
+            shown = f"[{host}]" if ":" in host else host
+            out.write(
+                f"bexvendre serve: listening on http://{shown}:{server.server_port}"
+                f"{config.webhook_path}?key=... (Ctrl-C stops)\n"
+            )
+            out.flush()
+            server.serve_forever()
+        out.write("bexvendre serve: stopped\n")
+        out.flush()
+    return 0
+
+
+class _Stop(KeyboardInterrupt):
+    """SIGTERM: stop as Ctrl-C does."""
+
+
+@contextlib.contextmanager
+def _stopped_by_sigterm() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signals reach the main thread only
+        return
+
+    def stop(_signum: int, _frame: object) -> None:
+        raise _Stop
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+_KEY = re.compile(r"(?<=[?&]key=)[^&\s]*")
+
+
+class _ThreadingServer(socketserver.ThreadingMixIn, wsgiref.simple_server.WSGIServer):
+    """The standard library's WSGI server, one thread per request (joined on close)."""
+
+    daemon_threads = False
+    block_on_close = True
+
+
+def _server(host: str, port: int, app: WebhookApp, err: IO[str]) -> _ThreadingServer:
+    """A threaded WSGI server for ``app``, logging requests to ``err`` with the key hidden."""
+
+    class Handler(wsgiref.simple_server.WSGIRequestHandler):
+        timeout = 30  # seconds a client may stall; bounds the wait at shutdown too
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base's name
+            line = _KEY.sub("...", format % args)
+            err.write(f"{self.address_string()} - [{self.log_date_time_string()}] {line}\n")
+
+    class Server(_ThreadingServer):
+        address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
+
+    server = Server((host, port), Handler)
+    server.set_app(app)
+    return server

@@ -17,6 +17,10 @@ url = "https://api.bexonline.com/api/"  # optional, this is the default
 api_key = "..."                         # or BEXVENDRE_BEX_API_KEY
 secret = "..."                          # or BEXVENDRE_BEX_SECRET
 location = "HUVUDLAGER"                 # optional
+
+[webhook]                               # optional: for `bexvendre serve`
+secret = "..."                          # or BEXVENDRE_WEBHOOK_SECRET; 16 characters or more
+path = "/webhook"                       # optional, this is the default
 ```
 
 Secrets may stay out of the file: an environment variable wins over the file.
@@ -56,11 +60,14 @@ MAX_OVERLAP = timedelta(days=365)
 #: The longest ``lock_timeout``: SQLite counts its busy timeout in milliseconds in 32 bits.
 MAX_LOCK_TIMEOUT = timedelta(days=24)
 
-_TOP_LEVEL = ("lookups", "state", "audit", "overlap", "lock_timeout", "vendre", "bex")
+_TOP_LEVEL = ("lookups", "state", "audit", "overlap", "lock_timeout", "vendre", "bex", "webhook")
 _SECTIONS = {
     "vendre": ("url", "api_key", "auth"),
     "bex": ("url", "api_key", "secret", "location"),
+    "webhook": ("secret", "path"),
 }
+#: The shortest webhook secret: it is all that stands between the URL and the state.
+MIN_WEBHOOK_SECRET = 16
 _AUTH = ("x-authorization", "bearer")
 
 
@@ -100,6 +107,8 @@ class SyncConfig:
     audit_path: Path | None = None
     overlap: timedelta = timedelta(minutes=10)
     lock_timeout: timedelta = timedelta(seconds=30)
+    webhook_secret: str | None = attrs.field(default=None, repr=False)
+    webhook_path: str = "/webhook"
 
     @classmethod
     def from_toml(cls, path: str | Path, environ: Mapping[str, str] | None = None) -> SyncConfig:
@@ -220,6 +229,7 @@ class _Reader:
         bex_key = self.text("bex", "api_key", variable="BEXVENDRE_BEX_API_KEY")
         bex_secret = self.text("bex", "secret", variable="BEXVENDRE_BEX_SECRET")
         location = self.text("bex", "location", required=False)
+        webhook_secret, webhook_path = self.webhook()
         lookups_file = self.text("", "lookups")
         state_file = self.text("", "state", required=False)
         audit_file = self.text("", "audit", required=False)
@@ -247,7 +257,29 @@ class _Reader:
             audit_path=None if audit_file is None else base / audit_file,
             overlap=overlap,
             lock_timeout=lock_timeout,
+            webhook_secret=webhook_secret,
+            webhook_path=webhook_path,
         )
+
+    def webhook(self) -> tuple[str | None, str]:
+        """The ``[webhook]`` secret (``None`` when unset) and path."""
+        secret = self.text("webhook", "secret", variable="BEXVENDRE_WEBHOOK_SECRET", required=False)
+        if secret is not None and len(secret) < MIN_WEBHOOK_SECRET:
+            where = "$.webhook.secret"
+            if "BEXVENDRE_WEBHOOK_SECRET" in self.environ:
+                where += " (from BEXVENDRE_WEBHOOK_SECRET)"
+            self.problem(
+                where,
+                f"at least {MIN_WEBHOOK_SECRET} characters, got {len(secret)}; make one with "
+                "python -c 'import secrets; print(secrets.token_urlsafe(32))'",
+            )
+            secret = None
+        path = self.text("webhook", "path", required=False) or "/webhook"
+        if not path.startswith("/") or any(c in path for c in "?# ") or has_control_character(path):
+            self.problem(
+                "$.webhook.path", f"expected a URL path such as '/webhook', got {show(path)}"
+            )
+        return secret, path
 
 
 def make_clients(config: SyncConfig) -> tuple[VendreClient, BexClient]:

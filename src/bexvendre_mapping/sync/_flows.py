@@ -13,7 +13,9 @@ import json
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
+
+import attrs
 
 from bexvendre_mapping import bex, convert, vendre
 from bexvendre_mapping._errors import MappingError
@@ -29,10 +31,12 @@ from bexvendre_mapping.http import (
     VendreClient,
 )
 from bexvendre_mapping.sync._report import Action, AuditLog, Outcome, Report, Result
-from bexvendre_mapping.sync._state import OrderRecord, StateStore
+from bexvendre_mapping.sync._state import Hint, OrderRecord, StateStore
 
 __all__ = [
+    "DEFAULT_INDEX_MAX_AGE",
     "DEFAULT_OVERLAP",
+    "import_hinted_orders",
     "import_orders",
     "push_products",
     "push_statuses",
@@ -42,6 +46,10 @@ __all__ = [
 
 #: How far back each run looks again before the stored cursor, for records that arrive late.
 DEFAULT_OVERLAP = timedelta(minutes=10)
+
+#: How old the state's index of Vendre product ids may get before a run lists the shop's
+#: products again (it is also rebuilt after a create whose answer was lost).
+DEFAULT_INDEX_MAX_AGE = timedelta(hours=24)
 
 T = TypeVar("T")
 
@@ -169,6 +177,9 @@ def import_orders(
       intent survived a crash is looked up in Bex first), the gift cards reserved at checkout
       are redeemed, and the order is recorded as created.
 
+    Before the window, the run takes up the recorded intents, then the orders a webhook
+    named that are not handled yet (:func:`import_hinted_orders`), whatever their date.
+
     An order that Bex refuses as it is (a 4xx answer such as 400, or a 409 to redeeming a
     released gift-card reservation) is quarantined too, with Bex's answer as its problem.
 
@@ -188,6 +199,8 @@ def import_orders(
         # First the queue of intents: orders whose create was begun but never confirmed (a
         # crash, a failure, an interrupted `quarantine retry`), whatever their date.
         handled = _resume_intents(start, bex_client, lookups, state, run)
+        # Then the orders webhooks named and that are not handled yet (see webhook_app).
+        _import_hints(vendre_client, start, bex_client, lookups, state, run, handled)
         cursor = state.get_cursor("orders")
         window_start = cursor - overlap if cursor is not None else since
         earliest_failure: datetime | None = None
@@ -205,6 +218,112 @@ def import_orders(
                 start if earliest_failure is None else earliest_failure - timedelta(seconds=1),
             )
     return run.report
+
+
+def import_hinted_orders(
+    vendre_client: VendreClient,
+    bex_client: BexClient,
+    lookups: Lookups,
+    state: StateStore,
+    *,
+    now: datetime | None = None,
+    dry_run: bool = False,
+    audit: AuditLog | None = None,
+) -> Report:
+    """Import the orders webhooks named (the state's pending hints), each exactly once.
+
+    Each order is fetched by id (``GET orders/{id}``: a webhook's body is only a hint) and
+    handled as :func:`import_orders` handles a listed order, whatever its date, under the
+    same lock. Its hint is cleared once the order is created, known or quarantined. One that
+    fails (Vendre or Bex down) keeps its hint for the next call or the next
+    :func:`import_orders`, which takes the pending hints up first. An order Vendre does not
+    have (404) is reported as skipped and its hint cleared: polling imports it if it turns up.
+    The order cursor is neither read nor moved.
+
+    Raises:
+        LockedError: another run holds the state.
+    """
+    start = (now or datetime.now(UTC)).astimezone(UTC)
+    run = _Run("orders", dry_run, audit)
+    _fresh_budget(vendre_client, bex_client)
+    with _locked(state, dry_run):
+        _import_hints(vendre_client, start, bex_client, lookups, state, run, set())
+    return run.report
+
+
+def _import_hints(  # noqa: PLR0917
+    vendre_client: VendreClient,
+    start: datetime,
+    bex_client: BexClient,
+    lookups: Lookups,
+    state: StateStore,
+    run: _Run,
+    handled: set[int],
+) -> None:
+    """Take up the pending webhook hints; adds the orders handled to ``handled``.
+
+    A hint is cleared once its order is created, known or quarantined, unless another
+    webhook named the order meanwhile (its ``seen`` count rose): then it stays for one more
+    look.
+    """
+    for hint in state.pending_hints():
+        if run.stopped:
+            break
+        order_id = hint.order_id
+        known = state.get_order(order_id)
+        if order_id in handled:
+            pass  # taken up from the intents in this run
+        elif known is not None and known.state == "created":
+            # Bex has it: an updated_order changes nothing there (see import_orders).
+            handled.add(order_id)
+            run.record(order_id, "skip", "skipped", f"already in Bex ({hint.event} webhook)")
+        else:
+            fetched = _import_hinted(vendre_client, hint, start, bex_client, lookups, state, run)
+            if fetched == "missing" and not run.dry_run:  # nothing to wait for
+                state.clear_hint(order_id, seen=hint.seen)
+            if fetched != "imported":
+                continue  # a failed fetch keeps the hint; the listing may still bring it
+            handled.add(order_id)
+        record = state.get_order(order_id)
+        if not run.dry_run and record is not None and record.state != "intent":
+            state.clear_hint(order_id, seen=hint.seen)
+
+
+def _import_hinted(  # noqa: PLR0917
+    vendre_client: VendreClient,
+    hint: Hint,
+    start: datetime,
+    bex_client: BexClient,
+    lookups: Lookups,
+    state: StateStore,
+    run: _Run,
+) -> Literal["imported", "missing", "failed"]:
+    """Fetch a hinted order by id and import it (or quarantine it).
+
+    ``missing``: Vendre has no such order (404); ``failed``: it could not be fetched.
+    """
+    order_id = hint.order_id
+    try:
+        document = vendre_client.get_order_document(order_id)
+    except NotFound:
+        reason = f"a webhook named it ({hint.event}), but Vendre has no order {order_id}"
+        run.record(order_id, "skip", "skipped", reason)
+        return "missing"
+    except HttpError as exc:
+        run.failed(order_id, "fetch", "named by a webhook; tried again next run", exc)
+        return "failed"
+    digest = content_hash(document)
+    if _order_key(document, digest) != order_id:
+        problem = MappingError(
+            f"Vendre answered GET orders/{order_id} with another order", path="$.id"
+        )
+        _quarantine(
+            order_id, order_id, digest, document, problem, state, run, "Vendre sent another order"
+        )
+    else:
+        zone = lookups.settings.time_zone
+        _import_one(document, start, zone, bex_client, lookups, state, run, True)
+    return "imported"
 
 
 def _resume_intents(
@@ -475,18 +594,24 @@ def push_products(
     state: StateStore,
     *,
     overlap: timedelta = DEFAULT_OVERLAP,
-    chunk_size: int = 100,
+    index_max_age: timedelta = DEFAULT_INDEX_MAX_AGE,
     now: datetime | None = None,
     dry_run: bool = False,
     audit: AuditLog | None = None,
 ) -> Report:
-    """Send changed Bex articles to Vendre as products with one variant per size.
+    """Send changed Bex articles to Vendre: a parent product and one child product per size.
 
     Articles changed since the cursor (minus ``overlap``; all on the first run) are
-    converted; a product whose content equals what was last pushed is skipped; the others go
-    to Vendre in chunks of ``chunk_size``, and are remembered only once Vendre took their
-    chunk. An article that does not load or map is reported (``quarantined``) and left out;
-    the others go on. The cursor moves only when every chunk and the listing went through.
+    converted to product families; a family whose content equals what was last pushed is
+    skipped. Each product is saved at ``products/{id}``, its id taken from the state's
+    index of Vendre's ``article_number → id``; one the index lacks is created (the parent
+    first, then each size with ``parent`` set to the parent's id), and its id remembered at
+    once. The index is built by listing the shop's products once, and again when it is
+    older than ``index_max_age`` (default a day) or after a create whose answer was lost, so
+    a product is never created twice. A family is remembered as pushed only when all its
+    products were saved. An article that does not load or map is reported
+    (``quarantined``) and the others go on. The cursor moves only when every family and the
+    listing went through.
     """
     start = (now or datetime.now(UTC)).astimezone(UTC)
     run = _Run("products", dry_run, audit)
@@ -494,32 +619,135 @@ def push_products(
     with _locked(state, dry_run):
         cursor = state.get_cursor("products")
         changed_since = cursor - overlap if cursor is not None else None
-        pending: list[tuple[vendre.Product, str]] = []
-        failed = False
+        index = _Index(state, dry_run)
+        failed = not index.refresh(vendre_client, run, start, index_max_age)
         documents = bex_client.iter_article_documents(changed_since=changed_since)
         zone = lookups.settings.time_zone
-        for document in run.listed(documents, "articles"):
+        for document in run.listed(documents if not failed else (), "articles"):
             entity = _entity(document, "Artikel")
             try:
-                product = convert.article_to_vendre(
+                family = convert.article_to_vendre(
                     bex.load_article(document, time_zone=zone), lookups
                 )
             except MappingError as exc:
                 run.record(entity, "quarantine", "quarantined", "does not map", _problems(exc))
                 continue
-            digest = content_hash(vendre.dump_product(product))
-            if state.get_pushed("product", product.article_number) == digest:
-                run.record(product.article_number, "skip", "skipped", "unchanged")
+            key = family.parent.article_number
+            digest = content_hash(
+                [vendre.dump_product(p) for p in (family.parent, *family.children)]
+            )
+            if state.get_pushed("product", key) == digest:
+                run.record(key, "skip", "skipped", "unchanged")
                 continue
-            pending.append((product, digest))
-            if len(pending) >= chunk_size:
-                failed |= not _push_products(pending, vendre_client, state, run)
-                pending = []
-        if pending and not run.stopped:
-            failed |= not _push_products(pending, vendre_client, state, run)
+            if not _push_family(family, vendre_client, index, run):
+                failed = True
+                continue
+            if not dry_run:
+                state.set_pushed("product", key, digest)
+            sizes = len(family.children)
+            run.record(key, "update", "done", f"{sizes} size(s)" if sizes else "unsized")
         if not dry_run and not failed and not run.listing_failed and not run.stopped:
             state.set_cursor("products", start)
     return run.report
+
+
+class _Index:
+    """Vendre's ``article_number → id``: the state's index, read through.
+
+    A dry run keeps what it lists in memory: it writes nothing to the state.
+    """
+
+    def __init__(self, state: StateStore, dry_run: bool) -> None:
+        self.state = state
+        self.dry_run = dry_run
+        self.listed: dict[str, int] | None = None
+
+    def get(self, number: str) -> int | None:
+        if self.listed is not None:
+            return self.listed.get(number)
+        return self.state.get_product_id(number)
+
+    def remember(self, number: str, product_id: int) -> None:
+        if not self.dry_run:
+            self.state.set_product_ids({number: product_id})
+
+    def stale(self) -> None:
+        if not self.dry_run:
+            self.state.mark_product_index_stale()
+
+    def refresh(
+        self, vendre_client: VendreClient, run: _Run, now: datetime, max_age: timedelta
+    ) -> bool:
+        """List the shop's products into the index when it is missing or too old.
+
+        Only ``id`` and ``article_number`` are read from each record, so that a product the
+        library cannot otherwise load still has its id known (and is never created again).
+        Returns whether the index is usable.
+        """
+        refreshed = self.state.product_index_refreshed()
+        if refreshed is not None and now - refreshed <= max_age:
+            return True
+        ids: dict[str, int] = {}
+        try:
+            for document in vendre_client.iter_product_documents():
+                if not isinstance(document, dict):
+                    continue
+                product_id, number = document.get("id"), document.get("article_number")
+                if type(product_id) is int and isinstance(number, str) and number:
+                    ids.setdefault(number, product_id)
+        except HttpError as exc:
+            run.listing_failed = True
+            run.failed("Vendre products", "fetch", "the product index was not built", exc)
+            return False
+        if self.dry_run:
+            self.listed = ids
+        else:
+            self.state.set_product_ids(ids, complete=True)
+        return True
+
+
+def _push_family(
+    family: vendre.ProductFamily, vendre_client: VendreClient, index: _Index, run: _Run
+) -> bool:
+    """Save the parent, then each size under it; whether every save went through."""
+    parent_id = _save(family.parent, vendre_client, index, run)
+    if parent_id is None:
+        return False
+    done = True
+    for child in family.children:
+        saved = _save(attrs.evolve(child, parent=parent_id), vendre_client, index, run)
+        done = done and saved is not None
+    return done
+
+
+def _save(
+    product: vendre.Product, vendre_client: VendreClient, index: _Index, run: _Run
+) -> int | None:
+    """Save or create one product; its Vendre id (0 in a dry run's plan), ``None`` on failure."""
+    number = product.article_number
+    known = index.get(number)
+    if run.dry_run:
+        if known is None:
+            run.record(number, "create", "done", "not in Vendre yet")
+        return known or 0
+    try:
+        saved = vendre_client.save_product(attrs.evolve(product, id=known))
+    except NotFound:
+        # Deleted in Vendre since the index was built: list again before creating it anew.
+        index.stale()
+        run.record(number, "update", "failed", "Vendre no longer has it; the index is rebuilt")
+        return None
+    except HttpError as exc:
+        if known is None:  # a create whose answer was lost may have created it
+            index.stale()
+        run.failed(number, "create" if known is None else "update", "Vendre did not take it", exc)
+        return None
+    new_id: int | None = saved.id
+    if new_id is None:  # the client raises ResponseError first; kept for the type
+        return None
+    if new_id != known:
+        index.remember(number, new_id)
+    return new_id
 
 
 def _entity(document: Any, key: str) -> str:
@@ -539,29 +767,6 @@ def _utf8(text: str) -> bool:
     return True
 
 
-def _push_products(
-    chunk: list[tuple[vendre.Product, str]],
-    vendre_client: VendreClient,
-    state: StateStore,
-    run: _Run,
-) -> bool:
-    if not run.dry_run:
-        try:
-            vendre_client.upsert_products([product for product, _ in chunk])
-        except HttpError as exc:
-            for product, _ in chunk:
-                run.failed(product.article_number, "update", "Vendre did not take the chunk", exc)
-            return False
-    for product, digest in chunk:
-        if not run.dry_run:
-            state.set_pushed("product", product.article_number, digest)
-        sizes = len(product.variants)
-        run.record(
-            product.article_number, "update", "done", f"{sizes} variant(s)" if sizes else "unsized"
-        )
-    return True
-
-
 # --- stock, Bex → Vendre -----------------------------------------------------------------------
 
 
@@ -571,30 +776,38 @@ def push_stock(
     lookups: Lookups,
     state: StateStore,
     *,
-    chunk_size: int = 500,
+    index_max_age: timedelta = DEFAULT_INDEX_MAX_AGE,
+    now: datetime | None = None,
     dry_run: bool = False,
     audit: AuditLog | None = None,
 ) -> Report:
-    """Drain Bex's stock-change queue into Vendre stock updates.
+    """Drain Bex's stock-change queue into Vendre: each size's product gets its quantity.
 
     For each queued product the stock information is read and converted (negative stock as
     0, the status by the ``stock_status`` setting; the available quantity is what the shop
-    may sell). Updates equal to the last pushed value are skipped; the others go to Vendre in
-    chunks. Queue entries are confirmed only after Vendre accepted their update (or when
-    there was nothing to send); entries of a chunk Vendre refused, or whose stock could not
-    be read, stay queued for the next run. An entry that can never be sent (its product is
-    not a model code, its stock does not map, or Bex has no stock information for it) is
-    reported as quarantined and confirmed, so that it does not hold up the queue.
+    may sell) and saved on the Vendre product with that article number (Vendre keeps stock
+    on products: ``quantity``, and the warehouse's quantity when the ``warehouses`` table
+    maps the Bex client's location). The product's id comes from the state's index (see
+    :func:`push_products`). Updates equal to the last pushed value are skipped. Queue
+    entries are confirmed only after Vendre took their update (or when there was nothing to
+    send); entries whose update failed, or whose stock could not be read, stay queued for
+    the next run. An entry that can never be sent (its product is not a model code, its
+    stock does not map, or Bex has no stock information for it) is reported as quarantined
+    and confirmed, so that it does not hold up the queue; so is one whose article the shop
+    does not have (reported as skipped: push the products first).
 
     Bex shows the queue a page at a time, and a page moves on only as entries are
     confirmed: the flow reads and handles the queue in passes until a pass brings no entry
     it has not handled yet (in a dry run, which confirms nothing, there is one pass).
     """
+    start = (now or datetime.now(UTC)).astimezone(UTC)
     run = _Run("stock", dry_run, audit)
     _fresh_budget(vendre_client, bex_client)
     with _locked(state, dry_run):
         handled: set[int | str] = set()
-        while not run.listing_failed and not run.stopped:
+        index = _Index(state, dry_run)
+        usable = index.refresh(vendre_client, run, start, index_max_age)
+        while usable and not run.listing_failed and not run.stopped:
             by_product: dict[str, list[int | str]] = {}
             entries = bex_client.iter_queued_stock_changes()
             for entry in run.listed(entries, "stock-change queue"):
@@ -603,7 +816,7 @@ def push_stock(
                     by_product.setdefault(entry.product_identifier, []).append(entry.id)
             if not by_product:
                 break
-            _stock_pass(by_product, chunk_size, bex_client, vendre_client, lookups, state, run)
+            _stock_pass(by_product, bex_client, vendre_client, lookups, state, index, run)
             if dry_run:
                 break
     return run.report
@@ -611,15 +824,19 @@ def push_stock(
 
 def _stock_pass(  # noqa: PLR0917
     by_product: dict[str, list[int | str]],
-    chunk_size: int,
     bex_client: BexClient,
     vendre_client: VendreClient,
     lookups: Lookups,
     state: StateStore,
+    index: _Index,
     run: _Run,
 ) -> None:
     """Read, convert, send and confirm the queue entries of one pass, product by product."""
-    pending: list[tuple[vendre.StockUpdate, list[int | str]]] = []
+    warehouse = (
+        lookups.warehouses.get(bex_client.location)
+        if bex_client.location is not None and bex_client.location in lookups.warehouses
+        else None
+    )
     for identifier, entry_ids in by_product.items():
         if run.stopped:
             return  # the entries not handled stay queued for the next run
@@ -635,16 +852,33 @@ def _stock_pass(  # noqa: PLR0917
         except HttpError as exc:
             run.failed(identifier, "update", "stock information not read", exc)
             continue
+        update = attrs.evolve(update, warehouse=warehouse)
         digest = content_hash(vendre.dump_stock_update(update))
         if state.get_pushed("stock", identifier) == digest:
             _confirm(bex_client, identifier, entry_ids, run, "unchanged")
             continue
-        pending.append((update, entry_ids))
-        if len(pending) >= chunk_size:
-            _push_stock(pending, bex_client, vendre_client, state, run)
-            pending = []
-    if pending and not run.stopped:
-        _push_stock(pending, bex_client, vendre_client, state, run)
+        product_id = index.get(str(update.article_number))
+        if product_id is None:
+            _confirm(bex_client, identifier, entry_ids, run, "not in the shop; taken off the queue")
+            continue
+        if not run.dry_run:
+            try:
+                vendre_client.save_stock(product_id, update)
+            except NotFound:
+                index.stale()
+                run.record(identifier, "update", "failed", "Vendre no longer has the product")
+                continue
+            except HttpError as exc:
+                run.failed(identifier, "update", "Vendre did not take it; left queued", exc)
+                continue
+            state.set_pushed("stock", identifier, digest)
+        _confirm(
+            bex_client,
+            identifier,
+            entry_ids,
+            run,
+            f"quantity {update.quantity}, status {update.status}",
+        )
 
 
 def _stock_update(bex_client: BexClient, identifier: str, lookups: Lookups) -> vendre.StockUpdate:
@@ -673,41 +907,11 @@ def _confirm(
     except HttpError as exc:
         run.failed(identifier, "confirm", "queue entry not confirmed", exc)
         return False
-    skipped = reason == "unchanged" or reason.startswith("quarantined")
+    skipped = (
+        reason == "unchanged" or reason.startswith("quarantined") or reason.startswith("not in")
+    )
     run.record(identifier, "confirm", "skipped" if skipped else "done", reason)
     return True
-
-
-def _push_stock(
-    chunk: list[tuple[vendre.StockUpdate, list[int | str]]],
-    bex_client: BexClient,
-    vendre_client: VendreClient,
-    state: StateStore,
-    run: _Run,
-) -> None:
-    if not run.dry_run:
-        try:
-            vendre_client.update_stock([update for update, _ in chunk])
-        except HttpError as exc:
-            for update, _ in chunk:
-                run.failed(
-                    update.article_number,
-                    "update",
-                    "Vendre did not take the chunk; left queued",
-                    exc,
-                )
-            return
-    for update, entry_ids in chunk:
-        identifier = str(update.article_number)
-        if not run.dry_run:
-            state.set_pushed("stock", identifier, content_hash(vendre.dump_stock_update(update)))
-        _confirm(
-            bex_client,
-            identifier,
-            entry_ids,
-            run,
-            f"quantity {update.quantity}, status {update.status}",
-        )
 
 
 # --- order statuses, Bex → Vendre --------------------------------------------------------------

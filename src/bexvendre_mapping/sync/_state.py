@@ -2,9 +2,10 @@
 
 What the flows remember between runs: the order cursor, every Vendre order seen (intent,
 created, quarantined), the hash of what was last pushed to Vendre per product and variant,
-and gift-card checkouts. The standard library's ``sqlite3`` in WAL mode; the schema carries a
-version; a run holds an exclusive lock so that two processes never interleave (the second
-waits, then refuses).
+Vendre's product ids by article number (the index the pushes save by), gift-card
+checkouts, and the orders webhooks named that are not handled yet. The standard library's
+``sqlite3`` in WAL mode; the schema carries a version; a run holds an exclusive lock so that
+two processes never interleave (the second waits, then refuses).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -22,6 +23,7 @@ import attrs
 __all__ = [
     "Checkout",
     "CheckoutState",
+    "Hint",
     "LockedError",
     "OrderRecord",
     "OrderState",
@@ -62,6 +64,24 @@ class OrderRecord:
 
 
 @attrs.frozen(kw_only=True)
+class Hint:
+    """An order a webhook named that the flows have not finished with yet.
+
+    Attributes:
+        order_id: the Vendre order id the webhook's body carried.
+        event: the event it came with (``new_order``, ``updated_order``).
+        received_at: when the last webhook naming it arrived (UTC).
+        seen: how many webhooks named it since it was recorded (a webhook that arrives
+            while the order is being imported raises it, so the hint stays for one more look).
+    """
+
+    order_id: int
+    event: str
+    received_at: datetime
+    seen: int = 1
+
+
+@attrs.frozen(kw_only=True)
 class Checkout:
     """A gift card used at a checkout, keyed by the checkout's reference."""
 
@@ -99,11 +119,45 @@ class StateStore(Protocol):
     def set_pushed(self, kind: str, key: str, content_hash: str) -> None:
         """Remember what was pushed for ``key``."""
 
+    def get_product_id(self, article_number: str) -> int | None:
+        """Vendre's product id for an article number (an article or a size's model code)."""
+
+    def set_product_ids(self, ids: Mapping[str, int], *, complete: bool = False) -> None:
+        """Remember Vendre product ids by article number.
+
+        With ``complete``, ``ids`` is a whole listing of the shop: it replaces the index and
+        marks it refreshed now.
+        """
+
+    def product_index_refreshed(self) -> datetime | None:
+        """When the product index was last built from a whole listing.
+
+        ``None``: never, or marked stale since.
+        """
+
+    def mark_product_index_stale(self) -> None:
+        """Have the next run list the shop's products again before it creates any."""
+
     def get_checkout(self, reference: str) -> Checkout | None:
         """A gift-card checkout by its reference."""
 
     def put_checkout(self, checkout: Checkout) -> None:
         """Insert or replace a gift-card checkout."""
+
+    def add_hint(self, order_id: int, event: str, received_at: datetime | None = None) -> Hint:
+        """Record that a webhook named an order, committed before it returns.
+
+        One hint per order: a repeat raises its ``seen`` count.
+        """
+
+    def pending_hints(self) -> list[Hint]:
+        """The orders webhooks named that are not yet handled, oldest first."""
+
+    def clear_hint(self, order_id: int, *, seen: int | None = None) -> bool:
+        """Forget an order's hint; whether it was cleared.
+
+        Unless more than ``seen`` webhooks named it: then one arrived while it was handled.
+        """
 
 
 _SCHEMA = """
@@ -123,6 +177,16 @@ CREATE TABLE IF NOT EXISTS pushed (
     key TEXT NOT NULL,
     content_hash TEXT NOT NULL,
     PRIMARY KEY (kind, key)
+);
+CREATE TABLE IF NOT EXISTS vendre_products (
+    article_number TEXT PRIMARY KEY,
+    product_id INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS webhook_hints (
+    order_id INTEGER PRIMARY KEY,
+    event TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    seen INTEGER NOT NULL DEFAULT 1
 );
 CREATE TABLE IF NOT EXISTS checkouts (
     reference TEXT PRIMARY KEY,
@@ -329,6 +393,42 @@ class SqliteState:
                 (kind, key, content_hash),
             )
 
+    # --- Vendre's product ids -------------------------------------------------------------
+
+    def get_product_id(self, article_number: str) -> int | None:
+        """Vendre's product id for an article number, if the index has it."""
+        row = self._db.execute(
+            "SELECT product_id FROM vendre_products WHERE article_number = ?", (article_number,)
+        ).fetchone()
+        return None if row is None else int(row[0])
+
+    def set_product_ids(self, ids: Mapping[str, int], *, complete: bool = False) -> None:
+        """Remember product ids; with ``complete``, replace the whole index (refreshed now)."""
+        with self._transaction():
+            if complete:
+                self._db.execute("DELETE FROM vendre_products")
+            self._db.executemany(
+                "INSERT INTO vendre_products (article_number, product_id) VALUES (?, ?) "
+                "ON CONFLICT (article_number) DO UPDATE SET product_id = excluded.product_id",
+                list(ids.items()),
+            )
+            if complete:
+                self._db.execute(
+                    "INSERT INTO meta (key, value) VALUES ('product_index', ?) "
+                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    (datetime.now(UTC).isoformat(),),
+                )
+
+    def product_index_refreshed(self) -> datetime | None:
+        """When the index was last built from a whole listing."""
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'product_index'").fetchone()
+        return None if row is None else datetime.fromisoformat(row[0])
+
+    def mark_product_index_stale(self) -> None:
+        """The next run lists the shop's products again before it creates any."""
+        with self._transaction():
+            self._db.execute("DELETE FROM meta WHERE key = 'product_index'")
+
     # --- gift-card checkouts --------------------------------------------------------------
 
     def get_checkout(self, reference: str) -> Checkout | None:
@@ -364,6 +464,47 @@ class SqliteState:
                     checkout.reservation_id,
                 ),
             )
+
+    # --- webhook hints --------------------------------------------------------------------
+
+    def add_hint(self, order_id: int, event: str, received_at: datetime | None = None) -> Hint:
+        """Record that a webhook named an order, committed before returning."""
+        when = (received_at or datetime.now(UTC)).astimezone(UTC)
+        with self._transaction():
+            self._db.execute(
+                "INSERT INTO webhook_hints (order_id, event, received_at, seen) "
+                "VALUES (?, ?, ?, 1) ON CONFLICT (order_id) DO UPDATE SET "
+                "event = excluded.event, received_at = excluded.received_at, seen = seen + 1",
+                (order_id, event, when.isoformat()),
+            )
+            row = self._db.execute(
+                "SELECT order_id, event, received_at, seen FROM webhook_hints WHERE order_id = ?",
+                (order_id,),
+            ).fetchone()
+        return _hint(row)
+
+    def pending_hints(self) -> list[Hint]:
+        """The hints not yet cleared, oldest first."""
+        rows = self._db.execute(
+            "SELECT order_id, event, received_at, seen FROM webhook_hints "
+            "ORDER BY received_at, order_id"
+        )
+        return [_hint(row) for row in rows]
+
+    def clear_hint(self, order_id: int, *, seen: int | None = None) -> bool:
+        """Forget an order's hint unless more than ``seen`` webhooks named it."""
+        with self._transaction():
+            cursor = self._db.execute(
+                "DELETE FROM webhook_hints WHERE order_id = ? AND (? IS NULL OR seen <= ?)",
+                (order_id, seen, seen),
+            )
+        return cursor.rowcount > 0
+
+
+def _hint(row: tuple[Any, ...]) -> Hint:
+    return Hint(
+        order_id=row[0], event=row[1], received_at=datetime.fromisoformat(row[2]), seen=row[3]
+    )
 
 
 def _order(row: tuple[Any, ...]) -> OrderRecord:

@@ -19,6 +19,7 @@ from bexvendre_mapping.testing.strategies import (
     amounts,
     article_numbers,
     bex_articles,
+    bex_articles_for,
     bex_bonus_balances,
     bex_gift_card_reservations,
     bex_gift_cards,
@@ -37,6 +38,7 @@ from bexvendre_mapping.testing.strategies import (
     vendre_order_status_updates,
     vendre_orders,
     vendre_orders_for,
+    vendre_product_families,
     vendre_products,
     vendre_stock_updates,
 )
@@ -45,6 +47,7 @@ __all__ = [
     "amounts",
     "article_numbers",
     "bex_articles",
+    "bex_articles_for",
     "bex_bonus_balances",
     "bex_gift_card_reservations",
     "bex_gift_cards",
@@ -63,6 +66,7 @@ __all__ = [
     "vendre_order_status_updates",
     "vendre_orders",
     "vendre_orders_for",
+    "vendre_product_families",
     "vendre_products",
     "vendre_stock_updates",
 ]

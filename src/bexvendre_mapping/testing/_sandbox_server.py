@@ -11,9 +11,12 @@ import abc
 import hmac
 import json
 import logging
+import math
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
@@ -24,6 +27,7 @@ from werkzeug.wrappers import Request, Response
 
 from bexvendre_mapping._dates import parse_datetime, time_zone
 from bexvendre_mapping._errors import MappingError, Problem
+from bexvendre_mapping._wire import dumps_json
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -34,6 +38,7 @@ __all__ = [
     "Call",
     "Fault",
     "LoopbackServer",
+    "RateLimit",
     "SYSTEMS",
     "json_response",
     "same_secret",
@@ -97,6 +102,53 @@ class Fault:
         )
 
 
+@attrs.define(kw_only=True)
+class RateLimit:
+    """A rate limit on a sandbox API (see :meth:`Sandbox.rate_limit`).
+
+    At most :attr:`limit` requests in each window of :attr:`per` seconds; a window starts
+    with the first request after the one before ended. Every answer carries
+    ``RateLimit-Limit``, ``RateLimit-Remaining`` (what the window has left) and
+    ``RateLimit-Reset`` (whole seconds until it ends, rounded up); a request past the limit
+    is answered 429 with ``Retry-After`` (the same seconds), without doing the work.
+
+    Attributes:
+        system: ``"vendre"`` or ``"bex"``.
+        limit: requests per window, at least 1.
+        per: the window's length in seconds, above 0.
+        requests: how many requests it has counted (refused ones too).
+        refused: how many it has answered 429.
+    """
+
+    system: str
+    limit: int
+    per: float
+    requests: int = 0
+    refused: int = 0
+    window_start: float | None = attrs.field(default=None, repr=False, eq=False)
+    used: int = attrs.field(default=0, repr=False, eq=False)
+
+    def take(self, now: float) -> tuple[bool, dict[str, str]]:
+        """Count a request at ``now`` (monotonic seconds): whether it may go, and headers."""
+        if self.window_start is None or now >= self.window_start + self.per:
+            self.window_start, self.used = now, 0
+        reset = str(max(1, math.ceil(self.window_start + self.per - now)))
+        self.requests += 1
+        allowed = self.used < self.limit
+        if allowed:
+            self.used += 1
+        else:
+            self.refused += 1
+        headers = {
+            "RateLimit-Limit": str(self.limit),
+            "RateLimit-Remaining": str(self.limit - self.used),
+            "RateLimit-Reset": reset,
+        }
+        if not allowed:
+            headers["Retry-After"] = reset
+        return allowed, headers
+
+
 @attrs.frozen(kw_only=True)
 class Call:
     """A request a sandbox API received.
@@ -119,13 +171,25 @@ class Call:
 
 
 class ApiError(Exception):
-    """An error answer of a sandbox API: a status, a message and maybe problems."""
+    """An error answer of a sandbox API: a status, a message and maybe problems.
 
-    def __init__(self, status: int, message: str, problems: Iterable[Problem] = ()) -> None:
+    ``parameter`` names the query parameter or field at fault, for APIs whose error bodies
+    say so (Vendre's ``source.parameter``).
+    """
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        problems: Iterable[Problem] = (),
+        *,
+        parameter: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.problems = tuple(problems)
+        self.parameter = parameter
 
     @classmethod
     def invalid(cls, error: MappingError, prefix: str = "$") -> ApiError:
@@ -148,18 +212,29 @@ class _DropConnection(ConnectionAbortedError):
 def json_response(
     document: Any, status: int = 200, headers: Mapping[str, str] | None = None
 ) -> Response:
-    r"""A JSON answer (documents are wire dicts: strings, ints, booleans and ``None``).
+    r"""A JSON answer of a wire document: ``Decimal`` amounts are written as JSON numbers.
 
     A string holding a lone surrogate (``"Astrid \ud83d"``, which a real shop's API can send)
     has no UTF-8 form: the document is then written with ``\uXXXX`` escapes, as such an
     API would write it, instead of failing with a 500.
     """
-    text = json.dumps(document, ensure_ascii=False)
     try:
-        data = text.encode()
+        data = dumps_json(document)
     except UnicodeEncodeError:
-        data = json.dumps(document).encode("ascii")
+        data = _ascii_json(document).encode("ascii")
     return Response(data, status=status, headers=dict(headers or {}), mimetype="application/json")
+
+
+def _ascii_json(value: Any) -> str:
+    r"""JSON text of a wire document in ASCII (``\uXXXX`` escapes), amounts as numbers."""
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, Mapping):
+        items = (f"{json.dumps(str(k))}:{_ascii_json(v)}" for k, v in value.items())
+        return "{" + ",".join(items) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(_ascii_json(item) for item in value) + "]"
+    return json.dumps(value)
 
 
 def same_secret(given: str | None, expected: str) -> bool:
@@ -194,6 +269,7 @@ class Api(abc.ABC):
         self.calls = calls
         self.stopping = stopping
         self.zone_name = zone_name
+        self.rate_limit: RateLimit | None = None
         self.url_map = Map(
             [
                 Rule(self.base_path + path.lstrip("/"), endpoint=endpoint, methods=[method])
@@ -211,6 +287,12 @@ class Api(abc.ABC):
     def authorized(self, request: Request) -> bool:
         """Whether the request carries this API's credentials."""
 
+    def error_response(self, error: ApiError, headers: Mapping[str, str] | None = None) -> Response:
+        """The answer for ``error``: ``{"error": message, "problems": [...]}`` by default."""
+        response = error.response()
+        response.headers.update(dict(headers or {}))
+        return response
+
     # --- the WSGI application -------------------------------------------------------------
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
@@ -221,7 +303,13 @@ class Api(abc.ABC):
             else request.path.lstrip("/")
         )
         fault = self._take_fault(request.method, relative)
-        response = self._answer(request, fault)
+        limited, limit_headers = (False, {}) if fault is not None else self._take_rate_limit()
+        if limited:
+            error = ApiError(429, "too many requests")
+            response = self.error_response(error, limit_headers)
+        else:
+            response = self._answer(request, fault)
+            response.headers.update(limit_headers)
         dropped = fault is not None and fault.drop_after_commit
         with self.lock:
             self.calls.append(
@@ -247,6 +335,14 @@ class Api(abc.ABC):
                     return fault
         return None
 
+    def _take_rate_limit(self) -> tuple[bool, dict[str, str]]:
+        """Whether the rate limit refuses this request, and the headers to send."""
+        with self.lock:
+            if self.rate_limit is None:
+                return False, {}
+            allowed, headers = self.rate_limit.take(time.monotonic())
+        return not allowed, headers
+
     def _fault_answer(self, fault: Fault) -> Response | None:
         if fault.delay:
             # Cut short when the sandbox stops, so that stopping never waits on it.
@@ -258,7 +354,7 @@ class Api(abc.ABC):
             if fault.retry_after is not None:
                 headers["Retry-After"] = str(fault.retry_after)
             headers.update(fault.headers)
-            return json_response({"error": "injected fault"}, fault.status, headers)
+            return self.error_response(ApiError(fault.status, "injected fault"), headers)
         return None
 
     def _answer(self, request: Request, fault: Fault | None) -> Response:
@@ -266,18 +362,20 @@ class Api(abc.ABC):
         if faulty is not None:
             return faulty
         if not request.path.startswith(self.base_path):
-            return ApiError(404, f"no API at {request.path}").response()
+            return self.error_response(ApiError(404, f"no API at {request.path}"))
         if not self.authorized(request):
-            return json_response({"error": "wrong or missing credentials"}, 401, self.challenge)
+            return self.error_response(
+                ApiError(401, "wrong or missing credentials"), self.challenge
+            )
         try:
             endpoint, arguments = self.url_map.bind_to_environ(request.environ).match()
         except HTTPException as exc:
-            return ApiError(exc.code or 500, exc.description or exc.name).response()
+            return self.error_response(ApiError(exc.code or 500, exc.description or exc.name))
         try:
             with self.lock:
                 answer: Response = getattr(self, str(endpoint))(request, **arguments)
         except ApiError as exc:
-            return exc.response()
+            return self.error_response(exc)
         return answer
 
     # --- helpers for handlers -------------------------------------------------------------
@@ -292,7 +390,9 @@ class Api(abc.ABC):
         if text is None:
             return default
         if not text.strip().lstrip("-").isdigit() or int(text) < minimum:
-            raise ApiError(400, f"{name} must be an integer >= {minimum}, got {text!r}")
+            raise ApiError(
+                400, f"{name} must be an integer >= {minimum}, got {text!r}", parameter=name
+            )
         return int(text)
 
     def datetime_param(self, request: Request, name: str) -> datetime | None:
@@ -312,7 +412,7 @@ class Api(abc.ABC):
         try:
             return self.wall(parse_datetime(text, time_zone(self.zone_name)))
         except MappingError as exc:
-            raise ApiError(400, f"{name}: {exc}") from None
+            raise ApiError(400, f"{name}: {exc}", parameter=name) from None
 
     def wall(self, moment: datetime) -> datetime:
         """``moment`` as the shop's naive wall clock (a naive one is taken as that already)."""

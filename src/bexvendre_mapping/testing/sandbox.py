@@ -17,7 +17,15 @@ and :class:`~bexvendre_mapping.http.BexEndpoints` describe them: wrong credentia
 401, documents that arrive are checked with the library's loaders (a 400 lists every
 problem with its JSON path), and :meth:`Sandbox.inject` makes them fail the ways real
 servers do: an error status, ``Retry-After``, a slow answer, a body that is not JSON, or a
-response lost after the work was done.
+response lost after the work was done. :meth:`Sandbox.rate_limit` puts a rate limit on one
+of them, announced in ``RateLimit-*`` headers.
+
+The Vendre API speaks ``/API/1`` as SPEC §8 describes it: products are full records (every
+key of a listed product; dates as Unix epoch seconds, money as JSON numbers) listed at
+``GET products`` and read at ``GET products/{id}``, created at ``POST products`` and saved
+at ``PUT products/{id}``; orders are listed and read at ``GET orders/{id}`` with epoch dates
+and number money; errors are ``{"errors": [{"status", "code", "title", "detail",
+"source": {"parameter"}}]}``.
 """
 
 from __future__ import annotations
@@ -33,7 +41,9 @@ from typing import Any, Self, TypeVar
 
 from bexvendre_mapping import bex, vendre
 from bexvendre_mapping._dates import DEFAULT_TIME_ZONE, format_date
+from bexvendre_mapping._errors import MappingError
 from bexvendre_mapping._examples import examples_dir
+from bexvendre_mapping._wire import parse_document
 from bexvendre_mapping.http import (
     BexClient,
     BexEndpoints,
@@ -42,12 +52,13 @@ from bexvendre_mapping.http import (
     VendreEndpoints,
 )
 from bexvendre_mapping.testing import _sandbox_bex, _sandbox_server, _sandbox_vendre
-from bexvendre_mapping.testing._sandbox_server import Call, Fault
+from bexvendre_mapping.testing._sandbox_server import Call, Fault, RateLimit
 
 __all__ = [
     "Call",
     "FAST_RETRIES",
     "Fault",
+    "RateLimit",
     "Sandbox",
 ]
 
@@ -70,8 +81,8 @@ class Sandbox:
             with its stock rows, the order statuses, the gift card and its reservation for
             the order (see :meth:`seed_examples`).
         time_zone: the shop's IANA time zone, for date-times and filters.
-        vendre_max_page_size: the most orders one page holds, whatever the client asks
-            (``None``: as many as asked), to test paging.
+        vendre_max_page_size: the most orders or products one page holds, whatever the
+            client asks (``None``: as many as asked), to test paging.
         bex_location: the location code of the Bex key (stock look-ups with another code
             get a 404).
         bex_queue_page_size: the most entries one page of the stock-change queue holds.
@@ -164,6 +175,8 @@ class Sandbox:
         except BaseException:
             self.stop()
             raise
+        with self._lock:
+            self._vendre.public_base = self.vendre_url
         return self
 
     def stop(self) -> None:
@@ -186,12 +199,13 @@ class Sandbox:
         self.stop()
 
     def reset(self) -> None:
-        """Forget all data, faults and calls (the servers keep running)."""
+        """Forget all data, faults, rate limits and calls (the servers keep running)."""
         with self._lock:
             self._vendre.clear()
             self._bex.clear()
             self._faults.clear()
             self._calls.clear()
+            self._vendre.rate_limit = self._bex.rate_limit = None
 
     # --- where and how to connect ---------------------------------------------------------
 
@@ -336,6 +350,45 @@ class Sandbox:
         with self._lock:
             self._faults.clear()
 
+    def rate_limit(self, system: str, *, limit: int, per: float = 1.0) -> RateLimit:
+        """Limit ``system`` to ``limit`` requests per ``per`` seconds (replacing a limit before).
+
+        Every answer then carries ``RateLimit-Limit``, ``RateLimit-Remaining`` and
+        ``RateLimit-Reset`` (whole seconds until the window ends, rounded up); a request past
+        the limit is answered 429 with ``Retry-After`` and not carried out. A request an
+        injected fault answers is not counted. ``clear_rate_limits()`` and ``reset()``
+        remove the limits.
+
+        Args:
+            system: ``"vendre"`` or ``"bex"``.
+            limit: requests per window, at least 1.
+            per: the window's length in seconds, above 0.
+
+        Returns:
+            The limit; its ``requests`` and ``refused`` count what it saw.
+
+        Raises:
+            ValueError: the arguments do not describe a limit.
+        """
+        if system not in _sandbox_server.SYSTEMS:
+            msg = f"system must be 'vendre' or 'bex', got {system!r}"
+            raise ValueError(msg)
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            msg = f"limit must be a whole number of requests >= 1, got {limit!r}"
+            raise ValueError(msg)
+        if isinstance(per, bool) or not isinstance(per, int | float) or not per > 0:
+            msg = f"per must be seconds > 0, got {per!r}"
+            raise ValueError(msg)
+        limiter = RateLimit(system=system, limit=limit, per=float(per))
+        with self._lock:
+            self._api(system).rate_limit = limiter
+        return limiter
+
+    def clear_rate_limits(self) -> None:
+        """Remove the rate limits of both APIs."""
+        with self._lock:
+            self._vendre.rate_limit = self._bex.rate_limit = None
+
     def calls(self, system: str | None = None) -> list[Call]:
         """The requests received so far, oldest first (of one system, or of both)."""
         with self._lock:
@@ -351,7 +404,9 @@ class Sandbox:
                 model.
 
         Returns:
-            The stored document, in canonical wire form.
+            The stored document, as the API serves it: its dates (``date_added``, the
+            payment's ``date_added``) as Unix epoch seconds, its money as numbers
+            (``Decimal`` in the dict).
 
         Raises:
             MappingError: the document does not load.
@@ -375,9 +430,39 @@ class Sandbox:
         Returns:
             A copy of the stored document.
         """
-        stored = json.loads(json.dumps(document, default=str))
+        stored = _sandbox_vendre.plain(document)
         with self._lock:
             return copy.deepcopy(self._vendre.add_document(stored, order_id, date_added))
+
+    def add_vendre_product(self, product: _Document | vendre.Product) -> dict[str, Any]:
+        """Add a product for clients to list, read and save (replacing one with the same id).
+
+        The product becomes a full record, as the API lists it: every key of a listed
+        product, the ones not given at their defaults (``quantity`` 0, ``status`` and
+        ``show`` true, ``parent`` 0, ``variants`` ``{}``, ...), dates as Unix epoch seconds,
+        money as numbers. Keys a record does not have are kept as given (a real shop's
+        record has more). Without an ``id``, the next free one is given. A product whose
+        ``parent`` is held is linked under it (``child_product_ids``, ``is_parent``).
+
+        Args:
+            product: a Vendre product, as a wire document (mapping, JSON bytes or str) or a
+                model.
+
+        Returns:
+            The stored record, with its ``actions``.
+
+        Raises:
+            MappingError: the document does not load.
+        """
+        if isinstance(product, vendre.Product):
+            document: Any = vendre.dump_product(product, time_zone=self.time_zone)
+        else:
+            document = parse_document(product)
+            if not isinstance(document, Mapping):
+                raise MappingError(f"expected an object, got {type(document).__name__}")
+        with self._lock:
+            stored = self._vendre.add_product(_sandbox_vendre.plain(document))
+            return copy.deepcopy(self._vendre.record(stored))
 
     # --- seeding Bex ----------------------------------------------------------------------
 
@@ -574,14 +659,21 @@ class Sandbox:
             )
 
     def vendre_products(self) -> list[dict[str, Any]]:
-        """The products that arrived at Vendre, one per ``article_number``, latest version."""
+        """Vendre's product records, in id order, as the API serves them (with ``actions``)."""
         with self._lock:
-            return copy.deepcopy(list(self._vendre.products.values()))
+            return copy.deepcopy(
+                [self._vendre.record(stored) for _, stored in sorted(self._vendre.products.items())]
+            )
 
     def vendre_stock(self) -> list[dict[str, Any]]:
-        """The stock updates that arrived at Vendre, one per ``article_number``, latest."""
+        """The stock of the products whose stock was saved through the API, in id order.
+
+        Stock lives in the product records; this is taken from them: for each product that a
+        create or save carrying ``quantity`` or ``warehouses`` reached, ``{"id",
+        "article_number", "quantity", "status", "warehouses"}`` as the record holds them now.
+        """
         with self._lock:
-            return copy.deepcopy(list(self._vendre.stock.values()))
+            return copy.deepcopy(self._vendre.stock())
 
     def vendre_order_statuses(self) -> list[dict[str, Any]]:
         """Every order status update that arrived at Vendre, in order of arrival."""
@@ -616,6 +708,9 @@ class Sandbox:
             msg = "the sandbox is not running: use it in a with block, or call start()"
             raise RuntimeError(msg)
         return server
+
+    def _api(self, system: str) -> _sandbox_server.Api:
+        return self._vendre if system == "vendre" else self._bex
 
     def _url_or_none(self, name: str) -> str | None:
         server = self._servers.get(name)

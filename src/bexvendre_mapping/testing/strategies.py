@@ -42,6 +42,7 @@ __all__ = [
     "amounts",
     "article_numbers",
     "bex_articles",
+    "bex_articles_for",
     "bex_bonus_balances",
     "bex_gift_card_reservations",
     "bex_gift_cards",
@@ -60,6 +61,7 @@ __all__ = [
     "vendre_order_status_updates",
     "vendre_orders",
     "vendre_orders_for",
+    "vendre_product_families",
     "vendre_products",
     "vendre_stock_updates",
 ]
@@ -353,31 +355,51 @@ def vendre_orders() -> st.SearchStrategy[vendre.Order]:
     return from_model(vendre.Order, products=products.map(tuple))
 
 
+def vendre_products() -> st.SearchStrategy[vendre.Product]:
+    """Any Vendre product the wire format allows, as a listing has it or as converted."""
+    return from_model(vendre.Product)
+
+
 @st.composite
-def vendre_products(draw: st.DrawFn) -> vendre.Product:
-    """A Vendre product, unsized or with one variant per size."""
+def vendre_product_families(
+    draw: st.DrawFn, lookups: Lookups | None = None
+) -> vendre.ProductFamily:
+    """A Vendre product family: a parent and one child per size (none when unsized).
+
+    With ``lookups``, the tax class, categories and manufacturer come from its tables, so
+    that ``product_to_bex`` can map the family; the children's article numbers are always
+    model codes of the parent's article.
+    """
     sized = draw(st.booleans())
     article = draw(article_numbers(sized))
     group = draw(code_parts()) if sized else None
     sizes = draw(st.lists(code_parts(), min_size=1, max_size=8, unique=True)) if sized else []
-    variants = st.tuples(
-        *(
+    overrides: dict[str, st.SearchStrategy[Any]] = {}
+    if lookups is not None:
+        overrides = {
+            "tax_class_id": st.sampled_from(list(lookups.tax_classes)),
+            "category_ids": st.sampled_from([value for _, value in lookups.categories.items()]).map(
+                lambda c: (c,)
+            ),
+            "manufacturer_id": st.sampled_from(
+                [None, *(value for _, value in lookups.manufacturers.items())]
+            ),
+            "price_in": amounts(2, max_value=10**6),  # Bex's Inköpspris has 2 decimals
+            "price": amounts(4, max_value=10**6),
+            "name": st.builds(lambda text: {"sv": text}, texts()),
+        }
+    parent = draw(from_model(vendre.Product, article_number=st.just(article), **overrides))
+    children = tuple(
+        draw(
             from_model(
-                vendre.Variant,
-                article_number=st.just(ModelCode(article, group, size)),
-                size=st.just(size),
+                vendre.Product,
+                article_number=st.just(str(ModelCode(article, group, size))),
+                **overrides,
             )
-            for size in sizes
         )
+        for size in sizes
     )
-    return draw(
-        from_model(
-            vendre.Product,
-            article_number=st.just(article),
-            size_group=st.just(group),
-            variants=variants,
-        )
-    )
+    return vendre.ProductFamily(parent=parent, children=children)
 
 
 def vendre_stock_updates() -> st.SearchStrategy[vendre.StockUpdate]:
@@ -453,6 +475,29 @@ def bex_articles(draw: st.DrawFn) -> bex.Article:
 
 
 @st.composite
+def bex_articles_for(draw: st.DrawFn, lookups: Lookups) -> bex.Article:
+    """A Bex article whose codes are in ``lookups``, so that ``article_to_vendre`` maps it.
+
+    Its ``Moms`` is a rate of ``tax_classes``, its ``Extern referens`` a code of
+    ``categories``, its ``LeverantörsID`` a code of ``manufacturers`` or empty.
+
+    Raises:
+        ValueError: one of those tables is empty.
+    """
+    for name in ("tax_classes", "categories"):
+        if not len(getattr(lookups, name)):
+            msg = f"lookups.{name} is empty: no article maps"
+            raise ValueError(msg)
+    article = draw(bex_articles())
+    return attrs.evolve(
+        article,
+        vat_rate=draw(st.sampled_from([rate for _, rate in lookups.tax_classes.items()])),
+        external_reference=draw(st.sampled_from(list(lookups.categories))),
+        supplier_id=draw(st.sampled_from(["", *lookups.manufacturers])),
+    )
+
+
+@st.composite
 def bex_stock(draw: st.DrawFn, min_quantity: int = -1000) -> bex.Stock:
     """A Bex stock row (quantities may be negative, as in a point-of-sale system)."""
     code = draw(model_codes())
@@ -482,6 +527,11 @@ def bex_bonus_balances() -> st.SearchStrategy[bex.BonusBalance]:
 
 
 # --- documents that convert: consistent with a set of code tables -----------------------------
+
+
+def _unit_price(row: vendre.OrderProduct) -> Decimal:
+    """What a row's unit costs: its ``final_price`` when it has one, else its ``price``."""
+    return row.price if row.final_price is None else row.final_price
 
 
 def _table_values(table: Any) -> list[Any]:
@@ -527,7 +577,9 @@ def vendre_orders_for(
             max_size=6,
         )
     )
-    subtotal = sum((p.quantity * incl_vat(p.price, p.tax, places) for p in products), Decimal(0))
+    subtotal = sum(
+        (p.quantity * incl_vat(_unit_price(p), p.tax, places) for p in products), Decimal(0)
+    )
     fee_classes = ["ot_shipping", *_table_keys(lookups.fee_articles)]
     fees = draw(
         st.lists(

@@ -1,7 +1,10 @@
 """Vendre's side: models and wire format (SPEC §3).
 
 For every entity there is ``load_<entity>(data, *, strict=False, time_zone=...)``,
-``dump_<entity>(model) -> dict`` and ``dumps_<entity>(model) -> bytes``.
+``dump_<entity>(model) -> dict`` and ``dumps_<entity>(model) -> bytes``. Loaders read the
+records as ``/API/1`` sends them (SPEC §8): unknown keys ignored unless ``strict``, dates as
+epoch seconds or text, money as JSON numbers (read exactly) or strings. Dumps write money as
+JSON numbers: ``Decimal`` values in the dict, numbers in the bytes.
 
 >>> from bexvendre_mapping import vendre
 >>> update = vendre.load_stock_update(b'{"article_number": "1001_SKO_42", "quantity": 3, "status": 1}')
@@ -25,10 +28,12 @@ from bexvendre_mapping.vendre._models import (
     OrderStatusUpdate,
     Payment,
     Product,
+    ProductFamily,
     Shipping,
     StockUpdate,
     Total,
-    Variant,
+    Warehouse,
+    families,
 )
 
 __all__ = [
@@ -42,10 +47,11 @@ __all__ = [
     "OrderStatusUpdate",
     "Payment",
     "Product",
+    "ProductFamily",
     "Shipping",
     "StockUpdate",
     "Total",
-    "Variant",
+    "Warehouse",
     "dump_address",
     "dump_bonus_balance",
     "dump_customer_address",
@@ -56,10 +62,11 @@ __all__ = [
     "dump_order_status_update",
     "dump_payment",
     "dump_product",
+    "dump_product_family",
     "dump_shipping",
     "dump_stock_update",
     "dump_total",
-    "dump_variant",
+    "dump_warehouse",
     "dumps_address",
     "dumps_bonus_balance",
     "dumps_customer_address",
@@ -70,10 +77,12 @@ __all__ = [
     "dumps_order_status_update",
     "dumps_payment",
     "dumps_product",
+    "dumps_product_family",
     "dumps_shipping",
     "dumps_stock_update",
     "dumps_total",
-    "dumps_variant",
+    "dumps_warehouse",
+    "families",
     "load_address",
     "load_bonus_balance",
     "load_customer_address",
@@ -84,10 +93,11 @@ __all__ = [
     "load_order_status_update",
     "load_payment",
     "load_product",
+    "load_product_family",
     "load_shipping",
     "load_stock_update",
     "load_total",
-    "load_variant",
+    "load_warehouse",
 ]
 
 _address = _Codec(Address)
@@ -122,11 +132,21 @@ _payment = _Codec(Payment)
 load_payment, dump_payment, dumps_payment = _payment.load, _payment.dump, _payment.dumps
 _product = _Codec(Product)
 load_product, dump_product, dumps_product = _product.load, _product.dump, _product.dumps
+_family = _Codec(ProductFamily)
+load_product_family, dump_product_family, dumps_product_family = (
+    _family.load,
+    _family.dump,
+    _family.dumps,
+)
 _shipping = _Codec(Shipping)
 load_shipping, dump_shipping, dumps_shipping = _shipping.load, _shipping.dump, _shipping.dumps
 _stock = _Codec(StockUpdate)
 load_stock_update, dump_stock_update, dumps_stock_update = _stock.load, _stock.dump, _stock.dumps
 _total = _Codec(Total)
 load_total, dump_total, dumps_total = _total.load, _total.dump, _total.dumps
-_variant = _Codec(Variant)
-load_variant, dump_variant, dumps_variant = _variant.load, _variant.dump, _variant.dumps
+_warehouse = _Codec(Warehouse)
+load_warehouse, dump_warehouse, dumps_warehouse = (
+    _warehouse.load,
+    _warehouse.dump,
+    _warehouse.dumps,
+)
