@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import shutil
+import subprocess
+import sys
 import types
 from importlib.metadata import version
 from pathlib import Path
@@ -158,3 +160,36 @@ def test_an_install_without_examples_says_so(tmp_path: Path) -> None:
     module = _installed_copy(tmp_path)
     with pytest.raises(FileNotFoundError, match="not installed with this copy"):
         module.examples_dir()
+
+
+_WITHOUT_HYPOTHESIS = """
+import sys
+sys.modules["hypothesis"] = None  # as if it were not installed
+from bexvendre_mapping.testing.sandbox import Sandbox
+with Sandbox(seed_examples=True) as sandbox:
+    assert sandbox.vendre_orders()
+import bexvendre_mapping.testing as testing
+try:
+    testing.bex_orders
+except ImportError as exc:
+    print(exc)
+"""
+
+
+def test_the_sandbox_needs_no_hypothesis() -> None:
+    """`bexvendre demo` with the http and cli extras: the sandbox imports without Hypothesis;
+    the strategies name the extra that brings it (found by the release rehearsal)."""
+    result = subprocess.run(  # noqa: S603 - this interpreter, our own code
+        [sys.executable, "-c", _WITHOUT_HYPOTHESIS], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert 'pip install "bexvendre-mapping[testing]"' in result.stdout
+
+
+def test_the_testing_module_lists_its_lazy_strategies() -> None:
+    from bexvendre_mapping import testing  # noqa: PLC0415 - the module under test
+
+    assert {"bex_orders", "vendre_product_families"} <= set(dir(testing))
+    assert callable(testing.vendre_product_families)
+    with pytest.raises(AttributeError, match="no_such_strategy"):
+        testing.no_such_strategy  # noqa: B018 - the attribute access is the test
