@@ -651,8 +651,9 @@ class Amount(Kind):
     def emit_dump(self, src: Source, key: str, var: str, out: str, ctx: DumpContext) -> Emitted:
         places = self.places
         if self.number:
-            return [], f"{src.ref(number_out(places, key), 'number_out')}({var})", False
-        reference = src.ref(decimal_out(places, key), "decimal_out")
+            reference = src.ref(number_out(places, key), "number_out")
+        else:
+            reference = src.ref(decimal_out(places, key), "decimal_out")
         if places is None or places <= 0:
             return [], f"{reference}({var})", False
         # The usual case: a Decimal whose str() is plain notation with exactly `places`
@@ -663,10 +664,26 @@ class Amount(Kind):
         # "1.2E+5": with at most 3 places, a '.' that many characters from the end is plain
         # notation, and the digits test is needed from 4 places up only.)
         digits = f" and {out}[-{places}:].isdigit()" if places >= 4 else ""
+        usual = (
+            f"{places} < len({out}) <= 28 and {out}[-{places + 1}] == '.'"
+            f"{digits} and ({var} or {out}[0] != '-')"
+        )
+        if self.number:
+            # The usual case as text, then as number_out gives it: the same Decimal without
+            # its trailing zeros (the value itself when it has none).
+            lines = [
+                f"{out} = str({var}) if type({var}) is _Decimal else ''",
+                f"if not ({usual}):",
+                f"    {out} = {reference}({var})",
+                f"elif {out}[-1] == '0':",
+                f"    {out} = _Decimal({out}.rstrip('0').rstrip('.'))",
+                "else:",
+                f"    {out} = {var}",
+            ]
+            return lines, out, False
         lines = [
             f"{out} = str({var}) if type({var}) is _Decimal else ''",
-            f"if not ({places} < len({out}) <= 28 and {out}[-{places + 1}] == '.'"
-            f"{digits} and ({var} or {out}[0] != '-')):",
+            f"if not ({usual}):",
             f"    {out} = {reference}({var})",
         ]
         return lines, out, False
