@@ -162,6 +162,65 @@ def test_an_install_without_examples_says_so(tmp_path: Path) -> None:
         module.examples_dir()
 
 
+SHIPPED_EXAMPLES = (
+    "bex-article.json",
+    "bex-gift-card-reservation.json",
+    "bex-gift-card.json",
+    "bex-order-statuses.json",
+    "bex-stock.json",
+    "lookups.toml",
+    "vendre-order.json",
+    "vendre-product.json",
+)
+
+
+def test_the_examples_helpers_are_public() -> None:
+    """examples_dir and example_path come from the root; the docs read examples with them."""
+    assert bexvendre_mapping.examples_dir is examples_module.examples_dir
+    assert bexvendre_mapping.example_path is examples_module.example_path
+    assert {"example_path", "examples_dir"} <= set(bexvendre_mapping.__all__)
+    assert {"example_path", "examples_dir"} <= set(dir(bexvendre_mapping))
+    assert bexvendre_mapping.examples_dir.__doc__
+    assert bexvendre_mapping.example_path.__doc__
+
+
+@pytest.mark.parametrize("name", SHIPPED_EXAMPLES)
+def test_example_path_names_each_shipped_file(name: str) -> None:
+    """Every shipped example is found by its name, in the examples folder, and reads."""
+    path = bexvendre_mapping.example_path(name)
+    assert path == bexvendre_mapping.examples_dir() / name
+    assert path.is_file()
+    assert path.read_bytes()
+
+
+def test_the_docstring_lists_every_shipped_example() -> None:
+    """example_path's docstring names the files that are there, no more, no fewer."""
+    folder = bexvendre_mapping.examples_dir()
+    assert sorted(p.name for p in folder.iterdir() if p.is_file()) == sorted(SHIPPED_EXAMPLES)
+    doc = bexvendre_mapping.example_path.__doc__ or ""
+    for name in SHIPPED_EXAMPLES:
+        assert f"``{name}``" in doc, name
+
+
+@pytest.mark.parametrize("name", ["nothere.json", "../pyproject.toml", "", "."])
+def test_example_path_refuses_other_names(name: str) -> None:
+    """A name that is no shipped example, or a path out of the folder, is a FileNotFoundError."""
+    with pytest.raises(FileNotFoundError, match="no shipped example is called"):
+        bexvendre_mapping.example_path(name)
+
+
+def test_example_path_works_from_any_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The path does not depend on the working directory (the docs run from a temporary one)."""
+    monkeypatch.chdir(tmp_path)
+    path = bexvendre_mapping.example_path("lookups.toml")
+    assert path.is_absolute()
+    assert Lookups.from_toml(path) == Lookups.from_toml(
+        examples_module.examples_dir() / "lookups.toml"
+    )
+
+
 _WITHOUT_HYPOTHESIS = """
 import sys
 sys.modules["hypothesis"] = None  # as if it were not installed

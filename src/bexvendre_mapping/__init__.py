@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
     from bexvendre_mapping import bex, convert, fieldmap, money, vendre
     from bexvendre_mapping._converter import make_converter
+    from bexvendre_mapping._examples import example_path, examples_dir
     from bexvendre_mapping._lookups import CodeTable, Lookups, Settings
     from bexvendre_mapping._modelcode import ModelCode
     from bexvendre_mapping._wire import json_engine
@@ -38,6 +39,8 @@ _NAMES = {
     "Lookups": "_lookups",
     "Settings": "_lookups",
     "ModelCode": "_modelcode",
+    "example_path": "_examples",
+    "examples_dir": "_examples",
     "converter": "_converter",
     "make_converter": "_converter",
     "json_engine": "_wire",
@@ -78,6 +81,8 @@ __all__ = [
     "bex",
     "convert",
     "converter",
+    "example_path",
+    "examples_dir",
     "fieldmap",
     "json_engine",
     "make_converter",
