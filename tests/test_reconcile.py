@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.support import usage_error
+from tests.http_support import bex_order_doc
+from tests.support import run, usage_error
 from tests.sync_support import ROOT, order_doc
 
 from bexvendre_mapping import Lookups
@@ -26,6 +27,8 @@ from bexvendre_mapping.sync import (
     retry_quarantined,
 )
 from bexvendre_mapping.testing.sandbox import Sandbox
+
+BEX_ORDER = bex_order_doc()
 
 
 def placed(day: int) -> int:
@@ -257,3 +260,29 @@ def test_the_new_argument_order_does_not_warn(
         assert retry_quarantined(vendre_client, bex_client, lookups, state).outcomes == []
         checkout = GiftCardCheckout(vendre_client, bex_client, lookups, state)
     assert (checkout.bex, checkout.state, checkout.vendre) == (bex_client, state, vendre_client)
+
+
+def test_find_order_documents_lists_every_copy_across_pages(sandbox: Sandbox) -> None:
+    """Bex's orders with one Ordernr, however many pages they take; none for another."""
+    sandbox.add_bex_order({**BEX_ORDER, "Ordernr": "9001"})
+    sandbox.add_bex_order({**BEX_ORDER, "Ordernr": "9002"})
+    sandbox.add_bex_order({**BEX_ORDER, "Ordernr": "9001", "Kundnr": "77"}, duplicate=True)
+    client = sandbox.bex_client(page_size=1)
+    copies = client.find_order_documents("9001")
+    assert [(d["Ordernr"], d.get("Kundnr")) for d in copies] == [("9001", "5512"), ("9001", "77")]
+    assert client.find_order_documents("9003") == []
+    assert sandbox.delete_bex_order("9001") == 2
+    assert client.find_order_documents("9001") == []
+
+
+def test_the_command_line_exits_3_on_a_lost_order(
+    shop: Path, imported: SqliteState, sandbox: Sandbox
+) -> None:
+    """As cron runs it: `bexvendre reconcile` in its own process, exit status 3."""
+    sandbox.delete_bex_order("7002")
+    done = run(
+        "-m", "bexvendre_mapping.cli", "reconcile", "--config", str(shop), "--since", "2026-10-01"
+    )
+    assert (done.returncode, done.stderr) == (3, "")
+    assert "7002" in done.stdout
+    assert "missing" in done.stdout

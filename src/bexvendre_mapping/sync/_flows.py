@@ -538,12 +538,9 @@ def _retry_arguments(
     first: object, second: object, third: object, fourth: object
 ) -> tuple[VendreClient | None, BexClient, Lookups, StateStore]:
     """The arguments of :func:`retry_quarantined`; the old ``(bex, lookups, state)`` warns."""
-    if isinstance(first, BexClient) and fourth is None:
+    if fourth is None:  # three arguments: the old order
         _deprecated_order("retry_quarantined", "bex_client, lookups, state", stacklevel=4)
         first, second, third, fourth = None, first, second, third
-    if not isinstance(second, BexClient):
-        msg = f"retry_quarantined: expected a BexClient second, got {type(second).__name__}"
-        raise TypeError(msg)
     return first, second, third, fourth  # type: ignore[return-value]
 
 

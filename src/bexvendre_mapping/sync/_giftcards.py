@@ -54,7 +54,7 @@ class GiftCardCheckout:
         lookups: Lookups,
         state: StateStore | None = None,
     ) -> None:
-        if isinstance(vendre_client, BexClient) and state is None:
+        if state is None:  # three arguments: the old order
             warnings.warn(
                 "GiftCardCheckout(bex_client, state, lookups) is deprecated; pass "
                 "(vendre_client, bex_client, lookups, state) in that order (the old order is "
@@ -63,12 +63,9 @@ class GiftCardCheckout:
                 stacklevel=2,
             )
             vendre_client, bex_client, state = None, vendre_client, bex_client  # type: ignore[assignment]
-        if not isinstance(bex_client, BexClient) or state is None:
-            msg = "GiftCardCheckout takes (vendre_client, bex_client, lookups, state)"
-            raise TypeError(msg)
-        self.vendre = vendre_client
-        self.bex = bex_client
-        self.state = state
+        self.vendre: VendreClient | None = vendre_client  # type: ignore[assignment]
+        self.bex: BexClient = bex_client  # type: ignore[assignment]
+        self.state: StateStore = state  # type: ignore[assignment]
         self.lookups = lookups
 
     def lookup(self, code: str) -> vendre.GiftCard:
