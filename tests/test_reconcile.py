@@ -16,6 +16,7 @@ from tests.sync_support import ROOT, order_doc
 
 from bexvendre_mapping import Lookups
 from bexvendre_mapping.cli import main
+from bexvendre_mapping.http import BexEndpoints
 from bexvendre_mapping.sync import (
     GiftCardCheckout,
     ReconcileReport,
@@ -286,3 +287,24 @@ def test_the_command_line_exits_3_on_a_lost_order(
     assert (done.returncode, done.stderr) == (3, "")
     assert "7002" in done.stdout
     assert "missing" in done.stdout
+
+
+def test_a_bex_that_does_not_list_orders_by_number_is_asked_one_by_one(
+    shop: Path, imported: SqliteState, sandbox: Sandbox
+) -> None:
+    """404 to the listing: each order looked up on its own; missing ones still found, noted."""
+    sandbox.delete_bex_order("7001")
+    bex_client = sandbox.bex_client(endpoints=BexEndpoints(orders="NoSuchListing"))
+    report = reconcile(sandbox.vendre_client(), bex_client, imported, since=date(2026, 10, 1))
+    assert {e.order_id: (e.finding, e.in_bex) for e in report.entries} == {
+        "7001": ("missing", 0),
+        "7002": ("ok", 1),
+        "7003": ("ok", 1),
+    }
+    assert report.notes == [
+        "Bex does not list orders by number (404): each order was looked up on its own, so an "
+        "order created twice cannot be seen"
+    ]
+    listings = [c for c in sandbox.calls("bex") if c.path.startswith("NoSuchListing")]
+    assert len(listings) == 1  # asked once, then not again
+    assert report.exit_code == 3

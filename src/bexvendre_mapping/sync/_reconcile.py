@@ -19,7 +19,7 @@ import attrs
 from bexvendre_mapping import vendre
 from bexvendre_mapping._dates import time_zone as zone_info
 from bexvendre_mapping._errors import MappingError
-from bexvendre_mapping.http import BexClient, HttpError, VendreClient
+from bexvendre_mapping.http import BexClient, HttpError, NotFound, VendreClient
 from bexvendre_mapping.sync._cli import UsageError, _state
 from bexvendre_mapping.sync._config import SyncConfig, make_clients
 from bexvendre_mapping.sync._flows import _order_key, content_hash
@@ -117,6 +117,8 @@ class ReconcileReport:
         entries: one per Vendre order of the window, in the shop's order.
         errors: requests that failed and stopped the listing of the window (the entries
             before the failure are kept).
+        notes: what limited the check without failing it (a Bex that does not list its
+            orders by number: each was looked up on its own, and copies cannot be seen).
     """
 
     since: datetime
@@ -124,6 +126,7 @@ class ReconcileReport:
     started: datetime
     entries: list[ReconcileEntry] = attrs.Factory(list)
     errors: list[str] = attrs.Factory(list)
+    notes: list[str] = attrs.Factory(list)
 
     @property
     def discrepancies(self) -> list[ReconcileEntry]:
@@ -166,6 +169,7 @@ class ReconcileReport:
             "counts": self.counts,
             "discrepancies": len(self.discrepancies),
             "errors": list(self.errors),
+            "notes": list(self.notes),
             "exit_code": self.exit_code,
             "orders": [entry.to_dict() for entry in self.entries],
         }
@@ -236,7 +240,9 @@ def reconcile(
             placed = _placed(document, zone)
             if placed is not None and (placed < start or (end is not None and placed >= end)):
                 continue
-            report.entries.append(_check(document, placed, cursor, bex_client, state))
+            report.entries.append(
+                _check(document, placed, cursor, bex_client, state, report=report)
+            )
     except HttpError as exc:
         report.errors.append(f"listing the Vendre orders: {type(exc).__name__}: {exc}")
     return report
@@ -255,6 +261,8 @@ def _check(  # noqa: PLR0911, PLR0912 - one return per finding
     cursor: datetime | None,
     bex_client: BexClient,
     state: StateStore,
+    *,
+    report: ReconcileReport,
 ) -> ReconcileEntry:
     """The finding for one listed order."""
     digest = content_hash(document)
@@ -281,7 +289,7 @@ def _check(  # noqa: PLR0911, PLR0912 - one return per finding
             return entry("missing", "has no usable order id and was never quarantined")
         return entry("new", "has no usable order id; the next orders run quarantines it")
     try:
-        count = len(bex_client.find_order_documents(order_id))
+        count = _count_in_bex(bex_client, order_id, report)
     except HttpError as exc:
         return entry("failed", f"Bex could not be asked: {type(exc).__name__}: {exc}")
     if count > 1:
@@ -311,6 +319,26 @@ def _check(  # noqa: PLR0911, PLR0912 - one return per finding
     return entry("not_imported", f"{where} ({record.state})", count)
 
 
+_NO_LISTING = (
+    "Bex does not list orders by number (404): each order was looked up on its own, so an "
+    "order created twice cannot be seen"
+)
+
+
+def _count_in_bex(bex_client: BexClient, number: str, report: ReconcileReport) -> int:
+    """How many orders Bex holds with ``Ordernr`` ``number``.
+
+    A Bex that answers 404 to the listing by number is asked for the one order instead
+    (what :meth:`BexClient.create_order`'s retry path asks), which cannot count copies.
+    """
+    if _NO_LISTING not in report.notes:
+        try:
+            return len(bex_client.find_order_documents(number))
+        except NotFound:
+            report.notes.append(_NO_LISTING)
+    return 0 if bex_client.find_order(number) is None else 1
+
+
 # --- bexvendre reconcile -----------------------------------------------------------------------
 
 _COLUMNS = ("order", "placed", "state", "in Bex", "finding", "detail")
@@ -333,6 +361,8 @@ def print_report(report: ReconcileReport, out: IO[str], *, output: str = "text")
             out.write("  ".join(cells).rstrip() + "\n")
     for error in report.errors:
         out.write(f"failed: {error}\n")
+    for note in report.notes:
+        out.write(f"note: {note}\n")
     out.write(report.summary() + "\n")
 
 
