@@ -235,7 +235,7 @@ def test_statuses_across_dst_nights_every_cadence(
             moment = start + timedelta(minutes=changed)
             sandbox.set_bex_order_status(str(20_000 + changed), "SKICKAD", changed_at=moment)
             changed += 1
-        report = push_statuses(bex_client, vendre_client, lookups, state, now=now)
+        report = push_statuses(vendre_client, bex_client, lookups, state, now=now)
         assert report.count("failed") == report.count("quarantined") == 0
     sent = [update["id"] for update in sandbox.vendre_order_statuses()]
     assert len(sent) == len(set(sent)), "a status was sent twice"
@@ -285,9 +285,9 @@ def test_dry_run_writes_nothing(sandbox: Sandbox, tmp_path: Path, lookups: Looku
         vendre_client, bex_client = sandbox.vendre_client(), sandbox.bex_client()
         reports = [
             import_orders(vendre_client, bex_client, lookups, store, dry_run=True),
-            push_products(bex_client, vendre_client, lookups, store, dry_run=True),
-            push_stock(bex_client, vendre_client, lookups, store, dry_run=True),
-            push_statuses(bex_client, vendre_client, lookups, store, dry_run=True),
+            push_products(vendre_client, bex_client, lookups, store, dry_run=True),
+            push_stock(vendre_client, bex_client, lookups, store, dry_run=True),
+            push_statuses(vendre_client, bex_client, lookups, store, dry_run=True),
         ]
         assert store.orders() == []
         assert store.get_cursor("orders") is None
@@ -312,13 +312,13 @@ def test_stock_entries_confirmed_only_when_vendre_accepted(
         sandbox.set_bex_stock(f"1001_SKO_{size}", size)
     sandbox.inject("vendre", method="PUT", path="products/", status=503, times=4)  # > 3 retries
     vendre_client = sandbox.vendre_client()
-    report = push_stock(sandbox.bex_client(), vendre_client, lookups, state)
+    report = push_stock(vendre_client, sandbox.bex_client(), lookups, state)
     assert report.count("failed") == 1
     pushed = {n for n, quantity in vendre_quantities(sandbox).items() if quantity}
     queued = {e["productIdentifier"] for e in sandbox.bex_queued_stock_changes()}
     assert len(pushed) == 5
     assert queued == set(numbers) - pushed
-    again = push_stock(sandbox.bex_client(), vendre_client, lookups, state)
+    again = push_stock(vendre_client, sandbox.bex_client(), lookups, state)
     assert again.count("failed") == 0
     assert sandbox.bex_queued_stock_changes() == []
     assert vendre_quantities(sandbox) == {f"1001_SKO_{size}": size for size in range(36, 42)}
@@ -330,12 +330,12 @@ def test_unchanged_stock_is_not_sent_again(
     """A stock change to the value Vendre already has is confirmed without a new update."""
     add_vendre_products(sandbox, "GIFTBOX")
     sandbox.set_bex_stock("GIFTBOX", 5)
-    push_stock(sandbox.bex_client(), sandbox.vendre_client(), lookups, state)
+    push_stock(sandbox.vendre_client(), sandbox.bex_client(), lookups, state)
     puts = len([c for c in sandbox.calls("vendre") if c.method == "PUT"])
     assert puts == 1
     assert vendre_quantities(sandbox) == {"GIFTBOX": 5}
     sandbox.set_bex_stock("GIFTBOX", 5)
-    report = push_stock(sandbox.bex_client(), sandbox.vendre_client(), lookups, state)
+    report = push_stock(sandbox.vendre_client(), sandbox.bex_client(), lookups, state)
     assert [o.reason for o in report.outcomes] == ["unchanged"]
     assert len([c for c in sandbox.calls("vendre") if c.method == "PUT"]) == puts
     assert sandbox.bex_queued_stock_changes() == []
@@ -344,14 +344,14 @@ def test_unchanged_stock_is_not_sent_again(
 def test_products_skip_unchanged(sandbox: Sandbox, state: SqliteState, lookups: Lookups) -> None:
     """Articles go to Vendre once; an unchanged article is skipped by its content hash."""
     sandbox.seed_examples()
-    first = push_products(sandbox.bex_client(), sandbox.vendre_client(), lookups, state)
+    first = push_products(sandbox.vendre_client(), sandbox.bex_client(), lookups, state)
     assert first.count("done") == 1
     parent, *children = sandbox.vendre_products()
     assert len(parent["child_product_ids"]) == len(children) == 5
     saves = len([c for c in sandbox.calls("vendre") if c.method in {"POST", "PUT"}])
     assert saves == 6
     second = push_products(
-        sandbox.bex_client(), sandbox.vendre_client(), lookups, state, overlap=timedelta(days=99999)
+        sandbox.vendre_client(), sandbox.bex_client(), lookups, state, overlap=timedelta(days=99999)
     )
     assert second.count("skipped") == 1
     assert len([c for c in sandbox.calls("vendre") if c.method in {"POST", "PUT"}]) == saves
@@ -362,11 +362,11 @@ def test_statuses_sent_once(sandbox: Sandbox, state: SqliteState, lookups: Looku
     sandbox.add_vendre_order(order_doc(100234))
     sandbox.set_bex_order_status("100234", "SKICKAD")
     sandbox.set_bex_order_status("100235", "OKÄND")
-    report = push_statuses(sandbox.bex_client(), sandbox.vendre_client(), lookups, state)
+    report = push_statuses(sandbox.vendre_client(), sandbox.bex_client(), lookups, state)
     assert sandbox.vendre_order_statuses() == [{"id": 100234, "status": 3}]
     assert report.count("quarantined") == 1
     again = push_statuses(
-        sandbox.bex_client(), sandbox.vendre_client(), lookups, state, overlap=timedelta(days=9999)
+        sandbox.vendre_client(), sandbox.bex_client(), lookups, state, overlap=timedelta(days=9999)
     )
     assert len(sandbox.vendre_order_statuses()) == 1
     assert again.count("done") == 0
@@ -381,7 +381,7 @@ def test_quarantined_orders_retry_after_the_tables_are_fixed(
     sandbox.add_vendre_order(bad)
     import_orders(sandbox.vendre_client(), sandbox.bex_client(), lookups, state)
     assert [r.order_id for r in state.orders("quarantined")] == [6001]
-    still = retry_quarantined(sandbox.bex_client(), lookups, state)
+    still = retry_quarantined(None, sandbox.bex_client(), lookups, state)
     assert still.count("quarantined") == 1
     fixed = Lookups.from_dict(
         {
@@ -389,7 +389,7 @@ def test_quarantined_orders_retry_after_the_tables_are_fixed(
             "payment_methods": {**dict(lookups.payment_methods.items()), "PAYPAL": "PAYPAL"},
         }
     )
-    report = retry_quarantined(sandbox.bex_client(), fixed, state)
+    report = retry_quarantined(None, sandbox.bex_client(), fixed, state)
     assert report.count("done") == 1
     assert ordernrs(sandbox) == ["6001"]
     assert state.orders("quarantined") == []
@@ -422,7 +422,7 @@ def test_a_retry_that_bex_fails_is_taken_up_by_every_later_run(
 
     fixed = _with_paypal(lookups)
     sandbox.inject("bex", method="POST", path="Orders", status=503, times=2)
-    retried = retry_quarantined(bex_client, fixed, state)
+    retried = retry_quarantined(None, bex_client, fixed, state)
     assert [(o.entity, o.result) for o in retried.outcomes] == [("6101", "failed")]
     assert ordernrs(sandbox) == []
 
@@ -455,7 +455,7 @@ def test_a_retry_interrupted_at_its_look_up_is_finished_by_the_next_run(
     import_orders(vendre_client, bex_client, lookups, state, now=now)
     fixed = _with_paypal(lookups)
     sandbox.inject("bex", method="GET", path="Orders", status=503)
-    retried = retry_quarantined(bex_client, fixed, state)
+    retried = retry_quarantined(None, bex_client, fixed, state)
     assert [(o.entity, o.result) for o in retried.outcomes] == [("6201", "failed")]
     (intent,) = state.orders("intent")
     assert intent.order_id == 6201
@@ -509,7 +509,7 @@ def test_an_article_with_a_lone_surrogate_is_reported_under_its_hash(
     sandbox.add_bex_article(article)
     sandbox.add_bex_article(attrs.evolve(article, article="JKT\ud83d"))
     vendre_client, bex_client = sandbox.vendre_client(), sandbox.bex_client()
-    report = push_products(bex_client, vendre_client, lookups, state)
+    report = push_products(vendre_client, bex_client, lookups, state)
     results = sorted((o.entity[:7], o.result) for o in report.outcomes)
     assert results == [(article.article, "done"), ("sha256:", "quarantined")]
 
@@ -585,7 +585,7 @@ def test_gift_card_checkout_reserves_once(
     sandbox.add_bex_gift_card(
         {"Nummer": "PK-1", "Saldo": "300.00", "Valuta": "SEK", "Status": "Aktiv"}
     )
-    checkout = GiftCardCheckout(sandbox.bex_client(), state, lookups)
+    checkout = GiftCardCheckout(None, sandbox.bex_client(), lookups, state)
     assert checkout.lookup("PK-1").usable
     sandbox.inject("bex", method="POST", path="GiftCardReservations", drop_after_commit=True)
     use = checkout.reserve("PK-1", Decimal("120.00"), "cart-9")
@@ -607,7 +607,7 @@ def test_gift_card_checkout_resumes_after_a_crash(
         {"Nummer": "PK-2", "Saldo": "300.00", "Valuta": "SEK", "Status": "Aktiv"}
     )
     bex_client = sandbox.bex_client()
-    checkout = GiftCardCheckout(bex_client, state, lookups)
+    checkout = GiftCardCheckout(None, bex_client, lookups, state)
 
     class Crash(Exception):
         pass
@@ -636,7 +636,7 @@ def test_http_errors_are_reported_not_raised(
     """A refused product create is a failed outcome; the cursor stays for the next run."""
     sandbox.seed_examples()
     sandbox.inject("vendre", method="POST", path="products", status=400)
-    report = push_products(sandbox.bex_client(), sandbox.vendre_client(), lookups, state)
+    report = push_products(sandbox.vendre_client(), sandbox.bex_client(), lookups, state)
     assert report.count("failed") == 1
     assert isinstance(report.outcomes[0].errors[0], str)
     assert state.get_cursor("products") is None
@@ -707,7 +707,7 @@ def test_retrying_quarantined_orders_dry_run_and_by_id(
     bex_client = sandbox.bex_client()
     import_orders(sandbox.vendre_client(), bex_client, lookups, state)
 
-    still = retry_quarantined(bex_client, lookups, state, dry_run=True)
+    still = retry_quarantined(None, bex_client, lookups, state, dry_run=True)
     assert [(o.entity, o.result, o.reason) for o in still.outcomes] == [
         ("8001", "quarantined", "still does not map"),
         ("8002", "quarantined", "still does not map"),
@@ -715,11 +715,11 @@ def test_retrying_quarantined_orders_dry_run_and_by_id(
     assert still.outcomes[0].errors[0].startswith("$.payment.payment_method: unknown code")
 
     fixed = with_paypal(lookups)
-    plan = retry_quarantined(bex_client, fixed, state, order_ids=[8002], dry_run=True)
+    plan = retry_quarantined(None, bex_client, fixed, state, order_ids=[8002], dry_run=True)
     assert outcomes(plan) == [("8002", "create", "planned", "maps now")]
     assert sandbox.bex_orders() == []
 
-    done = retry_quarantined(bex_client, fixed, state, order_ids=[8002])
+    done = retry_quarantined(None, bex_client, fixed, state, order_ids=[8002])
     assert done.count("done") == 1
     assert [o["Ordernr"] for o in sandbox.bex_orders()] == ["8002"]
     assert [r.order_id for r in state.orders("quarantined")] == [8001]
@@ -733,7 +733,7 @@ def test_each_product_is_saved_alone_and_unmapped_articles_are_reported(
     sandbox.add_bex_article(bex_article_doc("1001"))
     sandbox.add_bex_article(bex_article_doc("1002"))
     sandbox.add_bex_article(bex_article_doc("1003", **{"Extern referens": "KLOCKOR"}))
-    report = push_products(sandbox.bex_client(), sandbox.vendre_client(), lookups, state)
+    report = push_products(sandbox.vendre_client(), sandbox.bex_client(), lookups, state)
     assert [(o.entity, o.result) for o in report.outcomes] == [
         ("1001", "done"),
         ("1002", "done"),
@@ -764,7 +764,7 @@ def test_stock_that_cannot_be_mapped_is_taken_off_the_queue_and_unreadable_stock
     sandbox.set_bex_stock("1001__42", 3)
     unreadable = sandbox.set_bex_stock("GIFTBOX", 5)
     sandbox.inject("bex", method="GET", path="WarehouseManagement/GetStockinformation", status=500)
-    report = push_stock(sandbox.bex_client(), sandbox.vendre_client(), lookups, state)
+    report = push_stock(sandbox.vendre_client(), sandbox.bex_client(), lookups, state)
     assert [(o.entity, o.action, o.result) for o in report.outcomes] == [
         ("1001__42", "quarantine", "quarantined"),
         ("1001__42", "confirm", "skipped"),
@@ -800,7 +800,7 @@ def test_a_fractional_available_quantity_is_quarantined(
         BexClient(httpserver.url_for("/api/"), "key-1", "s3cret", retries=no_wait) as bex_client,
         VendreClient(httpserver.url_for("/API/1"), "k3y", retries=no_wait) as vendre_client,
     ):
-        report = push_stock(bex_client, vendre_client, lookups, state)
+        report = push_stock(vendre_client, bex_client, lookups, state)
     outcome, confirmed = report.outcomes
     assert (outcome.entity, outcome.result) == ("ROPE", "quarantined")
     assert outcome.errors == (
@@ -825,7 +825,7 @@ def test_an_unconfirmed_entry_is_failed_and_stays_queued(
     add_vendre_products(sandbox, "1001_SKO_42")
     entry = sandbox.set_bex_stock("1001_SKO_42", 4)
     sandbox.inject("bex", method="PUT", path="WarehouseManagement/ConfirmStockChange", status=500)
-    report = push_stock(sandbox.bex_client(), sandbox.vendre_client(), lookups, state)
+    report = push_stock(sandbox.vendre_client(), sandbox.bex_client(), lookups, state)
     assert [(o.entity, o.action, o.result, o.reason) for o in report.outcomes] == [
         ("1001_SKO_42", "confirm", "failed", "queue entry not confirmed")
     ]
@@ -840,13 +840,13 @@ def test_a_status_vendre_refuses_holds_the_cursor(
     sandbox.add_vendre_order(order_doc(9001))
     sandbox.set_bex_order_status("9001", "SKICKAD")
     sandbox.inject("vendre", method="PUT", path="orders/", status=500)
-    report = push_statuses(sandbox.bex_client(), sandbox.vendre_client(), lookups, state)
+    report = push_statuses(sandbox.vendre_client(), sandbox.bex_client(), lookups, state)
     assert [(o.entity, o.result, o.reason) for o in report.outcomes] == [
         ("9001", "failed", "Vendre did not take it")
     ]
     assert not report.ok
     assert state.get_cursor("statuses") is None
-    again = push_statuses(sandbox.bex_client(), sandbox.vendre_client(), lookups, state)
+    again = push_statuses(sandbox.vendre_client(), sandbox.bex_client(), lookups, state)
     assert [(o.entity, o.result) for o in again.outcomes] == [("9001", "done")]
     assert sandbox.vendre_order_statuses() == [{"id": 9001, "status": 3}]
 
@@ -863,7 +863,7 @@ def test_releasing_a_checkout_interrupted_while_reserving(
     state.put_checkout(
         Checkout(reference="checkout-1", card_number="PK-1", amount="100.00", state="reserving")
     )
-    checkout = GiftCardCheckout(bex_client, state, lookups)
+    checkout = GiftCardCheckout(None, bex_client, lookups, state)
     assert checkout.release("checkout-1") is True
     assert [r["Status"] for r in sandbox.reservations()] == ["Släppt"]
     assert state.get_checkout("checkout-1") == Checkout(
@@ -882,7 +882,7 @@ def test_releasing_a_checkout_that_never_reached_bex(
     state.put_checkout(
         Checkout(reference="checkout-2", card_number="PK-1", amount="50.00", state="reserving")
     )
-    checkout = GiftCardCheckout(sandbox.bex_client(), state, lookups)
+    checkout = GiftCardCheckout(None, sandbox.bex_client(), lookups, state)
     assert checkout.release("checkout-2") is False
     released = state.get_checkout("checkout-2")
     assert released is not None
@@ -1034,7 +1034,7 @@ def test_a_failed_bex_listing_keeps_the_flows_cursor(
     }[flow]
     sandbox.inject("bex", method="GET", path=path, status=500, times=100)
     run = {"products": push_products, "statuses": push_statuses, "stock": push_stock}[flow]
-    report = run(sandbox.bex_client(), sandbox.vendre_client(), lookups, state)
+    report = run(sandbox.vendre_client(), sandbox.bex_client(), lookups, state)
     ((_, action, result),) = results(report)
     assert (action, result) == ("fetch", "failed")
     assert "HTTP 500" in report.outcomes[0].errors[0]
@@ -1047,7 +1047,7 @@ def test_a_bad_article_is_quarantined_and_the_others_are_pushed(
     bad = {**ARTICLE, "Artikel": "2002", "Pris": "gratis"}
     body = json.dumps({"hasMore": False, "items": [ARTICLE, bad]}).encode()
     sandbox.inject("bex", method="GET", path="Articles", body=body)
-    report = push_products(sandbox.bex_client(), sandbox.vendre_client(), lookups, state)
+    report = push_products(sandbox.vendre_client(), sandbox.bex_client(), lookups, state)
     assert results(report) == [  # in the listing's order: each article is sent on its own
         (ARTICLE["Artikel"], "update", "done"),
         ("2002", "quarantine", "quarantined"),
@@ -1066,7 +1066,7 @@ def test_a_bad_status_is_quarantined_and_the_others_are_sent(
     with Sandbox(seed_examples=True) as sandbox:
         body = json.dumps({"hasMore": False, "items": items}).encode()
         sandbox.inject("bex", method="GET", path="OrderStatuses", body=body)
-        report = push_statuses(sandbox.bex_client(), sandbox.vendre_client(), lookups, state)
+        report = push_statuses(sandbox.vendre_client(), sandbox.bex_client(), lookups, state)
         assert results(report) == [
             ("X1", "quarantine", "quarantined"),
             ("100234", "update", "done"),
@@ -1105,7 +1105,7 @@ def test_an_order_whose_reservation_was_released_is_quarantined_not_failed_forev
     assert [o["Ordernr"] for o in sandbox.bex_orders()] == ["100234"]
 
     # A retry looks the order up (no second order) and quarantines it again.
-    retried = retry_quarantined(bex_client, lookups, state)
+    retried = retry_quarantined(None, bex_client, lookups, state)
     assert results(retried) == [("100234", "quarantine", "quarantined")]
     assert [o["Ordernr"] for o in sandbox.bex_orders()] == ["100234"]
 
@@ -1129,7 +1129,7 @@ def test_an_order_bex_rejects_is_quarantined(
     assert sandbox.bex_orders() == []
 
     # Once Bex takes it, a retry creates it.
-    retried = retry_quarantined(sandbox.bex_client(), lookups, state)
+    retried = retry_quarantined(None, sandbox.bex_client(), lookups, state)
     assert results(retried) == [("5101", "create", "done")]
     assert [o["Ordernr"] for o in sandbox.bex_orders()] == ["5101"]
 
@@ -1177,7 +1177,7 @@ def test_a_released_checkout_cannot_be_reserved_again_under_its_reference(
     sandbox.add_bex_gift_card(
         {"Nummer": "PK-1", "Saldo": "500.00", "Valuta": "SEK", "Status": "Aktiv"}
     )
-    checkout = GiftCardCheckout(sandbox.bex_client(), state, lookups)
+    checkout = GiftCardCheckout(None, sandbox.bex_client(), lookups, state)
     checkout.reserve("PK-1", Decimal("120.00"), "cart-1")
     assert checkout.release("cart-1")
     with pytest.raises(ValueError, match="checkout 'cart-1' was released; reserve under a new"):
@@ -1194,11 +1194,11 @@ def test_a_reservation_bex_holds_as_released_is_not_taken_as_reserved(
         {"Nummer": "PK-1", "Saldo": "500.00", "Valuta": "SEK", "Status": "Aktiv"}
     )
     with SqliteState(tmp_path / "first.sqlite3") as first:
-        checkout = GiftCardCheckout(sandbox.bex_client(), first, lookups)
+        checkout = GiftCardCheckout(None, sandbox.bex_client(), lookups, first)
         checkout.reserve("PK-1", Decimal("120.00"), "cart-1")
         checkout.release("cart-1")
     with SqliteState(tmp_path / "second.sqlite3") as second:
-        checkout = GiftCardCheckout(sandbox.bex_client(), second, lookups)
+        checkout = GiftCardCheckout(None, sandbox.bex_client(), lookups, second)
         with pytest.raises(ValueError, match=r"as Släppt; reserve under a new reference"):
             checkout.reserve("PK-1", Decimal("120.00"), "cart-1")
         stored = second.get_checkout("cart-1")
@@ -1211,7 +1211,7 @@ def test_one_run_drains_a_queue_longer_than_a_page(state: SqliteState, lookups: 
         add_vendre_products(sandbox, *(f"1001_SKO_{size}" for size in (42, 43, 44, 45, 46)))
         for size in (42, 43, 44, 45, 46):
             sandbox.set_bex_stock(f"1001_SKO_{size}", size)
-        report = push_stock(sandbox.bex_client(), sandbox.vendre_client(), lookups, state)
+        report = push_stock(sandbox.vendre_client(), sandbox.bex_client(), lookups, state)
         assert report.ok
         assert sandbox.bex_queued_stock_changes() == []
         assert sorted(vendre_quantities(sandbox).values()) == [42, 43, 44, 45, 46]
@@ -1226,7 +1226,7 @@ def test_entries_that_can_never_be_sent_do_not_block_the_queue(
         sandbox.set_bex_stock("BAD__CODE", 3)
         sandbox.set_bex_stock("ALSO__BAD", 4)
         sandbox.set_bex_stock("1001_SKO_42", 7)
-        report = push_stock(sandbox.bex_client(), sandbox.vendre_client(), lookups, state)
+        report = push_stock(sandbox.vendre_client(), sandbox.bex_client(), lookups, state)
         assert results(report) == [
             ("BAD__CODE", "quarantine", "quarantined"),
             ("BAD__CODE", "confirm", "skipped"),
@@ -1243,7 +1243,7 @@ def test_stock_bex_does_not_know_is_taken_off_the_queue(
 ) -> None:
     sandbox.set_bex_stock("1001_SKO_42", 7)
     sandbox.inject("bex", method="GET", path="WarehouseManagement/GetStockinformation", status=404)
-    report = push_stock(sandbox.bex_client(), sandbox.vendre_client(), lookups, state)
+    report = push_stock(sandbox.vendre_client(), sandbox.bex_client(), lookups, state)
     assert results(report) == [
         ("1001_SKO_42", "quarantine", "quarantined"),
         ("1001_SKO_42", "confirm", "skipped"),
@@ -1257,7 +1257,7 @@ def test_a_dry_run_reads_the_queue_once(state: SqliteState, lookups: Lookups) ->
         for size in (42, 43, 44):
             sandbox.set_bex_stock(f"1001_SKO_{size}", size)
         report = push_stock(
-            sandbox.bex_client(), sandbox.vendre_client(), lookups, state, dry_run=True
+            sandbox.vendre_client(), sandbox.bex_client(), lookups, state, dry_run=True
         )
         assert [e for e, a, _ in results(report) if a == "confirm"] == [
             "1001_SKO_42",
@@ -1301,7 +1301,7 @@ def test_products_are_created_once_then_saved_by_id(
 ) -> None:
     """The parent, then each size under it; a changed price is saved at products/{id}."""
     sandbox.add_bex_article(ARTICLE)
-    first = push_products(sandbox.bex_client(), sandbox.vendre_client(), lookups, state)
+    first = push_products(sandbox.vendre_client(), sandbox.bex_client(), lookups, state)
     assert results(first) == [("1001", "update", "done")]
     parent, *children = sandbox.vendre_products()
     assert parent["article_number"] == "1001"
@@ -1315,7 +1315,7 @@ def test_products_are_created_once_then_saved_by_id(
 
     sandbox.add_bex_article({**ARTICLE, "Pris": "1249.00"})
     second = push_products(
-        sandbox.bex_client(), sandbox.vendre_client(), lookups, state, overlap=LONG_AGO
+        sandbox.vendre_client(), sandbox.bex_client(), lookups, state, overlap=LONG_AGO
     )
     assert results(second) == [("1001", "update", "done")]
     after = sandbox.vendre_products()
@@ -1335,13 +1335,13 @@ def test_a_create_whose_answer_was_lost_is_not_created_again(
     products again, finds it and saves it by id; no product is there twice."""
     sandbox.add_bex_article(ARTICLE)
     sandbox.inject("vendre", method="POST", path="products", drop_after_commit=True)
-    first = push_products(sandbox.bex_client(), sandbox.vendre_client(), lookups, state)
+    first = push_products(sandbox.vendre_client(), sandbox.bex_client(), lookups, state)
     assert results(first) == [("1001", "create", "failed")]
     assert [p["article_number"] for p in sandbox.vendre_products()] == ["1001"]
     assert state.get_cursor("products") is None
     assert state.product_index_refreshed() is None  # stale: listed again before any create
 
-    second = push_products(sandbox.bex_client(), sandbox.vendre_client(), lookups, state)
+    second = push_products(sandbox.vendre_client(), sandbox.bex_client(), lookups, state)
     assert results(second) == [("1001", "update", "done")]
     numbers = [p["article_number"] for p in sandbox.vendre_products()]
     assert len(numbers) == len(set(numbers)) == 6
@@ -1357,10 +1357,10 @@ def test_stock_sets_the_sizes_quantity_status_and_mapped_warehouse(
     location maps to (LAGER → main) gets the quantity too."""
     with Sandbox(bex_location="LAGER") as sandbox:
         sandbox.add_bex_article(ARTICLE)
-        push_products(sandbox.bex_client(), sandbox.vendre_client(), lookups, state)
+        push_products(sandbox.vendre_client(), sandbox.bex_client(), lookups, state)
         sandbox.set_bex_stock("1001_SKO_42", 7)
         sandbox.set_bex_stock("1001_SKO_43", -2)  # hide_when_zero: 0 and hidden
-        report = push_stock(sandbox.bex_client(), sandbox.vendre_client(), lookups, state)
+        report = push_stock(sandbox.vendre_client(), sandbox.bex_client(), lookups, state)
         assert results(report) == [
             ("1001_SKO_42", "confirm", "done"),
             ("1001_SKO_43", "confirm", "done"),
@@ -1388,7 +1388,7 @@ def test_stock_of_an_unmapped_location_leaves_the_warehouses_alone(
     """The sandbox's HUVUDLAGER is not in the warehouses table: only ``quantity`` is sent."""
     add_vendre_products(sandbox, "1001_SKO_42")
     sandbox.set_bex_stock("1001_SKO_42", 5)
-    push_stock(sandbox.bex_client(), sandbox.vendre_client(), lookups, state)
+    push_stock(sandbox.vendre_client(), sandbox.bex_client(), lookups, state)
     (product,) = sandbox.vendre_products()
     assert (product["quantity"], product["status"], product["warehouses"]) == (5, True, [])
 
@@ -1399,7 +1399,7 @@ def test_stock_for_an_article_the_shop_lacks_is_confirmed_and_skipped(
     """Nothing to save it on: reported skipped, taken off the queue; sent once the product
     is in the shop."""
     sandbox.set_bex_stock("JKT_001_KL_M", 3)
-    report = push_stock(sandbox.bex_client(), sandbox.vendre_client(), lookups, state)
+    report = push_stock(sandbox.vendre_client(), sandbox.bex_client(), lookups, state)
     assert outcomes(report) == [
         ("JKT_001_KL_M", "confirm", "skipped", "not in the shop; taken off the queue")
     ]
@@ -1411,7 +1411,7 @@ def test_stock_for_an_article_the_shop_lacks_is_confirmed_and_skipped(
     (product_id,) = add_vendre_products(sandbox, "JKT_001_KL_M").values()
     state.mark_product_index_stale()  # the index is a day old, say
     sandbox.set_bex_stock("JKT_001_KL_M", 3)
-    again = push_stock(sandbox.bex_client(), sandbox.vendre_client(), lookups, state)
+    again = push_stock(sandbox.vendre_client(), sandbox.bex_client(), lookups, state)
     assert results(again) == [("JKT_001_KL_M", "confirm", "done")]
     assert saves(sandbox) == [("PUT", f"products/{product_id}")]
     assert vendre_quantities(sandbox) == {"JKT_001_KL_M": 3}
@@ -1427,9 +1427,9 @@ def test_dry_runs_write_neither_the_product_index_nor_vendre(
     sandbox.set_bex_stock("1001_SKO_42", 7)
     before = sandbox.vendre_products()
     products = push_products(
-        sandbox.bex_client(), sandbox.vendre_client(), lookups, state, dry_run=True
+        sandbox.vendre_client(), sandbox.bex_client(), lookups, state, dry_run=True
     )
-    stock = push_stock(sandbox.bex_client(), sandbox.vendre_client(), lookups, state, dry_run=True)
+    stock = push_stock(sandbox.vendre_client(), sandbox.bex_client(), lookups, state, dry_run=True)
     created = [o.entity for o in products.outcomes if o.action == "create"]
     assert created == ["1001_SKO_40", "1001_SKO_41", "1001_SKO_43", "1001_SKO_44"]
     assert outcomes(stock) == [("1001_SKO_42", "confirm", "planned", "quantity 7, status 1")]

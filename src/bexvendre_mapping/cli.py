@@ -16,6 +16,7 @@ import contextlib
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import date, datetime
 from typing import IO, Any
 
 import attrs
@@ -135,6 +136,33 @@ def _parser() -> argparse.ArgumentParser:
         "show what moved and what was quarantined. No account needed.",
     )
 
+    rec = commands.add_parser(
+        "reconcile",
+        help="check that every Vendre order of a window reached Bex once (needs the http extra)",
+        description="List the Vendre orders placed from --since (to --until) and check each "
+        "against Bex and the state: missing in Bex, created twice, in Bex but unknown to the "
+        "state, changed after import, quarantined. Reads only. Exit 0 when clean, 3 on a "
+        "discrepancy, 1 when a request failed, 2 on a usage or configuration error.",
+    )
+    rec.add_argument("--config", required=True, metavar="FILE", help="bexvendre.toml")
+    rec.add_argument(
+        "--since",
+        required=True,
+        type=_moment,
+        metavar="DATE",
+        help="first day (2024-05-01) or moment (2024-05-01T08:00, the shop's wall clock "
+        "unless it has an offset)",
+    )
+    rec.add_argument(
+        "--until",
+        type=_moment,
+        metavar="DATE",
+        help="last day, included (or a moment, excluded); default now",
+    )
+    rec.add_argument(
+        "--output", choices=("text", "json"), default="text", help="text (default) or json"
+    )
+
     look = commands.add_parser("lookups", help="work with code tables")
     look_commands = look.add_subparsers(dest="lookups_command", required=True, metavar="COMMAND")
     check = look_commands.add_parser(
@@ -169,6 +197,17 @@ def _port(text: str) -> int:
         msg = f"expected a port from 0 to {MAX_PORT}, got {text[:40]}"
         raise argparse.ArgumentTypeError(msg)
     return value
+
+
+def _moment(text: str) -> date | datetime:
+    """``--since``/``--until``: an ISO date, or an ISO date and time."""
+    try:
+        if len(text) <= len("YYYY-MM-DD"):
+            return date.fromisoformat(text)
+        return datetime.fromisoformat(text)
+    except ValueError:
+        msg = f"expected a date like 2024-05-01 or 2024-05-01T08:00, got {text[:40]!r}"
+        raise argparse.ArgumentTypeError(msg) from None
 
 
 def _version() -> str:
@@ -207,6 +246,8 @@ def _run(args: argparse.Namespace) -> int:
         return _validate(args, sys.stdout, sys.stderr)
     if args.command in ("sync", "quarantine", "serve", "demo"):
         return _sync_commands(args)
+    if args.command == "reconcile":
+        return _reconcile(args)
     if args.command == "mapping":
         from bexvendre_mapping.fieldmap import render_markdown  # noqa: PLC0415
 
@@ -271,6 +312,21 @@ def _sync_commands(args: argparse.Namespace) -> int:
     except MappingError as exc:  # bexvendre.toml, checked before anything runs
         raise _UsageError(f"bad configuration:\n{exc}") from None
     except _cli.UsageError as exc:  # bad --every
+        raise _UsageError(str(exc)) from None
+
+
+def _reconcile(args: argparse.Namespace) -> int:
+    try:
+        from bexvendre_mapping.sync import _cli, _reconcile  # noqa: PLC0415
+    except ImportError as exc:
+        raise _UsageError(str(exc)) from None
+    try:
+        return _reconcile.reconcile_command(
+            args.config, since=args.since, until=args.until, output=args.output, out=sys.stdout
+        )
+    except MappingError as exc:  # bexvendre.toml, checked before anything runs
+        raise _UsageError(f"bad configuration:\n{exc}") from None
+    except _cli.UsageError as exc:  # --until before --since
         raise _UsageError(str(exc)) from None
 
 

@@ -20,8 +20,22 @@ from bexvendre_mapping import (
     json_engine,
     vendre,
 )
+from bexvendre_mapping.http import BexClient, VendreClient
 from bexvendre_mapping.money import CONTEXT, incl_vat, parse_decimal, round_money
 from bexvendre_mapping.stream import convert_lines
+from bexvendre_mapping.sync import (
+    CheckoutState,
+    GiftCardCheckout,
+    OrderState,
+    ReconcileEntry,
+    ReconcileReport,
+    Report,
+    SqliteState,
+    StateStore,
+    push_stock,
+    reconcile,
+    retry_quarantined,
+)
 
 code: ModelCode = ModelCode.parse("1001_SKO_42")
 article: str = code.article
@@ -73,3 +87,21 @@ except MappingError as error:
 lines: list[bytes] = list(convert_lines([b"{}"], "stock", source="bex", lookups=lookups))
 engine: str = json_engine()
 precision: int = CONTEXT.prec
+
+
+# Every flow takes (vendre_client, bex_client, lookups, state); reconcile reads only.
+vendre_client = VendreClient("https://shop.example.se/API/1/", "key")
+bex_client = BexClient(api_key="key", secret=Path("secret").read_text())
+state: StateStore = SqliteState("state.sqlite3")
+report: Report = push_stock(vendre_client, bex_client, lookups, state, dry_run=True)
+report = retry_quarantined(vendre_client, bex_client, lookups, state)
+report = retry_quarantined(None, bex_client, lookups, state, order_ids=[1])
+checkout: GiftCardCheckout = GiftCardCheckout(vendre_client, bex_client, lookups, state)
+checkout = GiftCardCheckout(None, bex_client, lookups, state)
+found: ReconcileReport = reconcile(vendre_client, bex_client, state, since=placed.date())
+found = reconcile(vendre_client, bex_client, state, since=placed, until=placed)
+exit_status: int = found.exit_code
+entries: list[ReconcileEntry] = found.discrepancies
+known: OrderState | None = None if state.get_order(1) is None else "created"
+held: CheckoutState = "reserved"
+copies: list[object] = bex_client.find_order_documents("100234")

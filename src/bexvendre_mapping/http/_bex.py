@@ -78,7 +78,9 @@ class BexEndpoints:
             "productIdentifier"}]}``.
         stock_information: ``GET`` with ``locationCode`` and ``productIdentifier``.
         confirm_stock_change: ``PUT`` of ``{"entryId": id}``.
-        orders: ``POST`` of a Bex order (a duplicate ``Ordernr`` may answer 409).
+        orders: ``POST`` of a Bex order (a duplicate ``Ordernr`` may answer 409); ``GET``
+            lists orders, paged, filtered by :attr:`order_number_param` (every order with
+            that ``Ordernr``: more than one if it was created twice).
         order: ``GET`` of one order by ``{ordernr}``; 404 when there is none.
         articles: ``GET``, paged, filtered by :attr:`changed_since_param`.
         order_statuses: ``GET``, paged, filtered by :attr:`since_param`.
@@ -91,6 +93,7 @@ class BexEndpoints:
         bonus_balance: ``GET`` of a customer's bonus points by ``{customer_number}``.
         changed_since_param: the articles filter "changed at or after", wall clock.
         since_param: the order statuses filter "changed at or after", wall clock.
+        order_number_param: the orders filter "with this ``Ordernr``".
     """
 
     queued_stock_changes: str = "WarehouseManagement/GetQueuedStockChanges"
@@ -107,6 +110,7 @@ class BexEndpoints:
     bonus_balance: str = "Customers/{customer_number}/Bonus"
     changed_since_param: str = "changedSince"
     since_param: str = "since"
+    order_number_param: str = "ordernr"
 
 
 @attrs.frozen(kw_only=True)
@@ -508,6 +512,24 @@ class BexClient(BaseClient):
             return None
         found: bex.Order = reply.load(bex.load_order, reply.document())
         return found
+
+    def find_order_documents(self, ordernr: str) -> list[Any]:
+        """Every order Bex holds with ``Ordernr`` ``ordernr``, as sent, unloaded.
+
+        Empty when Bex has none; more than one when the order was created twice. Listed at
+        :attr:`BexEndpoints.orders` filtered by :attr:`BexEndpoints.order_number_param`;
+        only the orders whose ``Ordernr`` is ``ordernr`` are kept (whatever the filter did).
+
+        Raises:
+            ResponseError: a page is not ``{"items": [...], "hasMore": ...}``.
+            HttpError: a request failed.
+        """
+        filters = {self.endpoints.order_number_param: ordernr}
+        return [
+            document
+            for document in self._documents(self.endpoints.orders, filters, None)
+            if isinstance(document, dict) and str(document.get("Ordernr")) == ordernr
+        ]
 
     def iter_order_statuses(
         self, since: datetime | None = None, *, page_size: int | None = None

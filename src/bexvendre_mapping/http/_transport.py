@@ -1220,6 +1220,11 @@ class BaseClient:
         """The API's base URL, ending in ``/``."""
         return self._transport.base_url
 
+    @property
+    def time_zone(self) -> str:
+        """The shop's IANA time zone, in which the client reads and writes date-times."""
+        return self._transport.time_zone
+
     def close(self) -> None:
         """Close the client's connections (and its session, unless it was passed in)."""
         self._transport.close()

@@ -1,7 +1,12 @@
 """Sync flows with durable state: orders Vendre → Bex; products, stock, statuses Bex → Vendre.
 
-Needs the ``http`` extra. Each flow takes the two clients, the lookups and a state store and
-returns a :class:`Report`; ``dry_run=True`` returns the plan and writes nothing.
+Needs the ``http`` extra. Every flow (and :class:`GiftCardCheckout`) takes
+``(vendre_client, bex_client, lookups, state, ...)`` in that order and returns a
+:class:`Report`; ``dry_run=True`` returns the plan and writes nothing. :func:`reconcile`
+checks a window of Vendre orders against Bex and the state (:class:`ReconcileReport`).
+The state is any :class:`StateStore` (:class:`SqliteState` is the library's); its order
+records are :class:`OrderRecord` in an :data:`OrderState`, its gift-card checkouts
+:class:`Checkout` in a :data:`CheckoutState`.
 
 Guarantees:
 
@@ -27,12 +32,15 @@ from bexvendre_mapping.sync._flows import (
     retry_quarantined,
 )
 from bexvendre_mapping.sync._giftcards import GiftCardCheckout
+from bexvendre_mapping.sync._reconcile import ReconcileEntry, ReconcileReport, reconcile
 from bexvendre_mapping.sync._report import AuditLog, Outcome, Report
 from bexvendre_mapping.sync._state import (
     Checkout,
+    CheckoutState,
     Hint,
     LockedError,
     OrderRecord,
+    OrderState,
     SqliteState,
     StateStore,
 )
@@ -41,12 +49,16 @@ from bexvendre_mapping.sync._webhook import WebhookApp, webhook_app
 __all__ = [
     "AuditLog",
     "Checkout",
+    "CheckoutState",
     "DEFAULT_OVERLAP",
     "GiftCardCheckout",
     "Hint",
     "LockedError",
     "OrderRecord",
+    "OrderState",
     "Outcome",
+    "ReconcileEntry",
+    "ReconcileReport",
     "Report",
     "SqliteState",
     "StateStore",
@@ -57,6 +69,7 @@ __all__ = [
     "push_products",
     "push_statuses",
     "push_stock",
+    "reconcile",
     "retry_quarantined",
     "webhook_app",
 ]

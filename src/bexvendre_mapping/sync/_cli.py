@@ -67,9 +67,9 @@ def run_flows(
     timed = {**extra, **({"overlap": overlap} if overlap is not None else {})}
     runners: dict[str, Callable[[], Report]] = {
         "orders": lambda: import_orders(vendre_client, bex_client, lookups, state, **timed),
-        "products": lambda: push_products(bex_client, vendre_client, lookups, state, **timed),
-        "stock": lambda: push_stock(bex_client, vendre_client, lookups, state, **extra),
-        "statuses": lambda: push_statuses(bex_client, vendre_client, lookups, state, **timed),
+        "products": lambda: push_products(vendre_client, bex_client, lookups, state, **timed),
+        "stock": lambda: push_stock(vendre_client, bex_client, lookups, state, **extra),
+        "statuses": lambda: push_statuses(vendre_client, bex_client, lookups, state, **timed),
     }
     return [_isolated(name, runners[name], dry_run) for name in FLOWS if name in names]
 
@@ -270,7 +270,7 @@ def quarantine(
         with bex_client:
             try:
                 report = retry_quarantined(
-                    bex_client, config.lookups, state, order_ids=list(order_ids) or None
+                    None, bex_client, config.lookups, state, order_ids=list(order_ids) or None
                 )
             except LockedError as exc:
                 err.write(f"bexvendre: {exc}\n")

@@ -10,10 +10,11 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import warnings
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, overload
 
 import attrs
 
@@ -148,6 +149,25 @@ def _fresh_budget(*clients: VendreClient | BexClient) -> None:
     """Give each client its whole wait budget again: the budget is per run."""
     for client in clients:
         client.reset_wait_budget()
+
+
+def _clients(first: Any, second: Any, flow: str) -> tuple[Any, Any]:
+    """``(vendre_client, bex_client)`` of a flow's call; the old ``(bex, vendre)`` order warns.
+
+    Told apart by the clients' types; kept for one release.
+    """
+    if isinstance(first, BexClient) and isinstance(second, VendreClient):
+        _deprecated_order(flow, "bex_client, vendre_client, lookups, state")
+        return second, first
+    return first, second
+
+
+def _deprecated_order(name: str, old: str, stacklevel: int = 4) -> None:
+    msg = (
+        f"{name}({old}) is deprecated; pass (vendre_client, bex_client, lookups, state, ...) "
+        "in that order (the old order is accepted until the next release)"
+    )
+    warnings.warn(msg, DeprecationWarning, stacklevel=stacklevel)
 
 
 # --- orders, Vendre → Bex ----------------------------------------------------------------------
@@ -514,10 +534,46 @@ def _quarantine(  # noqa: PLR0917
     run.record(entity, "quarantine", "quarantined", reason, _problems(error))
 
 
+def _retry_arguments(
+    first: object, second: object, third: object, fourth: object
+) -> tuple[VendreClient | None, BexClient, Lookups, StateStore]:
+    """The arguments of :func:`retry_quarantined`; the old ``(bex, lookups, state)`` warns."""
+    if fourth is None:  # three arguments: the old order
+        _deprecated_order("retry_quarantined", "bex_client, lookups, state", stacklevel=4)
+        first, second, third, fourth = None, first, second, third
+    return first, second, third, fourth  # type: ignore[return-value]
+
+
+@overload
 def retry_quarantined(
+    vendre_client: VendreClient | None,
     bex_client: BexClient,
     lookups: Lookups,
     state: StateStore,
+    *,
+    order_ids: list[int] | None = None,
+    dry_run: bool = False,
+    audit: AuditLog | None = None,
+) -> Report: ...
+
+
+@overload
+def retry_quarantined(  # deprecated: the old order (bex_client, lookups, state)
+    vendre_client: BexClient,
+    bex_client: Lookups,
+    lookups: StateStore,
+    *,
+    order_ids: list[int] | None = None,
+    dry_run: bool = False,
+    audit: AuditLog | None = None,
+) -> Report: ...
+
+
+def retry_quarantined(
+    vendre_client: VendreClient | BexClient | None,
+    bex_client: BexClient | Lookups,
+    lookups: Lookups | StateStore,
+    state: StateStore | None = None,
     *,
     order_ids: list[int] | None = None,
     dry_run: bool = False,
@@ -529,7 +585,15 @@ def retry_quarantined(
     quarantined with its new problems. An order whose create fails (Bex down) or is
     interrupted stays recorded as an intent: every later run of :func:`import_orders` takes
     it up (looking it up in Bex first), however old it is.
+
+    ``vendre_client`` is not used (the stored payload is retried; ``None`` will do): it is
+    there so that every flow takes ``(vendre_client, bex_client, lookups, state)``. The old
+    order ``(bex_client, lookups, state)`` still works, with a ``DeprecationWarning``, until
+    the next release.
     """
+    vendre_client, bex_client, lookups, state = _retry_arguments(
+        vendre_client, bex_client, lookups, state
+    )
     run = _Run("orders", dry_run, audit)
     _fresh_budget(bex_client)
     with _locked(state, dry_run):
@@ -588,8 +652,8 @@ def _retry_one(  # noqa: PLR0917
 
 
 def push_products(
-    bex_client: BexClient,
     vendre_client: VendreClient,
+    bex_client: BexClient,
     lookups: Lookups,
     state: StateStore,
     *,
@@ -612,7 +676,11 @@ def push_products(
     products were saved. An article that does not load or map is reported
     (``quarantined``) and the others go on. The cursor moves only when every family and the
     listing went through.
+
+    The old order ``(bex_client, vendre_client, lookups, state)`` still works, with a
+    ``DeprecationWarning``, until the next release.
     """
+    vendre_client, bex_client = _clients(vendre_client, bex_client, "push_products")
     start = (now or datetime.now(UTC)).astimezone(UTC)
     run = _Run("products", dry_run, audit)
     _fresh_budget(vendre_client, bex_client)
@@ -771,8 +839,8 @@ def _utf8(text: str) -> bool:
 
 
 def push_stock(
-    bex_client: BexClient,
     vendre_client: VendreClient,
+    bex_client: BexClient,
     lookups: Lookups,
     state: StateStore,
     *,
@@ -799,7 +867,11 @@ def push_stock(
     Bex shows the queue a page at a time, and a page moves on only as entries are
     confirmed: the flow reads and handles the queue in passes until a pass brings no entry
     it has not handled yet (in a dry run, which confirms nothing, there is one pass).
+
+    The old order ``(bex_client, vendre_client, lookups, state)`` still works, with a
+    ``DeprecationWarning``, until the next release.
     """
+    vendre_client, bex_client = _clients(vendre_client, bex_client, "push_stock")
     start = (now or datetime.now(UTC)).astimezone(UTC)
     run = _Run("stock", dry_run, audit)
     _fresh_budget(vendre_client, bex_client)
@@ -918,8 +990,8 @@ def _confirm(
 
 
 def push_statuses(
-    bex_client: BexClient,
     vendre_client: VendreClient,
+    bex_client: BexClient,
     lookups: Lookups,
     state: StateStore,
     *,
@@ -933,7 +1005,11 @@ def push_statuses(
     A status already sent for an order is skipped; one that does not load or map (an unknown
     Bex status) is reported as quarantined and the others go on; the cursor moves only when
     every status and the listing went through.
+
+    The old order ``(bex_client, vendre_client, lookups, state)`` still works, with a
+    ``DeprecationWarning``, until the next release.
     """
+    vendre_client, bex_client = _clients(vendre_client, bex_client, "push_statuses")
     start = (now or datetime.now(UTC)).astimezone(UTC)
     run = _Run("statuses", dry_run, audit)
     _fresh_budget(vendre_client, bex_client)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import warnings
 from decimal import Decimal
+from typing import overload
 
 from bexvendre_mapping import bex, convert, vendre
 from bexvendre_mapping._lookups import Lookups
-from bexvendre_mapping.http import BexClient
+from bexvendre_mapping.http import BexClient, VendreClient
 from bexvendre_mapping.sync._state import Checkout, StateStore
 
 __all__ = ["GiftCardCheckout"]
@@ -21,14 +23,49 @@ class GiftCardCheckout:
     its reference before anything is asked again.
 
     Args:
+        vendre_client: not used (``None`` will do): there so that the checkout takes its
+            arguments in the flows' order.
         bex_client: the Bex API.
-        state: where checkouts are kept.
         lookups: for the conversion of cards to what the checkout sees.
+        state: where checkouts are kept.
+
+    The old order ``GiftCardCheckout(bex_client, state, lookups)`` still works, with a
+    ``DeprecationWarning``, until the next release.
     """
 
-    def __init__(self, bex_client: BexClient, state: StateStore, lookups: Lookups) -> None:
-        self.bex = bex_client
-        self.state = state
+    @overload
+    def __init__(
+        self,
+        vendre_client: VendreClient | None,
+        bex_client: BexClient,
+        lookups: Lookups,
+        state: StateStore,
+    ) -> None: ...
+
+    @overload
+    def __init__(  # deprecated: the old order (bex_client, state, lookups)
+        self, vendre_client: BexClient, bex_client: StateStore, lookups: Lookups
+    ) -> None: ...
+
+    def __init__(
+        self,
+        vendre_client: VendreClient | BexClient | None,
+        bex_client: BexClient | StateStore,
+        lookups: Lookups,
+        state: StateStore | None = None,
+    ) -> None:
+        if state is None:  # three arguments: the old order
+            warnings.warn(
+                "GiftCardCheckout(bex_client, state, lookups) is deprecated; pass "
+                "(vendre_client, bex_client, lookups, state) in that order (the old order is "
+                "accepted until the next release)",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            vendre_client, bex_client, state = None, vendre_client, bex_client  # type: ignore[assignment]
+        self.vendre: VendreClient | None = vendre_client  # type: ignore[assignment]
+        self.bex: BexClient = bex_client  # type: ignore[assignment]
+        self.state: StateStore = state  # type: ignore[assignment]
         self.lookups = lookups
 
     def lookup(self, code: str) -> vendre.GiftCard:

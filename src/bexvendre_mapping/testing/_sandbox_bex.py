@@ -70,6 +70,8 @@ class BexApi(Api):
         self.endpoints = endpoints
         self.queue_page_size = queue_page_size
         self.orders: dict[str, dict[str, Any]] = {}
+        # Orders added beside one with the same Ordernr (a Bex that created one twice).
+        self.order_copies: list[dict[str, Any]] = []
         self.articles: dict[str, _Stamped] = {}
         self.statuses: dict[str, _Stamped] = {}
         self.stock: dict[str, dict[str, Any]] = {}
@@ -88,6 +90,7 @@ class BexApi(Api):
             ("GET", e.stock_information, "stock_information"),
             ("PUT", e.confirm_stock_change, "confirm_stock_change"),
             ("POST", e.orders, "create_order"),
+            ("GET", e.orders, "list_orders"),
             ("GET", _route(e.order), "get_order"),
             ("GET", e.articles, "list_articles"),
             ("GET", e.order_statuses, "list_order_statuses"),
@@ -117,6 +120,7 @@ class BexApi(Api):
             self.gift_cards,
             self.reservations,
             self.bonus,
+            self.order_copies,
         ):
             store.clear()
 
@@ -210,6 +214,30 @@ class BexApi(Api):
         document = bex.dump_order(order, time_zone=self.zone_name)
         self.orders[order.number] = document
         return document
+
+    def add_order_copy(self, order: bex.Order) -> dict[str, Any]:
+        """Store an order beside the one with the same ``Ordernr`` (as if created twice)."""
+        if order.number not in self.orders:
+            return self.add_order(order)
+        document = bex.dump_order(order, time_zone=self.zone_name)
+        self.order_copies.append(document)
+        return document
+
+    def delete_order(self, ordernr: str) -> int:
+        """Forget every order with ``Ordernr`` ``ordernr``; how many there were."""
+        copies = [d for d in self.order_copies if d["Ordernr"] == ordernr]
+        self.order_copies[:] = [d for d in self.order_copies if d["Ordernr"] != ordernr]
+        return len(copies) + (self.orders.pop(ordernr, None) is not None)
+
+    def all_orders(self) -> list[dict[str, Any]]:
+        """Every order, the copies after the first of their ``Ordernr``."""
+        return [*self.orders.values(), *self.order_copies]
+
+    def list_orders(self, request: Request) -> Response:
+        """``GET``, paged, filtered by the order-number parameter (every copy of a number)."""
+        number = request.args.get(self.endpoints.order_number_param)
+        documents = [d for d in self.all_orders() if number is None or d["Ordernr"] == number]
+        return self._page(request, documents)
 
     def create_order(self, request: Request) -> Response:
         """``POST`` of an order: 201, or 409 when the ``Ordernr`` exists."""

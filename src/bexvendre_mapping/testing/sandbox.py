@@ -482,15 +482,34 @@ class Sandbox:
         with self._lock:
             return copy.deepcopy(self._bex.add_article(model, changed_at))
 
-    def add_bex_order(self, order: _Document | bex.Order) -> dict[str, Any]:
+    def add_bex_order(
+        self, order: _Document | bex.Order, *, duplicate: bool = False
+    ) -> dict[str, Any]:
         """Add an order to Bex, as if created earlier (replacing one with the same ``Ordernr``).
+
+        Args:
+            order: a Bex order, as a wire document or a model.
+            duplicate: keep it beside an order with the same ``Ordernr`` instead of
+                replacing it, as a Bex that created an order twice would hold them (both are
+                listed at ``GET Orders?ordernr=...``; ``GET Orders/{ordernr}`` answers the
+                first).
 
         Returns:
             The stored document.
         """
         model = self._model(order, bex.Order, bex.load_order)
         with self._lock:
-            return copy.deepcopy(self._bex.add_order(model))
+            added = self._bex.add_order_copy(model) if duplicate else self._bex.add_order(model)
+            return copy.deepcopy(added)
+
+    def delete_bex_order(self, ordernr: str) -> int:
+        """Delete the orders with ``Ordernr`` ``ordernr`` from Bex, as a person might by hand.
+
+        Returns:
+            How many were deleted (0 when Bex had none).
+        """
+        with self._lock:
+            return self._bex.delete_order(ordernr)
 
     def set_bex_stock(
         self,
@@ -681,9 +700,12 @@ class Sandbox:
             return copy.deepcopy(self._vendre.status_updates)
 
     def bex_orders(self) -> list[dict[str, Any]]:
-        """The orders in Bex (created through the API or added), in order of creation."""
+        """The orders in Bex (created through the API or added), in order of creation.
+
+        An order added with ``duplicate=True`` comes after all the others.
+        """
         with self._lock:
-            return copy.deepcopy(list(self._bex.orders.values()))
+            return copy.deepcopy(self._bex.all_orders())
 
     def bex_gift_cards(self) -> list[dict[str, Any]]:
         """The gift cards in Bex, with their balances and statuses now."""

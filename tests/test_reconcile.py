@@ -1,0 +1,310 @@
+"""Reconciliation (`bexvendre reconcile`, `sync.reconcile`) and the flows' argument order."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests.http_support import bex_order_doc
+from tests.support import run, usage_error
+from tests.sync_support import ROOT, order_doc
+
+from bexvendre_mapping import Lookups
+from bexvendre_mapping.cli import main
+from bexvendre_mapping.http import BexEndpoints
+from bexvendre_mapping.sync import (
+    GiftCardCheckout,
+    ReconcileReport,
+    SqliteState,
+    import_orders,
+    push_statuses,
+    push_stock,
+    reconcile,
+    retry_quarantined,
+)
+from bexvendre_mapping.testing.sandbox import Sandbox
+
+BEX_ORDER = bex_order_doc()
+
+
+def placed(day: int) -> int:
+    """Unix epoch seconds of noon UTC on a day of October 2026."""
+    return int(datetime(2026, 10, day, 12, tzinfo=UTC).timestamp())
+
+
+@pytest.fixture
+def shop(sandbox: Sandbox, tmp_path: Path) -> Path:
+    """Three orders (1, 2 and 3 October 2026) and a bexvendre.toml; returns its path."""
+    for order_id, day in ((7001, 1), (7002, 2), (7003, 3)):
+        sandbox.add_vendre_order(order_doc(order_id, date_added=placed(day)))
+    (tmp_path / "lookups.toml").write_text(
+        (ROOT / "examples" / "lookups.toml").read_text("utf-8"), "utf-8"
+    )
+    config = tmp_path / "bexvendre.toml"
+    config.write_text(
+        'lookups = "lookups.toml"\nstate = "state.sqlite3"\n\n'
+        f'[vendre]\nurl = "{sandbox.vendre_url}"\napi_key = "{sandbox.vendre_api_key}"\n\n'
+        f'[bex]\nurl = "{sandbox.bex_url}"\napi_key = "{sandbox.bex_api_key}"\n'
+        f'secret = "{sandbox.bex_secret}"\n',
+        "utf-8",
+    )
+    return config
+
+
+@pytest.fixture
+def imported(shop: Path, sandbox: Sandbox, lookups: Lookups) -> Iterator[SqliteState]:
+    """The three orders imported by the orders flow; the state it wrote."""
+    with SqliteState(shop.parent / "state.sqlite3") as state:
+        report = import_orders(sandbox.vendre_client(), sandbox.bex_client(), lookups, state)
+        assert report.summary() == "orders: 3 done"
+        yield state
+
+
+def reconcile_json(
+    config: Path, capsys: pytest.CaptureFixture[str], *extra: str
+) -> tuple[int, dict[str, Any]]:
+    status = main(
+        ["reconcile", "--config", str(config), "--since", "2026-10-01", *extra, "--output", "json"]
+    )
+    return status, json.loads(capsys.readouterr().out)
+
+
+def findings(data: dict[str, Any]) -> dict[str, str]:
+    return {entry["order_id"]: entry["finding"] for entry in data["orders"]}
+
+
+def test_clean_window_exits_0(
+    shop: Path, imported: SqliteState, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every order created once and unchanged: exit 0, the summary counts them as ok."""
+    status = main(["reconcile", "--config", str(shop), "--since", "2026-10-01"])
+    out = capsys.readouterr().out
+    assert status == 0
+    assert out.splitlines()[-1] == "reconcile: 3 order(s) checked: 3 ok"
+    assert "finding" not in out  # no table: nothing to show
+
+
+def test_an_order_deleted_from_bex_and_one_created_twice_exit_3(
+    shop: Path, imported: SqliteState, sandbox: Sandbox, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The answer to "did we lose an order?": a deleted order is missing, a copy a duplicate."""
+    assert sandbox.delete_bex_order("7001") == 1
+    (second,) = [o for o in sandbox.bex_orders() if o["Ordernr"] == "7002"]
+    sandbox.add_bex_order(second, duplicate=True)
+    assert [o["Ordernr"] for o in sandbox.bex_orders()] == ["7002", "7003", "7002"]
+
+    status, data = reconcile_json(shop, capsys)
+    assert status == 3
+    assert findings(data) == {"7001": "missing", "7002": "duplicate", "7003": "ok"}
+    by_id = {entry["order_id"]: entry for entry in data["orders"]}
+    assert (by_id["7001"]["state"], by_id["7001"]["in_bex"]) == ("created", 0)
+    assert by_id["7002"]["in_bex"] == 2
+    assert (data["discrepancies"], data["exit_code"], data["errors"]) == (2, 3, [])
+    assert data["counts"] == {"missing": 1, "duplicate": 1, "ok": 1}
+    assert data["since"] == "2026-09-30T22:00:00+00:00"  # midnight in Stockholm
+
+    status = main(["reconcile", "--config", str(shop), "--since", "2026-10-01"])
+    table = capsys.readouterr().out.splitlines()
+    assert status == 3
+    assert table[1].split() == ["order", "placed", "state", "in", "Bex", "finding", "detail"]
+    assert table[2].split()[:6] == ["7001", "2026-10-01", "12:00Z", "created", "0", "missing"]
+    assert table[3].split()[:6] == ["7002", "2026-10-02", "12:00Z", "created", "2", "duplicate"]
+    assert table[-1] == "reconcile: 3 order(s) checked: 1 duplicate, 1 missing, 1 ok"
+
+
+def test_unknown_changed_quarantined_new_and_never_imported(
+    shop: Path, sandbox: Sandbox, state: SqliteState, lookups: Lookups
+) -> None:
+    """Each other kind of finding, from the public API."""
+    bad = order_doc(7006, date_added=placed(6))  # a payment method the tables do not know
+    bad["payment"] = {**bad["payment"], "payment_method": "PAYPAL"}
+    sandbox.add_vendre_order(bad)
+    first = import_orders(sandbox.vendre_client(), sandbox.bex_client(), lookups, state)
+    assert first.summary() == "orders: 3 done, 1 quarantined"
+    # Changed in the shop after import.
+    sandbox.add_vendre_order(order_doc(7003, date_added=placed(3), customer_id=4242))
+    # In Bex, unknown to the state: created there by someone else.
+    sandbox.add_vendre_order(order_doc(7004, date_added=placed(4)))
+    sandbox.add_bex_order({**sandbox.bex_orders()[0], "Ordernr": "7004"})
+    # Before the cursor, in neither Bex nor the state: lost.
+    sandbox.add_vendre_order(order_doc(7005, date_added=placed(5)))
+    # Placed after the last run: the next run takes it.
+    future = int(datetime(2099, 1, 1, tzinfo=UTC).timestamp())
+    sandbox.add_vendre_order(order_doc(7007, date_added=future))
+
+    report = reconcile(
+        sandbox.vendre_client(), sandbox.bex_client(), state, since=date(2026, 10, 1)
+    )
+    assert {e.order_id: e.finding for e in report.entries} == {
+        "7001": "ok",
+        "7002": "ok",
+        "7003": "changed",
+        "7004": "unknown",
+        "7005": "missing",
+        "7006": "quarantined",
+        "7007": "new",
+    }
+    assert [e.order_id for e in report.discrepancies] == ["7003", "7004", "7005", "7006"]
+    assert report.exit_code == 3
+    (quarantined,) = [e for e in report.entries if e.finding == "quarantined"]
+    assert "PAYPAL" in quarantined.detail
+
+
+def test_until_ends_the_window(
+    shop: Path, imported: SqliteState, sandbox: Sandbox, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--until`` is the last day, included; orders after it are not checked."""
+    sandbox.delete_bex_order("7003")
+    status, data = reconcile_json(shop, capsys, "--until", "2026-10-02")
+    assert (status, findings(data)) == (0, {"7001": "ok", "7002": "ok"})
+    status, data = reconcile_json(shop, capsys, "--until", "2026-10-03T15:00+02:00")
+    assert (status, findings(data)) == (3, {"7001": "ok", "7002": "ok", "7003": "missing"})
+
+
+def test_a_failed_request_exits_1(
+    shop: Path, imported: SqliteState, sandbox: Sandbox, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Bex down for the look-ups: the orders are `failed` and the exit status 1, not 0 or 3."""
+    sandbox.delete_bex_order("7001")
+    sandbox.inject("bex", method="GET", path="Orders", status=500, times=1)
+    status, data = reconcile_json(shop, capsys)
+    assert status == 1
+    assert findings(data) == {"7001": "failed", "7002": "ok", "7003": "ok"}
+
+
+def test_a_failed_listing_exits_1(
+    shop: Path, sandbox: Sandbox, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The shop down: the check is incomplete, exit 1, the error in the JSON."""
+    sandbox.inject("vendre", method="GET", path="orders", status=500, times=5)
+    status, data = reconcile_json(shop, capsys)
+    assert status == 1
+    assert data["orders"] == []
+    assert "listing the Vendre orders: ServerError" in data["errors"][0]
+
+
+def test_nothing_imported_yet_is_not_a_discrepancy(
+    shop: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Before the first orders run (no state file, which is not created) every order is new."""
+    status, data = reconcile_json(shop, capsys)
+    assert (status, set(findings(data).values())) == (0, {"new"})
+    assert not (shop.parent / "state.sqlite3").exists()
+
+
+def test_usage_errors_exit_2(shop: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A bad date, --until before --since and a bad configuration are usage errors."""
+    base = ["reconcile", "--config", str(shop)]
+    assert "expected a date like 2024-05-01" in usage_error([*base, "--since", "1.10."], capsys)
+    message = usage_error([*base, "--since", "2026-10-02", "--until", "2026-10-01"], capsys)
+    assert "--until (2026-10-01) must be after --since (2026-10-02)" in message
+    shop.write_text(shop.read_text("utf-8") + 'sinse = "2026-10-01"\n', "utf-8")
+    assert "unknown setting 'sinse'" in usage_error([*base, "--since", "2026-10-01"], capsys)
+
+
+def test_reconcile_refuses_an_empty_window(sandbox: Sandbox, state: SqliteState) -> None:
+    with pytest.raises(ValueError, match="must be after since"):
+        reconcile(
+            sandbox.vendre_client(),
+            sandbox.bex_client(),
+            state,
+            since=datetime(2026, 10, 2, tzinfo=UTC),
+            until=datetime(2026, 10, 2, tzinfo=UTC),
+        )
+
+
+def test_report_to_dict_is_json(sandbox: Sandbox, state: SqliteState) -> None:
+    report = reconcile(sandbox.vendre_client(), sandbox.bex_client(), state, since=date(2026, 1, 1))
+    assert isinstance(report, ReconcileReport)
+    assert json.loads(json.dumps(report.to_dict()))["checked"] == 0
+    assert report.exit_code == 0
+
+
+# --- the flows' argument order -------------------------------------------------------------
+
+
+def test_the_old_argument_order_still_works_with_a_deprecation_warning(
+    sandbox: Sandbox, state: SqliteState, lookups: Lookups
+) -> None:
+    """``push_*(bex, vendre, ...)``, ``retry_quarantined(bex, lookups, state)`` and
+    ``GiftCardCheckout(bex, state, lookups)`` warn, then do what the new order does."""
+    sandbox.set_bex_stock("1001_SKO_42", 7)
+    bex_client, vendre_client = sandbox.bex_client(), sandbox.vendre_client()
+    with pytest.warns(DeprecationWarning, match=r"push_stock\(bex_client, vendre_client"):
+        stock = push_stock(bex_client, vendre_client, lookups, state)  # type: ignore[arg-type]
+    assert stock.summary() == "stock: 1 skipped"  # not in the shop; the queue confirmed
+    with pytest.warns(DeprecationWarning, match=r"push_statuses\(bex_client"):
+        push_statuses(bex_client, vendre_client, lookups, state)  # type: ignore[arg-type]
+    with pytest.warns(DeprecationWarning, match=r"retry_quarantined\(bex_client, lookups"):
+        retried = retry_quarantined(bex_client, lookups, state)
+    assert retried.outcomes == []
+    with pytest.warns(DeprecationWarning, match=r"GiftCardCheckout\(bex_client, state"):
+        checkout = GiftCardCheckout(bex_client, state, lookups)
+    assert (checkout.bex, checkout.state, checkout.lookups) == (bex_client, state, lookups)
+
+
+def test_the_new_argument_order_does_not_warn(
+    sandbox: Sandbox, state: SqliteState, lookups: Lookups
+) -> None:
+    sandbox.set_bex_stock("1001_SKO_42", 7)
+    vendre_client, bex_client = sandbox.vendre_client(), sandbox.bex_client()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert push_stock(vendre_client, bex_client, lookups, state).summary() == (
+            "stock: 1 skipped"
+        )
+        assert retry_quarantined(vendre_client, bex_client, lookups, state).outcomes == []
+        checkout = GiftCardCheckout(vendre_client, bex_client, lookups, state)
+    assert (checkout.bex, checkout.state, checkout.vendre) == (bex_client, state, vendre_client)
+
+
+def test_find_order_documents_lists_every_copy_across_pages(sandbox: Sandbox) -> None:
+    """Bex's orders with one Ordernr, however many pages they take; none for another."""
+    sandbox.add_bex_order({**BEX_ORDER, "Ordernr": "9001"})
+    sandbox.add_bex_order({**BEX_ORDER, "Ordernr": "9002"})
+    sandbox.add_bex_order({**BEX_ORDER, "Ordernr": "9001", "Kundnr": "77"}, duplicate=True)
+    client = sandbox.bex_client(page_size=1)
+    copies = client.find_order_documents("9001")
+    assert [(d["Ordernr"], d.get("Kundnr")) for d in copies] == [("9001", "5512"), ("9001", "77")]
+    assert client.find_order_documents("9003") == []
+    assert sandbox.delete_bex_order("9001") == 2
+    assert client.find_order_documents("9001") == []
+
+
+def test_the_command_line_exits_3_on_a_lost_order(
+    shop: Path, imported: SqliteState, sandbox: Sandbox
+) -> None:
+    """As cron runs it: `bexvendre reconcile` in its own process, exit status 3."""
+    sandbox.delete_bex_order("7002")
+    done = run(
+        "-m", "bexvendre_mapping.cli", "reconcile", "--config", str(shop), "--since", "2026-10-01"
+    )
+    assert (done.returncode, done.stderr) == (3, "")
+    assert "7002" in done.stdout
+    assert "missing" in done.stdout
+
+
+def test_a_bex_that_does_not_list_orders_by_number_is_asked_one_by_one(
+    shop: Path, imported: SqliteState, sandbox: Sandbox
+) -> None:
+    """404 to the listing: each order looked up on its own; missing ones still found, noted."""
+    sandbox.delete_bex_order("7001")
+    bex_client = sandbox.bex_client(endpoints=BexEndpoints(orders="NoSuchListing"))
+    report = reconcile(sandbox.vendre_client(), bex_client, imported, since=date(2026, 10, 1))
+    assert {e.order_id: (e.finding, e.in_bex) for e in report.entries} == {
+        "7001": ("missing", 0),
+        "7002": ("ok", 1),
+        "7003": ("ok", 1),
+    }
+    assert report.notes == [
+        "Bex does not list orders by number (404): each order was looked up on its own, so an "
+        "order created twice cannot be seen"
+    ]
+    listings = [c for c in sandbox.calls("bex") if c.path.startswith("NoSuchListing")]
+    assert len(listings) == 1  # asked once, then not again
+    assert report.exit_code == 3
