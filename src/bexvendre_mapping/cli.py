@@ -127,6 +127,48 @@ def _parser() -> argparse.ArgumentParser:
         "--port", type=_port, default=8080, metavar="PORT", help="port (8080; 0: any free one)"
     )
 
+    # bexvendre run (#19, daemon)
+    run = commands.add_parser(
+        "run",
+        help="run every flow on its schedule until SIGTERM (needs the http extra)",
+        description='Run each flow of bexvendre.toml\'s [schedule] (orders = "1m", stock = '
+        '"30s", ...; without the table: orders 1m, products 1h, stock 1m, statuses 5m) in a '
+        "thread of its own, each waiting for its own lock only. SIGTERM or Ctrl-C: the records "
+        "in hand are finished and the state committed, then exit 0. Each run's heartbeat is "
+        "written to the state for `bexvendre status`.",
+    )
+    run.add_argument("--config", required=True, metavar="FILE", help="bexvendre.toml")
+    run.add_argument(
+        "--once",
+        action="store_true",
+        help="run each flow once and exit: 0 done, 1 failed, 3 quarantined",
+    )
+    run.add_argument(
+        "--metrics-port",
+        type=_port,
+        metavar="PORT",
+        help="serve Prometheus metrics at /metrics on this port (needs the metrics extra)",
+    )
+    run.add_argument(
+        "--metrics-host", default="127.0.0.1", help="address of --metrics-port (127.0.0.1)"
+    )
+    run.add_argument(
+        "--output", choices=("text", "json"), default="text", help="text (default) or json lines"
+    )
+
+    # bexvendre status (#19, daemon)
+    stat = commands.add_parser(
+        "status",
+        help="each flow's last run, result and lag, from the state (needs the http extra)",
+        description="Print the heartbeat `bexvendre run` writes: each flow's last run, its "
+        "result and its lag. Exit 1 when a flow's last run failed, 3 when it quarantined "
+        "something, else 0.",
+    )
+    stat.add_argument("--config", required=True, metavar="FILE", help="bexvendre.toml")
+    stat.add_argument(
+        "--output", choices=("text", "json"), default="text", help="text (default) or json"
+    )
+
     commands.add_parser(
         "demo",
         help="run every flow against the sandbox, with faults (needs the testing extra)",
@@ -207,6 +249,8 @@ def _run(args: argparse.Namespace) -> int:
         return _validate(args, sys.stdout, sys.stderr)
     if args.command in ("sync", "quarantine", "serve", "demo"):
         return _sync_commands(args)
+    if args.command in ("run", "status"):
+        return _daemon_commands(args)
     if args.command == "mapping":
         from bexvendre_mapping.fieldmap import render_markdown  # noqa: PLC0415
 
@@ -271,6 +315,30 @@ def _sync_commands(args: argparse.Namespace) -> int:
     except MappingError as exc:  # bexvendre.toml, checked before anything runs
         raise _UsageError(f"bad configuration:\n{exc}") from None
     except _cli.UsageError as exc:  # bad --every
+        raise _UsageError(str(exc)) from None
+
+
+def _daemon_commands(args: argparse.Namespace) -> int:
+    """``bexvendre run`` and ``bexvendre status`` (#19, daemon)."""
+    try:
+        from bexvendre_mapping.sync import _daemon  # noqa: PLC0415
+    except ImportError as exc:
+        raise _UsageError(str(exc)) from None
+    try:
+        if args.command == "status":
+            return _daemon.status(args.config, output=args.output, out=sys.stdout)
+        return _daemon.run(
+            args.config,
+            once=args.once,
+            metrics_port=args.metrics_port,
+            metrics_host=args.metrics_host,
+            output=args.output,
+            out=sys.stdout,
+            err=sys.stderr,
+        )
+    except MappingError as exc:  # bexvendre.toml, checked before anything runs
+        raise _UsageError(f"bad configuration:\n{exc}") from None
+    except ImportError as exc:  # --metrics-port without the metrics extra
         raise _UsageError(str(exc)) from None
 
 

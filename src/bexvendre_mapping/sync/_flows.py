@@ -32,6 +32,7 @@ from bexvendre_mapping.http import (
 )
 from bexvendre_mapping.sync._report import Action, AuditLog, Outcome, Report, Result
 from bexvendre_mapping.sync._state import Hint, OrderRecord, StateStore
+from bexvendre_mapping.sync._stop import STOP
 
 __all__ = [
     "DEFAULT_INDEX_MAX_AGE",
@@ -92,7 +93,18 @@ class _Run:
         self.listing_failed = False
         # Set when a client spent its wait budget: the flow handles no further record, keeps
         # its cursor (or queue entries) and leaves the rest to the next run.
-        self.stopped = False
+        self._stopped = False
+        # Set when `bexvendre run` is asked to stop (SIGTERM): the same, once it is set.
+        self._stop = STOP.get()
+
+    @property
+    def stopped(self) -> bool:
+        """Whether the flow handles no further record (budget spent, or asked to stop)."""
+        return self._stopped or (self._stop is not None and self._stop.is_set())
+
+    @stopped.setter
+    def stopped(self, value: bool) -> None:
+        self._stopped = value
 
     def failed(self, entity: object, action: Action, reason: str, exc: HttpError) -> None:
         """Record a request that failed; a spent wait budget stops the flow."""
