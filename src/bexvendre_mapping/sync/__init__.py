@@ -33,6 +33,7 @@ from bexvendre_mapping.sync._state import (
     Hint,
     LockedError,
     OrderRecord,
+    RunRecord,
     SqliteState,
     StateStore,
 )
@@ -48,6 +49,7 @@ __all__ = [
     "OrderRecord",
     "Outcome",
     "Report",
+    "RunRecord",
     "SqliteState",
     "StateStore",
     "WebhookApp",
