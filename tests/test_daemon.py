@@ -395,3 +395,45 @@ def test_heartbeat_keeps_the_last_success(tmp_path: Path) -> None:
         )
         (record,) = state.runs().values()
     assert (record.run_id, record.result, record.last_success) == ("b", "failed", now)
+
+
+def test_sync_every_waits_for_a_held_lock_at_the_next_tick(
+    sandbox: Sandbox, tmp_path: Path, killed: list[subprocess.Popen[bytes]]
+) -> None:
+    """`sync stock --every 1s` whose lock another run holds says so and tries again at the
+    next tick, instead of exiting; SIGTERM then ends it with 0, no traceback."""
+    add_vendre_products(sandbox, "GIFTBOX")
+    sandbox.set_bex_stock("GIFTBOX", 4)
+    config, env = configure(sandbox, tmp_path, None)
+    Path(config).write_text(
+        Path(config).read_text("utf-8").replace('lock_timeout = "10s"', 'lock_timeout = "1s"'),
+        "utf-8",
+    )
+    holder = SqliteState(tmp_path / "state.sqlite3")
+    held = holder.lock("stock")
+    held.__enter__()
+    try:
+        process = subprocess.Popen(  # noqa: S603 - this interpreter, our own command
+            [
+                *(sys.executable, "-m", "bexvendre_mapping.cli", "sync", "stock"),
+                *("--config", config, "--every", "1s"),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=ROOT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **env},
+        )
+        killed.append(process)
+        assert _read_line(process, timeout=20).startswith("bexvendre: another stock run holds")
+        assert _read_line(process, timeout=20) == "bexvendre: tried again in 1s"
+        assert process.poll() is None
+        assert vendre_quantities(sandbox) == {"GIFTBOX": 0}
+    finally:
+        held.__exit__(None, None, None)
+        holder.close()
+    wait_for(lambda: vendre_quantities(sandbox) == {"GIFTBOX": 4})
+    took, out, err = stop(process, signal.SIGTERM)
+    assert process.returncode == 0, err
+    assert took < 5
+    assert "Traceback" not in err
+    assert out.startswith("stock: 1 done")

@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import signal
 import threading
 import time
 import tomllib
@@ -29,7 +28,7 @@ from bexvendre_mapping.sync._cli import FLOWS, print_reports, run_flows
 from bexvendre_mapping.sync._config import SyncConfig, make_clients, parse_duration
 from bexvendre_mapping.sync._report import AuditLog, Outcome, Report
 from bexvendre_mapping.sync._state import LockedError, RunRecord, SqliteState
-from bexvendre_mapping.sync._stop import STOP
+from bexvendre_mapping.sync._stop import STOP, stop_on_signals
 
 if TYPE_CHECKING:  # without importing prometheus-client
     from bexvendre_mapping.sync._metrics import Metrics
@@ -309,7 +308,7 @@ def run(
             out.flush()
 
     runner = _Runner(config, stop=stop, metrics=metrics, on_run=on_run)
-    with _stop_on_signals(stop), contextlib.ExitStack() as stack:
+    with stop_on_signals(stop), contextlib.ExitStack() as stack:
         if metrics is not None:
             try:
                 port = metrics.serve(metrics_port or 0, metrics_host)
@@ -406,25 +405,6 @@ def _log_to(err: IO[str]) -> None:
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root.addHandler(handler)
     root.setLevel(logging.INFO)
-
-
-@contextlib.contextmanager
-def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
-    """SIGTERM and SIGINT set ``stop`` (no KeyboardInterrupt, no traceback)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield  # signals reach the main thread only
-        return
-
-    def handler(signum: int, _frame: object) -> None:
-        logger.info("%s: stopping after the records in hand", signal.Signals(signum).name)
-        stop.set()
-
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
-    try:
-        yield
-    finally:
-        for sig, before in previous.items():
-            signal.signal(sig, before)
 
 
 def _run_dict(report: Report, record: RunRecord) -> dict[str, Any]:
