@@ -239,6 +239,7 @@ def test_status_reports_a_failed_run_and_the_lag_grows(
         ('stock = "0s"\n', "$.schedule.stock: at least 1s, got '0s'"),
         ('stock = "soon"\n', "$.schedule.stock: expected a duration like '30s'"),
         ("stock = 30\n", "$.schedule.stock: expected a duration like '30s', got 30"),
+        ("", "$.schedule: names no flow"),
     ],
 )
 def test_a_wrong_schedule_is_a_usage_error(  # noqa: PLR0917
@@ -437,3 +438,18 @@ def test_sync_every_waits_for_a_held_lock_at_the_next_tick(
     assert took < 5
     assert "Traceback" not in err
     assert out.startswith("stock: 1 done")
+
+
+def test_an_audit_log_that_cannot_be_opened_is_a_usage_error(
+    sandbox: Sandbox,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    secrets_set: Callable[[dict[str, str]], None],
+) -> None:
+    """The state and the audit log are opened before any thread starts: a bad one is exit 2."""
+    config, env = configure(sandbox, tmp_path)
+    secrets_set(env)
+    (tmp_path / "audit.jsonl").mkdir()
+    message = usage_error(["run", "--config", config], capsys)
+    assert "$.audit: cannot open" in message
+    assert sandbox.calls() == []

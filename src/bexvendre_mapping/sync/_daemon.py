@@ -24,7 +24,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from bexvendre_mapping._errors import LookupsError, Problem
 from bexvendre_mapping._text import closest, show
-from bexvendre_mapping.sync._cli import FLOWS, print_reports, run_flows
+from bexvendre_mapping.sync._cli import FLOWS, _audit, print_reports, run_flows
 from bexvendre_mapping.sync._config import SyncConfig, make_clients, parse_duration
 from bexvendre_mapping.sync._report import AuditLog, Outcome, Report
 from bexvendre_mapping.sync._state import LockedError, RunRecord, SqliteState
@@ -111,6 +111,8 @@ def _read_schedule(path: Path) -> dict[str, float]:
     schedule: dict[str, float] = {}
     if not isinstance(raw, Mapping):
         raise LookupsError([Problem("$.schedule", f"expected a table, got {show(raw)}")])
+    if not raw:
+        raise LookupsError([Problem("$.schedule", "names no flow; leave it out to run them all")])
     for flow, text in raw.items():
         where = f"$.schedule.{flow}"
         if flow not in FLOWS:
@@ -385,15 +387,19 @@ def _duration(seconds: float) -> str:
 
 
 def _check_state(config: SyncConfig) -> None:
-    """Open the state once in the main thread, so that a bad file is a usage error.
+    """Open the state and the audit log once in the main thread: a bad file is a usage error.
 
     Raises:
-        LookupsError: the file cannot be opened (``$.state``).
+        LookupsError: a file cannot be opened (``$.state``, ``$.audit``).
     """
     try:
         SqliteState(config.state_path).close()
     except (OSError, RuntimeError) as exc:
         raise LookupsError([Problem("$.state", str(exc))]) from None
+    if config.audit_path is not None:
+        audit = _audit(config.audit_path, dry_run=False)
+        if audit is not None:
+            audit.close()
 
 
 def _log_to(err: IO[str]) -> None:
