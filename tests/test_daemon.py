@@ -197,6 +197,14 @@ def test_run_once_then_status(
     assert status == 3
     assert re.search(r"^orders +\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ +quarantined +\d+s", out, re.M)
     assert out.endswith("1 quarantined order(s)\n")
+    assert run_main(capsys, "status", "--config", config, "--stale-after", "1h")[0] == 3
+    time.sleep(1.1)
+    status, out, _ = run_main(capsys, "status", "--config", config, "--stale-after", "1s")
+    assert status == 1  # the daemon has not run for longer than that: a supervisor acts
+    assert out.endswith("stale: orders, stock (no run ended in the last 1s)\n")
+    assert "--stale-after: expected a duration" in usage_error(
+        ["status", "--config", config, "--stale-after", "soon"], capsys
+    )
 
 
 def test_status_reports_a_failed_run_and_the_lag_grows(

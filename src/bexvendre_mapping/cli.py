@@ -168,6 +168,11 @@ def _parser() -> argparse.ArgumentParser:
     stat.add_argument(
         "--output", choices=("text", "json"), default="text", help="text (default) or json"
     )
+    stat.add_argument(
+        "--stale-after",
+        metavar="DURATION",
+        help="exit 1 when a scheduled flow ended no run within DURATION (10m, 1h ...)",
+    )
 
     commands.add_parser(
         "demo",
@@ -326,7 +331,9 @@ def _daemon_commands(args: argparse.Namespace) -> int:
         raise _UsageError(str(exc)) from None
     try:
         if args.command == "status":
-            return _daemon.status(args.config, output=args.output, out=sys.stdout)
+            return _daemon.status(
+                args.config, output=args.output, out=sys.stdout, stale_after=args.stale_after
+            )
         return _daemon.run(
             args.config,
             once=args.once,
@@ -340,6 +347,8 @@ def _daemon_commands(args: argparse.Namespace) -> int:
         raise _UsageError(f"bad configuration:\n{exc}") from None
     except ImportError as exc:  # --metrics-port without the metrics extra
         raise _UsageError(str(exc)) from None
+    except ValueError as exc:  # a bad --stale-after
+        raise _UsageError(f"--stale-after: {exc}") from None
 
 
 def _read(name: str) -> bytes:

@@ -450,15 +450,19 @@ def _record_dict(record: RunRecord) -> dict[str, Any]:
 # --- bexvendre status --------------------------------------------------------------------------
 
 
-def status(config_path: str, *, output: str, out: IO[str]) -> int:
+def status(config_path: str, *, output: str, out: IO[str], stale_after: str | None = None) -> int:
     """``bexvendre status``: each flow's last run, result and lag, from the state.
 
     The status is the shared rule over the last runs: 1 when a flow's last run failed (or
-    found its lock held), else 3 when one quarantined something, else 0.
+    found its lock held), else 3 when one quarantined something, else 0. With
+    ``stale_after`` (a duration such as ``"10m"``), a scheduled flow that has not ended a run
+    within it (the daemon is down or stuck) is stale, and makes the status 1 as well.
 
     Raises:
         LookupsError: the configuration or the state file is wrong.
+        ValueError: ``stale_after`` is not a duration.
     """
+    limit = None if stale_after is None else parse_duration(stale_after).total_seconds()
     config = SyncConfig.from_toml(config_path)
     schedule = schedule_of(config, config_path)
     try:
@@ -475,14 +479,26 @@ def status(config_path: str, *, output: str, out: IO[str]) -> int:
             record = runs.get(flow)
             rows[flow] = None if record is None else _record_dict(_with_lag(state, record, now))
         quarantined = len(state.orders("quarantined"))
+    stale = [
+        flow
+        for flow, row in rows.items()
+        if limit is not None
+        and flow in schedule
+        and (row is None or (now - datetime.fromisoformat(row["finished"])).total_seconds() > limit)
+    ]
     results = [row["result"] for row in rows.values() if row is not None]
     code = 0
-    if any(r in ("failed", "locked") for r in results):
+    if stale or any(r in ("failed", "locked") for r in results):
         code = 1
     elif "quarantined" in results:
         code = 3
     if output == "json":
-        data = {"now": now.isoformat(), "flows": rows, "quarantined_orders": quarantined}
+        data = {
+            "now": now.isoformat(),
+            "flows": rows,
+            "quarantined_orders": quarantined,
+            "stale": stale,
+        }
         out.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
         return code
     out.write(f"{'flow':<10} {'last run':<21} {'result':<12} {'lag':>8}  summary\n")
@@ -494,4 +510,7 @@ def status(config_path: str, *, output: str, out: IO[str]) -> int:
         lag = "-" if row["lag"] is None else _duration(round(row["lag"]))
         out.write(f"{flow:<10} {finished:<21} {row['result']:<12} {lag:>8}  {row['summary']}\n")
     out.write(f"{quarantined} quarantined order(s)\n")
+    if stale:
+        shown = _duration(limit or 0)
+        out.write(f"stale: {', '.join(stale)} (no run ended in the last {shown})\n")
     return code
