@@ -229,6 +229,8 @@ def test_status_reports_a_failed_run_and_the_lag_grows(
         after = state.runs()["statuses"]
     assert after.result == "failed"
     assert after.last_success == before.finished  # kept from the run that went through
+    assert after.lag is not None
+    assert after.lag >= (after.finished - before.finished).total_seconds() - 0.001
     status, out, _ = run_main(capsys, "status", "--config", config, "--output", "json")
     assert status == 1
     row = json.loads(out)["flows"]["statuses"]

@@ -22,8 +22,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+import attrs
+
 from bexvendre_mapping._errors import LookupsError, Problem
 from bexvendre_mapping._text import closest, show
+from bexvendre_mapping.http import BexClient, VendreClient
 from bexvendre_mapping.sync._cli import FLOWS, _audit, print_reports, run_flows
 from bexvendre_mapping.sync._config import SyncConfig, make_clients, parse_duration
 from bexvendre_mapping.sync._report import AuditLog, Outcome, Report
@@ -158,7 +161,9 @@ class _Runner:
         self.broken = False  # a flow's thread could not run at all
 
     @contextlib.contextmanager
-    def resources(self) -> Iterator[tuple[Any, Any, SqliteState, AuditLog | None]]:
+    def resources(
+        self,
+    ) -> Iterator[tuple[VendreClient, BexClient, SqliteState, AuditLog | None]]:
         """The clients, a state connection and the audit log of one thread."""
         vendre_client, bex_client = make_clients(self.config)
         with (
@@ -180,8 +185,8 @@ class _Runner:
     def tick(
         self,
         flow: str,
-        vendre_client: Any,
-        bex_client: Any,
+        vendre_client: VendreClient,
+        bex_client: BexClient,
         state: SqliteState,
         audit: AuditLog | None,
     ) -> tuple[Report | None, RunRecord]:
@@ -244,19 +249,22 @@ class _Runner:
         return report, record
 
     def heartbeat(self, state: SqliteState, record: RunRecord) -> RunRecord:
-        """Record the run (its lag computed) in the state; the record as stored."""
+        """Record the run, with its last success and lag, in the state; the record stored."""
         try:
-            stored = state.record_run(record)
+            if record.result in ("ok", "quarantined"):
+                record = attrs.evolve(record, last_success=record.finished)
+            else:
+                before = state.runs().get(record.flow)
+                success = None if before is None else before.last_success
+                record = attrs.evolve(record, last_success=success)
+            return state.record_run(_with_lag(state, record, record.finished))
         except Exception as exc:  # a heartbeat lost is logged, not fatal
             logger.exception("%s: the heartbeat was not written: %s", record.flow, exc)
             return record
-        return _with_lag(state, stored, stored.finished)
 
 
 def _with_lag(state: SqliteState, record: RunRecord, now: datetime) -> RunRecord:
     """The record with its lag as of ``now``: orders from the cursor, others from success."""
-    import attrs  # noqa: PLC0415
-
     lag: float | None = None
     if record.flow == "orders":
         cursor = state.get_cursor("orders")
