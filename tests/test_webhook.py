@@ -249,7 +249,7 @@ def test_the_hint_is_committed_before_the_answer(
     )
     server, thread = serve_in_thread(app)
     try:
-        with store.lock():
+        with store.lock("orders"):
             hook = Hook(app, server.server_port)
             status, _ = hook.post({"id": 6001, "anything": ["else", {"is": "tolerated"}]})
             assert status == 202
@@ -566,7 +566,7 @@ def test_import_hinted_orders_holds_the_lock(
     state.add_hint(6001, "new_order")
     with (
         SqliteState(state.path, lock_timeout=0.2) as other,
-        other.lock(),
+        other.lock("orders"),
         pytest.raises(LockedError),
     ):
         import_hinted_orders(sandbox.vendre_client(), sandbox.bex_client(), lookups, state)
@@ -775,8 +775,8 @@ class PerCallStore:
         self.path = path
 
     @contextlib.contextmanager
-    def lock(self) -> Iterator[None]:
-        with SqliteState(self.path, lock_timeout=10) as state, state.lock():
+    def lock(self, flow: str = "sync") -> Iterator[None]:
+        with SqliteState(self.path, lock_timeout=10) as state, state.lock(flow):
             yield
 
     def __getattr__(self, name: str) -> Any:

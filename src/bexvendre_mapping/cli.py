@@ -128,12 +128,77 @@ def _parser() -> argparse.ArgumentParser:
         "--port", type=_port, default=8080, metavar="PORT", help="port (8080; 0: any free one)"
     )
 
+    _operations_parsers(commands)
+
     commands.add_parser(
         "demo",
-        help="run every flow against the sandbox, with faults (needs the testing extra)",
+        help="run every flow against the sandbox, with faults (needs the http and cli extras)",
         description="Start both APIs on loopback, seed the examples, run every flow once with "
         "faults injected (a 503, a lost response, an order with an unknown payment code) and "
         "show what moved and what was quarantined. No account needed.",
+    )
+
+    look = commands.add_parser("lookups", help="work with code tables")
+    look_commands = look.add_subparsers(dest="lookups_command", required=True, metavar="COMMAND")
+    check = look_commands.add_parser(
+        "check",
+        help="list codes in documents that the tables do not map",
+        description="List every payment, shipping, country, status, category and fee code in "
+        "the documents that has no mapping. Each document's kind and side are recognised "
+        "from its keys.",
+    )
+    check.add_argument("--lookups", required=True, metavar="FILE", help="code tables (TOML)")
+    check.add_argument("documents", nargs="+", metavar="DOCUMENT", help="JSON files")
+    return parser
+
+
+def _operations_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``bexvendre run``, ``status`` and ``reconcile``: running it in production."""
+    # bexvendre run (#19, daemon)
+    run = commands.add_parser(
+        "run",
+        help="run every flow on its schedule until SIGTERM (needs the http extra)",
+        description='Run each flow of bexvendre.toml\'s [schedule] (orders = "1m", stock = '
+        '"30s", ...; without the table: orders 1m, products 1h, stock 1m, statuses 5m) in a '
+        "thread of its own, each waiting for its own lock only. SIGTERM or Ctrl-C: the records "
+        "in hand are finished and the state committed, then exit 0. Each run's heartbeat is "
+        "written to the state for `bexvendre status`.",
+    )
+    run.add_argument("--config", required=True, metavar="FILE", help="bexvendre.toml")
+    run.add_argument(
+        "--once",
+        action="store_true",
+        help="run each flow once and exit: 0 done, 1 failed, 3 quarantined",
+    )
+    run.add_argument(
+        "--metrics-port",
+        type=_port,
+        metavar="PORT",
+        help="serve Prometheus metrics at /metrics on this port (needs the metrics extra)",
+    )
+    run.add_argument(
+        "--metrics-host", default="127.0.0.1", help="address of --metrics-port (127.0.0.1)"
+    )
+    run.add_argument(
+        "--output", choices=("text", "json"), default="text", help="text (default) or json lines"
+    )
+
+    # bexvendre status (#19, daemon)
+    stat = commands.add_parser(
+        "status",
+        help="each flow's last run, result and lag, from the state (needs the http extra)",
+        description="Print the heartbeat `bexvendre run` writes: each flow's last run, its "
+        "result and its lag. Exit 1 when a flow's last run failed, 3 when it quarantined "
+        "something, else 0.",
+    )
+    stat.add_argument("--config", required=True, metavar="FILE", help="bexvendre.toml")
+    stat.add_argument(
+        "--output", choices=("text", "json"), default="text", help="text (default) or json"
+    )
+    stat.add_argument(
+        "--stale-after",
+        metavar="DURATION",
+        help="exit 1 when a scheduled flow ended no run within DURATION (10m, 1h ...)",
     )
 
     rec = commands.add_parser(
@@ -162,19 +227,6 @@ def _parser() -> argparse.ArgumentParser:
     rec.add_argument(
         "--output", choices=("text", "json"), default="text", help="text (default) or json"
     )
-
-    look = commands.add_parser("lookups", help="work with code tables")
-    look_commands = look.add_subparsers(dest="lookups_command", required=True, metavar="COMMAND")
-    check = look_commands.add_parser(
-        "check",
-        help="list codes in documents that the tables do not map",
-        description="List every payment, shipping, country, status, category and fee code in "
-        "the documents that has no mapping. Each document's kind and side are recognised "
-        "from its keys.",
-    )
-    check.add_argument("--lookups", required=True, metavar="FILE", help="code tables (TOML)")
-    check.add_argument("documents", nargs="+", metavar="DOCUMENT", help="JSON files")
-    return parser
 
 
 def _indent(text: str) -> int:
@@ -246,8 +298,8 @@ def _run(args: argparse.Namespace) -> int:
         return _validate(args, sys.stdout, sys.stderr)
     if args.command in ("sync", "quarantine", "serve", "demo"):
         return _sync_commands(args)
-    if args.command == "reconcile":
-        return _reconcile(args)
+    if args.command in ("run", "status", "reconcile"):
+        return _reconcile(args) if args.command == "reconcile" else _daemon_commands(args)
     if args.command == "mapping":
         from bexvendre_mapping.fieldmap import render_markdown  # noqa: PLC0415
 
@@ -328,6 +380,34 @@ def _reconcile(args: argparse.Namespace) -> int:
         raise _UsageError(f"bad configuration:\n{exc}") from None
     except _cli.UsageError as exc:  # --until before --since
         raise _UsageError(str(exc)) from None
+
+
+def _daemon_commands(args: argparse.Namespace) -> int:
+    """``bexvendre run`` and ``bexvendre status`` (#19, daemon)."""
+    try:
+        from bexvendre_mapping.sync import _daemon  # noqa: PLC0415
+    except ImportError as exc:
+        raise _UsageError(str(exc)) from None
+    try:
+        if args.command == "status":
+            return _daemon.status(
+                args.config, output=args.output, out=sys.stdout, stale_after=args.stale_after
+            )
+        return _daemon.run(
+            args.config,
+            once=args.once,
+            metrics_port=args.metrics_port,
+            metrics_host=args.metrics_host,
+            output=args.output,
+            out=sys.stdout,
+            err=sys.stderr,
+        )
+    except MappingError as exc:  # bexvendre.toml, checked before anything runs
+        raise _UsageError(f"bad configuration:\n{exc}") from None
+    except ImportError as exc:  # --metrics-port without the metrics extra
+        raise _UsageError(str(exc)) from None
+    except ValueError as exc:  # a bad --stale-after
+        raise _UsageError(f"--stale-after: {exc}") from None
 
 
 def _read(name: str) -> bytes:

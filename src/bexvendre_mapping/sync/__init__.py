@@ -41,6 +41,7 @@ from bexvendre_mapping.sync._state import (
     LockedError,
     OrderRecord,
     OrderState,
+    RunRecord,
     SqliteState,
     StateStore,
 )
@@ -60,6 +61,7 @@ __all__ = [
     "ReconcileEntry",
     "ReconcileReport",
     "Report",
+    "RunRecord",
     "SqliteState",
     "StateStore",
     "WebhookApp",

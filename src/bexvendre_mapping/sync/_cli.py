@@ -10,7 +10,6 @@ import socket
 import socketserver
 import tempfile
 import threading
-import time
 import wsgiref.simple_server
 from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
@@ -32,6 +31,7 @@ from bexvendre_mapping.sync._flows import (
 )
 from bexvendre_mapping.sync._report import AuditLog, Outcome, Report
 from bexvendre_mapping.sync._state import LockedError, SqliteState
+from bexvendre_mapping.sync._stop import STOP, stop_on_signals
 from bexvendre_mapping.sync._webhook import WebhookApp, webhook_app
 
 __all__ = [
@@ -213,10 +213,15 @@ def sync(
     out: IO[str],
     err: IO[str],
 ) -> int:
-    """``bexvendre sync``: 0 when every record was handled, 1 when some failed."""
+    """``bexvendre sync``: 0 when every record was handled, 1 when some failed.
+
+    With ``every``, a run whose lock another run holds is left to the next tick, and SIGTERM
+    or SIGINT ends the loop after the records in hand: exit 0 (#19, daemon).
+    """
     config = SyncConfig.from_toml(config_path)
     interval = None if every is None else _interval(every)
     vendre_client, bex_client = make_clients(config)
+    stop = threading.Event()
     with (
         vendre_client,
         bex_client,
@@ -228,6 +233,9 @@ def sync(
             audit = _audit(config.audit_path, dry_run=dry_run)
             if audit is not None:
                 stack.enter_context(audit)
+        if interval is not None:
+            stack.enter_context(stop_on_signals(stop))
+            stack.callback(STOP.reset, STOP.set(stop))  # flows stop between records on it
         while True:
             try:
                 with _status(f"syncing {', '.join(flows)}", err):
@@ -243,12 +251,17 @@ def sync(
                     )
             except LockedError as exc:
                 err.write(f"bexvendre: {exc}\n")
-                return 1
-            print_reports(reports, out)
-            status = 0 if all(r.ok for r in reports) else 1
-            if interval is None:
-                return status
-            time.sleep(interval)
+                if interval is None:
+                    return 1
+                err.write(f"bexvendre: tried again in {every}\n")
+                err.flush()
+            else:
+                print_reports(reports, out)
+                status = 0 if all(r.ok for r in reports) else 1
+                if interval is None:
+                    return status
+            if stop.wait(interval):
+                return 0
 
 
 def quarantine(

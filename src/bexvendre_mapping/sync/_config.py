@@ -60,7 +60,10 @@ MAX_OVERLAP = timedelta(days=365)
 #: The longest ``lock_timeout``: SQLite counts its busy timeout in milliseconds in 32 bits.
 MAX_LOCK_TIMEOUT = timedelta(days=24)
 
-_TOP_LEVEL = ("lookups", "state", "audit", "overlap", "lock_timeout", "vendre", "bex", "webhook")
+_TOP_LEVEL = (
+    *("lookups", "state", "audit", "overlap", "lock_timeout", "vendre", "bex", "webhook"),
+    "schedule",  # (#19, daemon) read by sync/_daemon.py until SyncConfig.schedule parses it
+)
 _SECTIONS = {
     "vendre": ("url", "api_key", "auth"),
     "bex": ("url", "api_key", "secret", "location"),

@@ -33,6 +33,7 @@ from bexvendre_mapping.http import (
 )
 from bexvendre_mapping.sync._report import Action, AuditLog, Outcome, Report, Result
 from bexvendre_mapping.sync._state import Hint, OrderRecord, StateStore
+from bexvendre_mapping.sync._stop import STOP
 
 __all__ = [
     "DEFAULT_INDEX_MAX_AGE",
@@ -93,7 +94,18 @@ class _Run:
         self.listing_failed = False
         # Set when a client spent its wait budget: the flow handles no further record, keeps
         # its cursor (or queue entries) and leaves the rest to the next run.
-        self.stopped = False
+        self._stopped = False
+        # Set when `bexvendre run` is asked to stop (SIGTERM): the same, once it is set.
+        self._stop = STOP.get()
+
+    @property
+    def stopped(self) -> bool:
+        """Whether the flow handles no further record (budget spent, or asked to stop)."""
+        return self._stopped or (self._stop is not None and self._stop.is_set())
+
+    @stopped.setter
+    def stopped(self, value: bool) -> None:
+        self._stopped = value
 
     def failed(self, entity: object, action: Action, reason: str, exc: HttpError) -> None:
         """Record a request that failed; a spent wait budget stops the flow."""
@@ -140,9 +152,10 @@ class _Run:
             self.audit.write(outcome)
 
 
-def _locked(state: StateStore, dry_run: bool) -> contextlib.AbstractContextManager[None]:
-    # A dry run only reads: it needs no lock and takes none.
-    return contextlib.nullcontext() if dry_run else state.lock()
+def _locked(state: StateStore, dry_run: bool, flow: str) -> contextlib.AbstractContextManager[None]:
+    # A dry run only reads: it needs no lock and takes none. A run waits for its own flow's
+    # lock only ("orders" for every way orders come in: polling, hints, retries, webhooks).
+    return contextlib.nullcontext() if dry_run else state.lock(flow)
 
 
 def _fresh_budget(*clients: VendreClient | BexClient) -> None:
@@ -214,7 +227,7 @@ def import_orders(
     start = (now or datetime.now(UTC)).astimezone(UTC)
     run = _Run("orders", dry_run, audit)
     _fresh_budget(vendre_client, bex_client)
-    with _locked(state, dry_run):
+    with _locked(state, dry_run, "orders"):
         zone = lookups.settings.time_zone
         # First the queue of intents: orders whose create was begun but never confirmed (a
         # crash, a failure, an interrupted `quarantine retry`), whatever their date.
@@ -266,7 +279,7 @@ def import_hinted_orders(
     start = (now or datetime.now(UTC)).astimezone(UTC)
     run = _Run("orders", dry_run, audit)
     _fresh_budget(vendre_client, bex_client)
-    with _locked(state, dry_run):
+    with _locked(state, dry_run, "orders"):
         _import_hints(vendre_client, start, bex_client, lookups, state, run, set())
     return run.report
 
@@ -596,7 +609,7 @@ def retry_quarantined(
     )
     run = _Run("orders", dry_run, audit)
     _fresh_budget(bex_client)
-    with _locked(state, dry_run):
+    with _locked(state, dry_run, "orders"):
         for record in state.orders("quarantined"):
             if order_ids is not None and record.order_id not in order_ids:
                 continue
@@ -684,7 +697,7 @@ def push_products(
     start = (now or datetime.now(UTC)).astimezone(UTC)
     run = _Run("products", dry_run, audit)
     _fresh_budget(vendre_client, bex_client)
-    with _locked(state, dry_run):
+    with _locked(state, dry_run, "products"):
         cursor = state.get_cursor("products")
         changed_since = cursor - overlap if cursor is not None else None
         index = _Index(state, dry_run)
@@ -875,7 +888,7 @@ def push_stock(
     start = (now or datetime.now(UTC)).astimezone(UTC)
     run = _Run("stock", dry_run, audit)
     _fresh_budget(vendre_client, bex_client)
-    with _locked(state, dry_run):
+    with _locked(state, dry_run, "stock"):
         handled: set[int | str] = set()
         index = _Index(state, dry_run)
         usable = index.refresh(vendre_client, run, start, index_max_age)
@@ -1013,7 +1026,7 @@ def push_statuses(
     start = (now or datetime.now(UTC)).astimezone(UTC)
     run = _Run("statuses", dry_run, audit)
     _fresh_budget(vendre_client, bex_client)
-    with _locked(state, dry_run):
+    with _locked(state, dry_run, "statuses"):
         cursor = state.get_cursor("statuses")
         failed = False
         documents = bex_client.iter_order_status_documents(

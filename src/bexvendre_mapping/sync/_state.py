@@ -3,9 +3,10 @@
 What the flows remember between runs: the order cursor, every Vendre order seen (intent,
 created, quarantined), the hash of what was last pushed to Vendre per product and variant,
 Vendre's product ids by article number (the index the pushes save by), gift-card
-checkouts, and the orders webhooks named that are not handled yet. The standard library's
-``sqlite3`` in WAL mode; the schema carries a version; a run holds an exclusive lock so that
-two processes never interleave (the second waits, then refuses).
+checkouts, the orders webhooks named that are not handled yet, and the last run of each flow
+(the daemon's heartbeat). The standard library's ``sqlite3`` in WAL mode; the schema carries
+a version; a run of a flow holds that flow's exclusive lock so that two runs of one flow never
+interleave (the second waits, then refuses), while different flows run side by side.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ __all__ = [
     "LockedError",
     "OrderRecord",
     "OrderState",
+    "RunRecord",
     "SCHEMA_VERSION",
     "SqliteState",
     "StateStore",
@@ -39,7 +41,7 @@ CheckoutState = Literal["reserving", "reserved", "released", "redeemed"]
 
 
 class LockedError(RuntimeError):
-    """Another process holds the state's lock (a sync run is already going on)."""
+    """Another run holds the flow's lock (a run of that flow is already going on)."""
 
 
 @attrs.frozen(kw_only=True)
@@ -82,6 +84,36 @@ class Hint:
 
 
 @attrs.frozen(kw_only=True)
+class RunRecord:
+    """The last run of one flow, as ``bexvendre run`` records it (its heartbeat).
+
+    Attributes:
+        flow: ``orders``, ``products``, ``stock`` or ``statuses``.
+        run_id: the run's id (hex).
+        started: when the run started (UTC).
+        finished: when it ended (UTC).
+        result: ``ok`` (every record handled), ``quarantined`` (some need a person),
+            ``failed`` (some are tried again next run) or ``locked`` (another run of the
+            flow held its lock: nothing was done).
+        summary: the run's one-line summary.
+        counts: records per result (``done``, ``skipped``, ...).
+        lag: how far behind the flow was at the end, in seconds (orders: the run's end minus
+            the cursor); ``None`` when unknown.
+        last_success: when a run of the flow last ended without a failure (UTC), if ever.
+    """
+
+    flow: str
+    run_id: str
+    started: datetime
+    finished: datetime
+    result: str
+    summary: str = ""
+    counts: Mapping[str, int] = attrs.Factory(dict)
+    lag: float | None = None
+    last_success: datetime | None = None
+
+
+@attrs.frozen(kw_only=True)
 class Checkout:
     """A gift card used at a checkout, keyed by the checkout's reference."""
 
@@ -95,8 +127,12 @@ class Checkout:
 class StateStore(Protocol):
     """What the sync flows need from a state store (plug in your own)."""
 
-    def lock(self) -> contextlib.AbstractContextManager[None]:
-        """Hold the store for one run; another holder waits, then gets LockedError."""
+    def lock(self, flow: str = "sync") -> contextlib.AbstractContextManager[None]:
+        """Hold the flow's lock for one run; another holder waits, then gets LockedError.
+
+        The flows pass their name (``orders``, ``products``, ``stock``, ``statuses``): a
+        run waits for another run of its own flow only.
+        """
 
     def get_cursor(self, flow: str) -> datetime | None:
         """The flow's cursor (an aware datetime), or ``None`` before the first run."""
@@ -195,6 +231,17 @@ CREATE TABLE IF NOT EXISTS checkouts (
     state TEXT NOT NULL,
     reservation_id TEXT
 );
+CREATE TABLE IF NOT EXISTS runs (
+    flow TEXT PRIMARY KEY,
+    run_id TEXT NOT NULL,
+    started TEXT NOT NULL,
+    finished TEXT NOT NULL,
+    result TEXT NOT NULL,
+    summary TEXT NOT NULL DEFAULT '',
+    counts TEXT NOT NULL DEFAULT '{}',
+    lag REAL,
+    last_success TEXT
+);
 """
 
 
@@ -203,7 +250,8 @@ class SqliteState:
 
     Args:
         path: the database file; created with its schema when missing.
-        lock_timeout: how long :meth:`lock` waits for another run before refusing.
+        lock_timeout: how long :meth:`lock` waits for another run of the flow before
+            refusing (read at each :meth:`lock`), and how long a write waits for SQLite.
         create: whether to create a missing file. With ``False`` (as ``bexvendre sync
             --dry-run`` does) a missing file is read as an empty state held in memory, and
             nothing is written to disk; an existing file is opened as usual.
@@ -241,7 +289,7 @@ class SqliteState:
                 f"knows up to {SCHEMA_VERSION}"
             )
             raise RuntimeError(msg)
-        self._lock_db: sqlite3.Connection | None = None
+        self._lock_dbs: dict[str, sqlite3.Connection] = {}
 
     def _open(self, target: str | Path) -> str | None:
         """Connect and create the schema; the newer schema version found, if any."""
@@ -268,10 +316,10 @@ class SqliteState:
         return newer
 
     def close(self) -> None:
-        """Close the database (and release the lock if held)."""
-        if self._lock_db is not None:
-            self._lock_db.close()
-            self._lock_db = None
+        """Close the database (and release the locks held)."""
+        for connection in self._lock_dbs.values():
+            connection.close()
+        self._lock_dbs.clear()
         self._db.close()
 
     def __enter__(self) -> SqliteState:
@@ -293,14 +341,25 @@ class SqliteState:
             raise
         self._db.execute("COMMIT")
 
+    def lock_path(self, flow: str = "sync") -> Path:
+        """The companion file whose write lock is the flow's run lock: ``<state>.<flow>.lock``."""
+        return self.path.with_name(f"{self.path.name}.{flow}.lock")
+
     @contextlib.contextmanager
-    def lock(self) -> Iterator[None]:
-        """Hold the run lock: a write lock on a companion file, released if the process dies.
+    def lock(self, flow: str = "sync") -> Iterator[None]:
+        """Hold the flow's run lock: a write lock on a companion file, released if the process dies.
+
+        Each flow has its own file (:meth:`lock_path`), so a run of one flow never waits for
+        a run of another. One flow's lock is held once per store at a time.
 
         Raises:
-            LockedError: another process held it for longer than ``lock_timeout``.
+            LockedError: another run of the flow held it for longer than ``lock_timeout``.
+            ValueError: ``flow`` is not a plain name (letters, digits, ``_`` and ``-``).
         """
-        lock_path = self.path.with_name(self.path.name + ".lock")
+        if not flow or not all(c.isascii() and (c.isalnum() or c in "_-") for c in flow):
+            msg = f"a flow's name is letters, digits, '_' and '-', got {flow!r}"
+            raise ValueError(msg)
+        lock_path = self.lock_path(flow)
         connection = sqlite3.connect(lock_path, timeout=self.lock_timeout, isolation_level=None)
         try:
             try:
@@ -308,17 +367,78 @@ class SqliteState:
             except sqlite3.OperationalError as exc:
                 if "locked" not in str(exc):
                     raise
-                msg = f"another sync run holds {lock_path} (waited {self.lock_timeout:g} s)"
+                msg = f"another {flow} run holds {lock_path} (waited {self.lock_timeout:g} s)"
                 raise LockedError(msg) from exc
-            self._lock_db = connection
+            self._lock_dbs[flow] = connection
             try:
                 yield
             finally:
-                if self._lock_db is connection:  # close() inside the block released it
-                    self._lock_db = None
+                if self._lock_dbs.get(flow) is connection:  # close() inside released it
+                    del self._lock_dbs[flow]
                     connection.execute("ROLLBACK")
         finally:
             connection.close()
+
+    # --- the daemon's heartbeat -----------------------------------------------------------
+
+    def record_run(self, run: RunRecord) -> RunRecord:
+        """Record a flow's last run (replacing the one before); the record as stored.
+
+        ``last_success`` is kept from the run before unless this run ended without a failure
+        (``ok`` or ``quarantined``): then it is this run's end.
+        """
+        last_success = run.last_success
+        if run.result in ("ok", "quarantined"):
+            last_success = run.finished
+        with self._transaction():
+            if last_success is None:
+                row = self._db.execute(
+                    "SELECT last_success FROM runs WHERE flow = ?", (run.flow,)
+                ).fetchone()
+                if row is not None and row[0] is not None:
+                    last_success = datetime.fromisoformat(row[0])
+            self._db.execute(
+                "INSERT INTO runs (flow, run_id, started, finished, result, summary, counts, "
+                "lag, last_success) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (flow) DO UPDATE SET run_id = excluded.run_id, "
+                "started = excluded.started, finished = excluded.finished, "
+                "result = excluded.result, summary = excluded.summary, "
+                "counts = excluded.counts, lag = excluded.lag, "
+                "last_success = excluded.last_success",
+                (
+                    run.flow,
+                    run.run_id,
+                    run.started.astimezone(UTC).isoformat(),
+                    run.finished.astimezone(UTC).isoformat(),
+                    run.result,
+                    run.summary,
+                    json.dumps(dict(run.counts), sort_keys=True),
+                    run.lag,
+                    None if last_success is None else last_success.astimezone(UTC).isoformat(),
+                ),
+            )
+        return attrs.evolve(run, last_success=last_success)
+
+    def runs(self) -> dict[str, RunRecord]:
+        """The last recorded run of each flow, by flow name."""
+        rows = self._db.execute(
+            "SELECT flow, run_id, started, finished, result, summary, counts, lag, last_success "
+            "FROM runs ORDER BY flow"
+        )
+        return {
+            row[0]: RunRecord(
+                flow=row[0],
+                run_id=row[1],
+                started=datetime.fromisoformat(row[2]),
+                finished=datetime.fromisoformat(row[3]),
+                result=row[4],
+                summary=row[5],
+                counts=json.loads(row[6]),
+                lag=row[7],
+                last_success=None if row[8] is None else datetime.fromisoformat(row[8]),
+            )
+            for row in rows
+        }
 
     # --- cursors --------------------------------------------------------------------------
 

@@ -1,0 +1,465 @@
+"""``bexvendre run`` (the daemon), ``bexvendre status`` and per-flow locks, over real HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import selectors
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from tests.support import run_main, usage_error
+from tests.sync_support import add_vendre_products, order_doc, vendre_quantities
+
+from bexvendre_mapping import Lookups
+from bexvendre_mapping.sync import LockedError, SqliteState, import_orders, push_stock
+from bexvendre_mapping.testing.sandbox import Sandbox
+
+ROOT = Path(__file__).resolve().parent.parent
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="sends POSIX signals")
+
+
+def configure(
+    sandbox: Sandbox, folder: Path, schedule: str | None = 'orders = "1s"\nstock = "1s"\n'
+) -> tuple[str, dict[str, str]]:
+    """A bexvendre.toml for the sandbox (secrets in the environment) and that environment."""
+    (folder / "lookups.toml").write_text(
+        (ROOT / "examples" / "lookups.toml").read_text("utf-8"), "utf-8"
+    )
+    text = (
+        'lookups = "lookups.toml"\nstate = "state.sqlite3"\naudit = "audit.jsonl"\n'
+        f'lock_timeout = "10s"\n\n[vendre]\nurl = "{sandbox.vendre_url}"\n\n'
+        f'[bex]\nurl = "{sandbox.bex_url}"\n'
+    )
+    if schedule is not None:
+        text += f"\n[schedule]\n{schedule}"
+    (folder / "bexvendre.toml").write_text(text, "utf-8")
+    env = {
+        "BEXVENDRE_VENDRE_API_KEY": sandbox.vendre_api_key,
+        "BEXVENDRE_BEX_API_KEY": sandbox.bex_api_key,
+        "BEXVENDRE_BEX_SECRET": sandbox.bex_secret,
+    }
+    return str(folder / "bexvendre.toml"), env
+
+
+@pytest.fixture
+def secrets_set(monkeypatch: pytest.MonkeyPatch) -> Callable[[dict[str, str]], None]:
+    def apply(env: dict[str, str]) -> None:
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+
+    return apply
+
+
+def start(config: str, env: dict[str, str], *options: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(  # noqa: S603 - this interpreter, our own command
+        [sys.executable, "-m", "bexvendre_mapping.cli", "run", "--config", config, *options],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1", **env},
+    )
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 15) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def runs(folder: Path) -> dict[str, str]:
+    """Each flow's last result, as the heartbeat says."""
+    path = folder / "state.sqlite3"
+    if not path.exists():
+        return {}
+    with SqliteState(path) as state:
+        return {flow: record.result for flow, record in state.runs().items()}
+
+
+def stop(process: subprocess.Popen[bytes], sig: signal.Signals) -> tuple[float, str, str]:
+    """Send ``sig``; how long the process took to exit, and its output."""
+    sent = time.monotonic()
+    process.send_signal(sig)
+    try:
+        out, err = process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    return time.monotonic() - sent, out.decode(), err.decode()
+
+
+@pytest.fixture
+def killed() -> Iterator[list[subprocess.Popen[bytes]]]:
+    """Processes to kill if a test fails before stopping them."""
+    started: list[subprocess.Popen[bytes]] = []
+    yield started
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+
+
+# --- per-flow locks ----------------------------------------------------------------------------
+
+
+def test_a_held_orders_lock_does_not_block_stock(
+    sandbox: Sandbox, lookups: Lookups, tmp_path: Path
+) -> None:
+    """Each flow has its own lock file: stock runs while an orders run holds its lock, and a
+    second orders run still waits, then refuses."""
+    add_vendre_products(sandbox, "GIFTBOX")
+    sandbox.set_bex_stock("GIFTBOX", 4)
+    sandbox.add_vendre_order(order_doc(6001))
+    path = tmp_path / "state.sqlite3"
+    with SqliteState(path) as holder, holder.lock("orders"):
+        assert holder.lock_path("orders") == tmp_path / "state.sqlite3.orders.lock"
+        with SqliteState(path, lock_timeout=0.2) as state:
+            report = push_stock(sandbox.bex_client(), sandbox.vendre_client(), lookups, state)
+            assert report.counts == {"done": 1}
+            with pytest.raises(LockedError, match=r"another orders run holds .*\.orders\.lock"):
+                import_orders(sandbox.vendre_client(), sandbox.bex_client(), lookups, state)
+    assert vendre_quantities(sandbox) == {"GIFTBOX": 4}
+    assert sandbox.bex_orders() == []
+
+
+def test_a_flow_name_must_be_plain(tmp_path: Path) -> None:
+    """A flow's name becomes part of a file name: no path in it."""
+    with (
+        SqliteState(tmp_path / "state.sqlite3") as state,
+        pytest.raises(ValueError, match="a flow's name"),
+        state.lock("../orders"),
+    ):
+        pass
+
+
+# --- bexvendre run --once and bexvendre status ---------------------------------------------------
+
+
+def test_run_once_then_status(
+    sandbox: Sandbox,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    secrets_set: Callable[[dict[str, str]], None],
+) -> None:
+    """`run --once` runs each scheduled flow once: exit 0 when all is done, 3 once something
+    is quarantined; `status` prints each flow's last run, result and lag, and exits likewise."""
+    sandbox.add_vendre_order(order_doc(6001))
+    add_vendre_products(sandbox, "GIFTBOX")
+    sandbox.set_bex_stock("GIFTBOX", 4)
+    config, env = configure(sandbox, tmp_path)
+    secrets_set(env)
+    status, out, err = run_main(capsys, "status", "--config", config)
+    assert status == 0, err
+    assert re.search(r"^orders +never", out, re.MULTILINE)
+    assert not (tmp_path / "state.sqlite3").exists()  # status writes nothing
+
+    status, out, err = run_main(capsys, "run", "--once", "--config", config)
+    assert status == 0, err
+    assert out.splitlines() == ["orders: 1 done", "stock: 1 done"]
+    assert [o["Ordernr"] for o in sandbox.bex_orders()] == ["6001"]
+
+    bad = order_doc(6002)
+    bad["payment"]["payment_method"] = "PAYPAL"
+    sandbox.add_vendre_order_document(bad, order_id=6002, date_added=datetime.now(UTC))
+    status, out, err = run_main(capsys, "run", "--once", "--config", config, "--output", "json")
+    assert status == 3, err
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert [(r["flow"], r["result"], r["counts"]) for r in lines] == [
+        ("orders", "quarantined", {"quarantined": 1}),
+        ("stock", "ok", {}),
+    ]
+    assert re.fullmatch(r"[0-9a-f]{32}", lines[0]["run_id"])
+    assert {o["entity"]: o["result"] for o in lines[0]["outcomes"]} == {"6002": "quarantined"}
+
+    status, out, err = run_main(capsys, "status", "--config", config, "--output", "json")
+    assert status == 3, err
+    shown = json.loads(out)
+    assert shown["quarantined_orders"] == 1
+    orders, stock = shown["flows"]["orders"], shown["flows"]["stock"]
+    assert (orders["result"], stock["result"]) == ("quarantined", "ok")
+    assert orders["run_id"] == lines[0]["run_id"]
+    assert 0 <= orders["lag"] < 60  # now minus the order cursor
+    assert 0 <= stock["lag"] < 60  # since the last run without a failure
+    assert set(shown["flows"]) == {"orders", "stock"}  # the scheduled flows
+
+    status, out, err = run_main(capsys, "status", "--config", config)
+    assert status == 3
+    assert re.search(r"^orders +\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ +quarantined +\d+s", out, re.M)
+    assert out.endswith("1 quarantined order(s)\n")
+    assert run_main(capsys, "status", "--config", config, "--stale-after", "1h")[0] == 3
+    time.sleep(1.1)
+    status, out, _ = run_main(capsys, "status", "--config", config, "--stale-after", "1s")
+    assert status == 1  # the daemon has not run for longer than that: a supervisor acts
+    assert out.endswith("stale: orders, stock (no run ended in the last 1s)\n")
+    assert "--stale-after: expected a duration" in usage_error(
+        ["status", "--config", config, "--stale-after", "soon"], capsys
+    )
+
+
+def test_status_reports_a_failed_run_and_the_lag_grows(
+    sandbox: Sandbox,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    secrets_set: Callable[[dict[str, str]], None],
+) -> None:
+    """A run that failed is exit 1 for `run --once` and for `status`; a flow's lag is the time
+    since its last run without a failure."""
+    config, env = configure(sandbox, tmp_path, 'statuses = "1m"\n')
+    secrets_set(env)
+    assert run_main(capsys, "run", "--once", "--config", config)[0] == 0
+    sandbox.inject("bex", status=400, times=5)
+    with SqliteState(tmp_path / "state.sqlite3") as state:
+        before = state.runs()["statuses"]
+        assert before.result == "ok"
+        assert before.last_success == before.finished
+    status, _, _ = run_main(capsys, "run", "--once", "--config", config)
+    assert status == 1
+    with SqliteState(tmp_path / "state.sqlite3") as state:
+        after = state.runs()["statuses"]
+    assert after.result == "failed"
+    assert after.last_success == before.finished  # kept from the run that went through
+    assert after.lag is not None
+    assert after.lag >= (after.finished - before.finished).total_seconds() - 0.001
+    status, out, _ = run_main(capsys, "status", "--config", config, "--output", "json")
+    assert status == 1
+    row = json.loads(out)["flows"]["statuses"]
+    expected = (datetime.now(UTC) - before.finished).total_seconds()
+    assert row["result"] == "failed"
+    assert expected - 5 < row["lag"] <= expected + 1
+
+
+# --- the configuration's [schedule] --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("schedule", "message"),
+    [
+        ('order = "1m"\n', "$.schedule.order: unknown flow 'order'; did you mean 'orders'?"),
+        ('stock = "0s"\n', "$.schedule.stock: at least 1s, got '0s'"),
+        ('stock = "soon"\n', "$.schedule.stock: expected a duration like '30s'"),
+        ("stock = 30\n", "$.schedule.stock: expected a duration like '30s', got 30"),
+        ("", "$.schedule: names no flow"),
+    ],
+)
+def test_a_wrong_schedule_is_a_usage_error(  # noqa: PLR0917
+    sandbox: Sandbox,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    secrets_set: Callable[[dict[str, str]], None],
+    schedule: str,
+    message: str,
+) -> None:
+    config, env = configure(sandbox, tmp_path, schedule)
+    secrets_set(env)
+    assert message in usage_error(["run", "--once", "--config", config], capsys)
+    assert sandbox.calls() == []
+
+
+def test_metrics_need_the_extra(sandbox: Sandbox, tmp_path: Path) -> None:
+    """Without prometheus-client, --metrics-port is a usage error that says what to install."""
+    config, env = configure(sandbox, tmp_path)
+    code = (
+        "import sys; sys.modules['prometheus_client'] = None\n"
+        "from bexvendre_mapping.cli import main\n"
+        f"sys.exit(main(['run', '--config', {config!r}, '--metrics-port', '0']))\n"
+    )
+    result = subprocess.run(  # noqa: S603 - this interpreter, our own code
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+        env={**os.environ, **env},
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert 'pip install "bexvendre-mapping[metrics]"' in result.stderr
+    assert "Traceback" not in result.stderr
+    assert sandbox.calls() == []
+
+
+# --- bexvendre run, the daemon -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_run_stops_cleanly_after_the_record_in_hand(
+    sandbox: Sandbox,
+    tmp_path: Path,
+    killed: list[subprocess.Popen[bytes]],
+    sig: signal.Signals,
+) -> None:
+    """Stopped in the middle of a slow import, `bexvendre run` finishes the order in hand and
+    exits 0 within 5 s, without a traceback; every order the state holds is created in Bex
+    once, none is left half-done, and the cursor has not passed the orders not imported."""
+    for order_id in range(7001, 7031):
+        sandbox.add_vendre_order(order_doc(order_id))
+    sandbox.inject("bex", method="POST", path="Orders", delay=0.3, times=30)
+    config, env = configure(sandbox, tmp_path, 'orders = "1m"\n')
+    process = start(config, env)
+    killed.append(process)
+    wait_for(lambda: len(sandbox.bex_orders()) >= 2)
+    took, out, err = stop(process, sig)
+    assert process.returncode == 0, err
+    assert took < 5
+    assert "Traceback" not in err
+    assert err.rstrip().endswith("bexvendre run: stopped")
+    created = [o["Ordernr"] for o in sandbox.bex_orders()]
+    assert 2 <= len(created) < 30
+    assert len(created) == len(set(created))
+    with SqliteState(tmp_path / "state.sqlite3") as state:
+        assert sorted(str(r.order_id) for r in state.orders("created")) == sorted(created)
+        assert state.orders("intent") == []
+        assert state.get_cursor("orders") is None  # the rest is taken up by the next run
+        assert state.runs()["orders"].result == "ok"
+    assert out.startswith(f"orders: {len(created)} done")
+
+
+def test_run_waits_for_a_held_lock_at_the_next_tick_and_serves_metrics(
+    sandbox: Sandbox, tmp_path: Path, killed: list[subprocess.Popen[bytes]]
+) -> None:
+    """A held orders lock makes the orders ticks wait (logged), never the stock ones, and
+    never ends the daemon; released, the next orders tick imports. The metrics endpoint
+    counts the records."""
+    sandbox.add_vendre_order(order_doc(6001))
+    add_vendre_products(sandbox, "GIFTBOX")
+    sandbox.set_bex_stock("GIFTBOX", 4)
+    config, env = configure(sandbox, tmp_path)
+    holder = SqliteState(tmp_path / "state.sqlite3")
+    held = holder.lock("orders")
+    held.__enter__()
+    try:
+        process = start(config, env, "--metrics-port", "0")
+        killed.append(process)
+        line = _read_line(process, timeout=20)
+        match = re.fullmatch(r"bexvendre run: metrics on http://127\.0\.0\.1:(\d+)/metrics", line)
+        assert match, line
+        url = f"http://127.0.0.1:{match[1]}/metrics"
+        wait_for(lambda: runs(tmp_path).get("orders") == "locked")
+        wait_for(lambda: vendre_quantities(sandbox) == {"GIFTBOX": 4})
+        assert sandbox.bex_orders() == []
+        assert process.poll() is None
+    finally:
+        held.__exit__(None, None, None)
+        holder.close()
+    wait_for(lambda: [o["Ordernr"] for o in sandbox.bex_orders()] == ["6001"])
+    wait_for(lambda: runs(tmp_path) == {"orders": "ok", "stock": "ok"})
+
+    def scraped() -> str:
+        with urllib.request.urlopen(url, timeout=5) as answer:
+            return str(answer.read().decode())
+
+    wait_for(lambda: 'bexvendre_records_total{flow="orders",result="done"} 1.0' in scraped())
+    metrics = scraped()
+    assert 'bexvendre_records_total{flow="stock",result="done"} 1.0' in metrics
+    assert re.search(r'bexvendre_runs_total\{flow="orders",result="locked"\} [1-9]', metrics)
+    assert re.search(r'bexvendre_lag_seconds\{flow="orders"\} \d', metrics)
+    assert 'bexvendre_quarantine_size{flow="orders"} 0.0' in metrics
+    assert re.search(r'bexvendre_run_duration_seconds\{flow="stock"\} \d', metrics)
+    took, _, err = stop(process, signal.SIGTERM)
+    assert process.returncode == 0, err
+    assert took < 5
+    assert "Traceback" not in err
+    assert re.search(r"orders: another orders run holds .*; tried again at the next tick", err)
+    assert "orders every 1s, stock every 1s" in err
+
+
+def _read_line(process: subprocess.Popen[bytes], timeout: float) -> str:
+    """The first line the process writes to stderr, waiting at most ``timeout``."""
+    assert process.stderr is not None
+    received = b""
+    deadline = time.monotonic() + timeout
+    with selectors.DefaultSelector() as selector:
+        selector.register(process.stderr, selectors.EVENT_READ)
+        while b"\n" not in received and time.monotonic() < deadline:
+            if selector.select(timeout=deadline - time.monotonic()):
+                chunk = os.read(process.stderr.fileno(), 1)
+                if not chunk:
+                    break
+                received += chunk
+    return received.split(b"\n", 1)[0].decode()
+
+
+def test_heartbeat_keeps_the_last_success(tmp_path: Path) -> None:
+    """record_run keeps one row per flow; a failed run keeps the last success of before."""
+    from bexvendre_mapping.sync._state import RunRecord  # noqa: PLC0415
+
+    now = datetime.now(UTC)
+    with SqliteState(tmp_path / "state.sqlite3") as state:
+        ok = state.record_run(
+            RunRecord(flow="stock", run_id="a", started=now, finished=now, result="ok")
+        )
+        assert ok.last_success == now
+        later = now + timedelta(seconds=5)
+        state.record_run(
+            RunRecord(flow="stock", run_id="b", started=later, finished=later, result="failed")
+        )
+        (record,) = state.runs().values()
+    assert (record.run_id, record.result, record.last_success) == ("b", "failed", now)
+
+
+def test_sync_every_waits_for_a_held_lock_at_the_next_tick(
+    sandbox: Sandbox, tmp_path: Path, killed: list[subprocess.Popen[bytes]]
+) -> None:
+    """`sync stock --every 1s` whose lock another run holds says so and tries again at the
+    next tick, instead of exiting; SIGTERM then ends it with 0, no traceback."""
+    add_vendre_products(sandbox, "GIFTBOX")
+    sandbox.set_bex_stock("GIFTBOX", 4)
+    config, env = configure(sandbox, tmp_path, None)
+    Path(config).write_text(
+        Path(config).read_text("utf-8").replace('lock_timeout = "10s"', 'lock_timeout = "1s"'),
+        "utf-8",
+    )
+    holder = SqliteState(tmp_path / "state.sqlite3")
+    held = holder.lock("stock")
+    held.__enter__()
+    try:
+        process = subprocess.Popen(  # noqa: S603 - this interpreter, our own command
+            [
+                *(sys.executable, "-m", "bexvendre_mapping.cli", "sync", "stock"),
+                *("--config", config, "--every", "1s"),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=ROOT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **env},
+        )
+        killed.append(process)
+        assert _read_line(process, timeout=20).startswith("bexvendre: another stock run holds")
+        assert _read_line(process, timeout=20) == "bexvendre: tried again in 1s"
+        assert process.poll() is None
+        assert vendre_quantities(sandbox) == {"GIFTBOX": 0}
+    finally:
+        held.__exit__(None, None, None)
+        holder.close()
+    wait_for(lambda: vendre_quantities(sandbox) == {"GIFTBOX": 4})
+    took, out, err = stop(process, signal.SIGTERM)
+    assert process.returncode == 0, err
+    assert took < 5
+    assert "Traceback" not in err
+    assert out.startswith("stock: 1 done")
+
+
+def test_an_audit_log_that_cannot_be_opened_is_a_usage_error(
+    sandbox: Sandbox,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    secrets_set: Callable[[dict[str, str]], None],
+) -> None:
+    """The state and the audit log are opened before any thread starts: a bad one is exit 2."""
+    config, env = configure(sandbox, tmp_path)
+    secrets_set(env)
+    (tmp_path / "audit.jsonl").mkdir()
+    message = usage_error(["run", "--config", config], capsys)
+    assert "$.audit: cannot open" in message
+    assert sandbox.calls() == []
