@@ -30,6 +30,7 @@ from bexvendre_mapping import (
     vendre,
 )
 from bexvendre_mapping._codec import Codec
+from bexvendre_mapping._plan import number_out
 from bexvendre_mapping._wire import (
     dumps_json,
     json_engine,
@@ -174,8 +175,9 @@ def test_numbers_with_a_fraction_keep_their_text() -> None:
 
 # --- writing --------------------------------------------------------------------------------
 
-amounts = st.decimals(allow_nan=False, allow_infinity=False, places=4).map(
-    lambda d: d.normalize() if d else Decimal(0)
+# Amounts as the dumpers give them (number_out): plain notation, no trailing zeros, no -0.
+amounts = st.decimals(min_value=-(10**15) + 1, max_value=10**15 - 1, places=4).map(
+    number_out(4, "amount")
 )
 dumped_documents = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=6) | amounts,
