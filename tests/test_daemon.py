@@ -125,7 +125,7 @@ def test_a_held_orders_lock_does_not_block_stock(
     with SqliteState(path) as holder, holder.lock("orders"):
         assert holder.lock_path("orders") == tmp_path / "state.sqlite3.orders.lock"
         with SqliteState(path, lock_timeout=0.2) as state:
-            report = push_stock(sandbox.bex_client(), sandbox.vendre_client(), lookups, state)
+            report = push_stock(sandbox.vendre_client(), sandbox.bex_client(), lookups, state)
             assert report.counts == {"done": 1}
             with pytest.raises(LockedError, match=r"another orders run holds .*\.orders\.lock"):
                 import_orders(sandbox.vendre_client(), sandbox.bex_client(), lookups, state)
