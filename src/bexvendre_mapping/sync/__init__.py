@@ -7,7 +7,9 @@ Guarantees:
 
 - an order is created in Bex at most once, whatever the network does: the intent is recorded
   first, a lost answer is looked up before any retry, and a second run skips what is done;
-- an order that does not map is quarantined with its problems and payload; the others go on;
+- a record of any flow that does not map is quarantined in the state with its problems and
+  payload (:meth:`SqliteState.quarantined`; orders in their :class:`OrderRecord`); the others
+  go on;
 - the order cursor never passes an order that neither succeeded nor was quarantined;
 - a stock-change entry is confirmed in Bex only once Vendre accepted its update;
 - an order a webhook names (:func:`webhook_app`) is recorded before the answer and imported
@@ -25,6 +27,7 @@ from bexvendre_mapping.sync._flows import (
     push_statuses,
     push_stock,
     retry_quarantined,
+    retry_quarantined_records,
 )
 from bexvendre_mapping.sync._giftcards import GiftCardCheckout
 from bexvendre_mapping.sync._report import AuditLog, Outcome, Report
@@ -33,6 +36,7 @@ from bexvendre_mapping.sync._state import (
     Hint,
     LockedError,
     OrderRecord,
+    QuarantineRecord,
     SqliteState,
     StateStore,
 )
@@ -47,6 +51,7 @@ __all__ = [
     "LockedError",
     "OrderRecord",
     "Outcome",
+    "QuarantineRecord",
     "Report",
     "SqliteState",
     "StateStore",
@@ -58,5 +63,6 @@ __all__ = [
     "push_statuses",
     "push_stock",
     "retry_quarantined",
+    "retry_quarantined_records",
     "webhook_app",
 ]
