@@ -30,7 +30,7 @@ from bexvendre_mapping.sync._flows import (
     retry_quarantined_records,
 )
 from bexvendre_mapping.sync._giftcards import GiftCardCheckout
-from bexvendre_mapping.sync._report import AuditLog, Outcome, Report
+from bexvendre_mapping.sync._report import AuditLog, Outcome, Report, exit_code
 from bexvendre_mapping.sync._state import (
     Checkout,
     Hint,
@@ -57,6 +57,7 @@ __all__ = [
     "StateStore",
     "WebhookApp",
     "content_hash",
+    "exit_code",
     "import_hinted_orders",
     "import_orders",
     "push_products",

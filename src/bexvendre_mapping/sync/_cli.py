@@ -12,7 +12,7 @@ import tempfile
 import threading
 import time
 import wsgiref.simple_server
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -31,7 +31,16 @@ from bexvendre_mapping.sync._flows import (
     retry_quarantined,
     retry_quarantined_records,
 )
-from bexvendre_mapping.sync._report import AuditLog, Outcome, Report
+from bexvendre_mapping.sync._report import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_QUARANTINED,
+    EXIT_USAGE,
+    AuditLog,
+    Outcome,
+    Report,
+    exit_code,
+)
 from bexvendre_mapping.sync._state import LockedError, OrderRecord, SqliteState
 from bexvendre_mapping.sync._webhook import WebhookApp, webhook_app
 
@@ -49,24 +58,6 @@ __all__ = [
 ]
 
 FLOWS = ("orders", "products", "stock", "statuses")
-
-#: The exit statuses of every command: all done; something failed and is tried again (a
-#: held lock, the network); a usage or configuration error; something needs a person.
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_QUARANTINED = 0, 1, 2, 3
-
-
-def exit_code(reports: Iterable[Report]) -> int:
-    """The exit status of a run, the same for every command.
-
-    1 when a record failed (a later run may fix it), else 3 when one was quarantined (a
-    person must look), else 0.
-    """
-    reports = list(reports)
-    if any(r.count("failed") for r in reports):
-        return EXIT_FAILED
-    if any(r.count("quarantined") for r in reports):
-        return EXIT_QUARANTINED
-    return EXIT_OK
 
 
 def run_flows(

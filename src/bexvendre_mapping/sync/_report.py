@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections import Counter
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, Literal
@@ -12,11 +13,16 @@ from typing import IO, Any, Literal
 import attrs
 
 __all__ = [
+    "EXIT_FAILED",
+    "EXIT_OK",
+    "EXIT_QUARANTINED",
+    "EXIT_USAGE",
     "Action",
     "AuditLog",
     "Outcome",
     "Report",
     "Result",
+    "exit_code",
 ]
 
 Action = Literal["create", "update", "skip", "quarantine", "confirm", "redeem", "fetch", "drop"]
@@ -146,6 +152,25 @@ class Report:
         """One line: the flow and its counts."""
         parts = ", ".join(f"{n} {r}" for r, n in sorted(self.counts.items())) or "nothing to do"
         return f"{self.flow}{' (dry run)' if self.dry_run else ''}: {parts}"
+
+
+#: The exit statuses of every command: all done; something failed and is tried again (a
+#: held lock, the network); a usage or configuration error; something needs a person.
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_QUARANTINED = 0, 1, 2, 3
+
+
+def exit_code(reports: Iterable[Report]) -> int:
+    """The exit status of a run, the same for every command.
+
+    1 when a record failed (a later run may fix it), else 3 when one was quarantined (a
+    person must look), else 0.
+    """
+    reports = list(reports)
+    if any(r.count("failed") for r in reports):
+        return EXIT_FAILED
+    if any(r.count("quarantined") for r in reports):
+        return EXIT_QUARANTINED
+    return EXIT_OK
 
 
 class AuditLog:
