@@ -299,6 +299,18 @@ def test_dry_run_json_lists_each_record_with_its_diff(
         assert state.orders() == []
 
 
+def test_a_text_dry_run_lists_each_planned_record_and_its_diff(
+    shop: tuple[Sandbox, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, config = shop
+    status, out, _ = cli(capsys, "sync", "stock", "--config", str(config), "--dry-run")
+    assert status == 3
+    assert (
+        "  planned: stock 1001_SKO_42: update, quantity 4, status 1\n      quantity: 0 → 4\n" in out
+    )
+    assert "  quarantined: stock 1001__42: does not map\n" in out
+
+
 def test_a_dry_run_after_a_change_shows_the_changed_fields(
     sandbox: Sandbox, state: SqliteState, lookups: Lookups
 ) -> None:

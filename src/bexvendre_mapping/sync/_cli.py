@@ -122,10 +122,25 @@ def print_reports(reports: Sequence[Report], out: IO[str], *, details: bool = Tr
         return
     for report in reports:
         for outcome in report.outcomes:
+            if outcome.result == "planned":
+                # A dry run lists every record it would touch, with what would change.
+                what = f"{outcome.action}" + (f", {outcome.reason}" if outcome.reason else "")
+                out.write(f"  planned: {report.flow} {outcome.entity}: {what}\n")
+                for field, (old, new) in outcome.diff.items():
+                    out.write(f"      {field}: {_shown(old)} → {_shown(new)}\n")
             if outcome.result in ("quarantined", "failed"):
                 out.write(f"  {outcome.result}: {report.flow} {outcome.entity}: {outcome.reason}\n")
                 for error in outcome.errors:
                     out.write(f"      {error}\n")
+
+
+def _shown(value: Any) -> str:
+    """A diff's value on one line: JSON for containers and text, ``-`` for nothing."""
+    if value is None:
+        return "-"
+    if isinstance(value, dict | list | tuple | str):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return str(value)
 
 
 def _table(reports: Sequence[Report]) -> Any:
