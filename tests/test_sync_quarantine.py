@@ -225,6 +225,21 @@ def test_retry_and_drop_for_every_flow(
     assert (status, out) == (0, "nothing in quarantine\n")
 
 
+def test_drop_while_another_run_holds_the_lock_exits_1_and_drops_nothing(
+    shop: tuple[Sandbox, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, config = shop
+    assert cli(capsys, "sync", "products", "--config", str(config))[0] == 3
+    config.write_text(
+        config.read_text("utf-8").replace("lookups =", 'lock_timeout = "1s"\nlookups =')
+    )
+    with SqliteState(config.parent / "state.sqlite3") as holder, holder.lock():
+        status, _, err = cli(capsys, "quarantine", "drop", "products:1003", "--config", str(config))
+    assert status == 1
+    assert "another sync run holds" in err
+    assert listed(capsys, config) == ["products:1003"]
+
+
 def test_a_record_that_goes_through_later_leaves_the_quarantine(
     sandbox: Sandbox, state: SqliteState, lookups: Lookups
 ) -> None:
