@@ -250,7 +250,8 @@ def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argpa
     ):
         args.input, extras = extras[0], []
     if args.command == "quarantine":  # IDs after --config arrive here too
-        args.ids += [extra for extra in extras if not extra.startswith("--")]
+        # A new list: the parser's default one must not grow from one parse to the next.
+        args.ids = [*args.ids, *(extra for extra in extras if not extra.startswith("--"))]
         extras = [extra for extra in extras if extra.startswith("--")]
         if args.action == "list" and args.ids:
             parser.error("quarantine list takes no ID (use --flow to choose a flow)")
