@@ -294,8 +294,10 @@ def test_dry_run_writes_nothing(sandbox: Sandbox, tmp_path: Path, lookups: Looku
         assert store.get_pushed("product", "1001") is None
         assert store.product_index_refreshed() is None
         assert store.get_product_id("1001") is None
-    # products: the family's update and a create for 1001 and each of its five sizes
-    assert [r.count("planned") for r in reports] == [2, 7, 5, 3]
+    # products: the family's update and a create for 1001 and each of its five sizes; stock:
+    # the shop has none of the sizes yet (a dry run creates no product), so nothing to send
+    assert [r.count("planned") for r in reports] == [2, 7, 0, 3]
+    assert reports[2].counts == {"skipped": 5}
     assert sandbox.bex_orders() == []
     assert sandbox.vendre_products() == sandbox.vendre_order_statuses() == []
     assert len(sandbox.bex_queued_stock_changes()) == 5
@@ -562,20 +564,32 @@ def test_two_processes_never_interleave(tmp_path: Path) -> None:
 def test_audit_trail(
     sandbox: Sandbox, state: SqliteState, lookups: Lookups, tmp_path: Path
 ) -> None:
-    """One JSON line per record: time, flow, entity, action, outcome, error."""
+    """One JSON line per record: time, run id, flow, entity, action, outcome, error."""
     sandbox.add_vendre_order(order_doc(7001))
     bad = order_doc(7002)
     bad["shipping"]["method_id"] = "99"
     sandbox.add_vendre_order(bad)
     with AuditLog(tmp_path / "audit.jsonl") as audit:
-        import_orders(sandbox.vendre_client(), sandbox.bex_client(), lookups, state, audit=audit)
+        report = import_orders(
+            sandbox.vendre_client(), sandbox.bex_client(), lookups, state, audit=audit
+        )
     lines = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
     assert [(r["entity"], r["action"], r["outcome"]) for r in lines] == [
         ("7001", "create", "done"),
         ("7002", "quarantine", "quarantined"),
     ]
     assert lines[1]["error"].startswith("$.shipping.method_id: unknown code '99'")
-    assert set(lines[0]) == {"time", "flow", "entity", "action", "outcome", "reason", "error"}
+    assert set(lines[0]) == {
+        "time",
+        "run_id",
+        "flow",
+        "entity",
+        "action",
+        "outcome",
+        "reason",
+        "error",
+    }
+    assert {line["run_id"] for line in lines} == {report.run_id}
 
 
 def test_gift_card_checkout_reserves_once(
@@ -767,13 +781,12 @@ def test_stock_that_cannot_be_mapped_is_taken_off_the_queue_and_unreadable_stock
     report = push_stock(sandbox.vendre_client(), sandbox.bex_client(), lookups, state)
     assert [(o.entity, o.action, o.result) for o in report.outcomes] == [
         ("1001__42", "quarantine", "quarantined"),
-        ("1001__42", "confirm", "skipped"),
         ("GIFTBOX", "update", "failed"),
     ]
     assert report.outcomes[0].reason == "does not map"
-    assert report.outcomes[1].reason == "quarantined; taken off the queue"
-    assert report.outcomes[2].reason == "stock information not read"
-    assert "HTTP 500" in report.outcomes[2].errors[0]
+    assert report.outcomes[1].reason == "stock information not read"
+    assert "HTTP 500" in report.outcomes[1].errors[0]
+    assert [r.entity for r in state.quarantined("stock")] == ["1001__42"]
     assert [e["id"] for e in sandbox.bex_queued_stock_changes()] == [unreadable]
     assert vendre_quantities(sandbox) == {"GIFTBOX": 0}
     assert [c.method for c in sandbox.calls("vendre")] == ["GET"]  # the product index
@@ -801,12 +814,13 @@ def test_a_fractional_available_quantity_is_quarantined(
         VendreClient(httpserver.url_for("/API/1"), "k3y", retries=no_wait) as vendre_client,
     ):
         report = push_stock(vendre_client, bex_client, lookups, state)
-    outcome, confirmed = report.outcomes
+    (outcome,) = report.outcomes
     assert (outcome.entity, outcome.result) == ("ROPE", "quarantined")
     assert outcome.errors == (
         "$.availableQuantity: the available quantity 2.5 is not a whole number",
     )
-    assert (confirmed.entity, confirmed.action, confirmed.result) == ("ROPE", "confirm", "skipped")
+    (kept,) = state.quarantined("stock")
+    assert json.loads(kept.payload)["stock_information"]["available_quantity"] == "2.5"
     # Vendre's products are listed for the index; the queue is read again after the pass:
     # entry 1 is back (this server never drops it), handled already, so the run ends.
     assert [(r.method, r.path) for r, _ in httpserver.log] == [
@@ -953,6 +967,7 @@ def test_an_audit_log_on_an_open_file_leaves_it_open() -> None:
     written = json.loads(line)
     del written["time"]
     assert written == {
+        "run_id": None,
         "flow": "stock",
         "entity": "GIFTBOX",
         "action": "update",
@@ -1229,10 +1244,8 @@ def test_entries_that_can_never_be_sent_do_not_block_the_queue(
         report = push_stock(sandbox.vendre_client(), sandbox.bex_client(), lookups, state)
         assert results(report) == [
             ("BAD__CODE", "quarantine", "quarantined"),
-            ("BAD__CODE", "confirm", "skipped"),
             ("ALSO__BAD", "quarantine", "quarantined"),
-            ("ALSO__BAD", "confirm", "skipped"),
-            ("1001_SKO_42", "confirm", "done"),
+            ("1001_SKO_42", "update", "done"),
         ]
         assert sandbox.bex_queued_stock_changes() == []
         assert vendre_quantities(sandbox) == {"1001_SKO_42": 7}
@@ -1246,7 +1259,6 @@ def test_stock_bex_does_not_know_is_taken_off_the_queue(
     report = push_stock(sandbox.vendre_client(), sandbox.bex_client(), lookups, state)
     assert results(report) == [
         ("1001_SKO_42", "quarantine", "quarantined"),
-        ("1001_SKO_42", "confirm", "skipped"),
     ]
     assert report.outcomes[0].reason == "Bex has no stock for it"
     assert sandbox.bex_queued_stock_changes() == []
@@ -1259,7 +1271,7 @@ def test_a_dry_run_reads_the_queue_once(state: SqliteState, lookups: Lookups) ->
         report = push_stock(
             sandbox.vendre_client(), sandbox.bex_client(), lookups, state, dry_run=True
         )
-        assert [e for e, a, _ in results(report) if a == "confirm"] == [
+        assert [e for e, _, _ in results(report)] == [
             "1001_SKO_42",
             "1001_SKO_43",
         ]
@@ -1362,8 +1374,8 @@ def test_stock_sets_the_sizes_quantity_status_and_mapped_warehouse(
         sandbox.set_bex_stock("1001_SKO_43", -2)  # hide_when_zero: 0 and hidden
         report = push_stock(sandbox.vendre_client(), sandbox.bex_client(), lookups, state)
         assert results(report) == [
-            ("1001_SKO_42", "confirm", "done"),
-            ("1001_SKO_43", "confirm", "done"),
+            ("1001_SKO_42", "update", "done"),
+            ("1001_SKO_43", "update", "done"),
         ]
         by_number = {p["article_number"]: p for p in sandbox.vendre_products()}
         sized = {n: (p["quantity"], p["status"]) for n, p in by_number.items() if p["parent"]}
@@ -1401,7 +1413,7 @@ def test_stock_for_an_article_the_shop_lacks_is_confirmed_and_skipped(
     sandbox.set_bex_stock("JKT_001_KL_M", 3)
     report = push_stock(sandbox.vendre_client(), sandbox.bex_client(), lookups, state)
     assert outcomes(report) == [
-        ("JKT_001_KL_M", "confirm", "skipped", "not in the shop; taken off the queue")
+        ("JKT_001_KL_M", "skip", "skipped", "not in the shop; taken off the queue")
     ]
     assert report.ok
     assert sandbox.bex_queued_stock_changes() == []
@@ -1412,7 +1424,7 @@ def test_stock_for_an_article_the_shop_lacks_is_confirmed_and_skipped(
     state.mark_product_index_stale()  # the index is a day old, say
     sandbox.set_bex_stock("JKT_001_KL_M", 3)
     again = push_stock(sandbox.vendre_client(), sandbox.bex_client(), lookups, state)
-    assert results(again) == [("JKT_001_KL_M", "confirm", "done")]
+    assert results(again) == [("JKT_001_KL_M", "update", "done")]
     assert saves(sandbox) == [("PUT", f"products/{product_id}")]
     assert vendre_quantities(sandbox) == {"JKT_001_KL_M": 3}
 
@@ -1432,7 +1444,8 @@ def test_dry_runs_write_neither_the_product_index_nor_vendre(
     stock = push_stock(sandbox.vendre_client(), sandbox.bex_client(), lookups, state, dry_run=True)
     created = [o.entity for o in products.outcomes if o.action == "create"]
     assert created == ["1001_SKO_40", "1001_SKO_41", "1001_SKO_43", "1001_SKO_44"]
-    assert outcomes(stock) == [("1001_SKO_42", "confirm", "planned", "quantity 7, status 1")]
+    assert outcomes(stock) == [("1001_SKO_42", "update", "planned", "quantity 7, status 1")]
+    assert stock.outcomes[0].diff == {"quantity": (0, 7)}  # the shop shows it already
     assert sandbox.vendre_products() == before
     assert all(c.method == "GET" for c in sandbox.calls())
     assert state.product_index_refreshed() is None

@@ -76,11 +76,13 @@ def secrets(sandbox: Sandbox) -> dict[str, str]:
 
 
 def test_sync_all_then_nothing_to_do(shop: tuple[Sandbox, Path]) -> None:
-    """`sync all` moves everything, reports the quarantined order and exits 0; rerun is a no-op."""
+    """`sync all` moves everything, reports the quarantined order and exits 3 (a person must
+    look); a rerun is a no-op and exits 0."""
     sandbox, folder = shop
     config = str(folder / "bexvendre.toml")
     result = bexvendre("sync", "all", "--config", config, env=secrets(sandbox))
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 3, result.stderr
+    assert result.stderr == ""
     assert "orders: 1 done, 1 quarantined" in result.stdout
     assert "$.payment.payment_method: unknown code 'PAYPAL'" in result.stdout
     assert [o["Ordernr"] for o in sandbox.bex_orders()] == ["100234"]
@@ -96,7 +98,7 @@ def test_dry_run_writes_nothing(shop: tuple[Sandbox, Path]) -> None:
     result = bexvendre(
         "sync", "all", "--config", str(folder / "bexvendre.toml"), "--dry-run", env=secrets(sandbox)
     )
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 3, result.stderr  # the plan quarantines an order
     assert "orders (dry run): 1 planned, 1 quarantined" in result.stdout
     assert sandbox.bex_orders() == []
     assert sandbox.vendre_products() == []
@@ -115,10 +117,10 @@ def test_quarantine_list_and_retry(shop: tuple[Sandbox, Path]) -> None:
     bexvendre("sync", "orders", "--config", config, env=secrets(sandbox))
     listed = bexvendre("quarantine", "list", "--config", config, env=secrets(sandbox))
     assert listed.returncode == 0
-    assert listed.stdout.startswith("100299  ")
+    assert listed.stdout.startswith("orders:100299  ")
     assert "1 quarantined order(s)" in listed.stdout
     still = bexvendre("quarantine", "retry", "--config", config, env=secrets(sandbox))
-    assert still.returncode == 1
+    assert still.returncode == 3  # as sync exits on the same state
     lookups = folder / "lookups.toml"
     lookups.write_text(
         lookups.read_text("utf-8").replace('SWISH = "SWISH"', 'SWISH = "SWISH"\nPAYPAL = "PAYPAL"'),
@@ -198,7 +200,7 @@ def test_an_order_with_a_lone_surrogate_stops_no_flow(shop: tuple[Sandbox, Path]
     config = str(folder / "bexvendre.toml")
     result = bexvendre("sync", "all", "--config", config, env=secrets(sandbox))
     assert "Traceback" not in result.stderr
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 3, result.stderr
     assert "orders: 1 done, 2 quarantined" in result.stdout
     assert "$.customer_address.name: text with a lone surrogate (\\ud83d)" in result.stdout
     assert "stock: 3 done, 2 skipped" in result.stdout

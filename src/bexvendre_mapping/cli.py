@@ -101,19 +101,42 @@ def _parser() -> argparse.ArgumentParser:
         "sync",
         help="run sync flows against the real APIs (needs the http extra)",
         description="Move orders Vendre → Bex and products, stock and statuses Bex → Vendre, "
-        "with the state in SQLite. Exit 1 when a record failed (it is tried again next run).",
+        "with the state in SQLite. Exit 0 when all went through, 1 when a record failed (it is "
+        "tried again next run), 3 when one was quarantined (a person must look), 2 on a usage "
+        "or configuration error.",
     )
     syn.add_argument("flow", choices=flows, metavar="FLOW", help=f"one of: {', '.join(flows)}")
     syn.add_argument("--config", required=True, metavar="FILE", help="bexvendre.toml")
     syn.add_argument("--dry-run", action="store_true", help="print the plan; write nothing")
     syn.add_argument("--every", metavar="DURATION", help="run again every 30s, 5m, 1h ...")
+    syn.add_argument(
+        "--output",
+        choices=("text", "json"),
+        default="text",
+        help="text (default) or json: each run's reports as one JSON line",
+    )
 
-    quar = commands.add_parser("quarantine", help="list or retry quarantined orders")
-    quar.add_argument("action", choices=("list", "retry"), metavar="ACTION", help="list or retry")
+    quar = commands.add_parser(
+        "quarantine",
+        help="list, show, retry or drop quarantined records of every flow",
+        description="The records a person must look at. An ID is FLOW:ENTITY (orders:100234, "
+        "products:1003, stock:1001__42, statuses:X1) or a bare order id. Exit 2 for an ID not "
+        "in quarantine; retry exits as sync does.",
+    )
+    quar.add_argument(
+        "action",
+        choices=("list", "show", "retry", "drop"),
+        metavar="ACTION",
+        help="list, show ID, retry [ID...], drop ID...",
+    )
     quar.add_argument("--config", required=True, metavar="FILE", help="bexvendre.toml")
     quar.add_argument(
-        "order_ids", nargs="*", type=int, default=[], metavar="ID", help="only these orders"
+        "--flow", choices=("orders", "products", "stock", "statuses"), help="only this flow"
     )
+    quar.add_argument(
+        "--output", choices=("text", "json"), default="text", help="text (default) or json"
+    )
+    quar.add_argument("ids", nargs="*", default=[], metavar="ID", help="FLOW:ENTITY or order id")
 
     srv = commands.add_parser(
         "serve",
@@ -320,20 +343,14 @@ def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argpa
     ):
         args.input, extras = extras[0], []
     if args.command == "quarantine":  # IDs after --config arrive here too
-        args.order_ids += [_order_id(parser, extra) for extra in extras]
-        extras = []
-        if args.action == "list" and args.order_ids:
-            parser.error("quarantine list takes no ID (IDs choose the orders to retry)")
+        # A new list: the parser's default one must not grow from one parse to the next.
+        args.ids = [*args.ids, *(extra for extra in extras if not extra.startswith("--"))]
+        extras = [extra for extra in extras if extra.startswith("--")]
+        if args.action == "list" and args.ids:
+            parser.error("quarantine list takes no ID (use --flow to choose a flow)")
     if extras:
         parser.error(f"unrecognized arguments: {' '.join(extras)}")
     return args
-
-
-def _order_id(parser: argparse.ArgumentParser, text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        parser.error(f"argument ID: invalid int value: {text[:40]!r}")
 
 
 def _sync_commands(args: argparse.Namespace) -> int:
@@ -350,7 +367,13 @@ def _sync_commands(args: argparse.Namespace) -> int:
             )
         if args.command == "quarantine":
             return _cli.quarantine(
-                args.action, args.config, args.order_ids, out=sys.stdout, err=sys.stderr
+                args.action,
+                args.config,
+                args.ids,
+                flow=args.flow,
+                output=args.output,
+                out=sys.stdout,
+                err=sys.stderr,
             )
         flows = _cli.FLOWS if args.flow == "all" else (args.flow,)
         return _cli.sync(
@@ -360,10 +383,11 @@ def _sync_commands(args: argparse.Namespace) -> int:
             every=args.every,
             out=sys.stdout,
             err=sys.stderr,
+            output=args.output,
         )
     except MappingError as exc:  # bexvendre.toml, checked before anything runs
         raise _UsageError(f"bad configuration:\n{exc}") from None
-    except _cli.UsageError as exc:  # bad --every
+    except _cli.UsageError as exc:  # bad --every, an id not in quarantine
         raise _UsageError(str(exc)) from None
 
 

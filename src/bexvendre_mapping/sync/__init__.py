@@ -12,7 +12,9 @@ Guarantees:
 
 - an order is created in Bex at most once, whatever the network does: the intent is recorded
   first, a lost answer is looked up before any retry, and a second run skips what is done;
-- an order that does not map is quarantined with its problems and payload; the others go on;
+- a record of any flow that does not map is quarantined in the state with its problems and
+  payload (:meth:`SqliteState.quarantined`; orders in their :class:`OrderRecord`); the others
+  go on;
 - the order cursor never passes an order that neither succeeded nor was quarantined;
 - a stock-change entry is confirmed in Bex only once Vendre accepted its update;
 - an order a webhook names (:func:`webhook_app`) is recorded before the answer and imported
@@ -30,10 +32,11 @@ from bexvendre_mapping.sync._flows import (
     push_statuses,
     push_stock,
     retry_quarantined,
+    retry_quarantined_records,
 )
 from bexvendre_mapping.sync._giftcards import GiftCardCheckout
 from bexvendre_mapping.sync._reconcile import ReconcileEntry, ReconcileReport, reconcile
-from bexvendre_mapping.sync._report import AuditLog, Outcome, Report
+from bexvendre_mapping.sync._report import AuditLog, Outcome, Report, exit_code
 from bexvendre_mapping.sync._state import (
     Checkout,
     CheckoutState,
@@ -41,6 +44,7 @@ from bexvendre_mapping.sync._state import (
     LockedError,
     OrderRecord,
     OrderState,
+    QuarantineRecord,
     RunRecord,
     SqliteState,
     StateStore,
@@ -58,6 +62,7 @@ __all__ = [
     "OrderRecord",
     "OrderState",
     "Outcome",
+    "QuarantineRecord",
     "ReconcileEntry",
     "ReconcileReport",
     "Report",
@@ -66,6 +71,7 @@ __all__ = [
     "StateStore",
     "WebhookApp",
     "content_hash",
+    "exit_code",
     "import_hinted_orders",
     "import_orders",
     "push_products",
@@ -73,5 +79,6 @@ __all__ = [
     "push_stock",
     "reconcile",
     "retry_quarantined",
+    "retry_quarantined_records",
     "webhook_app",
 ]

@@ -12,7 +12,7 @@ import tempfile
 import threading
 import wsgiref.simple_server
 from collections.abc import Callable, Iterator, Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
@@ -28,15 +28,30 @@ from bexvendre_mapping.sync._flows import (
     push_statuses,
     push_stock,
     retry_quarantined,
+    retry_quarantined_records,
 )
-from bexvendre_mapping.sync._report import AuditLog, Outcome, Report
-from bexvendre_mapping.sync._state import LockedError, SqliteState
+from bexvendre_mapping.sync._report import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_QUARANTINED,
+    EXIT_USAGE,
+    AuditLog,
+    Outcome,
+    Report,
+    exit_code,
+)
+from bexvendre_mapping.sync._state import LockedError, OrderRecord, SqliteState
 from bexvendre_mapping.sync._stop import STOP, stop_on_signals
 from bexvendre_mapping.sync._webhook import WebhookApp, webhook_app
 
 __all__ = [
+    "EXIT_FAILED",
+    "EXIT_OK",
+    "EXIT_QUARANTINED",
+    "EXIT_USAGE",
     "FLOWS",
     "demo",
+    "exit_code",
     "quarantine",
     "serve",
     "sync",
@@ -55,6 +70,7 @@ def run_flows(
     dry_run: bool = False,
     audit: AuditLog | None = None,
     overlap: Any = None,
+    observer: Callable[[Outcome], None] | None = None,
 ) -> list[Report]:
     """Run the named flows once, in the order of :data:`FLOWS`.
 
@@ -63,7 +79,7 @@ def run_flows(
     flow's one ``failed`` outcome, and the next flow runs. Only :class:`LockedError` ends
     the whole run, since every flow would wait for the same lock.
     """
-    extra: dict[str, Any] = {"dry_run": dry_run, "audit": audit}
+    extra: dict[str, Any] = {"dry_run": dry_run, "audit": audit, "observer": observer}
     timed = {**extra, **({"overlap": overlap} if overlap is not None else {})}
     runners: dict[str, Callable[[], Report]] = {
         "orders": lambda: import_orders(vendre_client, bex_client, lookups, state, **timed),
@@ -89,7 +105,7 @@ def _isolated(name: str, runner: Callable[[], Report], dry_run: bool) -> Report:
                 errors=(f"{type(exc).__name__}: {exc}",),
             )
         )
-        return report
+        return report.finish()
 
 
 def print_reports(reports: Sequence[Report], out: IO[str], *, details: bool = True) -> None:
@@ -106,10 +122,25 @@ def print_reports(reports: Sequence[Report], out: IO[str], *, details: bool = Tr
         return
     for report in reports:
         for outcome in report.outcomes:
+            if outcome.result == "planned":
+                # A dry run lists every record it would touch, with what would change.
+                what = f"{outcome.action}" + (f", {outcome.reason}" if outcome.reason else "")
+                out.write(f"  planned: {report.flow} {outcome.entity}: {what}\n")
+                for field, (old, new) in outcome.diff.items():
+                    out.write(f"      {field}: {_shown(old)} → {_shown(new)}\n")
             if outcome.result in ("quarantined", "failed"):
                 out.write(f"  {outcome.result}: {report.flow} {outcome.entity}: {outcome.reason}\n")
                 for error in outcome.errors:
                     out.write(f"      {error}\n")
+
+
+def _shown(value: Any) -> str:
+    """A diff's value on one line: JSON for containers and text, ``-`` for nothing."""
+    if value is None:
+        return "-"
+    if isinstance(value, dict | list | tuple | str):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return str(value)
 
 
 def _table(reports: Sequence[Report]) -> Any:
@@ -212,11 +243,13 @@ def sync(
     every: str | None,
     out: IO[str],
     err: IO[str],
+    output: str = "text",
 ) -> int:
-    """``bexvendre sync``: 0 when every record was handled, 1 when some failed.
+    """``bexvendre sync``: the :func:`exit_code` of its reports (1 when the lock is held).
 
-    With ``every``, a run whose lock another run holds is left to the next tick, and SIGTERM
-    or SIGINT ends the loop after the records in hand: exit 0 (#19, daemon).
+    With ``output="json"`` each run prints one line: a JSON array of the reports'
+    :meth:`Report.to_dict`. With ``every``, a run whose lock another run holds is left to
+    the next tick, and SIGTERM or SIGINT ends the loop after the records in hand: exit 0.
     """
     config = SyncConfig.from_toml(config_path)
     interval = None if every is None else _interval(every)
@@ -252,44 +285,289 @@ def sync(
             except LockedError as exc:
                 err.write(f"bexvendre: {exc}\n")
                 if interval is None:
-                    return 1
+                    return EXIT_FAILED
                 err.write(f"bexvendre: tried again in {every}\n")
                 err.flush()
             else:
-                print_reports(reports, out)
-                status = 0 if all(r.ok for r in reports) else 1
+                if output == "json":
+                    text = json.dumps([r.to_dict() for r in reports], ensure_ascii=False)
+                    out.write(text + "\n")
+                    out.flush()
+                else:
+                    print_reports(reports, out)
+                status = exit_code(reports)
                 if interval is None:
                     return status
             if stop.wait(interval):
-                return 0
+                return EXIT_OK
+
+
+def quarantine_id(text: str) -> tuple[str, str]:
+    """A quarantine id as ``(flow, entity)``: ``FLOW:ENTITY``, or a bare order id.
+
+    Raises:
+        UsageError: neither.
+    """
+    flow, colon, entity = text.partition(":")
+    if colon and flow in FLOWS and entity:
+        return flow, entity
+    if re.fullmatch(r"-?[0-9]+", text):
+        return "orders", str(int(text))
+    msg = (
+        f"bad quarantine id {text[:60]!r}: use FLOW:ENTITY (FLOW one of {', '.join(FLOWS)}), "
+        "or an order id"
+    )
+    raise UsageError(msg)
+
+
+def _entries(state: SqliteState, flow: str | None) -> list[dict[str, Any]]:
+    """The quarantined records (of one flow) as JSON-ready data, payload left out."""
+    entries: list[dict[str, Any]] = []
+    if flow in (None, "orders"):
+        entries += [
+            {
+                "id": f"orders:{r.order_id}",
+                "flow": "orders",
+                "entity": str(r.order_id),
+                "reason": "",
+                "errors": list(r.errors),
+                "updated_at": r.updated_at.isoformat(),
+            }
+            for r in state.orders("quarantined")
+        ]
+    for record in state.quarantined(flow) if flow != "orders" else []:
+        entries.append(
+            {
+                "id": f"{record.flow}:{record.entity}",
+                "flow": record.flow,
+                "entity": record.entity,
+                "reason": record.reason,
+                "errors": list(record.errors),
+                "updated_at": record.updated_at.isoformat(),
+            }
+        )
+    return entries
+
+
+def _find(state: SqliteState, flow: str, entity: str) -> dict[str, Any] | None:
+    """A quarantined record with its payload, or ``None``."""
+    if flow == "orders":
+        try:
+            order = state.get_order(int(entity))
+        except (ValueError, OverflowError):
+            return None
+        if order is None or order.state != "quarantined":
+            return None
+        errors, reason, payload = order.errors, "", order.payload
+        updated = order.updated_at
+    else:
+        record = state.get_quarantined(flow, entity)
+        if record is None:
+            return None
+        errors, reason, payload, updated = (
+            record.errors,
+            record.reason,
+            record.payload,
+            record.updated_at,
+        )
+    return {
+        "id": f"{flow}:{entity}",
+        "flow": flow,
+        "entity": entity,
+        "reason": reason,
+        "errors": list(errors),
+        "updated_at": updated.isoformat(),
+        "payload": json.loads(payload),
+    }
+
+
+def _known(state: SqliteState, ids: Sequence[str]) -> list[tuple[str, str]]:
+    """The ids as ``(flow, entity)``, each one in quarantine.
+
+    Raises:
+        UsageError: an id is malformed or not in quarantine.
+    """
+    keys = [quarantine_id(text) for text in ids]
+    missing = [f"{f}:{e}" for f, e in keys if _find(state, f, e) is None]
+    if missing:
+        msg = f"not in quarantine: {', '.join(missing)} (bexvendre quarantine list shows what is)"
+        raise UsageError(msg)
+    return list(dict.fromkeys(keys))
 
 
 def quarantine(
-    action: str, config_path: str, order_ids: Sequence[int], *, out: IO[str], err: IO[str]
+    action: str,
+    config_path: str,
+    ids: Sequence[str],
+    *,
+    out: IO[str],
+    err: IO[str],
+    flow: str | None = None,
+    output: str = "text",
 ) -> int:
-    """``bexvendre quarantine list|retry``."""
+    """``bexvendre quarantine list|show|retry|drop``.
+
+    Raises:
+        UsageError: an unknown or malformed id, ``show`` without exactly one id, ``drop``
+            without an id (exit status 2).
+    """
     config = SyncConfig.from_toml(config_path)
+    writes = action in ("retry", "drop")
     # Listing writes nothing: a state file that is not there yet is an empty one.
-    with _state(config, create=action != "list") as state:
+    with _state(config, create=writes) as state:
         if action == "list":
-            records = state.orders("quarantined")
-            for record in records:
-                out.write(f"{record.order_id}  {record.updated_at:%Y-%m-%d %H:%M:%S}Z\n")
-                for error in record.errors:
-                    out.write(f"    {error}\n")
-            out.write(f"{len(records)} quarantined order(s)\n")
-            return 0
-        _, bex_client = make_clients(config)
-        with bex_client:
-            try:
-                report = retry_quarantined(
-                    None, bex_client, config.lookups, state, order_ids=list(order_ids) or None
-                )
-            except LockedError as exc:
-                err.write(f"bexvendre: {exc}\n")
-                return 1
-        print_reports([report], out)
-        return 0 if report.count("quarantined") == 0 and report.ok else 1
+            return _list(state, flow, output, out)
+        if action == "show":
+            if len(ids) != 1:
+                raise UsageError("quarantine show takes one ID")
+            (key,) = _known(state, ids)
+            found = _find(state, *key)
+            out.write(json.dumps(found, ensure_ascii=False, indent=2) + "\n")
+            return EXIT_OK
+        keys = _known(state, ids)
+        if action == "drop":
+            if not keys:
+                raise UsageError("quarantine drop takes one or more IDs")
+            return _drop(config, state, keys, out, err)
+        return _retry(config, state, keys, flow, output, out, err)
+
+
+def _list(state: SqliteState, flow: str | None, output: str, out: IO[str]) -> int:
+    entries = _entries(state, flow)
+    if output == "json":
+        out.write(json.dumps(entries, ensure_ascii=False) + "\n")
+        return EXIT_OK
+    for entry in entries:
+        when = datetime.fromisoformat(entry["updated_at"]).astimezone(UTC)
+        reason = f"  {entry['reason']}" if entry["reason"] else ""
+        out.write(f"{entry['id']}  {when:%Y-%m-%d %H:%M:%S}Z{reason}\n")
+        for error in entry["errors"]:
+            out.write(f"    {error}\n")
+    orders = sum(1 for e in entries if e["flow"] == "orders")
+    out.write(f"{len(entries)} quarantined record(s), {orders} quarantined order(s)\n")
+    return EXIT_OK
+
+
+def _drop(
+    config: SyncConfig,
+    state: SqliteState,
+    keys: list[tuple[str, str]],
+    out: IO[str],
+    err: IO[str],
+) -> int:
+    """Take records out of quarantine: a person handled them (an order is never imported)."""
+    try:
+        with contextlib.ExitStack() as stack:
+            for flow in sorted({flow for flow, _ in keys}):
+                stack.enter_context(state.lock(flow))  # each flow's own lock, in one order
+            audit = None
+            if config.audit_path is not None:
+                audit = stack.enter_context(AuditLog(config.audit_path))
+            for flow, entity in keys:
+                if flow == "orders":
+                    order = state.get_order(int(entity))
+                    if order is None or order.state != "quarantined":
+                        continue  # dropped meanwhile
+                    state.put_order(
+                        OrderRecord(
+                            order_id=order.order_id,
+                            content_hash=order.content_hash,
+                            state="dropped",
+                            payload=order.payload,
+                            errors=order.errors,
+                            updated_at=datetime.now(UTC),
+                        )
+                    )
+                else:
+                    state.drop_quarantined(flow, entity)
+                if audit is not None:
+                    audit.write(
+                        Outcome(
+                            flow=flow,
+                            entity=entity,
+                            action="drop",
+                            result="done",
+                            reason="dropped from quarantine by a person",
+                        )
+                    )
+                out.write(f"dropped {flow}:{entity}\n")
+    except LockedError as exc:
+        err.write(f"bexvendre: {exc}\n")
+        return EXIT_FAILED
+    except OSError as exc:
+        err.write(f"bexvendre: cannot write the audit log: {exc}\n")
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def _chosen(
+    state: SqliteState, keys: list[tuple[str, str]], flow: str | None
+) -> dict[str, list[str] | None]:
+    """The records to retry by flow: those named, else all (``None``) of each flow that has any."""
+    if not keys:
+        with_records = {e["flow"] for e in _entries(state, flow)}
+        return {name: None for name in FLOWS if name in with_records}
+    chosen: dict[str, list[str] | None] = {}
+    for key_flow, entity in keys:
+        chosen.setdefault(key_flow, []).append(entity)  # type: ignore[union-attr]
+    return chosen
+
+
+def _retry(  # noqa: PLR0917
+    config: SyncConfig,
+    state: SqliteState,
+    keys: list[tuple[str, str]],
+    flow: str | None,
+    output: str,
+    out: IO[str],
+    err: IO[str],
+) -> int:
+    """Retry the named records, or every quarantined one (of ``flow``); one report per flow."""
+    chosen = _chosen(state, keys, flow)
+    vendre_client, bex_client = make_clients(config)
+    reports: list[Report] = []
+    with vendre_client, bex_client, contextlib.ExitStack() as stack:
+        audit = None
+        if config.audit_path is not None:
+            audit = _audit(config.audit_path, dry_run=False)
+            if audit is not None:
+                stack.enter_context(audit)
+        try:
+            for name in FLOWS:
+                if name not in chosen:
+                    continue
+                entities = chosen[name]
+                if name == "orders":
+                    order_ids = None if entities is None else [int(e) for e in entities]
+                    report = retry_quarantined(
+                        vendre_client,
+                        bex_client,
+                        config.lookups,
+                        state,
+                        order_ids=order_ids,
+                        audit=audit,
+                    )
+                else:
+                    report = retry_quarantined_records(
+                        vendre_client,
+                        bex_client,
+                        config.lookups,
+                        state,
+                        flow=name,  # type: ignore[arg-type]
+                        entities=entities,
+                        audit=audit,
+                    )
+                reports.append(report)
+        except LockedError as exc:
+            err.write(f"bexvendre: {exc}\n")
+            return EXIT_FAILED
+    if output == "json":
+        out.write(json.dumps([r.to_dict() for r in reports], ensure_ascii=False) + "\n")
+    elif reports:
+        print_reports(reports, out)
+    else:
+        out.write("nothing in quarantine\n")
+    return exit_code(reports)
 
 
 def demo(out: IO[str], err: IO[str]) -> int:

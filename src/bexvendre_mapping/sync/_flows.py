@@ -10,8 +10,9 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal, TypeVar, overload
@@ -29,10 +30,11 @@ from bexvendre_mapping.http import (
     NotFound,
     RequestRejected,
     RetryBudgetExhausted,
+    StockInformation,
     VendreClient,
 )
 from bexvendre_mapping.sync._report import Action, AuditLog, Outcome, Report, Result
-from bexvendre_mapping.sync._state import Hint, OrderRecord, StateStore
+from bexvendre_mapping.sync._state import Hint, OrderRecord, QuarantineRecord, StateStore
 from bexvendre_mapping.sync._stop import STOP
 
 __all__ = [
@@ -44,7 +46,24 @@ __all__ = [
     "push_statuses",
     "push_stock",
     "retry_quarantined",
+    "retry_quarantined_records",
 ]
+
+#: The logger of the flows: one record per outcome, with ``flow``, ``entity``, ``run_id``,
+#: ``action`` and ``result`` as extra fields.
+logger = logging.getLogger("bexvendre_mapping.sync")
+logger.addHandler(logging.NullHandler())  # a library: the application configures logging
+
+#: What an ``observer`` is: called with each outcome as the flow records it.
+Observer = Callable[[Outcome], None]
+
+_LEVELS: dict[str, int] = {
+    "done": logging.INFO,
+    "planned": logging.INFO,
+    "skipped": logging.DEBUG,
+    "quarantined": logging.WARNING,
+    "failed": logging.ERROR,
+}
 
 #: How far back each run looks again before the stored cursor, for records that arrive late.
 DEFAULT_OVERLAP = timedelta(minutes=10)
@@ -87,10 +106,13 @@ def _problems(error: MappingError) -> tuple[str, ...]:
 class _Run:
     """Bookkeeping shared by the flows: the report, the audit trail."""
 
-    def __init__(self, flow: str, dry_run: bool, audit: AuditLog | None) -> None:
+    def __init__(
+        self, flow: str, dry_run: bool, audit: AuditLog | None, observer: Observer | None = None
+    ) -> None:
         self.report = Report(flow=flow, dry_run=dry_run)
         self.dry_run = dry_run
         self.audit = audit
+        self.observer = observer
         self.listing_failed = False
         # Set when a client spent its wait budget: the flow handles no further record, keeps
         # its cursor (or queue entries) and leaves the rest to the next run.
@@ -136,6 +158,9 @@ class _Run:
         result: Result,
         reason: str = "",
         errors: tuple[str, ...] = (),
+        *,
+        diff: dict[str, tuple[Any, Any]] | None = None,
+        details: dict[str, Any] | None = None,
     ) -> None:
         if self.dry_run and result == "done":
             result = "planned"
@@ -146,10 +171,78 @@ class _Run:
             result=result,
             reason=reason,
             errors=errors,
+            diff=diff or {},
+            details=details or {},
         )
         self.report.outcomes.append(outcome)
         if self.audit is not None and not self.dry_run:
-            self.audit.write(outcome)
+            self.audit.write(outcome, run_id=self.report.run_id)
+        logger.log(
+            _LEVELS[result],
+            "%s %s: %s %s%s",
+            outcome.flow,
+            outcome.entity,
+            outcome.action,
+            outcome.result,
+            f" ({reason})" if reason else "",
+            extra={
+                "flow": outcome.flow,
+                "entity": outcome.entity,
+                "run_id": self.report.run_id,
+                "action": outcome.action,
+                "result": outcome.result,
+                "dry_run": self.dry_run,
+            },
+        )
+        if self.observer is not None:
+            self.observer(outcome)
+
+    def finish(self) -> Report:
+        return self.report.finish()
+
+    def quarantine(
+        self,
+        state: StateStore,
+        entity: str,
+        document: Any,
+        reason: str,
+        errors: tuple[str, ...],
+        *,
+        details: dict[str, Any] | None = None,
+        again: bool = False,
+    ) -> None:
+        """Keep a product, stock or status record in the state's quarantine, and report it.
+
+        A record listed again unchanged (the same document, the same problems) while it is in
+        quarantine is reported as skipped, as an unchanged quarantined order is; a retry
+        (``again``) reports it as quarantined.
+        """
+        known = state.get_quarantined(self.report.flow, entity)
+        if (
+            not again
+            and known is not None
+            and known.payload == _payload(document)
+            and known.errors == errors
+        ):
+            self.record(entity, "skip", "skipped", "quarantined; unchanged since")
+            return
+        if not self.dry_run:
+            state.put_quarantined(
+                QuarantineRecord(
+                    flow=self.report.flow,
+                    entity=entity,
+                    payload=_payload(document),
+                    errors=errors,
+                    reason=reason,
+                    updated_at=datetime.now(UTC),
+                )
+            )
+        self.record(entity, "quarantine", "quarantined", reason, errors, details=details)
+
+    def lift(self, state: StateStore, entity: str) -> None:
+        """A record went through: it is no longer quarantined (if it was)."""
+        if not self.dry_run and state.get_quarantined(self.report.flow, entity) is not None:
+            state.drop_quarantined(self.report.flow, entity)
 
 
 def _locked(state: StateStore, dry_run: bool, flow: str) -> contextlib.AbstractContextManager[None]:
@@ -197,6 +290,7 @@ def import_orders(
     now: datetime | None = None,
     dry_run: bool = False,
     audit: AuditLog | None = None,
+    observer: Observer | None = None,
 ) -> Report:
     """Fetch new Vendre orders and create each in Bex exactly once.
 
@@ -225,7 +319,7 @@ def import_orders(
         LockedError: another run holds the state.
     """
     start = (now or datetime.now(UTC)).astimezone(UTC)
-    run = _Run("orders", dry_run, audit)
+    run = _Run("orders", dry_run, audit, observer)
     _fresh_budget(vendre_client, bex_client)
     with _locked(state, dry_run, "orders"):
         zone = lookups.settings.time_zone
@@ -250,7 +344,7 @@ def import_orders(
                 "orders",
                 start if earliest_failure is None else earliest_failure - timedelta(seconds=1),
             )
-    return run.report
+    return run.finish()
 
 
 def import_hinted_orders(
@@ -262,6 +356,7 @@ def import_hinted_orders(
     now: datetime | None = None,
     dry_run: bool = False,
     audit: AuditLog | None = None,
+    observer: Observer | None = None,
 ) -> Report:
     """Import the orders webhooks named (the state's pending hints), each exactly once.
 
@@ -277,11 +372,11 @@ def import_hinted_orders(
         LockedError: another run holds the state.
     """
     start = (now or datetime.now(UTC)).astimezone(UTC)
-    run = _Run("orders", dry_run, audit)
+    run = _Run("orders", dry_run, audit, observer)
     _fresh_budget(vendre_client, bex_client)
     with _locked(state, dry_run, "orders"):
         _import_hints(vendre_client, start, bex_client, lookups, state, run, set())
-    return run.report
+    return run.finish()
 
 
 def _import_hints(  # noqa: PLR0917
@@ -406,6 +501,9 @@ def _import_one(  # noqa: PLR0911, PLR0917
             return None
     if record is not None and record.state == "created":
         run.record(entity, "skip", "skipped", "already in Bex; changed in Vendre since")
+        return None
+    if record is not None and record.state == "dropped":
+        run.record(entity, "skip", "skipped", "dropped from quarantine by a person")
         return None
 
     try:
@@ -567,6 +665,7 @@ def retry_quarantined(
     order_ids: list[int] | None = None,
     dry_run: bool = False,
     audit: AuditLog | None = None,
+    observer: Observer | None = None,
 ) -> Report: ...
 
 
@@ -579,6 +678,7 @@ def retry_quarantined(  # deprecated: the old order (bex_client, lookups, state)
     order_ids: list[int] | None = None,
     dry_run: bool = False,
     audit: AuditLog | None = None,
+    observer: Observer | None = None,
 ) -> Report: ...
 
 
@@ -591,6 +691,7 @@ def retry_quarantined(
     order_ids: list[int] | None = None,
     dry_run: bool = False,
     audit: AuditLog | None = None,
+    observer: Observer | None = None,
 ) -> Report:
     """Convert quarantined orders again (after the lookups were fixed) and create them.
 
@@ -607,7 +708,7 @@ def retry_quarantined(
     vendre_client, bex_client, lookups, state = _retry_arguments(
         vendre_client, bex_client, lookups, state
     )
-    run = _Run("orders", dry_run, audit)
+    run = _Run("orders", dry_run, audit, observer)
     _fresh_budget(bex_client)
     with _locked(state, dry_run, "orders"):
         for record in state.orders("quarantined"):
@@ -624,7 +725,7 @@ def retry_quarantined(
                 updated_at=record.updated_at,
             )
             _retry_one(document, forced, record, bex_client, lookups, state, run)
-    return run.report
+    return run.finish()
 
 
 def _retry_one(  # noqa: PLR0917
@@ -661,6 +762,80 @@ def _retry_one(  # noqa: PLR0917
     )
 
 
+def retry_quarantined_records(
+    vendre_client: VendreClient,
+    bex_client: BexClient,
+    lookups: Lookups,
+    state: StateStore,
+    *,
+    flow: Literal["products", "stock", "statuses"],
+    entities: Iterable[str] | None = None,
+    index_max_age: timedelta = DEFAULT_INDEX_MAX_AGE,
+    now: datetime | None = None,
+    dry_run: bool = False,
+    audit: AuditLog | None = None,
+    observer: Observer | None = None,
+) -> Report:
+    """Handle a flow's quarantined records again (after the tables or the data were fixed).
+
+    For orders, see :func:`retry_quarantined`. A quarantined article or status is converted
+    again from its stored document and sent; a stock record's stock is read from Bex again
+    (stock moves: the stored reading is only evidence) and sent. A record that goes through
+    leaves the quarantine; one that still fails stays, with its new problems. Quarantined
+    stock records were confirmed off Bex's queue when they were quarantined: a retry
+    confirms nothing.
+
+    ``flow`` is ``products``, ``stock`` or ``statuses``; ``entities``, when given, limits the
+    retry to those records (as :meth:`StateStore.quarantined` names them; names not in
+    quarantine are ignored). The other arguments are as for the flow itself.
+
+    Raises:
+        ValueError: ``flow`` is not one of those three.
+        LockedError: another run holds the state.
+    """
+    if flow not in {"products", "stock", "statuses"}:
+        msg = f"retry_quarantined_records: no quarantine of flow {flow!r}"
+        raise ValueError(msg)
+    start = (now or datetime.now(UTC)).astimezone(UTC)
+    run = _Run(flow, dry_run, audit, observer)
+    _fresh_budget(vendre_client, bex_client)
+    wanted = None if entities is None else set(entities)
+    with _locked(state, dry_run, flow):
+        records = [r for r in state.quarantined(flow) if wanted is None or r.entity in wanted]
+        index = _Index(state, dry_run)
+        if (
+            records
+            and flow != "statuses"
+            and not index.refresh(vendre_client, run, start, index_max_age)
+        ):
+            return run.finish()
+        zone = lookups.settings.time_zone
+        for record in records:
+            if run.stopped:
+                break
+            if flow == "stock":
+                _stock_one(
+                    record.entity,
+                    [],
+                    bex_client,
+                    vendre_client,
+                    lookups,
+                    state,
+                    index,
+                    run,
+                    retried=True,
+                )
+                continue
+            document = json.loads(record.payload, parse_float=Decimal)
+            if flow == "products":
+                _push_article(
+                    document, zone, vendre_client, lookups, state, index, run, retried=True
+                )
+            else:
+                _push_status(document, zone, vendre_client, lookups, state, run, retried=True)
+    return run.finish()
+
+
 # --- products, Bex → Vendre --------------------------------------------------------------------
 
 
@@ -675,6 +850,7 @@ def push_products(
     now: datetime | None = None,
     dry_run: bool = False,
     audit: AuditLog | None = None,
+    observer: Observer | None = None,
 ) -> Report:
     """Send changed Bex articles to Vendre: a parent product and one child product per size.
 
@@ -695,7 +871,7 @@ def push_products(
     """
     vendre_client, bex_client = _clients(vendre_client, bex_client, "push_products")
     start = (now or datetime.now(UTC)).astimezone(UTC)
-    run = _Run("products", dry_run, audit)
+    run = _Run("products", dry_run, audit, observer)
     _fresh_budget(vendre_client, bex_client)
     with _locked(state, dry_run, "products"):
         cursor = state.get_cursor("products")
@@ -705,31 +881,92 @@ def push_products(
         documents = bex_client.iter_article_documents(changed_since=changed_since)
         zone = lookups.settings.time_zone
         for document in run.listed(documents if not failed else (), "articles"):
-            entity = _entity(document, "Artikel")
-            try:
-                family = convert.article_to_vendre(
-                    bex.load_article(document, time_zone=zone), lookups
-                )
-            except MappingError as exc:
-                run.record(entity, "quarantine", "quarantined", "does not map", _problems(exc))
-                continue
-            key = family.parent.article_number
-            digest = content_hash(
-                [vendre.dump_product(p) for p in (family.parent, *family.children)]
-            )
-            if state.get_pushed("product", key) == digest:
-                run.record(key, "skip", "skipped", "unchanged")
-                continue
-            if not _push_family(family, vendre_client, index, run):
+            if not _push_article(document, zone, vendre_client, lookups, state, index, run):
                 failed = True
-                continue
-            if not dry_run:
-                state.set_pushed("product", key, digest)
-            sizes = len(family.children)
-            run.record(key, "update", "done", f"{sizes} size(s)" if sizes else "unsized")
         if not dry_run and not failed and not run.listing_failed and not run.stopped:
             state.set_cursor("products", start)
-    return run.report
+    return run.finish()
+
+
+def _push_article(  # noqa: PLR0917
+    document: Any,
+    zone: str,
+    vendre_client: VendreClient,
+    lookups: Lookups,
+    state: StateStore,
+    index: _Index,
+    run: _Run,
+    *,
+    retried: bool = False,
+) -> bool:
+    """Convert and push one Bex article; whether it was handled (not failed).
+
+    One that does not map is quarantined (kept in the state with its document); one that
+    goes through leaves the quarantine if it was there.
+    """
+    entity = _entity(document, "Artikel")
+    try:
+        family = convert.article_to_vendre(bex.load_article(document, time_zone=zone), lookups)
+    except MappingError as exc:
+        reason = "still does not map" if retried else "does not map"
+        run.quarantine(state, entity, document, reason, _problems(exc), again=retried)
+        return True
+    key = family.parent.article_number
+    digest = content_hash([vendre.dump_product(p) for p in (family.parent, *family.children)])
+    if state.get_pushed("product", key) == digest and not retried:
+        run.lift(state, entity)
+        run.record(key, "skip", "skipped", "unchanged")
+        return True
+    diff = _family_diff(family, vendre_client, index) if run.dry_run else {}
+    if not _push_family(family, vendre_client, index, run):
+        return False
+    if not run.dry_run:
+        state.set_pushed("product", key, digest)
+    run.lift(state, entity)
+    sizes = len(family.children)
+    reason = f"{sizes} size(s)" if sizes else "unsized"
+    if retried:
+        reason = f"maps now; {reason}"
+    run.record(key, "update", "done", reason, diff=diff)
+    return True
+
+
+def _family_diff(
+    family: vendre.ProductFamily, vendre_client: VendreClient, index: _Index
+) -> dict[str, tuple[Any, Any]]:
+    """What a push of ``family`` would change in the shop, field by field (a dry run's plan).
+
+    Each product the shop has is read (``GET products/{id}``) and compared on the fields the
+    push sends; a size's fields are named ``article_number.field``. A product the shop lacks
+    shows every field sent as new (old ``None``); one that cannot be read is left out.
+    """
+    diff: dict[str, tuple[Any, Any]] = {}
+    for product in (family.parent, *family.children):
+        prefix = "" if product is family.parent else f"{product.article_number}."
+        new = _sent_fields(product)
+        known = index.get(product.article_number)
+        old: dict[str, Any] = {}
+        if known is not None:
+            try:
+                old = _sent_fields(vendre_client.get_product(known))
+            except HttpError:
+                continue
+        for field, value in new.items():
+            if field in {"id", "parent", "child_product_ids"}:
+                continue
+            if old.get(field) != value:
+                diff[prefix + field] = (old.get(field), value)
+    return diff
+
+
+def _sent_fields(product: vendre.Product) -> dict[str, Any]:
+    """The wire fields of ``product`` that a save sends (those that are not ``None``)."""
+    dumped = vendre.dump_product(product)
+    return {
+        key: value
+        for key, value in dumped.items()
+        if value is not None and key not in {"date_added", "date_modified"}
+    }
 
 
 class _Index:
@@ -861,6 +1098,7 @@ def push_stock(
     now: datetime | None = None,
     dry_run: bool = False,
     audit: AuditLog | None = None,
+    observer: Observer | None = None,
 ) -> Report:
     """Drain Bex's stock-change queue into Vendre: each size's product gets its quantity.
 
@@ -886,7 +1124,7 @@ def push_stock(
     """
     vendre_client, bex_client = _clients(vendre_client, bex_client, "push_stock")
     start = (now or datetime.now(UTC)).astimezone(UTC)
-    run = _Run("stock", dry_run, audit)
+    run = _Run("stock", dry_run, audit, observer)
     _fresh_budget(vendre_client, bex_client)
     with _locked(state, dry_run, "stock"):
         handled: set[int | str] = set()
@@ -904,7 +1142,7 @@ def push_stock(
             _stock_pass(by_product, bex_client, vendre_client, lookups, state, index, run)
             if dry_run:
                 break
-    return run.report
+    return run.finish()
 
 
 def _stock_pass(  # noqa: PLR0917
@@ -917,58 +1155,155 @@ def _stock_pass(  # noqa: PLR0917
     run: _Run,
 ) -> None:
     """Read, convert, send and confirm the queue entries of one pass, product by product."""
-    warehouse = (
-        lookups.warehouses.get(bex_client.location)
-        if bex_client.location is not None and bex_client.location in lookups.warehouses
-        else None
-    )
     for identifier, entry_ids in by_product.items():
         if run.stopped:
             return  # the entries not handled stay queued for the next run
-        try:
-            update = _stock_update(bex_client, identifier, lookups)
-        except (MappingError, NotFound) as exc:
-            # Permanent: sending it will never work. Reported, and taken off the queue.
-            errors = _problems(exc) if isinstance(exc, MappingError) else (str(exc),)
-            reason = "does not map" if isinstance(exc, MappingError) else "Bex has no stock for it"
-            run.record(identifier, "quarantine", "quarantined", reason, errors)
-            _confirm(bex_client, identifier, entry_ids, run, "quarantined; taken off the queue")
-            continue
-        except HttpError as exc:
-            run.failed(identifier, "update", "stock information not read", exc)
-            continue
-        update = attrs.evolve(update, warehouse=warehouse)
-        digest = content_hash(vendre.dump_stock_update(update))
-        if state.get_pushed("stock", identifier) == digest:
-            _confirm(bex_client, identifier, entry_ids, run, "unchanged")
-            continue
-        product_id = index.get(str(update.article_number))
-        if product_id is None:
-            _confirm(bex_client, identifier, entry_ids, run, "not in the shop; taken off the queue")
-            continue
-        if not run.dry_run:
-            try:
-                vendre_client.save_stock(product_id, update)
-            except NotFound:
-                index.stale()
-                run.record(identifier, "update", "failed", "Vendre no longer has the product")
-                continue
-            except HttpError as exc:
-                run.failed(identifier, "update", "Vendre did not take it; left queued", exc)
-                continue
-            state.set_pushed("stock", identifier, digest)
-        _confirm(
-            bex_client,
+        _stock_one(identifier, entry_ids, bex_client, vendre_client, lookups, state, index, run)
+
+
+def _warehouse(bex_client: BexClient, lookups: Lookups) -> str | None:
+    location = bex_client.location
+    if location is not None and location in lookups.warehouses:
+        return lookups.warehouses.get(location)
+    return None
+
+
+def _stock_one(  # noqa: PLR0911, PLR0912, PLR0917
+    identifier: str,
+    entry_ids: list[int | str],
+    bex_client: BexClient,
+    vendre_client: VendreClient,
+    lookups: Lookups,
+    state: StateStore,
+    index: _Index,
+    run: _Run,
+    *,
+    retried: bool = False,
+) -> None:
+    """One stock record (a product's queue entries, or a quarantined one retried): one outcome.
+
+    A record that can never be sent is kept in the state's quarantine (with the stock
+    information read, if any) before its queue entries are confirmed, so the queue moves on
+    and nothing is forgotten. A retried record has no queue entries left to confirm.
+    """
+    details: dict[str, Any] = {"entries": list(entry_ids)} if entry_ids else {}
+    payload: dict[str, Any] = {"product_identifier": identifier, "entry_ids": list(entry_ids)}
+    reason = "still does not map" if retried else "does not map"
+    try:
+        code = ModelCode.parse(identifier)
+    except MappingError as exc:
+        _stock_quarantine(
+            identifier, entry_ids, payload, reason, _problems(exc), bex_client, state, run, details
+        )
+        return
+    try:
+        information = bex_client.get_stock_information(identifier)
+    except NotFound as exc:
+        _stock_quarantine(
             identifier,
             entry_ids,
+            payload,
+            "Bex has no stock for it",
+            (str(exc),),
+            bex_client,
+            state,
             run,
-            f"quantity {update.quantity}, status {update.status}",
+            details,
         )
+        return
+    except HttpError as exc:
+        run.failed(identifier, "update", "stock information not read", exc)
+        return
+    payload["stock_information"] = attrs.asdict(information)
+    try:
+        update = _stock_update(code, information, lookups)
+    except MappingError as exc:
+        _stock_quarantine(
+            identifier, entry_ids, payload, reason, _problems(exc), bex_client, state, run, details
+        )
+        return
+    update = attrs.evolve(update, warehouse=_warehouse(bex_client, lookups))
+    digest = content_hash(vendre.dump_stock_update(update))
+    if state.get_pushed("stock", identifier) == digest:
+        if _confirmed(bex_client, identifier, entry_ids, run):
+            run.lift(state, identifier)
+            run.record(identifier, "skip", "skipped", "unchanged", details=details)
+        return
+    product_id = index.get(str(update.article_number))
+    if product_id is None:
+        if _confirmed(bex_client, identifier, entry_ids, run):
+            reason = "not in the shop; taken off the queue"
+            run.record(identifier, "skip", "skipped", reason, details=details)
+        return
+    reason = f"quantity {update.quantity}, status {update.status}"
+    if run.dry_run:
+        diff = _stock_diff(vendre_client, product_id, update)
+        run.record(identifier, "update", "done", reason, diff=diff, details=details)
+        return
+    try:
+        vendre_client.save_stock(product_id, update)
+    except NotFound:
+        index.stale()
+        run.record(identifier, "update", "failed", "Vendre no longer has the product")
+        return
+    except HttpError as exc:
+        run.failed(identifier, "update", "Vendre did not take it; left queued", exc)
+        return
+    state.set_pushed("stock", identifier, digest)
+    if _confirmed(bex_client, identifier, entry_ids, run):
+        run.lift(state, identifier)
+        if retried:
+            reason = f"maps now; {reason}"
+        run.record(identifier, "update", "done", reason, details=details)
 
 
-def _stock_update(bex_client: BexClient, identifier: str, lookups: Lookups) -> vendre.StockUpdate:
-    code = ModelCode.parse(identifier)
-    information = bex_client.get_stock_information(identifier)
+def _stock_quarantine(  # noqa: PLR0917
+    identifier: str,
+    entry_ids: list[int | str],
+    payload: dict[str, Any],
+    reason: str,
+    errors: tuple[str, ...],
+    bex_client: BexClient,
+    state: StateStore,
+    run: _Run,
+    details: dict[str, Any],
+) -> None:
+    """Keep the record in quarantine first, then take its entries off Bex's queue."""
+    if not run.dry_run:
+        state.put_quarantined(
+            QuarantineRecord(
+                flow="stock",
+                entity=identifier,
+                payload=_payload(payload),
+                errors=errors,
+                reason=reason,
+                updated_at=datetime.now(UTC),
+            )
+        )
+    if _confirmed(bex_client, identifier, entry_ids, run, errors):
+        run.record(identifier, "quarantine", "quarantined", reason, errors, details=details)
+
+
+def _stock_diff(
+    vendre_client: VendreClient, product_id: int, update: vendre.StockUpdate
+) -> dict[str, tuple[Any, Any]]:
+    """A dry run's diff of a stock update: the shop's quantity and status against the new."""
+    try:
+        product = vendre_client.get_product(product_id)
+    except HttpError:
+        return {"quantity": (None, update.quantity), "status": (None, update.status)}
+    old_status = None if product.status is None else int(product.status)
+    diff: dict[str, tuple[Any, Any]] = {}
+    if product.quantity != update.quantity:
+        diff["quantity"] = (product.quantity, update.quantity)
+    if old_status != update.status:
+        diff["status"] = (old_status, update.status)
+    return diff
+
+
+def _stock_update(
+    code: ModelCode, information: StockInformation, lookups: Lookups
+) -> vendre.StockUpdate:
     quantity = information.available_quantity
     if quantity != quantity.to_integral_value():
         raise MappingError(
@@ -980,26 +1315,85 @@ def _stock_update(bex_client: BexClient, identifier: str, lookups: Lookups) -> v
     return convert.stock_to_vendre(stock, lookups)
 
 
-def _confirm(
-    bex_client: BexClient, identifier: str, entry_ids: list[int | str], run: _Run, reason: str
+def _confirmed(
+    bex_client: BexClient,
+    identifier: str,
+    entry_ids: list[int | str],
+    run: _Run,
+    errors: tuple[str, ...] = (),
 ) -> bool:
-    if run.dry_run:
-        run.record(identifier, "confirm", "done", reason)
+    """Confirm a record's queue entries (not in a dry run); on failure, its one outcome.
+
+    A record whose entries are not confirmed is reported as failed: it stays queued and the
+    next run handles it again.
+    """
+    if run.dry_run or not entry_ids:
         return True
     try:
         for entry_id in entry_ids:
             bex_client.confirm_stock_change(entry_id)
     except HttpError as exc:
-        run.failed(identifier, "confirm", "queue entry not confirmed", exc)
+        reason = "queue entry not confirmed"
+        if errors:
+            reason = "kept in quarantine, but its queue entry was not confirmed"
+        run.failed(identifier, "confirm", reason, exc)
         return False
-    skipped = (
-        reason == "unchanged" or reason.startswith("quarantined") or reason.startswith("not in")
-    )
-    run.record(identifier, "confirm", "skipped" if skipped else "done", reason)
     return True
 
 
 # --- order statuses, Bex → Vendre --------------------------------------------------------------
+
+
+def _push_status(  # noqa: PLR0917
+    document: Any,
+    zone: str,
+    vendre_client: VendreClient,
+    lookups: Lookups,
+    state: StateStore,
+    run: _Run,
+    *,
+    retried: bool = False,
+) -> bool:
+    """Convert and send one Bex order status; whether it was handled (not failed)."""
+    entity = _entity(document, "Ordernr")
+    try:
+        status = bex.load_order_status(document, time_zone=zone)
+        update = convert.status_to_vendre(status, lookups)
+    except MappingError as exc:
+        reason = "still does not map" if retried else "does not map"
+        run.quarantine(state, entity, document, reason, _problems(exc), again=retried)
+        return True
+    key = status.order_number
+    sent = state.get_pushed("status", key)
+    if sent == status.status:
+        run.lift(state, entity)
+        run.record(key, "skip", "skipped", f"{status.status} already sent")
+        return True
+    diff: dict[str, tuple[Any, Any]] = {"status": (sent, status.status)}
+    if not run.dry_run:
+        try:
+            vendre_client.update_order_status(update)
+        except NotFound:
+            # Orders from the shop's tills are in Bex only: nothing to tell Vendre.
+            state.set_pushed("status", key, status.status)
+            run.lift(state, entity)
+            run.record(key, "skip", "skipped", "not a Vendre order")
+            return True
+        except HttpError as exc:
+            run.failed(key, "update", "Vendre did not take it", exc)
+            return False
+        state.set_pushed("status", key, status.status)
+    run.lift(state, entity)
+    reason = f"{status.status} → {update.status}"
+    run.record(
+        key,
+        "update",
+        "done",
+        f"maps now; {reason}" if retried else reason,
+        diff=diff,
+        details={"vendre_status": update.status},
+    )
+    return True
 
 
 def push_statuses(
@@ -1012,6 +1406,7 @@ def push_statuses(
     now: datetime | None = None,
     dry_run: bool = False,
     audit: AuditLog | None = None,
+    observer: Observer | None = None,
 ) -> Report:
     """Send Bex order statuses changed since the cursor to Vendre, each once.
 
@@ -1024,7 +1419,7 @@ def push_statuses(
     """
     vendre_client, bex_client = _clients(vendre_client, bex_client, "push_statuses")
     start = (now or datetime.now(UTC)).astimezone(UTC)
-    run = _Run("statuses", dry_run, audit)
+    run = _Run("statuses", dry_run, audit, observer)
     _fresh_budget(vendre_client, bex_client)
     with _locked(state, dry_run, "statuses"):
         cursor = state.get_cursor("statuses")
@@ -1034,31 +1429,8 @@ def push_statuses(
         )
         zone = lookups.settings.time_zone
         for document in run.listed(documents, "order statuses"):
-            try:
-                status = bex.load_order_status(document, time_zone=zone)
-                update = convert.status_to_vendre(status, lookups)
-            except MappingError as exc:
-                entity = _entity(document, "Ordernr")
-                run.record(entity, "quarantine", "quarantined", "does not map", _problems(exc))
-                continue
-            key = status.order_number
-            if state.get_pushed("status", key) == status.status:
-                run.record(key, "skip", "skipped", f"{status.status} already sent")
-                continue
-            if not dry_run:
-                try:
-                    vendre_client.update_order_status(update)
-                except NotFound:
-                    # Orders from the shop's tills are in Bex only: nothing to tell Vendre.
-                    state.set_pushed("status", key, status.status)
-                    run.record(key, "skip", "skipped", "not a Vendre order")
-                    continue
-                except HttpError as exc:
-                    failed = True
-                    run.failed(key, "update", "Vendre did not take it", exc)
-                    continue
-                state.set_pushed("status", key, status.status)
-            run.record(key, "update", "done", f"{status.status} → {update.status}")
+            if not _push_status(document, zone, vendre_client, lookups, state, run):
+                failed = True
         if not dry_run and not failed and not run.listing_failed and not run.stopped:
             state.set_cursor("statuses", start)
-    return run.report
+    return run.finish()

@@ -3,22 +3,29 @@
 from __future__ import annotations
 
 import json
+import uuid
 from collections import Counter
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Literal
+from typing import IO, Any, Literal
 
 import attrs
 
 __all__ = [
+    "EXIT_FAILED",
+    "EXIT_OK",
+    "EXIT_QUARANTINED",
+    "EXIT_USAGE",
     "Action",
     "AuditLog",
     "Outcome",
     "Report",
     "Result",
+    "exit_code",
 ]
 
-Action = Literal["create", "update", "skip", "quarantine", "confirm", "redeem", "fetch"]
+Action = Literal["create", "update", "skip", "quarantine", "confirm", "redeem", "fetch", "drop"]
 Result = Literal["done", "planned", "skipped", "quarantined", "failed"]
 
 
@@ -34,6 +41,10 @@ class Outcome:
             ``quarantined``; or ``failed`` (to be tried again on the next run).
         reason: why, in a few words.
         errors: the problems, for quarantined and failed records (``path: message``).
+        diff: for an update, what changes: field name -> ``(old, new)`` (``old`` is
+            ``None`` when not known); empty when there is nothing to compare.
+        details: a few more facts about the record (never its payload nor a secret), such
+            as the queue entries a stock record came from.
     """
 
     flow: str
@@ -42,6 +53,34 @@ class Outcome:
     result: Result
     reason: str = ""
     errors: tuple[str, ...] = ()
+    diff: dict[str, tuple[Any, Any]] = attrs.field(factory=dict, hash=False)
+    details: dict[str, Any] = attrs.field(factory=dict, hash=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The outcome as JSON-ready data (a diff's pairs as two-item lists)."""
+        return {
+            "flow": self.flow,
+            "entity": self.entity,
+            "action": self.action,
+            "result": self.result,
+            "reason": self.reason,
+            "errors": list(self.errors),
+            "diff": {k: [_plain(old), _plain(new)] for k, (old, new) in self.diff.items()},
+            "details": {k: _plain(v) for k, v in self.details.items()},
+        }
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as JSON can hold it: decimals and dates as text, containers walked."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
 
 
 @attrs.define
@@ -53,12 +92,47 @@ class Report:
         dry_run: whether this is a plan (nothing was written).
         outcomes: every record handled, in order.
         started: when the run started (UTC).
+        run_id: the run's id (a random UUID as 32 hex digits); the audit log and the log
+            records carry it.
+        finished: when the run ended (UTC); ``None`` while it goes on.
     """
 
     flow: str
     dry_run: bool = False
     outcomes: list[Outcome] = attrs.Factory(list)
     started: datetime = attrs.Factory(lambda: datetime.now(UTC))
+    run_id: str = attrs.Factory(lambda: uuid.uuid4().hex)
+    finished: datetime | None = None
+
+    @property
+    def duration(self) -> float | None:
+        """How long the run took, in seconds; ``None`` while it goes on."""
+        if self.finished is None:
+            return None
+        return (self.finished - self.started).total_seconds()
+
+    def finish(self) -> Report:
+        """Mark the run ended now (once: a second call keeps the first time); ``self``."""
+        if self.finished is None:
+            self.finished = datetime.now(UTC)
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report as JSON-ready data.
+
+        Its run id, flow, dry run, start, end and duration (seconds), counts per result and
+        every outcome (:meth:`Outcome.to_dict`).
+        """
+        return {
+            "run_id": self.run_id,
+            "flow": self.flow,
+            "dry_run": self.dry_run,
+            "started": self.started.isoformat(),
+            "finished": None if self.finished is None else self.finished.isoformat(),
+            "duration": self.duration,
+            "counts": self.counts,
+            "outcomes": [o.to_dict() for o in self.outcomes],
+        }
 
     def count(self, result: Result) -> int:
         """How many records ended with ``result``."""
@@ -80,8 +154,27 @@ class Report:
         return f"{self.flow}{' (dry run)' if self.dry_run else ''}: {parts}"
 
 
+#: The exit statuses of every command: all done; something failed and is tried again (a
+#: held lock, the network); a usage or configuration error; something needs a person.
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_QUARANTINED = 0, 1, 2, 3
+
+
+def exit_code(reports: Iterable[Report]) -> int:
+    """The exit status of a run, the same for every command.
+
+    1 when a record failed (a later run may fix it), else 3 when one was quarantined (a
+    person must look), else 0.
+    """
+    reports = list(reports)
+    if any(r.count("failed") for r in reports):
+        return EXIT_FAILED
+    if any(r.count("quarantined") for r in reports):
+        return EXIT_QUARANTINED
+    return EXIT_OK
+
+
 class AuditLog:
-    """One JSON line per record handled: time, flow, entity, action, outcome, error.
+    """One JSON line per record handled: time, run id, flow, entity, action, outcome, error.
 
     Args:
         target: a path (appended to, created when missing) or an open text file.
@@ -99,10 +192,14 @@ class AuditLog:
             self._file = target
             self._owned = False
 
-    def write(self, outcome: Outcome) -> None:
-        """Append one outcome, flushed at once so that a crash loses nothing written."""
+    def write(self, outcome: Outcome, *, run_id: str | None = None) -> None:
+        """Append one outcome, flushed at once so that a crash loses nothing written.
+
+        ``run_id`` is the :attr:`Report.run_id` of the run it belongs to (the flows pass it).
+        """
         line = {
             "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "run_id": run_id,
             "flow": outcome.flow,
             "entity": outcome.entity,
             "action": outcome.action,

@@ -1,7 +1,8 @@
 """Durable state of the sync flows, in one SQLite file.
 
 What the flows remember between runs: the order cursor, every Vendre order seen (intent,
-created, quarantined), the hash of what was last pushed to Vendre per product and variant,
+created, quarantined, dropped), the records of the other flows that are quarantined (with
+their payload and problems), the hash of what was last pushed to Vendre per product and variant,
 Vendre's product ids by article number (the index the pushes save by), gift-card
 checkouts, the orders webhooks named that are not handled yet, and the last run of each flow
 (the daemon's heartbeat). The standard library's ``sqlite3`` in WAL mode; the schema carries
@@ -28,6 +29,7 @@ __all__ = [
     "LockedError",
     "OrderRecord",
     "OrderState",
+    "QuarantineRecord",
     "RunRecord",
     "SCHEMA_VERSION",
     "SqliteState",
@@ -36,7 +38,7 @@ __all__ = [
 
 SCHEMA_VERSION = 1
 
-OrderState = Literal["intent", "created", "quarantined"]
+OrderState = Literal["intent", "created", "quarantined", "dropped"]
 CheckoutState = Literal["reserving", "reserved", "released", "redeemed"]
 
 
@@ -51,7 +53,9 @@ class OrderRecord:
     Attributes:
         order_id: the Vendre order id (Bex ``Ordernr``).
         content_hash: a hash of the Vendre order as fetched.
-        state: ``intent`` (about to be created in Bex), ``created``, or ``quarantined``.
+        state: ``intent`` (about to be created in Bex), ``created``, ``quarantined``, or
+            ``dropped`` (taken out of quarantine by a person, ``bexvendre quarantine drop``:
+            never imported; looked at again only if it changes in Vendre).
         payload: the Vendre order document, as fetched.
         errors: for a quarantined order, its problems (``path: message`` lines).
         updated_at: when the record last changed (UTC).
@@ -62,6 +66,32 @@ class OrderRecord:
     state: OrderState
     payload: str
     errors: tuple[str, ...] = ()
+    updated_at: datetime
+
+
+@attrs.frozen(kw_only=True)
+class QuarantineRecord:
+    """A product, stock or status record that a person must look at.
+
+    Orders are quarantined in their :class:`OrderRecord` (state ``quarantined``); the
+    records of the other flows are kept here, keyed by flow and entity.
+
+    Attributes:
+        flow: ``products``, ``stock`` or ``statuses``.
+        entity: the record's id as the flow's report names it (article number, product
+            identifier, Bex order number, or ``sha256:...`` for a record without a usable id).
+        payload: the record as fetched, JSON text (a stock record: the queue entry's product
+            identifier and entry ids, and the stock information when it was read).
+        errors: its problems (``path: message`` lines).
+        reason: why, in a few words.
+        updated_at: when it was (last) quarantined (UTC).
+    """
+
+    flow: str
+    entity: str
+    payload: str
+    errors: tuple[str, ...] = ()
+    reason: str = ""
     updated_at: datetime
 
 
@@ -195,6 +225,18 @@ class StateStore(Protocol):
         Unless more than ``seen`` webhooks named it: then one arrived while it was handled.
         """
 
+    def put_quarantined(self, record: QuarantineRecord) -> None:
+        """Insert or replace a quarantined record of the products, stock or statuses flow."""
+
+    def get_quarantined(self, flow: str, entity: str) -> QuarantineRecord | None:
+        """A quarantined record by flow and entity."""
+
+    def quarantined(self, flow: str | None = None) -> list[QuarantineRecord]:
+        """The quarantined records (of one flow), by flow and entity."""
+
+    def drop_quarantined(self, flow: str, entity: str) -> bool:
+        """Forget a quarantined record; whether there was one."""
+
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -202,7 +244,7 @@ CREATE TABLE IF NOT EXISTS cursors (flow TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS orders (
     order_id INTEGER PRIMARY KEY,
     content_hash TEXT NOT NULL,
-    state TEXT NOT NULL CHECK (state IN ('intent', 'created', 'quarantined')),
+    state TEXT NOT NULL CHECK (state IN ('intent', 'created', 'quarantined', 'dropped')),
     payload TEXT NOT NULL,
     errors TEXT NOT NULL DEFAULT '[]',
     updated_at TEXT NOT NULL
@@ -223,6 +265,15 @@ CREATE TABLE IF NOT EXISTS webhook_hints (
     event TEXT NOT NULL,
     received_at TEXT NOT NULL,
     seen INTEGER NOT NULL DEFAULT 1
+);
+CREATE TABLE IF NOT EXISTS quarantine (
+    flow TEXT NOT NULL,
+    entity TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    errors TEXT NOT NULL DEFAULT '[]',
+    reason TEXT NOT NULL DEFAULT '',
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (flow, entity)
 );
 CREATE TABLE IF NOT EXISTS checkouts (
     reference TEXT PRIMARY KEY,
@@ -302,6 +353,7 @@ class SqliteState:
                 # executescript() would commit on its own; one statement at a time stays atomic.
                 for statement in filter(None, (s.strip() for s in _SCHEMA.split(";"))):
                     self._db.execute(statement)
+                self._widen_order_states()
                 row = self._db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
                 if row is None:
                     self._db.execute(
@@ -314,6 +366,21 @@ class SqliteState:
             self._db.close()
             raise
         return newer
+
+    def _widen_order_states(self) -> None:
+        """Let a file made before the ``dropped`` state hold it (rebuilds ``orders`` once)."""
+        row = self._db.execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'orders'"
+        ).fetchone()
+        if row is None or "'dropped'" in row[0]:
+            return
+        self._db.execute("DROP INDEX IF EXISTS orders_state")
+        self._db.execute("ALTER TABLE orders RENAME TO orders_before_dropped")
+        for statement in _SCHEMA.split(";"):
+            if "TABLE IF NOT EXISTS orders " in statement or "orders_state" in statement:
+                self._db.execute(statement)
+        self._db.execute("INSERT INTO orders SELECT * FROM orders_before_dropped")
+        self._db.execute("DROP TABLE orders_before_dropped")
 
     def close(self) -> None:
         """Close the database (and release the locks held)."""
@@ -619,6 +686,64 @@ class SqliteState:
                 (order_id, seen, seen),
             )
         return cursor.rowcount > 0
+
+    # --- quarantined records of the other flows ---------------------------------------------
+
+    def put_quarantined(self, record: QuarantineRecord) -> None:
+        """Insert or replace a quarantined record, committed before returning."""
+        with self._transaction():
+            self._db.execute(
+                "INSERT INTO quarantine (flow, entity, payload, errors, reason, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (flow, entity) DO UPDATE SET "
+                "payload = excluded.payload, errors = excluded.errors, "
+                "reason = excluded.reason, updated_at = excluded.updated_at",
+                (
+                    record.flow,
+                    record.entity,
+                    record.payload,
+                    json.dumps(list(record.errors), ensure_ascii=False),
+                    record.reason,
+                    record.updated_at.astimezone(UTC).isoformat(),
+                ),
+            )
+
+    def get_quarantined(self, flow: str, entity: str) -> QuarantineRecord | None:
+        """A quarantined record by flow and entity."""
+        row = self._db.execute(
+            "SELECT flow, entity, payload, errors, reason, updated_at FROM quarantine "
+            "WHERE flow = ? AND entity = ?",
+            (flow, entity),
+        ).fetchone()
+        return None if row is None else _quarantined(row)
+
+    def quarantined(self, flow: str | None = None) -> list[QuarantineRecord]:
+        """The quarantined records (of one flow), by flow and entity."""
+        query = "SELECT flow, entity, payload, errors, reason, updated_at FROM quarantine"
+        args: tuple[Any, ...] = ()
+        if flow is not None:
+            query += " WHERE flow = ?"
+            args = (flow,)
+        rows = self._db.execute(query + " ORDER BY flow, entity", args)
+        return [_quarantined(row) for row in rows]
+
+    def drop_quarantined(self, flow: str, entity: str) -> bool:
+        """Forget a quarantined record; whether there was one."""
+        with self._transaction():
+            cursor = self._db.execute(
+                "DELETE FROM quarantine WHERE flow = ? AND entity = ?", (flow, entity)
+            )
+        return cursor.rowcount > 0
+
+
+def _quarantined(row: tuple[Any, ...]) -> QuarantineRecord:
+    return QuarantineRecord(
+        flow=row[0],
+        entity=row[1],
+        payload=row[2],
+        errors=tuple(json.loads(row[3])),
+        reason=row[4],
+        updated_at=datetime.fromisoformat(row[5]),
+    )
 
 
 def _hint(row: tuple[Any, ...]) -> Hint:
