@@ -233,10 +233,10 @@ def test_drop_while_another_run_holds_the_lock_exits_1_and_drops_nothing(
     config.write_text(
         config.read_text("utf-8").replace("lookups =", 'lock_timeout = "1s"\nlookups =')
     )
-    with SqliteState(config.parent / "state.sqlite3") as holder, holder.lock():
+    with SqliteState(config.parent / "state.sqlite3") as holder, holder.lock("products"):
         status, _, err = cli(capsys, "quarantine", "drop", "products:1003", "--config", str(config))
     assert status == 1
-    assert "another sync run holds" in err
+    assert "another products run holds" in err
     assert listed(capsys, config) == ["products:1003"]
 
 
@@ -245,10 +245,10 @@ def test_a_record_that_goes_through_later_leaves_the_quarantine(
 ) -> None:
     """Fixed at the source (Bex), the next run sends it and forgets its quarantine."""
     sandbox.add_bex_article(bex_article_doc("1003", **{"Extern referens": "KLOCKOR"}))
-    push_products(sandbox.bex_client(), sandbox.vendre_client(), lookups, state)
+    push_products(sandbox.vendre_client(), sandbox.bex_client(), lookups, state)
     assert [r.entity for r in state.quarantined("products")] == ["1003"]
     sandbox.add_bex_article(bex_article_doc("1003", **{"Extern referens": "SKOR"}))
-    report = push_products(sandbox.bex_client(), sandbox.vendre_client(), lookups, state)
+    report = push_products(sandbox.vendre_client(), sandbox.bex_client(), lookups, state)
     assert report.count("quarantined") == 0
     assert ("1003", "done") in [(o.entity, o.result) for o in report.outcomes]
     assert state.quarantined() == []
@@ -260,7 +260,7 @@ def test_a_stock_retry_reads_the_stock_again_and_confirms_nothing(
     add_vendre_products(sandbox, "1001_SKO_42")
     sandbox.set_bex_stock("1001_SKO_42", 5)
     sandbox.inject("bex", method="GET", path="WarehouseManagement/GetStockinformation", status=404)
-    first = push_stock(sandbox.bex_client(), sandbox.vendre_client(), lookups, state)
+    first = push_stock(sandbox.vendre_client(), sandbox.bex_client(), lookups, state)
     assert [(o.result, o.reason) for o in first.outcomes] == [
         ("quarantined", "Bex has no stock for it")
     ]
@@ -330,14 +330,14 @@ def test_a_dry_run_after_a_change_shows_the_changed_fields(
     sandbox: Sandbox, state: SqliteState, lookups: Lookups
 ) -> None:
     sandbox.add_bex_article(bex_article_doc("1001"))
-    push_products(sandbox.bex_client(), sandbox.vendre_client(), lookups, state)
+    push_products(sandbox.vendre_client(), sandbox.bex_client(), lookups, state)
     sandbox.set_bex_order_status("100234", "BEHANDLAS")
-    push_statuses(sandbox.bex_client(), sandbox.vendre_client(), lookups, state)
+    push_statuses(sandbox.vendre_client(), sandbox.bex_client(), lookups, state)
     old = bex_article_doc("1001")
     sandbox.add_bex_article({**old, "Beskrivning": old["Beskrivning"] + " (ny)"})
     sandbox.set_bex_order_status("100234", "SKICKAD")
     products = push_products(
-        sandbox.bex_client(), sandbox.vendre_client(), lookups, state, dry_run=True
+        sandbox.vendre_client(), sandbox.bex_client(), lookups, state, dry_run=True
     )
     (family,) = [o for o in products.outcomes if o.entity == "1001"]
     assert family.action == "update"
@@ -345,7 +345,7 @@ def test_a_dry_run_after_a_change_shows_the_changed_fields(
     before, after = family.diff["name"]
     assert before != after
     statuses = push_statuses(
-        sandbox.bex_client(), sandbox.vendre_client(), lookups, state, dry_run=True
+        sandbox.vendre_client(), sandbox.bex_client(), lookups, state, dry_run=True
     )
     assert [(o.entity, o.diff) for o in statuses.outcomes] == [
         ("100234", {"status": ("BEHANDLAS", "SKICKAD")})
@@ -406,13 +406,13 @@ def test_every_flow_takes_an_observer(
     bex_client, vendre_client = sandbox.bex_client(), sandbox.vendre_client()
     reports = [
         push_products(
-            bex_client, vendre_client, lookups, state, observer=lambda o: seen.append(o.flow)
+            vendre_client, bex_client, lookups, state, observer=lambda o: seen.append(o.flow)
         ),
         push_stock(
-            bex_client, vendre_client, lookups, state, observer=lambda o: seen.append(o.flow)
+            vendre_client, bex_client, lookups, state, observer=lambda o: seen.append(o.flow)
         ),
         push_statuses(
-            bex_client, vendre_client, lookups, state, observer=lambda o: seen.append(o.flow)
+            vendre_client, bex_client, lookups, state, observer=lambda o: seen.append(o.flow)
         ),
     ]
     assert seen == [o.flow for r in reports for o in r.outcomes]
