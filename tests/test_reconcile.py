@@ -89,6 +89,28 @@ def test_clean_window_exits_0(
     assert "finding" not in out  # no table: nothing to show
 
 
+def test_a_status_the_flows_pushed_is_not_a_change(
+    shop: Path,
+    imported: SqliteState,
+    sandbox: Sandbox,
+    lookups: Lookups,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """push_statuses writes Vendre's status: reconcile does not call that a change (it did,
+    found by `bexvendre sandbox` by hand); a change to anything else still is."""
+    sandbox.set_bex_order_status("7001", "SKICKAD")
+    pushed = push_statuses(sandbox.vendre_client(), sandbox.bex_client(), lookups, imported)
+    assert pushed.count("done") == 1
+    status, data = reconcile_json(shop, capsys)
+    assert (status, findings(data)["7001"]) == (0, "ok")
+
+    changed = order_doc(7001)
+    changed["billing_address"]["city"] = "Luleå"
+    sandbox.add_vendre_order(changed)
+    status, data = reconcile_json(shop, capsys)
+    assert (status, findings(data)["7001"]) == (3, "changed")
+
+
 def test_an_order_deleted_from_bex_and_one_created_twice_exit_3(
     shop: Path, imported: SqliteState, sandbox: Sandbox, capsys: pytest.CaptureFixture[str]
 ) -> None:

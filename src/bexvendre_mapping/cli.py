@@ -15,6 +15,7 @@ import argparse
 import contextlib
 import os
 import sys
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime
 from typing import IO, Any
@@ -224,6 +225,18 @@ def _operations_parsers(commands: argparse._SubParsersAction[argparse.ArgumentPa
         help="exit 1 when a scheduled flow ended no run within DURATION (10m, 1h ...)",
     )
 
+    box = commands.add_parser(
+        "sandbox",
+        help="serve both APIs on loopback and give a bexvendre.toml for them (http, cli extras)",
+        description="Start the sandbox of both APIs on loopback (seeded with the shipped "
+        "examples), print a ready bexvendre.toml with their URLs and keys (or write it with "
+        "--write-config, a copy of the shipped lookups.toml beside it), and serve until "
+        "Ctrl-C or SIGTERM (exit 0). Try `bexvendre sync`, `run`, `serve` or `reconcile` "
+        "against it by hand, no account needed.",
+    )
+    box.add_argument("--write-config", metavar="FILE", help="write the bexvendre.toml to FILE")
+    box.add_argument("--empty", action="store_true", help="do not seed the shipped examples")
+
     rec = commands.add_parser(
         "reconcile",
         help="check that every Vendre order of a window reached Bex once (needs the http extra)",
@@ -319,7 +332,7 @@ def _run(args: argparse.Namespace) -> int:
         return _convert(args, sys.stdout, sys.stderr)
     if args.command == "validate":
         return _validate(args, sys.stdout, sys.stderr)
-    if args.command in ("sync", "quarantine", "serve", "demo"):
+    if args.command in ("sync", "quarantine", "serve", "demo", "sandbox"):
         return _sync_commands(args)
     if args.command in ("run", "status", "reconcile"):
         return _reconcile(args) if args.command == "reconcile" else _daemon_commands(args)
@@ -361,6 +374,16 @@ def _sync_commands(args: argparse.Namespace) -> int:
     try:
         if args.command == "demo":
             return _cli.demo(sys.stdout, sys.stderr)
+        if args.command == "sandbox":
+            from bexvendre_mapping.sync._sandbox_cli import sandbox_command  # noqa: PLC0415
+
+            return sandbox_command(
+                write_config=args.write_config,
+                seed=not args.empty,
+                out=sys.stdout,
+                err=sys.stderr,
+                ready=threading.Event(),
+            )
         if args.command == "serve":
             return _cli.serve(
                 args.config, host=args.host, port=args.port, out=sys.stdout, err=sys.stderr

@@ -255,6 +255,27 @@ def _placed(document: Any, zone: str) -> datetime | None:
         return None
 
 
+# What the flows themselves write to a Vendre order (push_statuses): not a change to report.
+_WRITTEN_BY_US = frozenset({"status"})
+
+
+def _changed(payload: str, document: Any) -> bool:
+    """Whether the order differs from what was imported in more than the status we push."""
+    if not isinstance(document, dict):
+        return True
+    try:
+        imported = json.loads(payload)
+    except ValueError:
+        return True
+    if not isinstance(imported, dict):
+        return True
+
+    def ours_left_out(doc: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in doc.items() if k not in _WRITTEN_BY_US}
+
+    return content_hash(ours_left_out(imported)) != content_hash(ours_left_out(document))
+
+
 def _check(  # noqa: PLR0911, PLR0912 - one return per finding
     document: Any,
     placed: datetime | None,
@@ -306,7 +327,7 @@ def _check(  # noqa: PLR0911, PLR0912 - one return per finding
     if record.state == "created":
         if count == 0:
             return entry("missing", "the state says created, but Bex does not have it", count)
-        if record.content_hash != digest:
+        if record.content_hash != digest and _changed(record.payload, document):
             return entry("changed", "changed in Vendre after it was imported", count)
         return entry("ok", "in Bex once", count)
     if record.state == "intent":
