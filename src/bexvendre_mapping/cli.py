@@ -106,6 +106,12 @@ def _parser() -> argparse.ArgumentParser:
     syn.add_argument("--config", required=True, metavar="FILE", help="bexvendre.toml")
     syn.add_argument("--dry-run", action="store_true", help="print the plan; write nothing")
     syn.add_argument("--every", metavar="DURATION", help="run again every 30s, 5m, 1h ...")
+    syn.add_argument(
+        "--baseline",
+        action="store_true",
+        help="orders only: record the orders existing now as never to be imported "
+        "(nothing is sent to Bex); run once when going live",
+    )
 
     quar = commands.add_parser("quarantine", help="list or retry quarantined orders")
     quar.add_argument("action", choices=("list", "retry"), metavar="ACTION", help="list or retry")
@@ -267,6 +273,7 @@ def _sync_commands(args: argparse.Namespace) -> int:
             every=args.every,
             out=sys.stdout,
             err=sys.stderr,
+            baseline=args.baseline,
         )
     except MappingError as exc:  # bexvendre.toml, checked before anything runs
         raise _UsageError(f"bad configuration:\n{exc}") from None

@@ -16,8 +16,10 @@ Guarantees:
 
 from __future__ import annotations
 
+from bexvendre_mapping.sync._config import SyncConfig, load_config
 from bexvendre_mapping.sync._flows import (
     DEFAULT_OVERLAP,
+    DEFAULT_WAIT_LIMIT,
     content_hash,
     import_hinted_orders,
     import_orders,
@@ -30,6 +32,8 @@ from bexvendre_mapping.sync._giftcards import GiftCardCheckout
 from bexvendre_mapping.sync._report import AuditLog, Outcome, Report
 from bexvendre_mapping.sync._state import (
     Checkout,
+    HeldOrder,
+    HeldReason,
     Hint,
     LockedError,
     OrderRecord,
@@ -42,7 +46,10 @@ __all__ = [
     "AuditLog",
     "Checkout",
     "DEFAULT_OVERLAP",
+    "DEFAULT_WAIT_LIMIT",
     "GiftCardCheckout",
+    "HeldOrder",
+    "HeldReason",
     "Hint",
     "LockedError",
     "OrderRecord",
@@ -50,10 +57,12 @@ __all__ = [
     "Report",
     "SqliteState",
     "StateStore",
+    "SyncConfig",
     "WebhookApp",
     "content_hash",
     "import_hinted_orders",
     "import_orders",
+    "load_config",
     "push_products",
     "push_statuses",
     "push_stock",
