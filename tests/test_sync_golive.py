@@ -8,9 +8,14 @@ that existed before.
 
 from __future__ import annotations
 
+import http.client
+import json
+import threading
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import pytest
 from tests.support import run_main
@@ -24,6 +29,7 @@ from bexvendre_mapping.sync import (
     import_hinted_orders,
     import_orders,
     load_config,
+    webhook_app,
 )
 from bexvendre_mapping.testing.sandbox import Sandbox
 
@@ -386,3 +392,57 @@ def test_import_statuses_must_be_integers(shop: tuple[Sandbox, Path]) -> None:
             import_statuses="2",  # type: ignore[arg-type]
         )
     assert sandbox.calls() == []
+
+
+def test_the_webhook_follows_the_go_live_controls(shop: tuple[Sandbox, Path]) -> None:
+    """``webhook_app(since=..., import_statuses=...)`` over loopback HTTP holds back as polling."""
+    sandbox, folder = shop
+    lookups = Lookups.from_toml(folder / "lookups.toml")
+    secret = "a-webhook-secret-of-some-length"  # noqa: S105 - a test secret
+    with SqliteState(folder / "state.sqlite3", lock_timeout=10) as state:
+        app = webhook_app(
+            sandbox.vendre_client(),
+            sandbox.bex_client(),
+            lookups,
+            state,
+            secret=secret,
+            retry_every=3600,
+            answer_within=10,
+            since=datetime.now(UTC) - timedelta(days=30),
+            import_statuses=[PAID],
+        )
+        server = make_server("127.0.0.1", 0, app, handler_class=_Quiet)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+
+        def post(order_id: int, event: str) -> int:
+            connection = http.client.HTTPConnection("127.0.0.1", server.server_port, timeout=20)
+            try:
+                body = json.dumps({"id": order_id})
+                connection.request("POST", f"/?key={secret}&event={event}", body=body)
+                return connection.getresponse().status
+            finally:
+                connection.close()
+
+        try:
+            assert post(OLD, "new_order") == 202
+            assert post(WAITING, "new_order") == 202
+            assert app.wait_idle(10)
+            assert sandbox.bex_orders() == []
+            assert [h.order_id for h in state.held_orders("waiting")] == [WAITING]
+            sandbox.add_vendre_order(order_doc(WAITING, date_added=placed(2), status=PAID))
+            assert post(WAITING, "updated_order") == 202
+            assert app.wait_idle(10)
+        finally:
+            server.shutdown()
+            server.server_close()
+            thread.join(10)
+            app.close()
+        assert state.pending_hints() == []
+        assert state.held_orders() == []
+    assert bex_numbers(sandbox) == [str(WAITING)]
+
+
+class _Quiet(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base's name
+        pass
