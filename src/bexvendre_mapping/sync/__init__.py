@@ -11,7 +11,12 @@ Guarantees:
 - the order cursor never passes an order that neither succeeded nor was quarantined;
 - a stock-change entry is confirmed in Bex only once Vendre accepted its update;
 - an order a webhook names (:func:`webhook_app`) is recorded before the answer and imported
-  through the same path; polling takes up what the webhook could not.
+  through the same path; polling takes up what the webhook could not;
+- going live, no order placed before ``since`` is imported, an order whose status is not in
+  ``import_statuses`` waits in the state (read again each run) until it is, and the orders
+  a baseline recorded (``import_orders(..., baseline=True)``) are never imported.
+
+:func:`load_config` reads ``bexvendre.toml`` into a :class:`SyncConfig`.
 """
 
 from __future__ import annotations
