@@ -116,6 +116,12 @@ def _parser() -> argparse.ArgumentParser:
         default="text",
         help="text (default) or json: each run's reports as one JSON line",
     )
+    syn.add_argument(
+        "--baseline",
+        action="store_true",
+        help="orders only: record the orders existing now as never to be imported "
+        "(nothing is sent to Bex); run once when going live",
+    )
 
     quar = commands.add_parser(
         "quarantine",
@@ -407,6 +413,7 @@ def _sync_commands(args: argparse.Namespace) -> int:
             out=sys.stdout,
             err=sys.stderr,
             output=args.output,
+            baseline=args.baseline,
         )
     except MappingError as exc:  # bexvendre.toml, checked before anything runs
         raise _UsageError(f"bad configuration:\n{exc}") from None

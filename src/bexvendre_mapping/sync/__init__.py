@@ -18,13 +18,20 @@ Guarantees:
 - the order cursor never passes an order that neither succeeded nor was quarantined;
 - a stock-change entry is confirmed in Bex only once Vendre accepted its update;
 - an order a webhook names (:func:`webhook_app`) is recorded before the answer and imported
-  through the same path; polling takes up what the webhook could not.
+  through the same path; polling takes up what the webhook could not;
+- going live, no order placed before ``since`` is imported, an order whose status is not in
+  ``import_statuses`` waits in the state (read again each run) until it is, and the orders
+  a baseline recorded (``import_orders(..., baseline=True)``) are never imported.
+
+:func:`load_config` reads ``bexvendre.toml`` into a :class:`SyncConfig`.
 """
 
 from __future__ import annotations
 
+from bexvendre_mapping.sync._config import SyncConfig, load_config
 from bexvendre_mapping.sync._flows import (
     DEFAULT_OVERLAP,
+    DEFAULT_WAIT_LIMIT,
     content_hash,
     import_hinted_orders,
     import_orders,
@@ -40,6 +47,8 @@ from bexvendre_mapping.sync._report import AuditLog, Outcome, Report, exit_code
 from bexvendre_mapping.sync._state import (
     Checkout,
     CheckoutState,
+    HeldOrder,
+    HeldReason,
     Hint,
     LockedError,
     OrderRecord,
@@ -56,7 +65,10 @@ __all__ = [
     "Checkout",
     "CheckoutState",
     "DEFAULT_OVERLAP",
+    "DEFAULT_WAIT_LIMIT",
     "GiftCardCheckout",
+    "HeldOrder",
+    "HeldReason",
     "Hint",
     "LockedError",
     "OrderRecord",
@@ -69,11 +81,13 @@ __all__ = [
     "RunRecord",
     "SqliteState",
     "StateStore",
+    "SyncConfig",
     "WebhookApp",
     "content_hash",
     "exit_code",
     "import_hinted_orders",
     "import_orders",
+    "load_config",
     "push_products",
     "push_statuses",
     "push_stock",

@@ -11,7 +11,7 @@ import socketserver
 import tempfile
 import threading
 import wsgiref.simple_server
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -21,7 +21,12 @@ from bexvendre_mapping._errors import LookupsError, MappingError, Problem
 from bexvendre_mapping._examples import examples_dir
 from bexvendre_mapping._lookups import Lookups
 from bexvendre_mapping.http import BexClient, HttpError, VendreClient
-from bexvendre_mapping.sync._config import SyncConfig, make_clients, parse_duration
+from bexvendre_mapping.sync._config import (
+    SyncConfig,
+    make_clients,
+    order_options,
+    parse_duration,
+)
 from bexvendre_mapping.sync._flows import (
     import_orders,
     push_products,
@@ -71,18 +76,22 @@ def run_flows(
     audit: AuditLog | None = None,
     overlap: Any = None,
     observer: Callable[[Outcome], None] | None = None,
+    order_options: Mapping[str, Any] | None = None,
 ) -> list[Report]:
     """Run the named flows once, in the order of :data:`FLOWS`.
 
     One flow's failure never keeps the next from running: a request or a document that
     escapes a flow (the flows report those per record; this is the safety net) becomes that
     flow's one ``failed`` outcome, and the next flow runs. Only :class:`LockedError` ends
-    the whole run, since every flow would wait for the same lock.
+    the whole run, since every flow would wait for the same lock. ``order_options`` are
+    more keyword arguments of :func:`import_orders` (the go-live controls).
     """
     extra: dict[str, Any] = {"dry_run": dry_run, "audit": audit, "observer": observer}
     timed = {**extra, **({"overlap": overlap} if overlap is not None else {})}
     runners: dict[str, Callable[[], Report]] = {
-        "orders": lambda: import_orders(vendre_client, bex_client, lookups, state, **timed),
+        "orders": lambda: import_orders(
+            vendre_client, bex_client, lookups, state, **timed, **(order_options or {})
+        ),
         "products": lambda: push_products(vendre_client, bex_client, lookups, state, **timed),
         "stock": lambda: push_stock(vendre_client, bex_client, lookups, state, **extra),
         "statuses": lambda: push_statuses(vendre_client, bex_client, lookups, state, **timed),
@@ -244,15 +253,21 @@ def sync(
     out: IO[str],
     err: IO[str],
     output: str = "text",
+    baseline: bool = False,
 ) -> int:
     """``bexvendre sync``: the :func:`exit_code` of its reports (1 when the lock is held).
 
     With ``output="json"`` each run prints one line: a JSON array of the reports'
     :meth:`Report.to_dict`. With ``every``, a run whose lock another run holds is left to
     the next tick, and SIGTERM or SIGINT ends the loop after the records in hand: exit 0.
+    With ``baseline`` (``sync orders --baseline``): record the orders existing now as never
+    to be imported, touching nothing in Bex.
     """
+    if baseline and (tuple(flows) != ("orders",) or every is not None):
+        raise UsageError("--baseline goes with `bexvendre sync orders` alone (no --every)")
     config = SyncConfig.from_toml(config_path)
     interval = None if every is None else _interval(every)
+    options = {**order_options(config), **({"baseline": True} if baseline else {})}
     vendre_client, bex_client = make_clients(config)
     stop = threading.Event()
     with (
@@ -281,6 +296,7 @@ def sync(
                         dry_run=dry_run,
                         audit=audit,
                         overlap=config.overlap,
+                        order_options=options,
                     )
             except LockedError as exc:
                 err.write(f"bexvendre: {exc}\n")
@@ -662,6 +678,8 @@ def serve(config_path: str, *, host: str, port: int, out: IO[str], err: IO[str])
             path=config.webhook_path,
             audit=audit,
             on_report=report,
+            since=config.since,
+            import_statuses=config.import_statuses,
         )
         try:
             server = _server(host, port, app, err)

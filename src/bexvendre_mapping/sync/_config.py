@@ -6,6 +6,9 @@ state = "bexvendre-state.sqlite3"       # the SQLite state file
 audit = "bexvendre-audit.jsonl"         # optional: one JSON line per record handled
 overlap = "10m"                         # optional: how far back each run looks again
 lock_timeout = "30s"                    # optional: how long to wait for a running sync
+since = 2026-01-01                      # optional: no order placed before is imported
+import_statuses = [2, 3]                # optional: the Vendre status ids imported
+wait_limit = "30d"                      # optional: how long an order in another status waits
 
 [vendre]
 url = "https://shop.example.se/API/1/"
@@ -21,6 +24,10 @@ location = "HUVUDLAGER"                 # optional
 [webhook]                               # optional: for `bexvendre serve`
 secret = "..."                          # or BEXVENDRE_WEBHOOK_SECRET; 16 characters or more
 path = "/webhook"                       # optional, this is the default
+
+[schedule]                              # optional: for `bexvendre run`, per flow
+orders = "1m"
+stock = "30s"
 ```
 
 Secrets may stay out of the file: an environment variable wins over the file.
@@ -32,7 +39,7 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -46,9 +53,15 @@ from bexvendre_mapping.http import BEX_BASE_URL, BexClient, VendreClient
 from bexvendre_mapping.http._transport import base_url_problem
 
 __all__ = [
+    "FLOW_NAMES",
     "MAX_LOCK_TIMEOUT",
     "MAX_OVERLAP",
+    "MAX_SCHEDULE",
+    "MIN_SCHEDULE",
     "SyncConfig",
+    "load_config",
+    "make_clients",
+    "order_options",
     "parse_duration",
 ]
 
@@ -59,10 +72,27 @@ _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 MAX_OVERLAP = timedelta(days=365)
 #: The longest ``lock_timeout``: SQLite counts its busy timeout in milliseconds in 32 bits.
 MAX_LOCK_TIMEOUT = timedelta(days=24)
+#: The shortest and the longest interval of a flow in ``[schedule]``.
+MIN_SCHEDULE = timedelta(seconds=1)
+MAX_SCHEDULE = timedelta(days=365)
+#: The longest ``wait_limit``.
+MAX_WAIT_LIMIT = timedelta(days=3650)
+#: The flows, as ``[schedule]`` and ``bexvendre sync`` name them.
+FLOW_NAMES = ("orders", "products", "stock", "statuses")
 
 _TOP_LEVEL = (
-    *("lookups", "state", "audit", "overlap", "lock_timeout", "vendre", "bex", "webhook"),
-    "schedule",  # (#19, daemon) read by sync/_daemon.py until SyncConfig.schedule parses it
+    "lookups",
+    "state",
+    "audit",
+    "overlap",
+    "lock_timeout",
+    "since",
+    "import_statuses",
+    "wait_limit",
+    "vendre",
+    "bex",
+    "webhook",
+    "schedule",
 )
 _SECTIONS = {
     "vendre": ("url", "api_key", "auth"),
@@ -96,7 +126,34 @@ def parse_duration(text: str) -> timedelta:
 
 @attrs.frozen(kw_only=True)
 class SyncConfig:
-    """Everything a sync run needs, read from ``bexvendre.toml``."""
+    """Everything a sync run needs, read from ``bexvendre.toml`` by :func:`load_config`.
+
+    Attributes:
+        vendre_url: the Vendre API's base URL (``[vendre] url``).
+        vendre_api_key: its key (``[vendre] api_key`` or ``BEXVENDRE_VENDRE_API_KEY``).
+        vendre_auth: how the key is sent: ``x-authorization`` or ``bearer``.
+        bex_url: the Bex API's base URL (``[bex] url``; Bex's own by default).
+        bex_api_key: its key (``[bex] api_key`` or ``BEXVENDRE_BEX_API_KEY``).
+        bex_secret: its secret (``[bex] secret`` or ``BEXVENDRE_BEX_SECRET``).
+        bex_location: the Bex stock location (``[bex] location``), if set.
+        lookups: the code tables (``lookups``, a file relative to the config).
+        state_path: the SQLite state file (``state``; ``bexvendre-state.sqlite3`` by default).
+        audit_path: the audit log (``audit``), if set.
+        overlap: how far back each run looks again before its cursor (``overlap``).
+        lock_timeout: how long a run waits for another one (``lock_timeout``).
+        since: no order placed before it is imported, first run included (``since``: a TOML
+            date or date-time, or ISO text; a date is the shop's midnight, a time without
+            an offset the shop's time zone). ``None``: no such limit.
+        import_statuses: the Vendre status ids whose orders are imported
+            (``import_statuses``); orders in other statuses wait. ``None``: every status.
+        wait_limit: how long after it was placed an order in another status is still read
+            again (``wait_limit``, 30 days by default).
+        webhook_secret: the webhook's secret (``[webhook] secret`` or
+            ``BEXVENDRE_WEBHOOK_SECRET``), if set.
+        webhook_path: the webhook's URL path (``[webhook] path``).
+        schedule: how often ``bexvendre run`` runs each flow, in seconds, by flow name
+            (``[schedule]``: ``orders = "1m"``); only the flows named there.
+    """
 
     vendre_url: str
     vendre_api_key: str = attrs.field(repr=False)
@@ -110,8 +167,12 @@ class SyncConfig:
     audit_path: Path | None = None
     overlap: timedelta = timedelta(minutes=10)
     lock_timeout: timedelta = timedelta(seconds=30)
+    since: date | datetime | None = None
+    import_statuses: tuple[int, ...] | None = None
+    wait_limit: timedelta = timedelta(days=30)
     webhook_secret: str | None = attrs.field(default=None, repr=False)
     webhook_path: str = "/webhook"
+    schedule: Mapping[str, float] = attrs.field(factory=dict)
 
     @classmethod
     def from_toml(cls, path: str | Path, environ: Mapping[str, str] | None = None) -> SyncConfig:
@@ -136,6 +197,22 @@ class SyncConfig:
         except tomllib.TOMLDecodeError as exc:
             raise LookupsError(f"{str(path)!r} is not valid TOML: {exc}") from None
         return _Reader(data, environ).read(path.parent)
+
+
+def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> SyncConfig:
+    """Read ``bexvendre.toml``: the APIs, code tables, state, go-live controls and schedule.
+
+    Secrets set in the environment (``BEXVENDRE_VENDRE_API_KEY``, ``BEXVENDRE_BEX_API_KEY``,
+    ``BEXVENDRE_BEX_SECRET``, ``BEXVENDRE_WEBHOOK_SECRET``) win over the file; ``environ``
+    replaces ``os.environ`` for that.
+
+    Raises:
+        LookupsError: the file cannot be read (missing, not UTF-8, not TOML), or a setting
+            or the code tables are missing or wrong (an unknown setting is named with the
+            closest known one); every problem at once, each with its key path
+            (``$.vendre.url``).
+    """
+    return SyncConfig.from_toml(path, environ)
 
 
 class _Reader:
@@ -238,6 +315,10 @@ class _Reader:
         audit_file = self.text("", "audit", required=False)
         overlap = self.duration("overlap", timedelta(minutes=10), MAX_OVERLAP)
         lock_timeout = self.duration("lock_timeout", timedelta(seconds=30), MAX_LOCK_TIMEOUT)
+        wait_limit = self.duration("wait_limit", timedelta(days=30), MAX_WAIT_LIMIT)
+        since = self.since()
+        import_statuses = self.statuses()
+        schedule = self.schedule()
         lookups = Lookups()
         if lookups_file is not None:
             try:
@@ -260,9 +341,84 @@ class _Reader:
             audit_path=None if audit_file is None else base / audit_file,
             overlap=overlap,
             lock_timeout=lock_timeout,
+            since=since,
+            import_statuses=import_statuses,
+            wait_limit=wait_limit,
             webhook_secret=webhook_secret,
             webhook_path=webhook_path,
+            schedule=schedule,
         )
+
+    def since(self) -> date | datetime | None:
+        """``since``: a TOML date or date-time, or the same as ISO 8601 text."""
+        raw = self.data.get("since")
+        if raw is None:
+            return None
+        value: object = raw
+        if isinstance(raw, str):
+            try:
+                value = (
+                    date.fromisoformat(raw.strip())
+                    if len(raw.strip()) == 10
+                    else datetime.fromisoformat(raw.strip())
+                )
+            except ValueError:
+                value = None
+        if isinstance(value, date):
+            return value
+        self.problem(
+            "$.since",
+            f"expected a date or date-time such as 2026-01-01 or 2026-01-01T00:00:00+01:00, "
+            f"got {show(raw)}",
+        )
+        return None
+
+    def statuses(self) -> tuple[int, ...] | None:
+        """``import_statuses``: a non-empty list of Vendre status ids."""
+        raw = self.data.get("import_statuses")
+        if raw is None:
+            return None
+        where = "$.import_statuses"
+        if not isinstance(raw, list) or not raw:
+            self.problem(where, f"expected a non-empty list of status ids, got {show(raw)}")
+            return None
+        good = True
+        for index, item in enumerate(raw):
+            if type(item) is not int or item < 0:
+                self.problem(
+                    f"{where}[{index}]", f"expected a status id (0 or more), got {show(item)}"
+                )
+                good = False
+        return tuple(raw) if good else None
+
+    def schedule(self) -> dict[str, float]:
+        """``[schedule]``: each flow's interval in seconds."""
+        raw = self.data.get("schedule", {})
+        if not isinstance(raw, Mapping):
+            self.problem("$.schedule", f"expected a table, got {show(raw)}")
+            return {}
+        self.unknown(raw, FLOW_NAMES, "$.schedule")
+        schedule: dict[str, float] = {}
+        for flow in FLOW_NAMES:
+            if flow not in raw:
+                continue
+            value = raw[flow]
+            where = f"$.schedule.{flow}"
+            if not isinstance(value, str):
+                self.problem(
+                    where, f"expected an interval like '30s', '1m' or '2h', got {show(value)}"
+                )
+                continue
+            try:
+                interval = parse_duration(value)
+            except ValueError as exc:
+                self.problem(where, str(exc))
+                continue
+            if not MIN_SCHEDULE <= interval <= MAX_SCHEDULE:
+                self.problem(where, f"expected between 1s and 365d, got {value!r}")
+                continue
+            schedule[flow] = interval.total_seconds()
+        return schedule
 
     def webhook(self) -> tuple[str | None, str]:
         """The ``[webhook]`` secret (``None`` when unset) and path."""
@@ -283,6 +439,15 @@ class _Reader:
                 "$.webhook.path", f"expected a URL path such as '/webhook', got {show(path)}"
             )
         return secret, path
+
+
+def order_options(config: SyncConfig) -> dict[str, Any]:
+    """The go-live controls of a configuration, as keyword arguments of ``import_orders``."""
+    return {
+        "since": config.since,
+        "import_statuses": config.import_statuses,
+        "wait_limit": config.wait_limit,
+    }
 
 
 def make_clients(config: SyncConfig) -> tuple[VendreClient, BexClient]:

@@ -13,9 +13,9 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import sqlite3
 import threading
 import time
-import tomllib
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
@@ -24,11 +24,10 @@ from typing import IO, TYPE_CHECKING, Any
 
 import attrs
 
-from bexvendre_mapping._errors import LookupsError, Problem
-from bexvendre_mapping._text import closest, show
-from bexvendre_mapping.http import BexClient, VendreClient
+from bexvendre_mapping._errors import LookupsError, MappingError, Problem
+from bexvendre_mapping.http import BexClient, HttpError, VendreClient
 from bexvendre_mapping.sync._cli import FLOWS, _audit, print_reports, run_flows
-from bexvendre_mapping.sync._config import SyncConfig, make_clients, parse_duration
+from bexvendre_mapping.sync._config import SyncConfig, make_clients, order_options, parse_duration
 from bexvendre_mapping.sync._report import AuditLog, Outcome, Report
 from bexvendre_mapping.sync._state import LockedError, RunRecord, SqliteState
 from bexvendre_mapping.sync._stop import STOP, stop_on_signals
@@ -93,51 +92,9 @@ def schedule_of(config: SyncConfig, config_path: str | Path) -> dict[str, float]
         LookupsError: the table names an unknown flow, or an interval is not a duration of
             at least ``1s``.
     """
-    known = getattr(config, "schedule", None)  # SyncConfig.schedule, once the loader has it
-    if known is not None:
-        schedule = {flow: float(seconds) for flow, seconds in known.items()}
-        return schedule or dict(DEFAULT_SCHEDULE)
-    return _read_schedule(Path(config_path))
-
-
-def _read_schedule(path: Path) -> dict[str, float]:
-    """TEMPORARY (#19): ``[schedule]`` read here until ``SyncConfig.schedule`` parses it."""
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        # SyncConfig.from_toml read the same file a moment ago: this is a race, say so.
-        raise LookupsError(f"cannot read {str(path)!r}: {exc}") from None
-    raw = data.get("schedule")
-    if raw is None:
-        return dict(DEFAULT_SCHEDULE)
-    problems: list[Problem] = []
-    schedule: dict[str, float] = {}
-    if not isinstance(raw, Mapping):
-        raise LookupsError([Problem("$.schedule", f"expected a table, got {show(raw)}")])
-    if not raw:
-        raise LookupsError([Problem("$.schedule", "names no flow; leave it out to run them all")])
-    for flow, text in raw.items():
-        where = f"$.schedule.{flow}"
-        if flow not in FLOWS:
-            near = closest(str(flow), FLOWS)
-            hint = f"; did you mean {', '.join(repr(n) for n in near)}?" if near else ""
-            problems.append(Problem(where, f"unknown flow {flow!r}{hint}"))
-            continue
-        if not isinstance(text, str):
-            problems.append(Problem(where, f"expected a duration like '30s', got {show(text)}"))
-            continue
-        try:
-            seconds = parse_duration(text).total_seconds()
-        except ValueError as exc:
-            problems.append(Problem(where, str(exc)))
-            continue
-        if seconds < MIN_INTERVAL:
-            problems.append(Problem(where, f"at least 1s, got {text!r}"))
-            continue
-        schedule[flow] = seconds
-    if problems:
-        raise LookupsError(problems)
-    return schedule
+    del config_path  # the schedule is the configuration's (SyncConfig.schedule)
+    schedule = {flow: float(seconds) for flow, seconds in config.schedule.items()}
+    return schedule or dict(DEFAULT_SCHEDULE)
 
 
 # --- one run of one flow -----------------------------------------------------------------------
@@ -204,10 +161,11 @@ class _Runner:
                 state,
                 audit=audit,
                 overlap=self.config.overlap,
+                order_options=order_options(self.config),
             )
         except LockedError as exc:
             logger.warning("%s: %s; tried again at the next tick", flow, exc, extra={"flow": flow})
-        except Exception as exc:  # the daemon outlives one run's surprise
+        except (HttpError, MappingError, OSError, sqlite3.Error) as exc:  # the next tick retries
             logger.exception("%s: the run stopped: %s", flow, exc, extra={"flow": flow})
             report = Report(flow=flow, started=started)
             report.outcomes.append(
@@ -223,7 +181,7 @@ class _Runner:
         finally:
             STOP.reset(token)
         finished = datetime.now(UTC)
-        run_id = str(getattr(report, "run_id", None) or run_id)  # Report.run_id, where it exists
+        run_id = run_id if report is None else report.run_id
         record = RunRecord(
             flow=flow,
             run_id=run_id,
@@ -258,7 +216,7 @@ class _Runner:
                 success = None if before is None else before.last_success
                 record = attrs.evolve(record, last_success=success)
             return state.record_run(_with_lag(state, record, record.finished))
-        except Exception as exc:  # a heartbeat lost is logged, not fatal
+        except (sqlite3.Error, OSError) as exc:  # a heartbeat lost is logged, not fatal
             logger.exception("%s: the heartbeat was not written: %s", record.flow, exc)
             return record
 
@@ -371,16 +329,19 @@ def _once(runner: _Runner, schedule: Mapping[str, float]) -> int:
 
 def _loop(runner: _Runner, flow: str, interval: float) -> None:
     """One flow's thread: a run at each tick until the stop event is set."""
+    stopped_cleanly = False
     try:
         with runner.resources() as (vendre_client, bex_client, state, audit):
             while not runner.stop.is_set():
                 begun = time.monotonic()
                 runner.tick(flow, vendre_client, bex_client, state, audit)
                 runner.stop.wait(max(0.0, interval - (time.monotonic() - begun)))
-    except Exception as exc:  # say why the flow stopped, then stop them all
-        logger.exception("%s: cannot run: %s", flow, exc, extra={"flow": flow})
-        runner.broken = True
-        runner.stop.set()
+        stopped_cleanly = True
+    finally:
+        if not stopped_cleanly:  # the error goes on to the thread's excepthook, logged there
+            logger.error("%s: cannot run; stopping every flow", flow, extra={"flow": flow})
+            runner.broken = True
+            runner.stop.set()
 
 
 def _ordered(schedule: Mapping[str, float]) -> list[str]:
@@ -423,20 +384,8 @@ def _log_to(err: IO[str]) -> None:
 
 def _run_dict(report: Report, record: RunRecord) -> dict[str, Any]:
     """One run as JSON: its heartbeat and, where the report has them, its outcomes."""
-    to_dict = getattr(report, "to_dict", None)  # Report.to_dict, where it exists
-    data: dict[str, Any] = dict(to_dict()) if callable(to_dict) else {}
+    data: dict[str, Any] = dict(report.to_dict())
     data.update(_record_dict(record))
-    if "outcomes" not in data:
-        data["outcomes"] = [
-            {
-                "entity": o.entity,
-                "action": o.action,
-                "result": o.result,
-                "reason": o.reason,
-                "errors": list(o.errors),
-            }
-            for o in report.outcomes
-        ]
     return data
 
 

@@ -12,10 +12,11 @@ import hashlib
 import json
 import logging
 import warnings
-from collections.abc import Callable, Iterable, Iterator
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable, Collection, Iterable, Iterator
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, Literal, TypeVar, overload
+from zoneinfo import ZoneInfo
 
 import attrs
 
@@ -34,12 +35,19 @@ from bexvendre_mapping.http import (
     VendreClient,
 )
 from bexvendre_mapping.sync._report import Action, AuditLog, Outcome, Report, Result
-from bexvendre_mapping.sync._state import Hint, OrderRecord, QuarantineRecord, StateStore
+from bexvendre_mapping.sync._state import (
+    HeldOrder,
+    Hint,
+    OrderRecord,
+    QuarantineRecord,
+    StateStore,
+)
 from bexvendre_mapping.sync._stop import STOP
 
 __all__ = [
     "DEFAULT_INDEX_MAX_AGE",
     "DEFAULT_OVERLAP",
+    "DEFAULT_WAIT_LIMIT",
     "import_hinted_orders",
     "import_orders",
     "push_products",
@@ -71,6 +79,11 @@ DEFAULT_OVERLAP = timedelta(minutes=10)
 #: How old the state's index of Vendre product ids may get before a run lists the shop's
 #: products again (it is also rebuilt after a create whose answer was lost).
 DEFAULT_INDEX_MAX_AGE = timedelta(hours=24)
+
+#: How long an order whose status is not imported yet is read again on each run, counted
+#: from when it was placed; after that it is no longer looked at (a webhook naming it still
+#: brings it in).
+DEFAULT_WAIT_LIMIT = timedelta(days=30)
 
 T = TypeVar("T")
 
@@ -279,6 +292,37 @@ def _deprecated_order(name: str, old: str, stacklevel: int = 4) -> None:
 # --- orders, Vendre → Bex ----------------------------------------------------------------------
 
 
+@attrs.frozen
+class _Gate:
+    """The go-live controls: which listed or hinted orders may be imported at all."""
+
+    since: datetime | None = None
+    statuses: frozenset[int] | None = None
+
+
+def _aware(value: date | datetime | None, zone: str) -> datetime | None:
+    """``since`` as an aware datetime: a date is its midnight, a naive time the shop's."""
+    if value is None:
+        return None
+    if not isinstance(value, datetime):
+        value = datetime.combine(value, time())
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=ZoneInfo(zone))
+    return value
+
+
+def _gate(
+    since: date | datetime | None, import_statuses: Collection[int] | None, zone: str
+) -> _Gate:
+    if import_statuses is not None and (
+        isinstance(import_statuses, str | bytes) or not all(type(s) is int for s in import_statuses)
+    ):
+        msg = f"import_statuses must be Vendre status ids (integers), got {import_statuses!r}"
+        raise TypeError(msg)
+    statuses = None if import_statuses is None else frozenset(import_statuses)
+    return _Gate(since=_aware(since, zone), statuses=statuses)
+
+
 def import_orders(
     vendre_client: VendreClient,
     bex_client: BexClient,
@@ -286,7 +330,10 @@ def import_orders(
     state: StateStore,
     *,
     overlap: timedelta = DEFAULT_OVERLAP,
-    since: datetime | None = None,
+    since: date | datetime | None = None,
+    import_statuses: Collection[int] | None = None,
+    wait_limit: timedelta = DEFAULT_WAIT_LIMIT,
+    baseline: bool = False,
     now: datetime | None = None,
     dry_run: bool = False,
     audit: AuditLog | None = None,
@@ -295,7 +342,25 @@ def import_orders(
     """Fetch new Vendre orders and create each in Bex exactly once.
 
     The window runs from the stored cursor minus ``overlap`` (or ``since`` on the first run;
-    everything when both are absent) up to the run's start. For each order:
+    everything when both are absent) up to the run's start, never before ``since``.
+
+    The go-live controls (see "Going live" in the docs):
+
+    - ``since`` (a date, the shop's midnight; or a datetime, naive meaning the shop's time
+      zone): no order placed before it is imported, first run included (reported as
+      skipped). Intents already recorded are taken up whatever their date.
+    - ``import_statuses``: the Vendre status ids whose orders are imported (``None``: all).
+      An order in another status *waits*: it is held in the state (``waiting``) and read
+      again by id on every run, whether or not it is still in the window, until its status
+      is one of these (then it is imported as any other), it is placed before ``since``, or
+      it was placed more than ``wait_limit`` before the run (then it is let go, reported
+      as skipped). So the cursor moves on past waiting orders.
+    - ``baseline=True``: touches nothing in Bex. Every order listed (from ``since``, or all)
+      that the state does not know yet is recorded as ``baseline`` (reported as skipped
+      with the reason ``baseline``) and is never imported; the cursor moves to the run's
+      start. Run it once when going live on a shop with a history.
+
+    For each order:
 
     - already created with the same content: skipped; created but changed since: reported
       and skipped (Bex holds the order; changes are for the shop to handle);
@@ -317,27 +382,43 @@ def import_orders(
 
     Raises:
         LockedError: another run holds the state.
+        TypeError: ``import_statuses`` is not a collection of integers.
     """
     start = (now or datetime.now(UTC)).astimezone(UTC)
+    zone = lookups.settings.time_zone
+    gate = _gate(since, import_statuses, zone)
     run = _Run("orders", dry_run, audit, observer)
     _fresh_budget(vendre_client, bex_client)
+    if baseline:
+        with _locked(state, dry_run, "orders"):
+            _baseline(vendre_client, start, gate, state, run)
+        return run.finish()
     with _locked(state, dry_run, "orders"):
-        zone = lookups.settings.time_zone
         # First the queue of intents: orders whose create was begun but never confirmed (a
         # crash, a failure, an interrupted `quarantine retry`), whatever their date.
         handled = _resume_intents(start, bex_client, lookups, state, run)
         # Then the orders webhooks named and that are not handled yet (see webhook_app).
-        _import_hints(vendre_client, start, bex_client, lookups, state, run, handled)
+        _import_hints(vendre_client, start, bex_client, lookups, state, run, handled, gate)
         cursor = state.get_cursor("orders")
-        window_start = cursor - overlap if cursor is not None else since
+        window_start = cursor - overlap if cursor is not None else gate.since
+        if window_start is not None and gate.since is not None:
+            window_start = max(window_start, gate.since)
         earliest_failure: datetime | None = None
         documents = vendre_client.iter_order_documents(since=window_start)
         for document in run.listed(documents, "orders"):
-            if _order_key(document, content_hash(document)) in handled:
+            key = _order_key(document, content_hash(document))
+            if key in handled:
                 continue  # handled from the queue in this run: one outcome per order
-            failed_at = _import_one(document, start, zone, bex_client, lookups, state, run)
+            handled.add(key)
+            failed_at = _import_one(
+                document, start, zone, bex_client, lookups, state, run, gate=gate
+            )
             if failed_at is not None and (earliest_failure is None or failed_at < earliest_failure):
                 earliest_failure = failed_at
+        # Then the orders that wait for an imported status, read again by id.
+        _recheck_waiting(
+            vendre_client, start, bex_client, lookups, state, run, handled, gate, wait_limit
+        )
         if not dry_run and not run.listing_failed and not run.stopped:
             # Never past an order that failed: the next run's window starts before it.
             state.set_cursor(
@@ -353,6 +434,8 @@ def import_hinted_orders(
     lookups: Lookups,
     state: StateStore,
     *,
+    since: date | datetime | None = None,
+    import_statuses: Collection[int] | None = None,
     now: datetime | None = None,
     dry_run: bool = False,
     audit: AuditLog | None = None,
@@ -366,17 +449,108 @@ def import_hinted_orders(
     fails (Vendre or Bex down) keeps its hint for the next call or the next
     :func:`import_orders`, which takes the pending hints up first. An order Vendre does not
     have (404) is reported as skipped and its hint cleared: polling imports it if it turns up.
-    The order cursor is neither read nor moved.
+    The order cursor is neither read nor moved. The go-live controls ``since`` and
+    ``import_statuses`` and the baseline apply as in :func:`import_orders`: an order a
+    webhook names in a status that is not imported waits (and a later ``updated_order``
+    webhook, or the next :func:`import_orders`, brings it in once its status is).
 
     Raises:
         LockedError: another run holds the state.
+        TypeError: ``import_statuses`` is not a collection of integers.
     """
     start = (now or datetime.now(UTC)).astimezone(UTC)
+    gate = _gate(since, import_statuses, lookups.settings.time_zone)
     run = _Run("orders", dry_run, audit, observer)
     _fresh_budget(vendre_client, bex_client)
     with _locked(state, dry_run, "orders"):
-        _import_hints(vendre_client, start, bex_client, lookups, state, run, set())
+        _import_hints(vendre_client, start, bex_client, lookups, state, run, set(), gate)
     return run.finish()
+
+
+def _baseline(
+    vendre_client: VendreClient, start: datetime, gate: _Gate, state: StateStore, run: _Run
+) -> None:
+    """Hold every listed order the state does not know as ``baseline``; the cursor to start."""
+    holds: list[HeldOrder] = []
+    documents = vendre_client.iter_order_documents(since=gate.since)
+    for document in run.listed(documents, "orders"):
+        digest = content_hash(document)
+        key = _order_key(document, digest)
+        entity = key if key >= 0 else f"sha256:{digest[:12]}"
+        record = state.get_order(key)
+        if record is not None:
+            run.record(entity, "skip", "skipped", f"baseline: already {record.state}")
+            continue
+        status = document.get("status") if isinstance(document, dict) else None
+        holds.append(
+            HeldOrder(
+                order_id=key,
+                reason="baseline",
+                content_hash=digest,
+                status=status if type(status) is int else None,
+                updated_at=datetime.now(UTC),
+            )
+        )
+        run.record(entity, "skip", "skipped", "baseline")
+    if run.dry_run:
+        return
+    state.put_held(holds)  # what was listed, even when the listing broke off
+    if not run.listing_failed and not run.stopped:
+        state.set_cursor("orders", start)
+
+
+def _recheck_waiting(  # noqa: PLR0917
+    vendre_client: VendreClient,
+    start: datetime,
+    bex_client: BexClient,
+    lookups: Lookups,
+    state: StateStore,
+    run: _Run,
+    handled: set[int],
+    gate: _Gate,
+    wait_limit: timedelta,
+) -> None:
+    """Read each waiting order not handled in this run again by id, and import it if it may."""
+    zone = lookups.settings.time_zone
+    for held in state.held_orders("waiting"):
+        if run.stopped:
+            return
+        order_id = held.order_id
+        if order_id in handled:
+            continue
+        handled.add(order_id)
+        if held.placed_at is not None and start - held.placed_at > wait_limit:
+            if not run.dry_run:
+                state.release_held(order_id)
+            reason = f"waited longer than {_span(wait_limit)} for an imported status; let go"
+            run.record(order_id, "skip", "skipped", reason)
+            continue
+        try:
+            document = vendre_client.get_order_document(order_id)
+        except NotFound:
+            if not run.dry_run:
+                state.release_held(order_id)
+            run.record(order_id, "skip", "skipped", "was waiting; Vendre no longer has it")
+            continue
+        except HttpError as exc:
+            run.failed(order_id, "fetch", "waiting for its status; read again next run", exc)
+            continue
+        if _order_key(document, content_hash(document)) != order_id:
+            run.record(order_id, "fetch", "failed", "Vendre answered with another order")
+            continue
+        # An intent is recorded before any create: a failure here is taken up next run.
+        _import_one(document, start, zone, bex_client, lookups, state, run, gate=gate)
+        if not run.dry_run and state.get_order(order_id) is not None:
+            state.release_held(order_id)  # created, quarantined or an intent: no longer waits
+
+
+def _span(value: timedelta) -> str:
+    """A timedelta as the config writes it, when it is whole days, hours or minutes."""
+    seconds = int(value.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
 
 
 def _import_hints(  # noqa: PLR0917
@@ -387,6 +561,7 @@ def _import_hints(  # noqa: PLR0917
     state: StateStore,
     run: _Run,
     handled: set[int],
+    gate: _Gate,
 ) -> None:
     """Take up the pending webhook hints; adds the orders handled to ``handled``.
 
@@ -406,14 +581,18 @@ def _import_hints(  # noqa: PLR0917
             handled.add(order_id)
             run.record(order_id, "skip", "skipped", f"already in Bex ({hint.event} webhook)")
         else:
-            fetched = _import_hinted(vendre_client, hint, start, bex_client, lookups, state, run)
+            fetched = _import_hinted(
+                vendre_client, hint, start, bex_client, lookups, state, run, gate
+            )
             if fetched == "missing" and not run.dry_run:  # nothing to wait for
                 state.clear_hint(order_id, seen=hint.seen)
             if fetched != "imported":
                 continue  # a failed fetch keeps the hint; the listing may still bring it
             handled.add(order_id)
         record = state.get_order(order_id)
-        if not run.dry_run and record is not None and record.state != "intent":
+        # No record: the go-live controls held it back (a waiting order is read again on
+        # each import_orders run, and a later webhook names it again).
+        if not run.dry_run and (record is None or record.state != "intent"):
             state.clear_hint(order_id, seen=hint.seen)
 
 
@@ -425,6 +604,7 @@ def _import_hinted(  # noqa: PLR0917
     lookups: Lookups,
     state: StateStore,
     run: _Run,
+    gate: _Gate,
 ) -> Literal["imported", "missing", "failed"]:
     """Fetch a hinted order by id and import it (or quarantine it).
 
@@ -450,7 +630,7 @@ def _import_hinted(  # noqa: PLR0917
         )
     else:
         zone = lookups.settings.time_zone
-        _import_one(document, start, zone, bex_client, lookups, state, run, True)
+        _import_one(document, start, zone, bex_client, lookups, state, run, True, gate)
     return "imported"
 
 
@@ -474,6 +654,21 @@ def _resume_intents(
     return handled
 
 
+def _known(record: OrderRecord, digest: str, entity: object, run: _Run) -> bool:
+    """Whether the state's record of an order settles it (reported as skipped)."""
+    if record.state == "created":
+        changed = "" if record.content_hash == digest else "; changed in Vendre since"
+        run.record(entity, "skip", "skipped", "already in Bex" + changed)
+        return True
+    if record.state == "quarantined" and record.content_hash == digest:
+        run.record(entity, "skip", "skipped", "quarantined; unchanged since")
+        return True
+    if record.state == "dropped":
+        run.record(entity, "skip", "skipped", "dropped from quarantine by a person")
+        return True
+    return False
+
+
 def _import_one(  # noqa: PLR0911, PLR0917
     document: Any,
     start: datetime,
@@ -483,27 +678,22 @@ def _import_one(  # noqa: PLR0911, PLR0917
     state: StateStore,
     run: _Run,
     queued: bool = False,
+    gate: _Gate | None = None,
 ) -> datetime | None:
     """Handle one fetched order; returns its date when it failed (for the cursor).
 
-    A ``queued`` order (an intent taken up again) is created whatever its date.
+    A ``queued`` order (an intent taken up again) is created whatever its date. With a
+    ``gate`` (listed and hinted orders; not intents or retries), the go-live controls apply.
     """
     digest = content_hash(document)
     order_id = _order_key(document, digest)
     entity = order_id if order_id >= 0 else f"sha256:{digest[:12]}"
     record = state.get_order(order_id)
-    if record is not None and record.content_hash == digest:
-        if record.state == "created":
-            run.record(entity, "skip", "skipped", "already in Bex")
-            return None
-        if record.state == "quarantined":
-            run.record(entity, "skip", "skipped", "quarantined; unchanged since")
-            return None
-    if record is not None and record.state == "created":
-        run.record(entity, "skip", "skipped", "already in Bex; changed in Vendre since")
+    if record is not None and _known(record, digest, entity, run):
         return None
-    if record is not None and record.state == "dropped":
-        run.record(entity, "skip", "skipped", "dropped from quarantine by a person")
+    held = state.get_held(order_id) if gate is not None and record is None else None
+    if held is not None and held.reason == "baseline":
+        run.record(entity, "skip", "skipped", "baseline")
         return None
 
     try:
@@ -517,9 +707,13 @@ def _import_one(  # noqa: PLR0911, PLR0917
         )
         _quarantine(entity, order_id, digest, document, problem, state, run)
         return None
+    if gate is not None and _held_back(order, entity, digest, held, gate, state, run):
+        return None
     if order.date_added > start and not queued:
         run.record(entity, "skip", "skipped", "placed after this run started; next run")
         return None
+    if held is not None and not run.dry_run:
+        state.release_held(order_id)  # its status is imported now: it gets a record below
     try:
         bex_order = convert.order_to_bex(order, lookups)
     except MappingError as exc:
@@ -531,6 +725,40 @@ def _import_one(  # noqa: PLR0911, PLR0917
         run.record(entity, "create", "done", reason)
         return None
     return _create(entity, order, bex_order, document, digest, record, bex_client, state, run)
+
+
+def _held_back(  # noqa: PLR0917
+    order: vendre.Order,
+    entity: object,
+    digest: str,
+    held: HeldOrder | None,
+    gate: _Gate,
+    state: StateStore,
+    run: _Run,
+) -> bool:
+    """Whether the go-live controls keep the order out of Bex (recorded and reported)."""
+    if gate.since is not None and order.date_added < gate.since:
+        if held is not None and not run.dry_run:
+            state.release_held(order.id)
+        run.record(entity, "skip", "skipped", f"placed before since ({gate.since.isoformat()})")
+        return True
+    if gate.statuses is None or order.status in gate.statuses:
+        return False
+    if not run.dry_run and (held is None or held.content_hash != digest):
+        state.put_held(
+            [
+                HeldOrder(
+                    order_id=order.id,
+                    reason="waiting",
+                    content_hash=digest,
+                    status=order.status,
+                    placed_at=order.date_added.astimezone(UTC),
+                    updated_at=datetime.now(UTC),
+                )
+            ]
+        )
+    run.record(entity, "skip", "skipped", f"waiting: status {order.status} is not imported")
+    return True
 
 
 def _order_key(document: Any, digest: str) -> int:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -25,6 +25,8 @@ import attrs
 __all__ = [
     "Checkout",
     "CheckoutState",
+    "HeldOrder",
+    "HeldReason",
     "Hint",
     "LockedError",
     "OrderRecord",
@@ -40,6 +42,9 @@ SCHEMA_VERSION = 1
 
 OrderState = Literal["intent", "created", "quarantined", "dropped"]
 CheckoutState = Literal["reserving", "reserved", "released", "redeemed"]
+#: Why an order is held back from import: its status is not imported yet (``waiting``), or
+#: it existed when ``bexvendre sync orders --baseline`` ran (``baseline``: never imported).
+HeldReason = Literal["waiting", "baseline"]
 
 
 class LockedError(RuntimeError):
@@ -92,6 +97,29 @@ class QuarantineRecord:
     payload: str
     errors: tuple[str, ...] = ()
     reason: str = ""
+    updated_at: datetime
+
+
+@attrs.frozen(kw_only=True)
+class HeldOrder:
+    """A Vendre order the go-live controls hold back from import.
+
+    Attributes:
+        order_id: the Vendre order id (or the negative key of an order without a usable id).
+        reason: ``waiting`` (its status is not among ``import_statuses``: it is read again
+            on every run until its status is imported), or ``baseline`` (it existed when
+            the baseline was taken: it is never imported).
+        content_hash: a hash of the order as last fetched.
+        status: its Vendre status id when last fetched, if known.
+        placed_at: when it was placed (UTC), if known.
+        updated_at: when the record last changed (UTC).
+    """
+
+    order_id: int
+    reason: HeldReason
+    content_hash: str
+    status: int | None = None
+    placed_at: datetime | None = None
     updated_at: datetime
 
 
@@ -179,6 +207,18 @@ class StateStore(Protocol):
     def orders(self, state: OrderState | None = None) -> list[OrderRecord]:
         """Every order record, or those in one state, oldest first."""
 
+    def get_held(self, order_id: int) -> HeldOrder | None:
+        """The hold on an order (waiting or baseline), if any."""
+
+    def held_orders(self, reason: HeldReason | None = None) -> list[HeldOrder]:
+        """Every held order, or those held for one reason, by order id."""
+
+    def put_held(self, records: Iterable[HeldOrder]) -> None:
+        """Insert or replace holds, all in one transaction (committed before it returns)."""
+
+    def release_held(self, order_id: int) -> bool:
+        """Forget an order's hold; whether there was one."""
+
     def get_pushed(self, kind: str, key: str) -> str | None:
         """The hash of what was last pushed for ``key`` (a product or variant)."""
 
@@ -250,6 +290,14 @@ CREATE TABLE IF NOT EXISTS orders (
     updated_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS orders_state ON orders (state);
+CREATE TABLE IF NOT EXISTS held_orders (
+    order_id INTEGER PRIMARY KEY,
+    reason TEXT NOT NULL CHECK (reason IN ('waiting', 'baseline')),
+    content_hash TEXT NOT NULL,
+    status INTEGER,
+    placed_at TEXT,
+    updated_at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS pushed (
     kind TEXT NOT NULL,
     key TEXT NOT NULL,
@@ -562,6 +610,58 @@ class SqliteState:
             args = (state,)
         return [_order(row) for row in self._db.execute(query + " ORDER BY order_id", args)]
 
+    # --- orders held back by the go-live controls -----------------------------------------
+
+    def get_held(self, order_id: int) -> HeldOrder | None:
+        """The hold on an order, if any."""
+        row = self._db.execute(
+            "SELECT order_id, reason, content_hash, status, placed_at, updated_at "
+            "FROM held_orders WHERE order_id = ?",
+            (order_id,),
+        ).fetchone()
+        return None if row is None else _held(row)
+
+    def held_orders(self, reason: HeldReason | None = None) -> list[HeldOrder]:
+        """Every held order, or those held for one reason, by order id."""
+        query = (
+            "SELECT order_id, reason, content_hash, status, placed_at, updated_at FROM held_orders"
+        )
+        args: tuple[Any, ...] = ()
+        if reason is not None:
+            query += " WHERE reason = ?"
+            args = (reason,)
+        return [_held(row) for row in self._db.execute(query + " ORDER BY order_id", args)]
+
+    def put_held(self, records: Iterable[HeldOrder]) -> None:
+        """Insert or replace holds in one transaction."""
+        rows = [
+            (
+                r.order_id,
+                r.reason,
+                r.content_hash,
+                r.status,
+                None if r.placed_at is None else r.placed_at.astimezone(UTC).isoformat(),
+                r.updated_at.astimezone(UTC).isoformat(),
+            )
+            for r in records
+        ]
+        with self._transaction():
+            self._db.executemany(
+                "INSERT INTO held_orders "
+                "(order_id, reason, content_hash, status, placed_at, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (order_id) DO UPDATE SET reason = excluded.reason, "
+                "content_hash = excluded.content_hash, status = excluded.status, "
+                "placed_at = excluded.placed_at, updated_at = excluded.updated_at",
+                rows,
+            )
+
+    def release_held(self, order_id: int) -> bool:
+        """Forget an order's hold; whether there was one."""
+        with self._transaction():
+            cursor = self._db.execute("DELETE FROM held_orders WHERE order_id = ?", (order_id,))
+        return cursor.rowcount > 0
+
     # --- what was pushed ------------------------------------------------------------------
 
     def get_pushed(self, kind: str, key: str) -> str | None:
@@ -742,6 +842,17 @@ def _quarantined(row: tuple[Any, ...]) -> QuarantineRecord:
         payload=row[2],
         errors=tuple(json.loads(row[3])),
         reason=row[4],
+        updated_at=datetime.fromisoformat(row[5]),
+    )
+
+
+def _held(row: tuple[Any, ...]) -> HeldOrder:
+    return HeldOrder(
+        order_id=row[0],
+        reason=row[1],
+        content_hash=row[2],
+        status=row[3],
+        placed_at=None if row[4] is None else datetime.fromisoformat(row[4]),
         updated_at=datetime.fromisoformat(row[5]),
     )
 

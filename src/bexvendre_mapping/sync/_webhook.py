@@ -22,7 +22,8 @@ import logging
 import sqlite3
 import threading
 import urllib.parse
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from datetime import date, datetime
 from http import HTTPStatus
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -79,6 +80,8 @@ def webhook_app(
     on_report: Callable[[Report], None] | None = None,
     retry_every: float = 60.0,
     answer_within: float = 5.0,
+    since: date | datetime | None = None,
+    import_statuses: Collection[int] | None = None,
 ) -> WebhookApp:
     """A WSGI application that takes Vendre's order webhooks and imports each order once.
 
@@ -113,6 +116,9 @@ def webhook_app(
         answer_within: seconds a ``202`` answer waits at most for the import it asked
             for (``0``: answer as soon as the hint is recorded). Keep it well below the
             sender's timeout; the import goes on in the background either way.
+        since: no order placed before it is imported (see :func:`import_orders`).
+        import_statuses: the Vendre status ids whose orders are imported; an order in
+            another status waits (see :func:`import_orders`).
 
     Raises:
         ValueError: the secret is empty, ``retry_every`` is not above 0, or
@@ -129,6 +135,8 @@ def webhook_app(
         on_report=on_report,
         retry_every=retry_every,
         answer_within=answer_within,
+        since=since,
+        import_statuses=import_statuses,
     )
 
 
@@ -153,6 +161,8 @@ class WebhookApp:
         on_report: Callable[[Report], None] | None = None,
         retry_every: float = 60.0,
         answer_within: float = 5.0,
+        since: date | datetime | None = None,
+        import_statuses: Collection[int] | None = None,
     ) -> None:
         if not secret:
             msg = "the webhook secret must not be empty"
@@ -172,6 +182,8 @@ class WebhookApp:
         self.audit = audit
         self.on_report = on_report
         self.retry_every = retry_every
+        self.since = since
+        self.import_statuses = import_statuses
         self._secret = secret.encode("utf-8")
         self._state_lock = threading.RLock()  # for a store that is not a SqliteState
         self._cond = threading.Condition()
@@ -318,7 +330,13 @@ class WebhookApp:
             with self._store(request=False) as store:
                 try:
                     report = import_hinted_orders(
-                        self.vendre_client, self.bex_client, self.lookups, store, audit=self.audit
+                        self.vendre_client,
+                        self.bex_client,
+                        self.lookups,
+                        store,
+                        audit=self.audit,
+                        since=self.since,
+                        import_statuses=self.import_statuses,
                     )
                 except LockedError as exc:
                     logger.info("%s; the webhook hints wait for the next pass", exc)
