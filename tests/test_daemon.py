@@ -245,10 +245,10 @@ def test_status_reports_a_failed_run_and_the_lag_grows(
 @pytest.mark.parametrize(
     ("schedule", "message"),
     [
-        ('order = "1m"\n', "$.schedule.order: unknown flow 'order'; did you mean 'orders'?"),
-        ('stock = "0s"\n', "$.schedule.stock: at least 1s, got '0s'"),
+        ('order = "1m"\n', "$.schedule.order: unknown setting 'order'; did you mean 'orders'?"),
+        ('stock = "0s"\n', "$.schedule.stock: expected between 1s and 365d, got '0s'"),
         ('stock = "soon"\n', "$.schedule.stock: expected a duration like '30s'"),
-        ("stock = 30\n", "$.schedule.stock: expected a duration like '30s', got 30"),
+        ("stock = 30\n", "$.schedule.stock: expected a duration like '30s', '5m' or '1h', got 30"),
         ("", "$.schedule: names no flow"),
     ],
 )

@@ -353,7 +353,7 @@ def test_go_live_settings_problems_are_named(tmp_path: Path) -> None:
         "$.schedule.order: unknown setting 'order'; did you mean 'orders'?",
         "$.schedule.products: expected a duration like '30s', '5m' or '1h', got '1x'",
         "$.schedule.stock: expected between 1s and 365d, got '0s'",
-        "$.schedule.statuses: expected an interval like '30s', '1m' or '2h', got 5",
+        "$.schedule.statuses: expected a duration like '30s', '5m' or '1h', got 5",
     ]
 
 

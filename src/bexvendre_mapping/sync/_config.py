@@ -397,6 +397,9 @@ class _Reader:
         if not isinstance(raw, Mapping):
             self.problem("$.schedule", f"expected a table, got {show(raw)}")
             return {}
+        if "schedule" in self.data and not raw:
+            self.problem("$.schedule", "names no flow; leave the table out to run them all")
+            return {}
         self.unknown(raw, FLOW_NAMES, "$.schedule")
         schedule: dict[str, float] = {}
         for flow in FLOW_NAMES:
@@ -406,7 +409,7 @@ class _Reader:
             where = f"$.schedule.{flow}"
             if not isinstance(value, str):
                 self.problem(
-                    where, f"expected an interval like '30s', '1m' or '2h', got {show(value)}"
+                    where, f"expected a duration like '30s', '5m' or '1h', got {show(value)}"
                 )
                 continue
             try:
