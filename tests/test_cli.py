@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 from typing import Any
 
@@ -511,3 +513,33 @@ def test_lookups_check_reports_unreadable_documents(
     out, err = capsys.readouterr()
     assert out == "3 codes checked, 0 without a mapping\n"
     assert err.startswith(f"{broken}: $: invalid JSON at line 1 column 2")
+
+
+def test_ctrl_c_while_reading_standard_input_is_status_130_without_a_traceback() -> None:
+    """A command with no cleaner stop of its own says `interrupted` and exits 130."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bexvendre_mapping.cli", "validate", "order", "--from", "vendre"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        # Wait until it blocks reading its standard input (read(0, ...): syscall 0 on fd 0).
+        syscall = Path(f"/proc/{process.pid}/syscall")
+        deadline = time.monotonic() + 30
+        try:
+            while not syscall.read_text().startswith("0 0x0 "):
+                assert time.monotonic() < deadline, "the command never read its input"
+                time.sleep(0.02)
+        except PermissionError:  # a machine that hides it: give the start time instead
+            time.sleep(3)
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 130
+    assert err == "bexvendre: interrupted\n"
+    assert out == ""

@@ -325,6 +325,44 @@ def test_run_stops_cleanly_after_the_record_in_hand(
     assert out.startswith(f"orders: {len(created)} done")
 
 
+def test_a_single_sync_interrupted_stops_after_the_record_in_hand(
+    sandbox: Sandbox,
+    tmp_path: Path,
+    killed: list[subprocess.Popen[bytes]],
+    secrets_set: Callable[[dict[str, str]], None],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Ctrl-C during `bexvendre sync orders` (no --every): the order in hand is finished,
+    no traceback, exit 0; the next run takes up the rest, none twice."""
+    for order_id in range(7001, 7021):
+        sandbox.add_vendre_order(order_doc(order_id))
+    sandbox.inject("bex", method="POST", path="Orders", delay=0.3, times=20)
+    config, env = configure(sandbox, tmp_path, None)
+    process = subprocess.Popen(  # noqa: S603 - this interpreter, our own command
+        [sys.executable, "-m", "bexvendre_mapping.cli", "sync", "orders", "--config", config],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1", **env},
+    )
+    killed.append(process)
+    wait_for(lambda: len(sandbox.bex_orders()) >= 2)
+    took, out, err = stop(process, signal.SIGINT)
+    assert (process.returncode, took < 5) == (0, True), err
+    assert "Traceback" not in err
+    created = [o["Ordernr"] for o in sandbox.bex_orders()]
+    assert 2 <= len(created) < 20
+    assert out.startswith(f"orders: {len(created)} done")
+    with SqliteState(tmp_path / "state.sqlite3") as state:
+        assert state.orders("intent") == []
+        assert state.get_cursor("orders") is None
+    sandbox.clear_faults()
+    secrets_set(env)
+    assert run_main(capsys, "sync", "orders", "--config", config)[0] == 0
+    created = [o["Ordernr"] for o in sandbox.bex_orders()]
+    assert sorted(created) == [str(n) for n in range(7001, 7021)]
+
+
 def test_run_waits_for_a_held_lock_at_the_next_tick_and_serves_metrics(
     sandbox: Sandbox, tmp_path: Path, killed: list[subprocess.Popen[bytes]]
 ) -> None:

@@ -35,6 +35,8 @@ from bexvendre_mapping.money import parse_decimal
 __all__ = ["main"]
 
 EXIT_OK, EXIT_BAD_DATA, EXIT_USAGE = 0, 1, 2
+#: Ctrl-C in a command that stops at once (the shell's 128 + SIGINT).
+EXIT_INTERRUPTED = 130
 #: The widest ``--indent``.
 MAX_INDENT = 16
 #: The highest ``--port``.
@@ -322,6 +324,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run(args)
     except _UsageError as exc:
         parser.exit(EXIT_USAGE, f"bexvendre: error: {exc}\n")
+    except KeyboardInterrupt:  # Ctrl-C in a command that has no cleaner stop of its own
+        sys.stderr.write("bexvendre: interrupted\n")
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         # The reader went away (`| head`): stop quietly, as Unix tools do.
         devnull = os.open(os.devnull, os.O_WRONLY)

@@ -281,9 +281,10 @@ def sync(
             audit = _audit(config.audit_path, dry_run=dry_run)
             if audit is not None:
                 stack.enter_context(audit)
-        if interval is not None:
-            stack.enter_context(stop_on_signals(stop))
-            stack.callback(STOP.reset, STOP.set(stop))  # flows stop between records on it
+        # SIGTERM or Ctrl-C: the flows finish the record in hand, keep the rest for the next
+        # run (the cursor does not pass it), and the command ends without a traceback.
+        stack.enter_context(stop_on_signals(stop))
+        stack.callback(STOP.reset, STOP.set(stop))
         while True:
             try:
                 with _status(f"syncing {', '.join(flows)}", err):
