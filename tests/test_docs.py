@@ -7,8 +7,6 @@ examples through :func:`bexvendre_mapping.example_path`, never through a checkou
 test per block, named by page and line (``test_block_runs_alone[orders.md:27]``), so a failure
 says which block. A block whose first line is ``# not run`` is skipped. Blocks state their
 results with ``assert``.
-
-Two pages are not converted yet and still run the old way (see ``SEQUENTIAL_PAGES``).
 """
 
 from __future__ import annotations
@@ -24,12 +22,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
-
-# Pages whose blocks run in order, in one namespace per page, from the repository root
-# (so `examples/...` paths work): the way every page ran before issue 19.
-# TODO(#19): convert these two to standalone blocks, then drop this list and
-# test_sequential_page_examples_run. They were left out while being rewritten elsewhere.
-SEQUENTIAL_PAGES = ("cli.md", "sync.md")
 
 # Pages that must have runnable, asserting examples (a page without python blocks, such as
 # mapping.md or performance.md, needs not be listed; its blocks would still run if it had any).
@@ -65,10 +57,8 @@ def python_blocks(text: str) -> list[tuple[int, str]]:
 
 
 def _standalone_pages() -> list[Path]:
-    """README.md and every page in docs/ except the sequential ones."""
-    pages = [ROOT / "README.md"]
-    pages += [path for path in sorted(DOCS.glob("*.md")) if path.name not in SEQUENTIAL_PAGES]
-    return pages
+    """README.md and every page in docs/."""
+    return [ROOT / "README.md", *sorted(DOCS.glob("*.md"))]
 
 
 def _standalone_blocks() -> list[pytest.ParameterSet]:
@@ -144,23 +134,10 @@ def test_blocks_run_in_a_fresh_interpreter(tmp_path: Path) -> None:
     assert failed == [], "\n".join(failed)
 
 
-@pytest.mark.parametrize("page", SEQUENTIAL_PAGES)
-def test_sequential_page_examples_run(page: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Not yet converted: the page's blocks run in page order, in one namespace, from ROOT."""
-    path = DOCS / page
-    monkeypatch.chdir(ROOT)
-    namespace: dict[str, object] = {"__name__": f"docs.{path.stem}"}
-    for first_line, code in python_blocks(path.read_text(encoding="utf-8")):
-        _run(path, first_line, code, namespace)
-
-
-def test_every_page_is_run_one_way() -> None:
-    """The sequential pages exist; every other page's blocks are among the standalone ones."""
-    for page in SEQUENTIAL_PAGES:
-        assert (DOCS / page).is_file(), page
+def test_every_page_runs_alone() -> None:
+    """Every page with checked examples has its blocks among the standalone ones."""
     standalone = {path.name for path in _standalone_pages()}
-    assert standalone.isdisjoint(SEQUENTIAL_PAGES)
-    assert standalone | set(SEQUENTIAL_PAGES) >= {*PAGES, "README.md"}
+    assert standalone >= {*PAGES, "README.md"}
 
 
 _CHECKOUT_PATH = re.compile(r"""["'](?:\./)?examples/""")
