@@ -543,3 +543,47 @@ def test_ctrl_c_while_reading_standard_input_is_status_130_without_a_traceback()
     assert process.returncode == 130
     assert err == "bexvendre: interrupted\n"
     assert out == ""
+
+
+def _product_listing() -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((ROOT / "examples" / "vendre-product.json").read_bytes())
+    return data
+
+
+def test_a_listing_page_of_one_family_converts_like_the_family(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`convert product --from vendre` takes the `{list, remaining}` page as /API/1 lists it."""
+    page = write(tmp_path / "page.json", json.dumps(_product_listing()))
+    status, out, _ = run_main(
+        capsys, "convert", "product", "--from", "vendre", "--lookups", LOOKUPS, page
+    )
+    assert status == 0
+    article = json.loads(out)
+    assert article["Artikel"] == "1001"
+    assert [size["Storlek"] for size in article["Storlekar"]] == ["40", "41"]
+
+
+def test_a_listing_page_reports_each_bad_product_with_its_path(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    listing = _product_listing()
+    listing["list"][1]["price"] = "cheap"
+    listing["list"][2]["tax_class_id"] = None
+    page = write(tmp_path / "page.json", json.dumps(listing))
+    status, _, err = run_main(capsys, "validate", "product", "--from", "vendre", page)
+    assert status == 1
+    paths = [line.split(":", 1)[0] for line in err.splitlines()]
+    assert paths == ["$.list[1].price", "$.list[2].tax_class_id"]
+
+
+def test_a_listing_page_of_two_families_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    listing = _product_listing()
+    other = {**listing["list"][0], "id": 2001, "article_number": "2001", "child_product_ids": []}
+    listing["list"].append(other)
+    page = write(tmp_path / "page.json", json.dumps(listing))
+    status, _, err = run_main(capsys, "validate", "product", "--from", "vendre", page)
+    assert status == 1
+    assert err == "$.list: holds 2 product families; convert one family at a time\n"

@@ -218,6 +218,37 @@ def test_both_engines_write_alike(document: Any) -> None:
 
 
 @pytest.mark.parametrize("name", ENGINES)
+@pytest.mark.parametrize("amount", ["NaN", "-Infinity", "sNaN"])
+def test_an_amount_without_a_json_form_is_refused_by_either(name: str, amount: str) -> None:
+    with engine(name), pytest.raises(ValueError, match="has no JSON form"):
+        dumps_json({"value": [Decimal(amount)]})
+
+
+class _Text(str):
+    """A str subclass (a StrEnum member, say): written as its plain text."""
+
+    __slots__ = ()
+
+
+@pytest.mark.parametrize("name", ENGINES)
+def test_amounts_as_numbers_beside_str_subclasses_and_empty_containers(name: str) -> None:
+    document = {"code": _Text("PK-1"), "rows": [], "extra": {}, "total": Decimal("-12.5")}
+    with engine(name):
+        assert dumps_json(document) == b'{"code":"PK-1","rows":[],"extra":{},"total":-12.5}'
+        assert dumps_json(document, indent=2) == (
+            b'{\n  "code": "PK-1",\n  "rows": [],\n  "extra": {},\n  "total": -12.5\n}'
+        )
+        nested = {"a": [{"b": Decimal("1.50")}]}
+        assert dumps_json(nested, indent=1) == b'{\n "a": [\n  {\n   "b": 1.50\n  }\n ]\n}'
+
+
+def test_the_standard_engine_refuses_a_float_beside_an_amount() -> None:
+    """Floats are no dumper's output: the json module's own error, amounts or not."""
+    with engine("json"), pytest.raises(TypeError, match="float is not JSON serializable"):
+        dumps_json({"a": 1.5, "b": Decimal(1)})
+
+
+@pytest.mark.parametrize("name", ENGINES)
 def test_lone_surrogates_are_refused_by_either(name: str) -> None:
     with engine(name), pytest.raises(UnicodeEncodeError):
         dumps_json({"a": "\ud800"})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
@@ -21,6 +21,7 @@ from bexvendre_mapping import (
     vendre,
 )
 from bexvendre_mapping import testing as strategies
+from bexvendre_mapping._checks import Check, at_least, positive_amount, vat_percent
 from bexvendre_mapping._codec import Codec
 from bexvendre_mapping._plan import wire
 from bexvendre_mapping.testing.strategies import vendre_orders_for
@@ -433,3 +434,40 @@ def test_from_model_refuses_an_override_of_no_field() -> None:
         strategies.from_model(bex.Size, colour=st.just("red"))
     with pytest.raises(TypeError, match="is no strategy"):
         strategies.from_model(bex.Size, size="42")  # type: ignore[arg-type]
+
+
+def _even(value: int) -> int:
+    if value % 2:
+        raise MappingError("must be even")
+    return value
+
+
+@attrs.frozen(kw_only=True)
+class _Shelf:
+    """A user's model: a check of its own, known checks on fields without fixed decimals."""
+
+    slots: int = attrs.field(metadata=wire(check=Check("even", _even)))
+    vat: Decimal = attrs.field(metadata=wire(check=vat_percent))
+    price: Decimal = attrs.field(metadata=wire(check=positive_amount))
+    count: int = attrs.field(metadata=wire(check=at_least(3)))
+    labels: Mapping[str, str]
+    codes: tuple[str, ...] = ()
+
+
+@settings(max_examples=40)
+@given(strategies.from_model(_Shelf))
+def test_from_model_draws_what_a_users_checks_accept(shelf: _Shelf) -> None:
+    """A check the strategies do not know is honoured by filtering; vat_percent and
+    positive_amount on amounts of any decimals draw Swedish rates and positive amounts."""
+    assert shelf.slots % 2 == 0
+    assert shelf.vat in {Decimal(25), Decimal(12), Decimal(6), Decimal(0)}
+    assert shelf.price > 0
+    assert shelf.count >= 3
+    assert isinstance(shelf.labels, Mapping)
+    codec = Codec(_Shelf)
+    assert codec.load(codec.dumps(shelf), strict=True) == shelf
+
+
+def test_bex_articles_for_needs_tables_that_map_an_article() -> None:
+    with pytest.raises(ValueError, match=r"lookups.tax_classes is empty"):
+        find(strategies.bex_articles_for(Lookups()), lambda _: True)

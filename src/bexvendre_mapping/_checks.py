@@ -26,7 +26,6 @@ __all__ = [
     "one_of",
     "positive_amount",
     "vat_percent",
-    "with_languages",
 ]
 
 H = TypeVar("H", int, str)
@@ -193,21 +192,4 @@ def one_of(*allowed: H) -> Check:
         f"{{}} not in {allowed!r}" if literal else None,
         arguments=allowed,
         description="one of " + ", ".join(repr(a) for a in allowed),
-    )
-
-
-def with_languages(*required: str) -> Check:
-    """A per-language text object holding at least the ``required`` languages."""
-
-    def check(value: Mapping[str, Any]) -> Mapping[str, Any]:
-        missing = [lang for lang in required if lang not in value]
-        if missing:
-            raise MappingError(f"needs a text for {', '.join(repr(m) for m in missing)}")
-        return value
-
-    return Check(
-        "with_languages",
-        check,
-        arguments=required,
-        description="texts for " + ", ".join(repr(r) for r in required),
     )

@@ -20,7 +20,6 @@ domain (a model code's parts, totals that add up, sizes unique, codes from the l
 from __future__ import annotations
 
 import functools
-import string
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
@@ -243,7 +242,6 @@ _KNOWN_CHECKS = frozenset(
         "vat_percent",
         "positive_amount",
         "one_of",
-        "with_languages",
     }
 )
 
@@ -291,14 +289,6 @@ def _checked(kind: Kind, check: Check) -> st.SearchStrategy[Any] | None:  # noqa
         return _vat_rates(kind.places)
     if name == "positive_amount" and isinstance(kind, _plan.Amount):
         return _positive(kind.places if kind.places is not None else 2)
-    if name == "with_languages" and isinstance(kind, _plan.MappingOf):
-        values = _of_kind(kind.value, None)
-        languages = st.text(string.ascii_lowercase, min_size=2, max_size=2)
-        return st.builds(
-            lambda extra, required: {**extra, **required},
-            st.dictionaries(languages, values, max_size=2),
-            st.fixed_dictionaries(dict.fromkeys(arguments, values)),
-        )
     return None  # a known check of another kind than usual: filtered
 
 
