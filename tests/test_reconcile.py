@@ -21,7 +21,6 @@ from bexvendre_mapping.cli import main
 from bexvendre_mapping.http import BexEndpoints
 from bexvendre_mapping.sync import (
     GiftCardCheckout,
-    OrderRecord,
     ReconcileReport,
     SqliteState,
     import_orders,

@@ -29,6 +29,7 @@ from bexvendre_mapping.sync import (
     LockedError,
     OrderRecord,
     Outcome,
+    Report,
     SqliteState,
     import_orders,
     push_products,
@@ -1532,9 +1533,7 @@ def test_a_dry_run_of_stock_shows_only_what_changes(
     add_vendre_products(sandbox, "GIFTBOX", "GIFTBAG")
     sandbox.set_bex_stock("GIFTBOX", 0)
     sandbox.set_bex_stock("GIFTBAG", 4)
-    report = push_stock(
-        sandbox.vendre_client(), sandbox.bex_client(), lookups, state, dry_run=True
-    )
+    report = push_stock(sandbox.vendre_client(), sandbox.bex_client(), lookups, state, dry_run=True)
     # none in stock: the status turns to 0; the quantity, already 0, is left out
     diffs = {o.entity: o.diff for o in report.outcomes}
     assert diffs == {"GIFTBOX": {"status": (1, 0)}, "GIFTBAG": {"quantity": (0, 4)}}
@@ -1572,3 +1571,57 @@ def test_a_stop_asked_mid_pass_leaves_the_other_stock_queued(
     assert [(o.entity, o.result) for o in report.outcomes] == [("GIFTBOX", "done")]
     assert [e["productIdentifier"] for e in sandbox.bex_queued_stock_changes()] == ["GIFTBAG"]
     assert vendre_quantities(sandbox) == {"GIFTBOX": 2, "GIFTBAG": 0}
+
+
+# --- the report, the audit trail, the lock -------------------------------------------------
+
+
+def test_a_report_has_a_duration_once_finished_and_keeps_its_first_finish() -> None:
+    report = Report(flow="orders", started=datetime(2026, 10, 1, 12, tzinfo=UTC))
+    assert report.duration is None
+    assert report.to_dict()["finished"] is None
+    first = report.finish().finished
+    assert first is not None
+    assert report.finish().finished == first
+    assert report.duration == (first - report.started).total_seconds()
+
+
+def test_an_outcome_as_json_writes_dates_as_iso_and_other_values_as_text() -> None:
+    moment = datetime(2026, 10, 1, 12, 30, tzinfo=UTC)
+    outcome = Outcome(
+        flow="products",
+        entity="1001",
+        action="update",
+        result="done",
+        diff={"price": (Decimal("1.50"), None)},
+        details={"at": moment, "entries": (1, "a"), "by": {2: True}},
+    )
+    assert outcome.to_dict()["diff"] == {"price": ["1.50", None]}
+    assert outcome.to_dict()["details"] == {
+        "at": "2026-10-01T12:30:00+00:00",
+        "entries": [1, "a"],
+        "by": {"2": True},
+    }
+
+
+def test_the_audit_trail_escapes_a_lone_surrogate(tmp_path: Path) -> None:
+    """A fetched id with a lone surrogate has no UTF-8 form: the line escapes it, and the
+    file stays UTF-8 that reads back to the same text."""
+    path = tmp_path / "audit.jsonl"
+    with AuditLog(path) as audit:
+        audit.write(Outcome(flow="orders", entity="A\ud800", action="skip", result="skipped"))
+        audit.write(Outcome(flow="orders", entity="Åb", action="skip", result="skipped"))
+    first, second = path.read_text("utf-8").splitlines()
+    assert "\\ud800" in first
+    assert json.loads(first)["entity"] == "A\ud800"
+    assert "Åb" in second  # other text as it is
+
+
+def test_a_lock_file_that_cannot_be_opened_is_not_reported_as_held(tmp_path: Path) -> None:
+    """Only "locked" means another run: any other SQLite error comes through as it is."""
+    with SqliteState(tmp_path / "state.sqlite3") as state:
+        state.lock_path("orders").mkdir()  # a folder where the lock file goes
+        with pytest.raises(sqlite3.OperationalError) as raised, state.lock("orders"):
+            pass
+    assert not isinstance(raised.value, LockedError)
+    assert "locked" not in str(raised.value)

@@ -469,7 +469,9 @@ def wait_then(
         report = import_orders(vendre_client, bex_client, lookups, state, **options)
         waiting = [h.order_id for h in state.held_orders("waiting")]
     rows = [
-        (o.entity, o.action, o.result, o.reason) for o in report.outcomes if o.entity == str(WAITING)
+        (o.entity, o.action, o.result, o.reason)
+        for o in report.outcomes
+        if o.entity == str(WAITING)
     ]
     return rows, waiting
 
