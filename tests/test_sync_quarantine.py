@@ -10,6 +10,7 @@ import json
 import logging
 import re
 import sqlite3
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,9 +30,11 @@ from bexvendre_mapping.sync import (
     push_products,
     push_statuses,
     push_stock,
+    retry_quarantined,
     retry_quarantined_records,
 )
 from bexvendre_mapping.sync._cli import exit_code
+from bexvendre_mapping.sync._stop import STOP
 from bexvendre_mapping.testing.sandbox import Sandbox
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -448,3 +451,83 @@ def test_a_state_file_from_before_keeps_its_orders_and_can_drop_one(tmp_path: Pa
         assert record.errors == ("$.x: bad",)
         state.put_order(attrs.evolve(record, state="dropped"))
         assert [r.state for r in state.orders()] == ["dropped"]
+
+
+def test_a_records_retry_of_a_flow_without_a_quarantine_is_refused(
+    sandbox: Sandbox, state: SqliteState, lookups: Lookups
+) -> None:
+    with pytest.raises(ValueError, match="no quarantine of flow 'orders'"):
+        retry_quarantined_records(
+            sandbox.vendre_client(), sandbox.bex_client(), lookups, state, flow="orders"
+        )
+
+
+def quarantine_two_stock_records(sandbox: Sandbox, state: SqliteState, lookups: Lookups) -> None:
+    """Two stock records quarantined: Bex had no stock for them (now it has)."""
+    add_vendre_products(sandbox, "GIFTBOX", "GIFTBAG")
+    sandbox.set_bex_stock("GIFTBOX", 2)
+    sandbox.set_bex_stock("GIFTBAG", 4)
+    path = "WarehouseManagement/GetStockinformation"
+    sandbox.inject("bex", method="GET", path=path, status=404, times=2)
+    first = push_stock(sandbox.vendre_client(), sandbox.bex_client(), lookups, state)
+    assert first.counts == {"quarantined": 2}
+
+
+def test_a_stock_retry_without_a_product_index_keeps_the_quarantine(
+    sandbox: Sandbox, state: SqliteState, lookups: Lookups
+) -> None:
+    """The shop's products cannot be listed: nothing is retried, both stay quarantined."""
+    quarantine_two_stock_records(sandbox, state, lookups)
+    state.mark_product_index_stale()
+    sandbox.inject("vendre", method="GET", path="products", status=500)
+    report = retry_quarantined_records(
+        sandbox.vendre_client(retries=0), sandbox.bex_client(), lookups, state, flow="stock"
+    )
+    assert [(o.entity, o.result, o.reason) for o in report.outcomes] == [
+        ("Vendre products", "failed", "the product index was not built")
+    ]
+    assert len(state.quarantined("stock")) == 2
+    assert vendre_quantities(sandbox) == {"GIFTBOX": 0, "GIFTBAG": 0}
+
+
+def test_a_stop_asked_mid_retry_leaves_the_rest_in_quarantine(
+    sandbox: Sandbox, state: SqliteState, lookups: Lookups
+) -> None:
+    """Records and orders alike: the record in hand is retried, the others wait."""
+    quarantine_two_stock_records(sandbox, state, lookups)
+    for order_id in (5101, 5102):
+        sandbox.add_vendre_order(
+            order_doc(order_id, payment={**EXAMPLE["payment"], "payment_method": "PAYPAL"})
+        )
+    assert import_orders(sandbox.vendre_client(), sandbox.bex_client(), lookups, state).counts == {
+        "quarantined": 2
+    }
+    before = {r.order_id: r.updated_at for r in state.orders("quarantined")}
+    stop = threading.Event()
+    token = STOP.set(stop)
+    try:
+        stock = retry_quarantined_records(
+            sandbox.vendre_client(),
+            sandbox.bex_client(),
+            lookups,
+            state,
+            flow="stock",
+            observer=lambda _outcome: stop.set(),
+        )
+        stop.clear()
+        orders = retry_quarantined(
+            sandbox.vendre_client(),
+            sandbox.bex_client(),
+            lookups,
+            state,
+            observer=lambda _outcome: stop.set(),
+        )
+    finally:
+        STOP.reset(token)
+    assert [(o.entity, o.result) for o in stock.outcomes] == [("GIFTBAG", "done")]
+    assert [r.entity for r in state.quarantined("stock")] == ["GIFTBOX"]
+    (retried,) = orders.outcomes  # still PAYPAL: quarantined again; the other not looked at
+    after = {r.order_id: r.updated_at for r in state.orders("quarantined")}
+    untouched = [order_id for order_id in before if after[order_id] == before[order_id]]
+    assert untouched == [order_id for order_id in before if str(order_id) != retried.entity]
+    assert len(untouched) == 1
