@@ -531,3 +531,81 @@ def test_a_stop_asked_mid_retry_leaves_the_rest_in_quarantine(
     untouched = [order_id for order_id in before if after[order_id] == before[order_id]]
     assert untouched == [order_id for order_id in before if str(order_id) != retried.entity]
     assert len(untouched) == 1
+
+
+# --- products: the index and the saves ------------------------------------------------------
+
+
+def pushed_then_changed(sandbox: Sandbox, state: SqliteState, lookups: Lookups) -> None:
+    """Article 1001 pushed once, then its description changed in Bex."""
+    sandbox.add_bex_article(bex_article_doc("1001"))
+    first = push_products(sandbox.vendre_client(), sandbox.bex_client(), lookups, state)
+    assert first.counts == {"done": 1}
+    old = bex_article_doc("1001")
+    sandbox.add_bex_article({**old, "Beskrivning": old["Beskrivning"] + " (ny)"})
+
+
+def test_a_dry_run_leaves_a_product_it_cannot_read_out_of_the_diff(
+    sandbox: Sandbox, state: SqliteState, lookups: Lookups
+) -> None:
+    pushed_then_changed(sandbox, state, lookups)
+    unreadable = state.get_product_id("1001_SKO_42")
+    sandbox.inject("vendre", method="GET", path=f"products/{unreadable}", status=500)
+    products = push_products(
+        sandbox.vendre_client(retries=0), sandbox.bex_client(), lookups, state, dry_run=True
+    )
+    (family,) = products.outcomes
+    assert set(family.diff) == {"name", "1001_SKO_43.name"}
+
+
+def test_an_update_vendre_answers_404_to_rebuilds_the_index_next_run(
+    sandbox: Sandbox, state: SqliteState, lookups: Lookups
+) -> None:
+    pushed_then_changed(sandbox, state, lookups)
+    sandbox.inject("vendre", method="PUT", path="products/", status=404)
+    report = push_products(sandbox.vendre_client(), sandbox.bex_client(), lookups, state)
+    assert [(o.entity, o.action, o.result, o.reason) for o in report.outcomes] == [
+        ("1001", "update", "failed", "Vendre no longer has it; the index is rebuilt")
+    ]
+    assert state.product_index_refreshed() is None
+    again = push_products(sandbox.vendre_client(), sandbox.bex_client(), lookups, state)
+    assert again.counts == {"done": 1}
+    assert state.product_index_refreshed() is not None
+
+
+def test_a_failed_update_of_a_known_product_keeps_the_index(
+    sandbox: Sandbox, state: SqliteState, lookups: Lookups
+) -> None:
+    """Only a create whose answer was lost can have made a product the index lacks."""
+    pushed_then_changed(sandbox, state, lookups)
+    refreshed = state.product_index_refreshed()
+    sandbox.inject("vendre", method="PUT", path="products/", status=500)
+    report = push_products(sandbox.vendre_client(retries=0), sandbox.bex_client(), lookups, state)
+    assert [(o.entity, o.action, o.result, o.reason) for o in report.outcomes] == [
+        ("1001", "update", "failed", "Vendre did not take it")
+    ]
+    assert refreshed is not None
+    assert state.product_index_refreshed() == refreshed
+
+
+def test_the_index_keeps_only_products_with_an_id_and_an_article_number(
+    sandbox: Sandbox, state: SqliteState, lookups: Lookups
+) -> None:
+    """A listing's odd records (not an object, an id that is text, no article number) are
+    left out; the first of two products with one article number wins."""
+    page = {
+        "list": [
+            "junk",
+            {"id": "8", "article_number": "TEXTID"},
+            {"id": 9, "article_number": ""},
+            {"id": 10, "article_number": "GIFTBOX"},
+            {"id": 11, "article_number": "GIFTBOX"},
+        ],
+        "remaining": 0,
+    }
+    sandbox.inject("vendre", method="GET", path="products", body=json.dumps(page).encode())
+    push_stock(sandbox.vendre_client(), sandbox.bex_client(), lookups, state)
+    assert state.product_index_refreshed() is not None
+    assert state.get_product_id("TEXTID") is None
+    assert state.get_product_id("") is None
+    assert state.get_product_id("GIFTBOX") == 10
