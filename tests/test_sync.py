@@ -1617,10 +1617,20 @@ def test_the_audit_trail_escapes_a_lone_surrogate(tmp_path: Path) -> None:
     assert "Åb" in second  # other text as it is
 
 
-def test_a_lock_file_that_cannot_be_opened_is_not_reported_as_held(tmp_path: Path) -> None:
-    """Only "locked" means another run: any other SQLite error comes through as it is."""
+@pytest.mark.parametrize("unusable", ["folder", "proc file"])
+def test_a_lock_file_that_cannot_be_opened_is_not_reported_as_held(
+    tmp_path: Path, unusable: str
+) -> None:
+    """Only "locked" means another run: any other SQLite error comes through as it is,
+    whether opening the lock file fails or taking its lock does."""
+    proc = Path("/proc/self/status")
+    if unusable == "proc file" and not proc.exists():
+        pytest.skip("no /proc")
     with SqliteState(tmp_path / "state.sqlite3") as state:
-        state.lock_path("orders").mkdir()  # a folder where the lock file goes
+        if unusable == "folder":
+            state.lock_path("orders").mkdir()  # where the lock file goes: fails to open
+        else:
+            state.lock_path("orders").symlink_to(proc)  # opens; cannot be locked
         with pytest.raises(sqlite3.OperationalError) as raised, state.lock("orders"):
             pass
     assert not isinstance(raised.value, LockedError)

@@ -499,12 +499,34 @@ def test_a_dry_run_reports_the_let_go_but_keeps_the_order_waiting(
     assert waiting == [WAITING]
 
 
-def test_a_waiting_order_vendre_no_longer_has_is_let_go(shop: tuple[Sandbox, Path]) -> None:
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_a_waiting_order_vendre_no_longer_has_is_let_go(
+    shop: tuple[Sandbox, Path], dry_run: bool
+) -> None:
+    """Let go (a dry run only says so)."""
     sandbox, folder = shop
     sandbox.inject("vendre", method="GET", path=f"orders/{WAITING}", status=404)
-    rows, waiting = wait_then(sandbox, folder)
+    rows, waiting = wait_then(sandbox, folder, dry_run=dry_run)
     assert rows == [(str(WAITING), "skip", "skipped", "was waiting; Vendre no longer has it")]
-    assert waiting == []
+    assert waiting == ([WAITING] if dry_run else [])
+
+
+def test_a_baseline_whose_listing_breaks_off_keeps_no_cursor(shop: tuple[Sandbox, Path]) -> None:
+    """The orders after the break were never recorded as baseline: the cursor stays unset,
+    so that the next baseline (or run) lists them."""
+    sandbox, folder = shop
+    lookups = Lookups.from_toml(folder / "lookups.toml")
+    sandbox.inject("vendre", method="GET", path="orders", status=500)
+    with (
+        SqliteState(folder / "state.sqlite3") as state,
+        sandbox.vendre_client(retries=0) as vendre_client,
+        sandbox.bex_client() as bex_client,
+    ):
+        report = import_orders(vendre_client, bex_client, lookups, state, baseline=True)
+        assert state.get_cursor("orders") is None
+        assert state.held_orders() == []
+    assert [(o.entity, o.result) for o in report.outcomes] == [("orders", "failed")]
+    assert sandbox.calls("bex") == []
 
 
 def test_a_waiting_order_that_cannot_be_read_keeps_waiting(shop: tuple[Sandbox, Path]) -> None:
