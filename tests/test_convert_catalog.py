@@ -18,6 +18,8 @@ from bexvendre_mapping import (
     convert,
     vendre,
 )
+from bexvendre_mapping.convert._support import Problems, checks_models, copy_block
+from bexvendre_mapping.fieldmap import GIFT_CARD
 
 
 def test_article_to_product_family_field_by_field(examples: Path, lookups: Lookups) -> None:
@@ -274,3 +276,91 @@ def test_gift_card_usable_must_agree_with_status() -> None:
             {"code": "PK", "balance": "5", "currency": "SEK", "usable": True, "status": "blocked"}
         )
     assert info.value.paths == ("$.usable",)
+
+
+def test_a_product_bex_would_refuse_is_reported_on_the_vendre_paths(lookups: Lookups) -> None:
+    """No article number, a price out of Bex's range, children that are no model codes:
+    every problem, each at the field of the family it came from."""
+    product = vendre.Product(
+        article_number="1001",
+        name={"sv": "Sko"},
+        price=Decimal(10) ** 15,
+        price_in=Decimal("12.5"),
+        tax_class_id=2,
+        category_ids=(20,),
+    )
+    with pytest.raises(MappingError) as info:
+        convert.product_to_bex(product, lookups)
+    assert [str(p) for p in info.value.problems] == [
+        "$.price: 1250000000000000.00 including VAT is out of range (at most 15 integer digits)"
+    ]
+    with pytest.raises(MappingError) as info:
+        convert.product_to_bex(attrs.evolve(product, article_number="", price=Decimal(1)), lookups)
+    assert [str(p) for p in info.value.problems] == [
+        "$.article_number: the article number is empty"
+    ]
+    family = vendre.ProductFamily(
+        parent=attrs.evolve(product, price=Decimal(1)),
+        children=(
+            attrs.evolve(product, article_number="1001__42"),
+            attrs.evolve(product, article_number="1001_SKO_42"),
+        ),
+    )
+    with pytest.raises(MappingError) as info:
+        convert.product_to_bex(family, lookups)
+    assert [str(p) for p in info.value.problems] == [
+        "$.children[0].article_number: invalid model code '1001__42': the size group is empty"
+    ]
+
+
+# --- the generic block copy and the problem collector ---------------------------------------
+
+
+def test_a_block_copy_rescales_an_amount_exactly_or_reports_it(lookups: Lookups) -> None:
+    """An ``amount`` rule gives the target's wire decimals; one that would round is a
+    problem at the source field's path, and the copy goes on."""
+    card = bex.GiftCard(
+        number="X1", balance=Decimal("500.5"), currency="SEK", status=bex.GiftCardStatus.ACTIVE
+    )
+    problems = Problems()
+    plain = {"vendre_prefix": "", "bex_prefix": "", "lookups": lookups, "problems": problems}
+    copied = copy_block(GIFT_CARD, card, vendre.GiftCard, to_bex=False, path="$", **plain)
+    assert (str(copied["balance"]), copied["code"]) == ("500.5000", "X1")
+    assert problems.errors == []
+
+    shop_card = vendre.GiftCard(code="X1", balance=Decimal("1.2345"), currency="SEK", usable=True)
+    copied = copy_block(GIFT_CARD, shop_card, bex.GiftCard, to_bex=True, path="$.card", **plain)
+    assert (str(copied["balance"]), copied["number"]) == ("1.23", "X1")
+    assert [str(p) for e in problems.errors for p in e.problems] == [
+        "$.card.balance: 1.2345 cannot be written with 2 decimals without rounding"
+    ]
+
+
+def test_past_the_limit_codes_are_only_counted(lookups: Lookups) -> None:
+    """Full: a known code is still read, an unknown (or unhashable) one only counted."""
+    problems = Problems()
+    for index in range(MappingError.MAX_PROBLEMS):
+        problems.add(f"$[{index}]", "bad")
+    assert problems.full
+    known_class = next(iter(lookups.tax_classes._forward))
+    known_rate = lookups.tax_classes._forward[known_class]
+    assert problems.lookup(lookups.tax_classes, known_class, "$.a") == known_rate
+    assert problems.reverse(lookups.tax_classes, known_rate, "$.b") == known_class
+    assert problems.lookup(lookups.tax_classes, 999_999, "$.c") is None
+    assert problems.reverse(lookups.tax_classes, Decimal("99.9"), "$.d") is None
+    assert problems.lookup(lookups.tax_classes, ["unhashable"], "$.e") is None
+    assert (len(problems.errors), problems.more) == (MappingError.MAX_PROBLEMS, 3)
+    with pytest.raises(MappingError) as raised:
+        problems.raise_if_any()
+    assert raised.value.problems[-1].message == "... and 3 more problems"
+
+
+def test_a_converter_error_on_a_sound_model_stands() -> None:
+    """Nothing wrong with the model: the converter's own error is a bug, raised as it is."""
+
+    @checks_models
+    def broken(status: bex.OrderStatus) -> None:
+        raise TypeError("a bug in the converter")
+
+    with pytest.raises(TypeError, match="a bug in the converter"):
+        broken(bex.OrderStatus(order_number="100234", status="SKICKAD"))

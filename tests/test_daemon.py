@@ -9,6 +9,7 @@ import selectors
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -21,6 +22,7 @@ from tests.sync_support import add_vendre_products, order_doc, vendre_quantities
 
 from bexvendre_mapping import Lookups
 from bexvendre_mapping.sync import LockedError, SqliteState, import_orders, push_stock
+from bexvendre_mapping.sync._stop import stop_on_signals
 from bexvendre_mapping.testing.sandbox import Sandbox
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -501,3 +503,28 @@ def test_an_audit_log_that_cannot_be_opened_is_a_usage_error(
     message = usage_error(["run", "--config", config], capsys)
     assert "$.audit: cannot open" in message
     assert sandbox.calls() == []
+
+
+def test_stop_on_signals_sets_the_event_in_the_main_thread_and_installs_nothing_elsewhere() -> None:
+    """In the main thread SIGTERM sets the event and the handlers come back after; in
+    another thread (where signal.signal raises) nothing is installed, and nothing fails."""
+    before = signal.getsignal(signal.SIGTERM)
+    stop = threading.Event()
+    with stop_on_signals(stop):
+        assert signal.getsignal(signal.SIGTERM) is not before
+        signal.raise_signal(signal.SIGTERM)
+    assert stop.is_set()
+    assert signal.getsignal(signal.SIGTERM) is before
+
+    seen: list[object] = []
+
+    def elsewhere() -> None:
+        other = threading.Event()
+        with stop_on_signals(other):
+            seen.append(signal.getsignal(signal.SIGTERM))
+        seen.append(other.is_set())
+
+    thread = threading.Thread(target=elsewhere)
+    thread.start()
+    thread.join(5)
+    assert seen == [before, False]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import warnings
 from collections.abc import Iterator
@@ -9,6 +10,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 from tests.http_support import bex_order_doc
 from tests.support import run, usage_error
@@ -27,6 +29,7 @@ from bexvendre_mapping.sync import (
     reconcile,
     retry_quarantined,
 )
+from bexvendre_mapping.sync._reconcile import print_report
 from bexvendre_mapping.testing.sandbox import Sandbox
 
 BEX_ORDER = bex_order_doc()
@@ -245,6 +248,104 @@ def test_report_to_dict_is_json(sandbox: Sandbox, state: SqliteState) -> None:
     assert isinstance(report, ReconcileReport)
     assert json.loads(json.dumps(report.to_dict()))["checked"] == 0
     assert report.exit_code == 0
+
+
+def test_an_order_without_an_id_is_missing_past_the_cursor_and_new_before_any_run(
+    shop: Path, imported: SqliteState, sandbox: Sandbox
+) -> None:
+    """No usable id (so no placing date either): missing once the cursor exists, else new."""
+    nameless = order_doc(7010, date_added=placed(4))
+    nameless["id"] = "not a number"
+    sandbox.add_vendre_order_document(
+        nameless, order_id=7010, date_added=datetime(2026, 10, 4, 12, tzinfo=UTC)
+    )
+    vendre_client, bex_client = sandbox.vendre_client(), sandbox.bex_client()
+
+    after = reconcile(vendre_client, bex_client, imported, since=date(2026, 10, 1))
+    (entry,) = [e for e in after.entries if e.order_id.startswith("sha256:")]
+    assert (entry.finding, entry.placed, entry.in_bex) == ("missing", None, None)
+    assert entry.detail == "has no usable order id and was never quarantined"
+    assert after.exit_code == 3
+
+    with SqliteState(shop.parent / "fresh.sqlite3") as fresh:
+        before = reconcile(vendre_client, bex_client, fresh, since=date(2026, 10, 1))
+    (entry,) = [e for e in before.entries if e.order_id.startswith("sha256:")]
+    assert entry.finding == "new"
+    assert entry.detail == "has no usable order id; the next orders run quarantines it"
+    assert entry not in before.discrepancies
+
+
+def test_an_intent_a_dropped_order_and_a_copy_the_state_does_not_know(
+    shop: Path, imported: SqliteState, sandbox: Sandbox
+) -> None:
+    """An unconfirmed create is pending, a dropped order not imported (in Bex or not), and
+    an order Bex holds twice that the state never saw is a duplicate saying so."""
+    for order_id, state in ((7001, "intent"), (7002, "dropped"), (7003, "dropped")):
+        record = imported.get_order(order_id)
+        assert record is not None
+        imported.put_order(attrs.evolve(record, state=state))
+    sandbox.delete_bex_order("7003")
+    sandbox.add_vendre_order(order_doc(7004, date_added=placed(4)))
+    copy = {**sandbox.bex_orders()[0], "Ordernr": "7004"}
+    sandbox.add_bex_order(copy)
+    sandbox.add_bex_order(copy, duplicate=True)
+
+    report = reconcile(
+        sandbox.vendre_client(), sandbox.bex_client(), imported, since=date(2026, 10, 1)
+    )
+    found = {e.order_id: (e.finding, e.state, e.in_bex, e.detail) for e in report.entries}
+    assert found == {
+        "7001": (
+            "pending",
+            "intent",
+            1,
+            "the create was begun and not confirmed; the next orders run finishes it",
+        ),
+        "7002": ("not_imported", "dropped", 1, "in Bex, not imported by the sync (dropped)"),
+        "7003": ("not_imported", "dropped", 0, "not to be imported (dropped)"),
+        "7004": ("duplicate", None, 2, "Bex holds 2 orders 7004; the state does not know it"),
+    }
+
+
+@pytest.mark.parametrize("payload", ["{not json", "[]"])
+def test_an_imported_payload_that_is_not_an_order_counts_as_changed(
+    shop: Path, imported: SqliteState, sandbox: Sandbox, payload: str
+) -> None:
+    """A stored payload that cannot be compared (not JSON, not an object): changed, not ok."""
+    record = imported.get_order(7001)
+    assert record is not None
+    imported.put_order(attrs.evolve(record, content_hash="0" * 64, payload=payload))
+    report = reconcile(
+        sandbox.vendre_client(), sandbox.bex_client(), imported, since=date(2026, 10, 1)
+    )
+    assert {e.order_id: e.finding for e in report.entries} == {
+        "7001": "changed",
+        "7002": "ok",
+        "7003": "ok",
+    }
+
+
+def test_the_table_shows_failed_requests_and_notes(
+    shop: Path, imported: SqliteState, sandbox: Sandbox, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As text, a failed listing and a note have their own lines; the summary says incomplete."""
+    sandbox.inject("vendre", method="GET", path="orders", status=500, times=5)
+    status = main(["reconcile", "--config", str(shop), "--since", "2026-10-01"])
+    lines = capsys.readouterr().out.splitlines()
+    assert status == 1
+    assert lines[1].startswith("failed: listing the Vendre orders: ServerError")
+    assert lines[-1] == (
+        "reconcile: 0 order(s) checked; 1 request(s) failed, the check is incomplete"
+    )
+
+    sandbox.clear_faults()
+    bex_client = sandbox.bex_client(endpoints=BexEndpoints(orders="NoSuchListing"))
+    report = reconcile(sandbox.vendre_client(), bex_client, imported, since=date(2026, 10, 1))
+    out = io.StringIO()
+    print_report(report, out)
+    lines = out.getvalue().splitlines()
+    assert lines[1].startswith("note: Bex does not list orders by number (404)")
+    assert lines[-1] == "reconcile: 3 order(s) checked: 3 ok"
 
 
 # --- the flows' argument order -------------------------------------------------------------

@@ -29,6 +29,7 @@ from bexvendre_mapping.sync import (
     LockedError,
     OrderRecord,
     Outcome,
+    Report,
     SqliteState,
     import_orders,
     push_products,
@@ -37,6 +38,7 @@ from bexvendre_mapping.sync import (
     retry_quarantined,
 )
 from bexvendre_mapping.sync._cli import FLOWS, run_flows
+from bexvendre_mapping.sync._stop import STOP
 from bexvendre_mapping.testing.sandbox import Sandbox
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -1454,3 +1456,182 @@ def test_dry_runs_write_neither_the_product_index_nor_vendre(
     assert state.get_pushed("stock", "1001_SKO_42") is None
     assert state.get_cursor("products") is None
     assert len(sandbox.bex_queued_stock_changes()) == 1
+
+
+# --- stock: failures around the save and the confirm ---------------------------------------
+
+CONFIRM = "WarehouseManagement/ConfirmStockChange"
+
+
+def test_stock_whose_queue_entry_is_not_confirmed_is_failed_and_stays_queued(
+    sandbox: Sandbox, state: SqliteState, lookups: Lookups
+) -> None:
+    """Unchanged, not in the shop or quarantined: each is confirmed, and a confirm that
+    fails makes it failed (the quarantine kept), so that the next run sees it again."""
+    add_vendre_products(sandbox, "GIFTBOX")
+    sandbox.set_bex_stock("GIFTBOX", 5)
+    push_stock(sandbox.vendre_client(), sandbox.bex_client(), lookups, state)
+    sandbox.set_bex_stock("GIFTBOX", 5)
+    sandbox.set_bex_stock("JKT_001_KL_M", 3)
+    sandbox.set_bex_stock("1001__42", 3)
+    sandbox.inject("bex", method="PUT", path=CONFIRM, status=500, times=3)
+    report = push_stock(sandbox.vendre_client(), sandbox.bex_client(retries=0), lookups, state)
+    assert [(o.entity, o.action, o.result, o.reason) for o in report.outcomes] == [
+        ("GIFTBOX", "confirm", "failed", "queue entry not confirmed"),
+        ("JKT_001_KL_M", "confirm", "failed", "queue entry not confirmed"),
+        (
+            "1001__42",
+            "confirm",
+            "failed",
+            "kept in quarantine, but its queue entry was not confirmed",
+        ),
+    ]
+    assert [r.entity for r in state.quarantined("stock")] == ["1001__42"]
+    queued = sorted(e["productIdentifier"] for e in sandbox.bex_queued_stock_changes())
+    assert queued == ["1001__42", "GIFTBOX", "JKT_001_KL_M"]
+
+    again = push_stock(sandbox.vendre_client(), sandbox.bex_client(), lookups, state)
+    assert again.counts == {"skipped": 2, "quarantined": 1}
+    assert sandbox.bex_queued_stock_changes() == []
+
+
+def test_stock_for_a_product_vendre_no_longer_has_marks_the_index_stale(
+    sandbox: Sandbox, state: SqliteState, lookups: Lookups
+) -> None:
+    """404 to the save: failed, left queued, and the index is listed again next run."""
+    add_vendre_products(sandbox, "GIFTBOX")
+    sandbox.set_bex_stock("GIFTBOX", 5)
+    sandbox.inject("vendre", method="PUT", path="products/", status=404)
+    report = push_stock(sandbox.vendre_client(), sandbox.bex_client(), lookups, state)
+    assert outcomes(report) == [("GIFTBOX", "update", "failed", "Vendre no longer has the product")]
+    assert state.product_index_refreshed() is None
+    assert len(sandbox.bex_queued_stock_changes()) == 1
+    again = push_stock(sandbox.vendre_client(), sandbox.bex_client(), lookups, state)
+    assert again.counts == {"done": 1}
+    assert vendre_quantities(sandbox) == {"GIFTBOX": 5}
+
+
+def test_stock_without_a_product_index_confirms_nothing(
+    sandbox: Sandbox, state: SqliteState, lookups: Lookups
+) -> None:
+    """The shop's products cannot be listed: no entry is read, sent or confirmed."""
+    add_vendre_products(sandbox, "GIFTBOX")
+    sandbox.set_bex_stock("GIFTBOX", 5)
+    sandbox.inject("vendre", method="GET", path="products", status=500)
+    report = push_stock(sandbox.vendre_client(retries=0), sandbox.bex_client(), lookups, state)
+    assert [(o.entity, o.action, o.result, o.reason) for o in report.outcomes] == [
+        ("Vendre products", "fetch", "failed", "the product index was not built")
+    ]
+    assert len(sandbox.bex_queued_stock_changes()) == 1
+    assert not [c for c in sandbox.calls("bex") if c.path.startswith("WarehouseManagement")]
+
+
+def test_a_dry_run_of_stock_shows_only_what_changes(
+    sandbox: Sandbox, state: SqliteState, lookups: Lookups
+) -> None:
+    """The plan's diff holds the fields that differ; an unreadable product shows both as new."""
+    add_vendre_products(sandbox, "GIFTBOX", "GIFTBAG")
+    sandbox.set_bex_stock("GIFTBOX", 0)
+    sandbox.set_bex_stock("GIFTBAG", 4)
+    report = push_stock(sandbox.vendre_client(), sandbox.bex_client(), lookups, state, dry_run=True)
+    # none in stock: the status turns to 0; the quantity, already 0, is left out
+    diffs = {o.entity: o.diff for o in report.outcomes}
+    assert diffs == {"GIFTBOX": {"status": (1, 0)}, "GIFTBAG": {"quantity": (0, 4)}}
+
+    sandbox.inject("vendre", method="GET", path="products/", status=500, times=2)
+    report = push_stock(
+        sandbox.vendre_client(retries=0), sandbox.bex_client(), lookups, state, dry_run=True
+    )
+    assert {o.entity: o.diff for o in report.outcomes} == {
+        "GIFTBOX": {"quantity": (None, 0), "status": (None, 0)},
+        "GIFTBAG": {"quantity": (None, 4), "status": (None, 1)},
+    }
+    assert len(sandbox.bex_queued_stock_changes()) == 2
+
+
+def test_a_stop_asked_mid_pass_leaves_the_other_stock_queued(
+    sandbox: Sandbox, state: SqliteState, lookups: Lookups
+) -> None:
+    """Asked to stop after the first record: that one is sent, the next stays queued."""
+    add_vendre_products(sandbox, "GIFTBOX", "GIFTBAG")
+    sandbox.set_bex_stock("GIFTBOX", 2)
+    sandbox.set_bex_stock("GIFTBAG", 4)
+    stop = threading.Event()
+    token = STOP.set(stop)
+    try:
+        report = push_stock(
+            sandbox.vendre_client(),
+            sandbox.bex_client(),
+            lookups,
+            state,
+            observer=lambda _outcome: stop.set(),
+        )
+    finally:
+        STOP.reset(token)
+    assert [(o.entity, o.result) for o in report.outcomes] == [("GIFTBOX", "done")]
+    assert [e["productIdentifier"] for e in sandbox.bex_queued_stock_changes()] == ["GIFTBAG"]
+    assert vendre_quantities(sandbox) == {"GIFTBOX": 2, "GIFTBAG": 0}
+
+
+# --- the report, the audit trail, the lock -------------------------------------------------
+
+
+def test_a_report_has_a_duration_once_finished_and_keeps_its_first_finish() -> None:
+    report = Report(flow="orders", started=datetime(2026, 10, 1, 12, tzinfo=UTC))
+    assert report.duration is None
+    assert report.to_dict()["finished"] is None
+    first = report.finish().finished
+    assert first is not None
+    assert report.finish().finished == first
+    assert report.duration == (first - report.started).total_seconds()
+
+
+def test_an_outcome_as_json_writes_dates_as_iso_and_other_values_as_text() -> None:
+    moment = datetime(2026, 10, 1, 12, 30, tzinfo=UTC)
+    outcome = Outcome(
+        flow="products",
+        entity="1001",
+        action="update",
+        result="done",
+        diff={"price": (Decimal("1.50"), None)},
+        details={"at": moment, "entries": (1, "a"), "by": {2: True}},
+    )
+    assert outcome.to_dict()["diff"] == {"price": ["1.50", None]}
+    assert outcome.to_dict()["details"] == {
+        "at": "2026-10-01T12:30:00+00:00",
+        "entries": [1, "a"],
+        "by": {"2": True},
+    }
+
+
+def test_the_audit_trail_escapes_a_lone_surrogate(tmp_path: Path) -> None:
+    """A fetched id with a lone surrogate has no UTF-8 form: the line escapes it, and the
+    file stays UTF-8 that reads back to the same text."""
+    path = tmp_path / "audit.jsonl"
+    with AuditLog(path) as audit:
+        audit.write(Outcome(flow="orders", entity="A\ud800", action="skip", result="skipped"))
+        audit.write(Outcome(flow="orders", entity="Åb", action="skip", result="skipped"))
+    first, second = path.read_text("utf-8").splitlines()
+    assert "\\ud800" in first
+    assert json.loads(first)["entity"] == "A\ud800"
+    assert "Åb" in second  # other text as it is
+
+
+@pytest.mark.parametrize("unusable", ["folder", "proc file"])
+def test_a_lock_file_that_cannot_be_opened_is_not_reported_as_held(
+    tmp_path: Path, unusable: str
+) -> None:
+    """Only "locked" means another run: any other SQLite error comes through as it is,
+    whether opening the lock file fails or taking its lock does."""
+    proc = Path("/proc/self/status")
+    if unusable == "proc file" and not proc.exists():
+        pytest.skip("no /proc")
+    with SqliteState(tmp_path / "state.sqlite3") as state:
+        if unusable == "folder":
+            state.lock_path("orders").mkdir()  # where the lock file goes: fails to open
+        else:
+            state.lock_path("orders").symlink_to(proc)  # opens; cannot be locked
+        with pytest.raises(sqlite3.OperationalError) as raised, state.lock("orders"):
+            pass
+    assert not isinstance(raised.value, LockedError)
+    assert "locked" not in str(raised.value)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
+import attrs
 import pytest
 from tests.support import run_main
 from tests.sync_support import ROOT, order_doc
@@ -31,6 +32,7 @@ from bexvendre_mapping.sync import (
     load_config,
     webhook_app,
 )
+from bexvendre_mapping.sync._stop import STOP
 from bexvendre_mapping.testing.sandbox import Sandbox
 
 PAID, UNPAID = 2, 1
@@ -446,3 +448,159 @@ def test_the_webhook_follows_the_go_live_controls(shop: tuple[Sandbox, Path]) ->
 class _Quiet(WSGIRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base's name
         pass
+
+
+def wait_then(
+    sandbox: Sandbox, folder: Path, **options: Any
+) -> tuple[list[tuple[str, str, str, str]], list[int]]:
+    """Hold WAITING (an import with only PAID imported), then run again with ``options``.
+
+    Returns the second run's outcomes for WAITING and the orders still waiting after it.
+    """
+    lookups = Lookups.from_toml(folder / "lookups.toml")
+    with (
+        SqliteState(folder / "state.sqlite3") as state,
+        sandbox.vendre_client(retries=0) as vendre_client,
+        sandbox.bex_client() as bex_client,
+    ):
+        import_orders(vendre_client, bex_client, lookups, state, import_statuses=[PAID])
+        assert [h.order_id for h in state.held_orders("waiting")] == [WAITING]
+        options.setdefault("import_statuses", [PAID])
+        report = import_orders(vendre_client, bex_client, lookups, state, **options)
+        waiting = [h.order_id for h in state.held_orders("waiting")]
+    rows = [
+        (o.entity, o.action, o.result, o.reason)
+        for o in report.outcomes
+        if o.entity == str(WAITING)
+    ]
+    return rows, waiting
+
+
+@pytest.mark.parametrize(
+    ("limit", "text"),
+    [(timedelta(hours=36), "36h"), (timedelta(minutes=90), "90m"), (timedelta(seconds=90), "90s")],
+)
+def test_the_wait_limit_is_reported_as_the_config_writes_it(
+    shop: tuple[Sandbox, Path], limit: timedelta, text: str
+) -> None:
+    sandbox, folder = shop
+    rows, waiting = wait_then(sandbox, folder, wait_limit=limit)
+    reason = f"waited longer than {text} for an imported status; let go"
+    assert rows == [(str(WAITING), "skip", "skipped", reason)]
+    assert waiting == []
+
+
+def test_a_dry_run_reports_the_let_go_but_keeps_the_order_waiting(
+    shop: tuple[Sandbox, Path],
+) -> None:
+    sandbox, folder = shop
+    rows, waiting = wait_then(sandbox, folder, wait_limit=timedelta(days=1), dry_run=True)
+    assert [r[3] for r in rows] == ["waited longer than 1d for an imported status; let go"]
+    assert waiting == [WAITING]
+
+
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_a_waiting_order_vendre_no_longer_has_is_let_go(
+    shop: tuple[Sandbox, Path], dry_run: bool
+) -> None:
+    """Let go (a dry run only says so)."""
+    sandbox, folder = shop
+    sandbox.inject("vendre", method="GET", path=f"orders/{WAITING}", status=404)
+    rows, waiting = wait_then(sandbox, folder, dry_run=dry_run)
+    assert rows == [(str(WAITING), "skip", "skipped", "was waiting; Vendre no longer has it")]
+    assert waiting == ([WAITING] if dry_run else [])
+
+
+def test_a_baseline_whose_listing_breaks_off_keeps_no_cursor(shop: tuple[Sandbox, Path]) -> None:
+    """The orders after the break were never recorded as baseline: the cursor stays unset,
+    so that the next baseline (or run) lists them."""
+    sandbox, folder = shop
+    lookups = Lookups.from_toml(folder / "lookups.toml")
+    sandbox.inject("vendre", method="GET", path="orders", status=500)
+    with (
+        SqliteState(folder / "state.sqlite3") as state,
+        sandbox.vendre_client(retries=0) as vendre_client,
+        sandbox.bex_client() as bex_client,
+    ):
+        report = import_orders(vendre_client, bex_client, lookups, state, baseline=True)
+        assert state.get_cursor("orders") is None
+        assert state.held_orders() == []
+    assert [(o.entity, o.result) for o in report.outcomes] == [("orders", "failed")]
+    assert sandbox.calls("bex") == []
+
+
+def test_a_waiting_order_that_cannot_be_read_keeps_waiting(shop: tuple[Sandbox, Path]) -> None:
+    sandbox, folder = shop
+    sandbox.inject("vendre", method="GET", path=f"orders/{WAITING}", status=500)
+    rows, waiting = wait_then(sandbox, folder)
+    assert rows == [
+        (str(WAITING), "fetch", "failed", "waiting for its status; read again next run")
+    ]
+    assert waiting == [WAITING]
+
+
+def test_a_waiting_order_read_back_as_another_is_not_imported(
+    shop: tuple[Sandbox, Path],
+) -> None:
+    """Vendre answers ``orders/1002`` with another order: nothing is imported, it waits on."""
+    sandbox, folder = shop
+    wait_then(sandbox, folder)  # holds WAITING, which stays unpaid
+    other = order_doc(NEW, date_added=placed(2), status=PAID)
+    sandbox.add_vendre_order_document(
+        other, order_id=WAITING, date_added=datetime.now(UTC) - timedelta(days=2)
+    )
+    lookups = Lookups.from_toml(folder / "lookups.toml")
+    with (
+        SqliteState(folder / "state.sqlite3") as state,
+        sandbox.vendre_client() as vendre_client,
+        sandbox.bex_client() as bex_client,
+    ):
+        report = import_orders(vendre_client, bex_client, lookups, state, import_statuses=[PAID])
+        assert [h.order_id for h in state.held_orders("waiting")] == [WAITING]
+    assert [(o.entity, o.action, o.result, o.reason) for o in report.outcomes] == [
+        (str(WAITING), "fetch", "failed", "Vendre answered with another order")
+    ]
+    assert bex_numbers(sandbox) == [str(OLD), str(PAID_RECENT)]  # neither 1002 nor 1004
+
+
+def test_a_waiting_order_placed_before_a_later_since_is_let_go(
+    shop: tuple[Sandbox, Path],
+) -> None:
+    """``since`` moved past a waiting order: it is skipped and no longer waits."""
+    sandbox, folder = shop
+    rows, waiting = wait_then(sandbox, folder, since=datetime.now(UTC) - timedelta(days=1))
+    assert [r[3][:20] for r in rows] == ["placed before since "]
+    assert waiting == []
+
+
+def test_a_stop_asked_before_the_run_leaves_every_queue_as_it_was(
+    shop: tuple[Sandbox, Path],
+) -> None:
+    """Stopped from the start: no intent, hint or waiting order is handled; the cursor stays."""
+    sandbox, folder = shop
+    lookups = Lookups.from_toml(folder / "lookups.toml")
+    with (
+        SqliteState(folder / "state.sqlite3") as state,
+        sandbox.vendre_client() as vendre_client,
+        sandbox.bex_client() as bex_client,
+    ):
+        import_orders(vendre_client, bex_client, lookups, state, import_statuses=[PAID])
+        cursor = state.get_cursor("orders")
+        created = state.get_order(PAID_RECENT)
+        assert created is not None
+        state.put_order(attrs.evolve(created, state="intent"))
+        state.add_hint(OLD, "new_order")
+        stop = threading.Event()
+        stop.set()
+        token = STOP.set(stop)
+        try:
+            report = import_orders(
+                vendre_client, bex_client, lookups, state, import_statuses=[PAID]
+            )
+        finally:
+            STOP.reset(token)
+        assert report.outcomes == []
+        assert [r.order_id for r in state.orders("intent")] == [PAID_RECENT]
+        assert [h.order_id for h in state.pending_hints()] == [OLD]
+        assert [h.order_id for h in state.held_orders("waiting")] == [WAITING]
+        assert state.get_cursor("orders") == cursor

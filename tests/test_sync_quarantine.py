@@ -10,6 +10,7 @@ import json
 import logging
 import re
 import sqlite3
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,9 +30,11 @@ from bexvendre_mapping.sync import (
     push_products,
     push_statuses,
     push_stock,
+    retry_quarantined,
     retry_quarantined_records,
 )
 from bexvendre_mapping.sync._cli import exit_code
+from bexvendre_mapping.sync._stop import STOP
 from bexvendre_mapping.testing.sandbox import Sandbox
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -448,3 +451,161 @@ def test_a_state_file_from_before_keeps_its_orders_and_can_drop_one(tmp_path: Pa
         assert record.errors == ("$.x: bad",)
         state.put_order(attrs.evolve(record, state="dropped"))
         assert [r.state for r in state.orders()] == ["dropped"]
+
+
+def test_a_records_retry_of_a_flow_without_a_quarantine_is_refused(
+    sandbox: Sandbox, state: SqliteState, lookups: Lookups
+) -> None:
+    with pytest.raises(ValueError, match="no quarantine of flow 'orders'"):
+        retry_quarantined_records(
+            sandbox.vendre_client(), sandbox.bex_client(), lookups, state, flow="orders"
+        )
+
+
+def quarantine_two_stock_records(sandbox: Sandbox, state: SqliteState, lookups: Lookups) -> None:
+    """Two stock records quarantined: Bex had no stock for them (now it has)."""
+    add_vendre_products(sandbox, "GIFTBOX", "GIFTBAG")
+    sandbox.set_bex_stock("GIFTBOX", 2)
+    sandbox.set_bex_stock("GIFTBAG", 4)
+    path = "WarehouseManagement/GetStockinformation"
+    sandbox.inject("bex", method="GET", path=path, status=404, times=2)
+    first = push_stock(sandbox.vendre_client(), sandbox.bex_client(), lookups, state)
+    assert first.counts == {"quarantined": 2}
+
+
+def test_a_stock_retry_without_a_product_index_keeps_the_quarantine(
+    sandbox: Sandbox, state: SqliteState, lookups: Lookups
+) -> None:
+    """The shop's products cannot be listed: nothing is retried, both stay quarantined."""
+    quarantine_two_stock_records(sandbox, state, lookups)
+    state.mark_product_index_stale()
+    sandbox.inject("vendre", method="GET", path="products", status=500)
+    report = retry_quarantined_records(
+        sandbox.vendre_client(retries=0), sandbox.bex_client(), lookups, state, flow="stock"
+    )
+    assert [(o.entity, o.result, o.reason) for o in report.outcomes] == [
+        ("Vendre products", "failed", "the product index was not built")
+    ]
+    assert len(state.quarantined("stock")) == 2
+    assert vendre_quantities(sandbox) == {"GIFTBOX": 0, "GIFTBAG": 0}
+
+
+def test_a_stop_asked_mid_retry_leaves_the_rest_in_quarantine(
+    sandbox: Sandbox, state: SqliteState, lookups: Lookups
+) -> None:
+    """Records and orders alike: the record in hand is retried, the others wait."""
+    quarantine_two_stock_records(sandbox, state, lookups)
+    for order_id in (5101, 5102):
+        sandbox.add_vendre_order(
+            order_doc(order_id, payment={**EXAMPLE["payment"], "payment_method": "PAYPAL"})
+        )
+    assert import_orders(sandbox.vendre_client(), sandbox.bex_client(), lookups, state).counts == {
+        "quarantined": 2
+    }
+    before = {r.order_id: r.updated_at for r in state.orders("quarantined")}
+    stop = threading.Event()
+    token = STOP.set(stop)
+    try:
+        stock = retry_quarantined_records(
+            sandbox.vendre_client(),
+            sandbox.bex_client(),
+            lookups,
+            state,
+            flow="stock",
+            observer=lambda _outcome: stop.set(),
+        )
+        stop.clear()
+        orders = retry_quarantined(
+            sandbox.vendre_client(),
+            sandbox.bex_client(),
+            lookups,
+            state,
+            observer=lambda _outcome: stop.set(),
+        )
+    finally:
+        STOP.reset(token)
+    assert [(o.entity, o.result) for o in stock.outcomes] == [("GIFTBAG", "done")]
+    assert [r.entity for r in state.quarantined("stock")] == ["GIFTBOX"]
+    (retried,) = orders.outcomes  # still PAYPAL: quarantined again; the other not looked at
+    after = {r.order_id: r.updated_at for r in state.orders("quarantined")}
+    untouched = [order_id for order_id in before if after[order_id] == before[order_id]]
+    assert untouched == [order_id for order_id in before if str(order_id) != retried.entity]
+    assert len(untouched) == 1
+
+
+# --- products: the index and the saves ------------------------------------------------------
+
+
+def pushed_then_changed(sandbox: Sandbox, state: SqliteState, lookups: Lookups) -> None:
+    """Article 1001 pushed once, then its description changed in Bex."""
+    sandbox.add_bex_article(bex_article_doc("1001"))
+    first = push_products(sandbox.vendre_client(), sandbox.bex_client(), lookups, state)
+    assert first.counts == {"done": 1}
+    old = bex_article_doc("1001")
+    sandbox.add_bex_article({**old, "Beskrivning": old["Beskrivning"] + " (ny)"})
+
+
+def test_a_dry_run_leaves_a_product_it_cannot_read_out_of_the_diff(
+    sandbox: Sandbox, state: SqliteState, lookups: Lookups
+) -> None:
+    pushed_then_changed(sandbox, state, lookups)
+    unreadable = state.get_product_id("1001_SKO_42")
+    sandbox.inject("vendre", method="GET", path=f"products/{unreadable}", status=500)
+    products = push_products(
+        sandbox.vendre_client(retries=0), sandbox.bex_client(), lookups, state, dry_run=True
+    )
+    (family,) = products.outcomes
+    assert set(family.diff) == {"name", "1001_SKO_43.name"}
+
+
+def test_an_update_vendre_answers_404_to_rebuilds_the_index_next_run(
+    sandbox: Sandbox, state: SqliteState, lookups: Lookups
+) -> None:
+    pushed_then_changed(sandbox, state, lookups)
+    sandbox.inject("vendre", method="PUT", path="products/", status=404)
+    report = push_products(sandbox.vendre_client(), sandbox.bex_client(), lookups, state)
+    assert [(o.entity, o.action, o.result, o.reason) for o in report.outcomes] == [
+        ("1001", "update", "failed", "Vendre no longer has it; the index is rebuilt")
+    ]
+    assert state.product_index_refreshed() is None
+    again = push_products(sandbox.vendre_client(), sandbox.bex_client(), lookups, state)
+    assert again.counts == {"done": 1}
+    assert state.product_index_refreshed() is not None
+
+
+def test_a_failed_update_of_a_known_product_keeps_the_index(
+    sandbox: Sandbox, state: SqliteState, lookups: Lookups
+) -> None:
+    """Only a create whose answer was lost can have made a product the index lacks."""
+    pushed_then_changed(sandbox, state, lookups)
+    refreshed = state.product_index_refreshed()
+    sandbox.inject("vendre", method="PUT", path="products/", status=500)
+    report = push_products(sandbox.vendre_client(retries=0), sandbox.bex_client(), lookups, state)
+    assert [(o.entity, o.action, o.result, o.reason) for o in report.outcomes] == [
+        ("1001", "update", "failed", "Vendre did not take it")
+    ]
+    assert refreshed is not None
+    assert state.product_index_refreshed() == refreshed
+
+
+def test_the_index_keeps_only_products_with_an_id_and_an_article_number(
+    sandbox: Sandbox, state: SqliteState, lookups: Lookups
+) -> None:
+    """A listing's odd records (not an object, an id that is text, no article number) are
+    left out; the first of two products with one article number wins."""
+    page = {
+        "list": [
+            "junk",
+            {"id": "8", "article_number": "TEXTID"},
+            {"id": 9, "article_number": ""},
+            {"id": 10, "article_number": "GIFTBOX"},
+            {"id": 11, "article_number": "GIFTBOX"},
+        ],
+        "remaining": 0,
+    }
+    sandbox.inject("vendre", method="GET", path="products", body=json.dumps(page).encode())
+    push_stock(sandbox.vendre_client(), sandbox.bex_client(), lookups, state)
+    assert state.product_index_refreshed() is not None
+    assert state.get_product_id("TEXTID") is None
+    assert state.get_product_id("") is None
+    assert state.get_product_id("GIFTBOX") == 10

@@ -164,14 +164,6 @@ class Problems:
         else:
             self.errors.append(MappingError([Problem(path, message)]))
 
-    def attempt(self, func: Callable[[], T]) -> T | None:
-        """Run ``func``; record its MappingError and return ``None`` when it raises one."""
-        try:
-            return func()
-        except MappingError as exc:
-            self.record(exc)
-            return None
-
     def lookup(self, table: CodeTable[Any, Any], code: Any, path: str) -> Any:
         """``table.get(code)``, recording an unknown code."""
         if self.full:

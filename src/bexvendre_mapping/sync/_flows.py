@@ -1180,21 +1180,21 @@ def _family_diff(
             except HttpError:
                 continue
         for field, value in new.items():
-            if field in {"id", "parent", "child_product_ids"}:
-                continue
             if old.get(field) != value:
                 diff[prefix + field] = (old.get(field), value)
     return diff
 
 
 def _sent_fields(product: vendre.Product) -> dict[str, Any]:
-    """The wire fields of ``product`` that a save sends (those that are not ``None``)."""
+    """The wire fields of ``product`` that a save sends (those that are not ``None``).
+
+    Left out: the shop's own, its dates and the ids that link a family (not part of a plan).
+    """
     dumped = vendre.dump_product(product)
-    return {
-        key: value
-        for key, value in dumped.items()
-        if value is not None and key not in {"date_added", "date_modified"}
-    }
+    return {key: value for key, value in dumped.items() if value is not None and key not in _OWN}
+
+
+_OWN = frozenset({"date_added", "date_modified", "id", "parent", "child_product_ids"})
 
 
 class _Index:
@@ -1213,13 +1213,12 @@ class _Index:
             return self.listed.get(number)
         return self.state.get_product_id(number)
 
+    # Only a save calls these, and a dry run saves nothing.
     def remember(self, number: str, product_id: int) -> None:
-        if not self.dry_run:
-            self.state.set_product_ids({number: product_id})
+        self.state.set_product_ids({number: product_id})
 
     def stale(self) -> None:
-        if not self.dry_run:
-            self.state.mark_product_index_stale()
+        self.state.mark_product_index_stale()
 
     def refresh(
         self, vendre_client: VendreClient, run: _Run, now: datetime, max_age: timedelta
@@ -1288,10 +1287,8 @@ def _save(
             index.stale()
         run.failed(number, "create" if known is None else "update", "Vendre did not take it", exc)
         return None
-    new_id: int | None = saved.id
-    if new_id is None:  # the client raises ResponseError first; kept for the type
-        return None
-    if new_id != known:
+    new_id: int | None = saved.id  # never None: the client raises ResponseError first
+    if new_id is not None and new_id != known:
         index.remember(number, new_id)
     return new_id
 

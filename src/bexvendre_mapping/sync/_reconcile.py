@@ -259,10 +259,11 @@ def _placed(document: Any, zone: str) -> datetime | None:
 _WRITTEN_BY_US = frozenset({"status"})
 
 
-def _changed(payload: str, document: Any) -> bool:
-    """Whether the order differs from what was imported in more than the status we push."""
-    if not isinstance(document, dict):
-        return True
+def _changed(payload: str, document: dict[str, Any]) -> bool:
+    """Whether the order differs from what was imported in more than the status we push.
+
+    ``document`` is an object: only an object has an order id, and so a state record.
+    """
     try:
         imported = json.loads(payload)
     except ValueError:
