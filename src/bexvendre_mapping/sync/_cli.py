@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Literal, overload
 
 from bexvendre_mapping._errors import LookupsError, MappingError, Problem
 from bexvendre_mapping._examples import examples_dir
@@ -221,6 +221,10 @@ def _state(config: SyncConfig, *, create: bool = True) -> SqliteState:
         raise LookupsError([Problem("$.state", str(exc))]) from None
 
 
+@overload
+def _audit(path: Path, *, dry_run: Literal[False]) -> AuditLog: ...
+@overload
+def _audit(path: Path, *, dry_run: bool) -> AuditLog | None: ...
 def _audit(path: Path, *, dry_run: bool) -> AuditLog | None:
     """The audit log, or in a dry run ``None`` once it is clear that it could be opened.
 
@@ -546,9 +550,7 @@ def _retry(  # noqa: PLR0917
     with vendre_client, bex_client, contextlib.ExitStack() as stack:
         audit = None
         if config.audit_path is not None:
-            audit = _audit(config.audit_path, dry_run=False)
-            if audit is not None:
-                stack.enter_context(audit)
+            audit = stack.enter_context(_audit(config.audit_path, dry_run=False))
         try:
             for name in FLOWS:
                 if name not in chosen:
@@ -662,9 +664,7 @@ def serve(config_path: str, *, host: str, port: int, out: IO[str], err: IO[str])
     with vendre_client, bex_client, _state(config) as state, contextlib.ExitStack() as stack:
         audit = None
         if config.audit_path is not None:
-            audit = _audit(config.audit_path, dry_run=False)
-            if audit is not None:
-                stack.enter_context(audit)
+            audit = stack.enter_context(_audit(config.audit_path, dry_run=False))
 
         def report(report: Report) -> None:
             print_reports([report], out)
