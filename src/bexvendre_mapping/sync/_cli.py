@@ -485,10 +485,20 @@ def _drop(
             if config.audit_path is not None:
                 audit = stack.enter_context(AuditLog(config.audit_path))
             for flow, entity in keys:
-                if flow == "orders":
-                    order = state.get_order(int(entity))
-                    if order is None or order.state != "quarantined":
-                        continue  # dropped meanwhile
+                order = state.get_order(int(entity)) if flow == "orders" else None
+                if _find(state, flow, entity) is None:
+                    continue  # dropped meanwhile, by another person
+                if audit is not None:  # first: a drop the audit log cannot tell of is not made
+                    audit.write(
+                        Outcome(
+                            flow=flow,
+                            entity=entity,
+                            action="drop",
+                            result="done",
+                            reason="dropped from quarantine by a person",
+                        )
+                    )
+                if order is not None:
                     state.put_order(
                         OrderRecord(
                             order_id=order.order_id,
@@ -501,16 +511,6 @@ def _drop(
                     )
                 else:
                     state.drop_quarantined(flow, entity)
-                if audit is not None:
-                    audit.write(
-                        Outcome(
-                            flow=flow,
-                            entity=entity,
-                            action="drop",
-                            result="done",
-                            reason="dropped from quarantine by a person",
-                        )
-                    )
                 out.write(f"dropped {flow}:{entity}\n")
     except LockedError as exc:
         err.write(f"bexvendre: {exc}\n")
