@@ -962,3 +962,37 @@ def test_another_store_is_used_by_one_thread_at_a_time(
         app.close()
     assert ordernrs(sandbox) == ["6001"]
     assert store.pending_hints() == []
+
+
+def test_serve_on_a_port_in_use_exits_1(
+    sandbox: Sandbox,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The port is taken: exit 1 with the reason, before any hint is taken up; the audit
+    log it opened is closed again."""
+    import socket  # noqa: PLC0415
+
+    from tests.support import run_main  # noqa: PLC0415
+
+    config, env = _configured(sandbox, tmp_path)
+    config.write_text(
+        config.read_text("utf-8").replace("lookups =", 'audit = "a.jsonl"\nlookups =')
+    )
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with SqliteState(tmp_path / "state.sqlite3") as state:
+        state.add_hint(6001, "new_order")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        status, out, err = run_main(capsys, "serve", "--config", str(config), "--port", str(port))
+    assert status == 1
+    assert f"bexvendre: cannot listen on 127.0.0.1:{port}: " in err
+    assert out == ""
+    assert sandbox.calls() == []
+    assert (tmp_path / "a.jsonl").read_text("utf-8") == ""
+    with SqliteState(tmp_path / "state.sqlite3") as state:
+        assert [h.order_id for h in state.pending_hints()] == [6001]
