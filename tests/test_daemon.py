@@ -706,3 +706,19 @@ def test_run_once_interrupted_leaves_the_next_flows_for_the_next_run(
     assert "stock:" not in out
     assert 1 <= len(sandbox.bex_orders()) < 10
     assert vendre_quantities(sandbox) == {"GIFTBOX": 0}
+
+
+def test_metrics_are_served_until_closed_and_closing_twice_is_harmless() -> None:
+    pytest.importorskip("prometheus_client")
+    from bexvendre_mapping.sync._metrics import Metrics  # noqa: PLC0415
+
+    metrics = Metrics()
+    metrics.close()  # not serving yet: nothing to stop
+    port = metrics.serve(0)
+    metrics.observe("stock", result="ok", counts={"done": 2}, duration=0.5, finished=1.0, lag=None)
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as answer:
+        assert 'flow="stock"' in answer.read().decode()
+    metrics.close()
+    metrics.close()
+    with pytest.raises(OSError, match="refused"):
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2)
