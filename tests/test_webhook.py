@@ -998,3 +998,24 @@ def test_serve_on_a_port_in_use_exits_1(
     assert (tmp_path / "a.jsonl").read_text("utf-8") == ""
     with SqliteState(tmp_path / "state.sqlite3") as state:
         assert [h.order_id for h in state.pending_hints()] == [6001]
+
+
+def test_sigterm_is_taken_over_in_the_main_thread_only() -> None:
+    """signal.signal works in the main thread only: serve run from another thread leaves
+    SIGTERM as it is instead of failing."""
+    from bexvendre_mapping.sync._cli import _stopped_by_sigterm  # noqa: PLC0415
+
+    before = signal.getsignal(signal.SIGTERM)
+    seen: list[object] = []
+
+    def in_a_thread() -> None:
+        with _stopped_by_sigterm():
+            seen.append(signal.getsignal(signal.SIGTERM))
+
+    worker = threading.Thread(target=in_a_thread)
+    worker.start()
+    worker.join(10)
+    assert seen == [before]
+    with _stopped_by_sigterm():
+        assert signal.getsignal(signal.SIGTERM) is not before
+    assert signal.getsignal(signal.SIGTERM) == before
