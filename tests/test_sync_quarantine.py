@@ -476,8 +476,12 @@ def test_drop_and_retry_without_an_audit_log(
     audit = config.parent / "audit.jsonl"
     before = audit.read_text("utf-8")
     config.write_text(config.read_text("utf-8").replace('audit = "audit.jsonl"\n', ""), "utf-8")
-    status, out, _ = cli(capsys, "quarantine", "retry", "products:1003", "--config", str(config))
+    status, out, _ = cli(
+        capsys, "quarantine", "retry", "products:1003", "--config", str(config), "--output", "json"
+    )
     assert status == 3, out
+    (report,) = json.loads(out)
+    assert (report["flow"], report["counts"]) == ("products", {"quarantined": 1})
     status, out, _ = cli(
         capsys, "quarantine", "drop", "100299", "stock:1001__42", "--config", str(config)
     )
