@@ -587,3 +587,36 @@ def test_a_listing_page_of_two_families_is_refused(
     status, _, err = run_main(capsys, "validate", "product", "--from", "vendre", page)
     assert status == 1
     assert err == "$.list: holds 2 product families; convert one family at a time\n"
+
+
+def test_lookups_check_of_articles_families_and_codes_that_cannot_be_looked_up(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A Bex article without VAT or supplier, a product family (parent and children), a
+    VAT that is no number and a code that is a list are each checked or named; an object of
+    many unknown keys names three and counts the rest."""
+    documents = [
+        {"Artikel": "1001", "Extern referens": "SKOR"},  # neither Moms nor LeverantörsID
+        {"Artikel": "1002", "Extern referens": "SKOR", "Moms": "many", "LeverantörsID": ""},
+        {
+            "parent": {"article_number": "1003", "tax_class_id": 9},
+            "children": [{"article_number": "1003_SKO_42", "tax_class_id": 2}],
+        },
+        {"Artiklar": [], "FraktID": ["PNMC"]},  # a code that is a list
+        {"a": 1, "b": 2, "c": 3, "d": 4, "e": 5},
+    ]
+    path = tmp_path / "documents.json"
+    path.write_text(json.dumps(documents), encoding="utf-8")
+    assert main(["lookups", "check", "--lookups", LOOKUPS, str(path)]) == 1
+    out, err = capsys.readouterr()
+    assert out == "6 codes checked, 3 without a mapping\n"
+    lines = err.splitlines()
+    assert [line.split(": ", 2)[1] for line in lines] == [
+        "$[4]",
+        "$[1].Moms",
+        "$[2].parent.tax_class_id",
+        "$[3].FraktID",
+    ]
+    assert lines[0].endswith("unknown keys: 'a', 'b', 'c', 2 more")
+    assert "unknown code 'many' in the reverse of table 'tax_classes'" in lines[1]
+    assert "unknown code ['PNMC'] in the reverse of table 'shipping_methods'" in lines[3]

@@ -219,3 +219,10 @@ def test_a_reader_that_goes_away_stops_quietly(tmp_path: Path) -> None:
     finally:
         os.close(write_end)
     assert (result.returncode, result.stderr) == (1, "")
+
+
+def test_closed_standard_output_and_error_exit_2_quietly() -> None:
+    """Nowhere to write to at all: exit 2, and no attempt to write the reason."""
+    result = shell(f"{COMMAND} convert order --from vendre --lookups {LOOKUPS} {ORDER} >&- 2>&-")
+    assert result.returncode == 2
+    assert result.stdout == result.stderr == ""

@@ -528,3 +528,224 @@ def test_stop_on_signals_sets_the_event_in_the_main_thread_and_installs_nothing_
     thread.start()
     thread.join(5)
     assert seen == [before, False]
+
+
+# --- what stops a run, and what is left of it -----------------------------------------------------
+
+
+def _without_audit(config: str) -> None:
+    path = Path(config)
+    path.write_text(path.read_text("utf-8").replace('audit = "audit.jsonl"\n', ""), "utf-8")
+
+
+def test_run_once_with_a_held_lock_is_1_and_status_says_locked(
+    sandbox: Sandbox,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    secrets_set: Callable[[dict[str, str]], None],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A flow whose lock another run holds is left for the next run: the other flows run,
+    the status is 1 and the heartbeat says ``locked``. Without ``audit``, no audit log."""
+    sandbox.add_vendre_order(order_doc(6001))
+    add_vendre_products(sandbox, "GIFTBOX")
+    sandbox.set_bex_stock("GIFTBOX", 4)
+    config, env = configure(sandbox, tmp_path)
+    _without_audit(config)
+    secrets_set(env)
+    with SqliteState(tmp_path / "state.sqlite3") as other, other.lock("orders"):
+        status, out, err = run_main(capsys, "run", "--once", "--config", config)
+    assert status == 1, err
+    assert out.splitlines() == ["stock: 1 done"]
+    assert "orders: another orders run holds" in caplog.text
+    assert "tried again at the next tick" in caplog.text
+    assert sandbox.bex_orders() == []
+    assert vendre_quantities(sandbox) == {"GIFTBOX": 4}
+    assert not (tmp_path / "audit.jsonl").exists()
+    status, out, _ = run_main(capsys, "status", "--config", config, "--output", "json")
+    assert status == 1
+    orders = json.loads(out)["flows"]["orders"]
+    assert (orders["result"], orders["summary"]) == ("locked", "orders: lock held by another run")
+
+
+def test_a_state_sqlite_cannot_write_fails_the_run_and_loses_only_the_heartbeat(
+    sandbox: Sandbox,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    secrets_set: Callable[[dict[str, str]], None],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Another connection takes SQLite's write lock while the order listing is on its way:
+    the run fails (exit 1) with the reason, and the heartbeat that cannot be written is
+    logged, not fatal; the next run imports the order, once."""
+    import sqlite3  # noqa: PLC0415
+    import threading  # noqa: PLC0415
+
+    sandbox.add_vendre_order(order_doc(6001))
+    sandbox.inject("vendre", method="GET", path="orders", delay=2.0, times=1)
+    config, env = configure(sandbox, tmp_path, 'orders = "1m"\n')
+    Path(config).write_text(
+        Path(config).read_text("utf-8").replace('lock_timeout = "10s"', 'lock_timeout = "1s"'),
+        "utf-8",
+    )
+    secrets_set(env)
+    taken, done = threading.Event(), threading.Event()
+
+    def hold_the_write_lock() -> None:
+        time.sleep(0.7)  # the daemon has opened the state and waits for the listing
+        writer = sqlite3.connect(tmp_path / "state.sqlite3", isolation_level=None)
+        try:
+            writer.execute("BEGIN IMMEDIATE")
+            taken.set()
+            done.wait(30)
+        finally:
+            writer.close()
+
+    holder = threading.Thread(target=hold_the_write_lock)
+    holder.start()
+    try:
+        status, out, err = run_main(capsys, "run", "--once", "--config", config, "--output", "json")
+    finally:
+        done.set()
+        holder.join(30)
+    assert taken.is_set()
+    assert status == 1, err
+    (line,) = [json.loads(line) for line in out.splitlines()]
+    assert line["result"] == "failed"
+    (outcome,) = line["outcomes"]
+    assert outcome["reason"] == "the run stopped; tried again at the next tick"
+    assert outcome["errors"] == ["OperationalError: database is locked"]
+    assert "orders: the run stopped: database is locked" in caplog.text
+    assert "orders: the heartbeat was not written: database is locked" in caplog.text
+    assert sandbox.bex_orders() == []
+    with SqliteState(tmp_path / "state.sqlite3") as state:
+        assert state.runs() == {}
+    assert run_main(capsys, "run", "--once", "--config", config)[0] == 0
+    assert [o["Ordernr"] for o in sandbox.bex_orders()] == ["6001"]
+
+
+def test_a_flow_that_never_succeeded_has_no_lag(
+    sandbox: Sandbox,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    secrets_set: Callable[[dict[str, str]], None],
+) -> None:
+    config, env = configure(sandbox, tmp_path, 'statuses = "1m"\n')
+    secrets_set(env)
+    sandbox.inject("bex", status=400, times=5)
+    assert run_main(capsys, "run", "--once", "--config", config)[0] == 1
+    status, out, _ = run_main(capsys, "status", "--config", config, "--output", "json")
+    assert status == 1
+    row = json.loads(out)["flows"]["statuses"]
+    assert (row["result"], row["lag"], row["last_success"]) == ("failed", None, None)
+    status, out, _ = run_main(capsys, "status", "--config", config)
+    assert re.search(r"^statuses +\S+ \S+ +failed +- ", out, re.MULTILINE), out
+
+
+def test_a_metrics_port_in_use_is_exit_1_before_any_run(
+    sandbox: Sandbox,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    secrets_set: Callable[[dict[str, str]], None],
+) -> None:
+    import socket  # noqa: PLC0415
+
+    pytest.importorskip("prometheus_client")
+    config, env = configure(sandbox, tmp_path)
+    secrets_set(env)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        status, out, err = run_main(
+            capsys, "run", "--once", "--config", config, "--metrics-port", str(port)
+        )
+    assert status == 1
+    assert f"bexvendre: cannot listen on 127.0.0.1:{port}: " in err
+    assert out == ""
+    assert sandbox.calls() == []
+
+
+def test_a_state_that_cannot_be_opened_is_a_usage_error(
+    sandbox: Sandbox,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    secrets_set: Callable[[dict[str, str]], None],
+) -> None:
+    config, env = configure(sandbox, tmp_path)
+    secrets_set(env)
+    (tmp_path / "state.sqlite3").mkdir()
+    for command in (["run", "--once"], ["status"]):
+        message = usage_error([*command, "--config", config], capsys)
+        assert "$.state: cannot open the state file" in message
+        assert "it is a directory" in message
+    assert sandbox.calls() == []
+
+
+def test_a_flow_thread_that_cannot_run_stops_every_flow(
+    sandbox: Sandbox,
+    tmp_path: Path,
+    secrets_set: Callable[[dict[str, str]], None],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A thread whose state cannot be opened (removed after the start) marks the run broken
+    (exit 1) and sets the stop event for the other flows; the error goes on to the thread."""
+    import threading  # noqa: PLC0415
+
+    from bexvendre_mapping.sync._config import SyncConfig  # noqa: PLC0415
+    from bexvendre_mapping.sync._daemon import _loop, _Runner  # noqa: PLC0415
+
+    config, env = configure(sandbox, tmp_path)
+    secrets_set(env)
+    (tmp_path / "gone").mkdir()
+    Path(config).write_text(
+        Path(config).read_text("utf-8").replace('"state.sqlite3"', '"gone/state.sqlite3"'), "utf-8"
+    )
+    loaded = SyncConfig.from_toml(config)
+    (tmp_path / "gone").rmdir()
+    runner = _Runner(loaded, stop=threading.Event(), metrics=None, on_run=lambda *_: None)
+    with pytest.raises(OSError, match="does not exist"):
+        _loop(runner, "stock", 60)
+    assert runner.broken
+    assert runner.stop.is_set()
+    assert "stock: cannot run; stopping every flow" in caplog.text
+    assert sandbox.calls() == []
+
+
+def test_run_once_interrupted_leaves_the_next_flows_for_the_next_run(
+    sandbox: Sandbox, tmp_path: Path, killed: list[subprocess.Popen[bytes]]
+) -> None:
+    """SIGINT during `run --once`: the order in hand is finished, the flows after it do not
+    start, exit 0 and no traceback."""
+    for order_id in range(7001, 7011):
+        sandbox.add_vendre_order(order_doc(order_id))
+    add_vendre_products(sandbox, "GIFTBOX")
+    sandbox.set_bex_stock("GIFTBOX", 4)
+    sandbox.inject("bex", method="POST", path="Orders", delay=0.3, times=10)
+    config, env = configure(sandbox, tmp_path)
+    process = start(config, env, "--once")
+    killed.append(process)
+    wait_for(lambda: len(sandbox.bex_orders()) >= 1)
+    took, out, err = stop(process, signal.SIGINT)
+    assert (process.returncode, took < 5) == (0, True), err
+    assert "Traceback" not in err
+    assert out.startswith("orders: ")
+    assert "stock:" not in out
+    assert 1 <= len(sandbox.bex_orders()) < 10
+    assert vendre_quantities(sandbox) == {"GIFTBOX": 0}
+
+
+def test_metrics_are_served_until_closed_and_closing_twice_is_harmless() -> None:
+    pytest.importorskip("prometheus_client")
+    from bexvendre_mapping.sync._metrics import Metrics  # noqa: PLC0415
+
+    metrics = Metrics()
+    metrics.close()  # not serving yet: nothing to stop
+    port = metrics.serve(0)
+    metrics.observe("stock", result="ok", counts={"done": 2}, duration=0.5, finished=1.0, lag=None)
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as answer:
+        assert 'flow="stock"' in answer.read().decode()
+    metrics.close()
+    metrics.close()
+    with pytest.raises(OSError, match="refused"):
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2)

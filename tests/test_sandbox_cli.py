@@ -143,3 +143,16 @@ def test_the_config_is_printed_when_not_written(tmp_path: Path) -> None:
         assert "orders: nothing to do" in synced.stdout
         running.process.send_signal(signal.SIGINT)
         assert running.process.wait(timeout=10) == 0
+
+
+def test_a_lookups_toml_beside_the_written_config_is_kept(tmp_path: Path) -> None:
+    """Code tables a person edited are not overwritten by the shipped ones."""
+    (tmp_path / "lookups.toml").write_text("# mine\n", "utf-8")
+    config = tmp_path / "bexvendre.toml"
+    with sandbox("--empty", "--write-config", str(config), cwd=tmp_path) as running:
+        running.wait_for(READY)
+        assert tomllib.loads(config.read_text("utf-8"))["lookups"] == "lookups.toml"
+        assert (tmp_path / "lookups.toml").read_text("utf-8") == "# mine\n"
+        status, _, err = running.stop()
+    assert status == 0
+    assert "Traceback" not in err

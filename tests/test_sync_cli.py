@@ -793,3 +793,38 @@ def test_an_error_escaping_one_flow_never_stops_the_next(
     assert (failed.result, failed.reason) == ("failed", "the flow stopped; tried again next run")
     assert failed.errors == ("ServerError: the server failed: GET http://127.0.0.1/ -> HTTP 503",)
     assert [r.count("done") for r in reports[1:]] == [1, 3, 1]  # stock: 1001's three sizes
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["reconcile", "--config", "bexvendre.toml", "--since", "2026-01-01"],
+        ["run", "--once", "--config", "bexvendre.toml"],
+        ["status", "--config", "bexvendre.toml"],
+    ],
+)
+def test_reconcile_run_and_status_without_the_http_extra_are_usage_errors(
+    argv: list[str],
+) -> None:
+    code = f"""
+        import sys
+        sys.modules["requests"] = None  # requests is not installed
+        from bexvendre_mapping.cli import main
+        sys.exit(main({argv!r}))
+    """
+    result = run("-c", textwrap.dedent(code), env={**os.environ, "NO_COLOR": "1"})
+    assert result.returncode == 2
+    assert 'pip install "bexvendre-mapping[http]"' in result.stderr
+    assert result.stderr.startswith("bexvendre: error: ")
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("port", ["x", "-1", "65536", "99999999999999999999"])
+def test_a_port_out_of_range_is_a_usage_error(
+    port: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.support import usage_error  # noqa: PLC0415
+
+    message = usage_error(["serve", "--config", "bexvendre.toml", "--port", port], capsys)
+    assert "argument --port: " in message
+    assert ("invalid int value" if port == "x" else "expected a port from 0 to 65535") in message

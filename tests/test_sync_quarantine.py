@@ -609,3 +609,96 @@ def test_the_index_keeps_only_products_with_an_id_and_an_article_number(
     assert state.get_product_id("TEXTID") is None
     assert state.get_product_id("") is None
     assert state.get_product_id("GIFTBOX") == 10
+
+
+# --- quarantine show, drop and retry at their edges --------------------------------------------
+
+
+def test_show_takes_one_id_and_an_order_id_must_be_one_sqlite_can_hold(
+    shop: tuple[Sandbox, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, config = shop
+    assert cli(capsys, "sync", "orders", "--config", str(config))[0] == 3
+    for ids in ([], ["100299", "orders:100299"]):
+        status, _, err = cli(capsys, "quarantine", "show", *ids, "--config", str(config))
+        assert (status, "quarantine show takes one ID" in err) == (2, True)
+    for key in ("orders:abc", "orders:99999999999999999999"):
+        status, _, err = cli(capsys, "quarantine", "show", key, "--config", str(config))
+        assert status == 2
+        assert f"not in quarantine: {key}" in err
+        assert "Traceback" not in err
+
+
+def test_drop_and_retry_without_an_audit_log(
+    shop: tuple[Sandbox, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, config = shop
+    assert cli(capsys, "sync", "all", "--config", str(config))[0] == 3
+    audit = config.parent / "audit.jsonl"
+    before = audit.read_text("utf-8")
+    config.write_text(config.read_text("utf-8").replace('audit = "audit.jsonl"\n', ""), "utf-8")
+    status, out, _ = cli(
+        capsys, "quarantine", "retry", "products:1003", "--config", str(config), "--output", "json"
+    )
+    assert status == 3, out
+    (report,) = json.loads(out)
+    assert (report["flow"], report["counts"]) == ("products", {"quarantined": 1})
+    status, out, _ = cli(
+        capsys, "quarantine", "drop", "100299", "stock:1001__42", "--config", str(config)
+    )
+    assert (status, out.splitlines()) == (0, ["dropped orders:100299", "dropped stock:1001__42"])
+    assert audit.read_text("utf-8") == before
+    assert listed(capsys, config) == ["products:1003", "statuses:100299"]
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_a_drop_whose_audit_line_cannot_be_written_exits_1_and_is_not_made(
+    shop: tuple[Sandbox, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, config = shop
+    assert cli(capsys, "sync", "products", "--config", str(config))[0] == 3
+    config.write_text(
+        config.read_text("utf-8").replace('audit = "audit.jsonl"', 'audit = "/dev/full"'), "utf-8"
+    )
+    status, out, err = cli(capsys, "quarantine", "drop", "products:1003", "--config", str(config))
+    assert (status, out) == (1, "")
+    assert "bexvendre: cannot write the audit log: " in err
+    assert "No space left on device" in err
+    assert "Traceback" not in err
+    # The line comes first: a drop the audit log cannot tell of is not made.
+    assert listed(capsys, config) == ["products:1003"]
+
+
+def test_drop_of_an_order_dropped_while_it_waited_for_the_lock_does_nothing(
+    shop: tuple[Sandbox, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two people drop the same order at once: the second, waiting for the lock, finds it
+    dropped already and neither writes it again nor audits a second drop."""
+    import io  # noqa: PLC0415
+    import threading  # noqa: PLC0415
+    import time  # noqa: PLC0415
+
+    from bexvendre_mapping.sync._cli import quarantine  # noqa: PLC0415
+
+    _, config = shop
+    assert cli(capsys, "sync", "orders", "--config", str(config))[0] == 3
+    audit = config.parent / "audit.jsonl"
+    before = audit.read_text("utf-8")
+    out, err = io.StringIO(), io.StringIO()
+    status: list[int] = []
+    with SqliteState(config.parent / "state.sqlite3") as holder:
+        with holder.lock("orders"):
+            second = threading.Thread(
+                target=lambda: status.append(
+                    quarantine("drop", str(config), ["100299"], out=out, err=err)
+                )
+            )
+            second.start()
+            time.sleep(0.3)  # it found the order in quarantine and waits for the lock
+            record = holder.get_order(100299)
+            assert record is not None
+            holder.put_order(attrs.evolve(record, state="dropped"))
+        second.join(20)
+    assert status == [0], err.getvalue()
+    assert out.getvalue() == ""
+    assert audit.read_text("utf-8") == before

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import http.client
 import json
+import logging
 import os
 import re
 import selectors
@@ -605,6 +606,153 @@ def test_a_state_that_cannot_record_answers_503(
     assert "send it again" in answer["error"]
 
 
+def test_retry_every_must_be_above_0_and_the_repr_names_path_and_state(
+    sandbox: Sandbox, store: SqliteState, lookups: Lookups
+) -> None:
+    for retry_every in (0, -1, float("nan")):
+        with pytest.raises(ValueError, match="retry_every must be seconds above 0"):
+            webhook_app(
+                sandbox.vendre_client(),
+                sandbox.bex_client(),
+                lookups,
+                store,
+                secret=SECRET,
+                retry_every=retry_every,
+            )
+    app = webhook_app(
+        sandbox.vendre_client(), sandbox.bex_client(), lookups, store, secret=SECRET, path="hook/"
+    )
+    assert repr(app) == f"WebhookApp(path='/hook', state={store!r})"
+
+
+def _call(app: WebhookApp, environ: dict[str, Any]) -> tuple[str, Any]:
+    """One request straight through the WSGI interface, as any WSGI server makes it."""
+    from wsgiref.util import setup_testing_defaults  # noqa: PLC0415
+
+    environ = {"REQUEST_METHOD": "POST", "QUERY_STRING": f"key={SECRET}", **environ}
+    setup_testing_defaults(environ)
+    started: list[str] = []
+    body = b"".join(app(environ, lambda status, headers, exc_info=None: started.append(status)))  # type: ignore[arg-type,misc]
+    return started[0], json.loads(body)
+
+
+def test_a_body_over_max_body_is_413_and_not_read(
+    sandbox: Sandbox, store: SqliteState, lookups: Lookups
+) -> None:
+    """A declared length over MAX_BODY is refused before a byte is read; a chunked body
+    (``wsgi.input_terminated``, as gunicorn gives it) is read to the end within the bound."""
+    import io  # noqa: PLC0415
+
+    from bexvendre_mapping.sync._webhook import MAX_BODY  # noqa: PLC0415
+
+    sandbox.add_vendre_order(order_doc(6001))
+    with webhook_app(
+        sandbox.vendre_client(), sandbox.bex_client(), lookups, store, secret=SECRET
+    ) as app:
+        stream = io.BytesIO(b'{"id": 6001}')
+        status, answer = _call(app, {"wsgi.input": stream, "CONTENT_LENGTH": str(MAX_BODY + 1)})
+        assert (status, answer) == (
+            "413 Request Entity Too Large",
+            {"error": "the body is too large"},
+        )
+        assert stream.tell() == 0
+        big = io.BytesIO(b'{"id": 6001, "pad": "' + b"x" * MAX_BODY + b'"}')
+        chunked = {"wsgi.input": big, "CONTENT_LENGTH": "", "wsgi.input_terminated": True}
+        assert _call(app, chunked)[0].startswith("413")
+        assert big.tell() == MAX_BODY + 1  # no more than the bound was read
+        # Without a length and not chunked, or with a length that is not a number: no body.
+        for environ in (
+            {"wsgi.input": io.BytesIO(b'{"id": 6001}'), "CONTENT_LENGTH": ""},
+            {"wsgi.input": io.BytesIO(b'{"id": 6001}'), "CONTENT_LENGTH": "twelve"},
+        ):
+            status, answer = _call(app, environ)
+            assert status.startswith("400")
+            assert "the body is empty" in answer["error"]
+        no_input = {"QUERY_STRING": f"key={SECRET}"}
+        status, _ = _call(app, no_input | {"wsgi.input": None})
+        assert status.startswith("400")
+        assert store.pending_hints() == []
+        chunked = {
+            "wsgi.input": io.BytesIO(b'{"id": 6001}'),
+            "CONTENT_LENGTH": "",
+            "wsgi.input_terminated": True,
+        }
+        status, answer = _call(app, chunked)
+        assert (status, answer["order_id"]) == ("202 Accepted", 6001)
+        assert app.wait_idle(20)
+    assert ordernrs(sandbox) == ["6001"]
+
+
+def test_a_webhook_after_close_is_recorded_for_the_next_run(
+    sandbox: Sandbox, store: SqliteState, lookups: Lookups
+) -> None:
+    """Once closed, the app still records a hint and answers 202 at once; nothing is fetched
+    until a polling run takes the hint up."""
+    sandbox.add_vendre_order(order_doc(6001))
+    app = webhook_app(sandbox.vendre_client(), sandbox.bex_client(), lookups, store, secret=SECRET)
+    app.close()
+    server, thread = serve_in_thread(app)
+    try:
+        began = time.monotonic()
+        status, answer = Hook(app, server.server_port).post({"id": 6001})
+        assert time.monotonic() - began < 4  # not the 5 s of answer_within
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)
+    assert (status, answer["order_id"]) == (202, 6001)
+    assert [h.order_id for h in store.pending_hints()] == [6001]
+    assert sandbox.calls("vendre") == []
+    import_orders(sandbox.vendre_client(), sandbox.bex_client(), lookups, store)
+    assert ordernrs(sandbox) == ["6001"]
+    assert store.pending_hints() == []
+
+
+def test_a_pass_that_finds_the_lock_held_leaves_the_hints_for_the_next(
+    sandbox: Sandbox, tmp_path: Path, lookups: Lookups, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A sync run holds the orders lock: the pass gives up after lock_timeout, the hint
+    stays, and the next pass (the next webhook) imports it."""
+    caplog.set_level(logging.INFO, logger="bexvendre_mapping")
+    sandbox.add_vendre_order(order_doc(6001))
+    with SqliteState(tmp_path / "state.sqlite3", lock_timeout=0.2) as state:
+        state.add_hint(6001, "new_order")
+        with webhook_app(
+            sandbox.vendre_client(), sandbox.bex_client(), lookups, state, secret=SECRET
+        ) as app:
+            with SqliteState(state.path) as other, other.lock("orders"):
+                app.start()
+                assert app.wait_idle(20)
+            (waited,) = [r for r in caplog.records if "wait for the next pass" in r.message]
+            assert waited.levelno == logging.INFO  # a sync run holding the lock is no error
+            assert waited.message.startswith("LockedError: another orders run holds")
+            assert sandbox.calls("vendre") == []
+            assert [h.order_id for h in state.pending_hints()] == [6001]
+            app.start()
+            assert app.wait_idle(20)
+        assert ordernrs(sandbox) == ["6001"]
+        assert state.pending_hints() == []
+
+
+def test_a_pass_that_cannot_open_the_state_is_logged_and_retried(
+    sandbox: Sandbox, tmp_path: Path, lookups: Lookups, caplog: pytest.LogCaptureFixture
+) -> None:
+    folder = tmp_path / "gone"
+    folder.mkdir()
+    with SqliteState(folder / "state.sqlite3") as state:
+        app = webhook_app(
+            sandbox.vendre_client(), sandbox.bex_client(), lookups, state, secret=SECRET
+        )
+        for child in folder.iterdir():
+            child.unlink()
+        folder.rmdir()
+        with app:
+            app.start()
+            assert app.wait_idle(20)
+    assert "the webhook pass could not use the state" in caplog.text
+    assert sandbox.calls() == []
+
+
 # --- bexvendre serve ---------------------------------------------------------------------------
 
 
@@ -816,3 +964,58 @@ def test_another_store_is_used_by_one_thread_at_a_time(
         app.close()
     assert ordernrs(sandbox) == ["6001"]
     assert store.pending_hints() == []
+
+
+def test_serve_on_a_port_in_use_exits_1(
+    sandbox: Sandbox,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The port is taken: exit 1 with the reason, before any hint is taken up; the audit
+    log it opened is closed again."""
+    import socket  # noqa: PLC0415
+
+    from tests.support import run_main  # noqa: PLC0415
+
+    config, env = _configured(sandbox, tmp_path)
+    config.write_text(
+        config.read_text("utf-8").replace("lookups =", 'audit = "a.jsonl"\nlookups =')
+    )
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with SqliteState(tmp_path / "state.sqlite3") as state:
+        state.add_hint(6001, "new_order")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        status, out, err = run_main(capsys, "serve", "--config", str(config), "--port", str(port))
+    assert status == 1
+    assert f"bexvendre: cannot listen on 127.0.0.1:{port}: " in err
+    assert out == ""
+    assert sandbox.calls() == []
+    assert (tmp_path / "a.jsonl").read_text("utf-8") == ""
+    with SqliteState(tmp_path / "state.sqlite3") as state:
+        assert [h.order_id for h in state.pending_hints()] == [6001]
+
+
+def test_sigterm_is_taken_over_in_the_main_thread_only() -> None:
+    """signal.signal works in the main thread only: serve run from another thread leaves
+    SIGTERM as it is instead of failing."""
+    from bexvendre_mapping.sync._cli import _stopped_by_sigterm  # noqa: PLC0415
+
+    before = signal.getsignal(signal.SIGTERM)
+    seen: list[object] = []
+
+    def in_a_thread() -> None:
+        with _stopped_by_sigterm():
+            seen.append(signal.getsignal(signal.SIGTERM))
+
+    worker = threading.Thread(target=in_a_thread)
+    worker.start()
+    worker.join(10)
+    assert seen == [before]
+    with _stopped_by_sigterm():
+        assert signal.getsignal(signal.SIGTERM) is not before
+    assert signal.getsignal(signal.SIGTERM) == before

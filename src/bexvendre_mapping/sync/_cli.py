@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Literal, overload
 
 from bexvendre_mapping._errors import LookupsError, MappingError, Problem
 from bexvendre_mapping._examples import examples_dir
@@ -221,6 +221,10 @@ def _state(config: SyncConfig, *, create: bool = True) -> SqliteState:
         raise LookupsError([Problem("$.state", str(exc))]) from None
 
 
+@overload
+def _audit(path: Path, *, dry_run: Literal[False]) -> AuditLog: ...
+@overload
+def _audit(path: Path, *, dry_run: bool) -> AuditLog | None: ...
 def _audit(path: Path, *, dry_run: bool) -> AuditLog | None:
     """The audit log, or in a dry run ``None`` once it is clear that it could be opened.
 
@@ -481,10 +485,20 @@ def _drop(
             if config.audit_path is not None:
                 audit = stack.enter_context(AuditLog(config.audit_path))
             for flow, entity in keys:
-                if flow == "orders":
-                    order = state.get_order(int(entity))
-                    if order is None or order.state != "quarantined":
-                        continue  # dropped meanwhile
+                order = state.get_order(int(entity)) if flow == "orders" else None
+                if _find(state, flow, entity) is None:
+                    continue  # dropped meanwhile, by another person
+                if audit is not None:  # first: a drop the audit log cannot tell of is not made
+                    audit.write(
+                        Outcome(
+                            flow=flow,
+                            entity=entity,
+                            action="drop",
+                            result="done",
+                            reason="dropped from quarantine by a person",
+                        )
+                    )
+                if order is not None:
                     state.put_order(
                         OrderRecord(
                             order_id=order.order_id,
@@ -497,16 +511,6 @@ def _drop(
                     )
                 else:
                     state.drop_quarantined(flow, entity)
-                if audit is not None:
-                    audit.write(
-                        Outcome(
-                            flow=flow,
-                            entity=entity,
-                            action="drop",
-                            result="done",
-                            reason="dropped from quarantine by a person",
-                        )
-                    )
                 out.write(f"dropped {flow}:{entity}\n")
     except LockedError as exc:
         err.write(f"bexvendre: {exc}\n")
@@ -546,9 +550,7 @@ def _retry(  # noqa: PLR0917
     with vendre_client, bex_client, contextlib.ExitStack() as stack:
         audit = None
         if config.audit_path is not None:
-            audit = _audit(config.audit_path, dry_run=False)
-            if audit is not None:
-                stack.enter_context(audit)
+            audit = stack.enter_context(_audit(config.audit_path, dry_run=False))
         try:
             for name in FLOWS:
                 if name not in chosen:
@@ -662,9 +664,7 @@ def serve(config_path: str, *, host: str, port: int, out: IO[str], err: IO[str])
     with vendre_client, bex_client, _state(config) as state, contextlib.ExitStack() as stack:
         audit = None
         if config.audit_path is not None:
-            audit = _audit(config.audit_path, dry_run=False)
-            if audit is not None:
-                stack.enter_context(audit)
+            audit = stack.enter_context(_audit(config.audit_path, dry_run=False))
 
         def report(report: Report) -> None:
             print_reports([report], out)

@@ -300,11 +300,10 @@ def run(
         ]
         for thread in threads:
             thread.start()
-        while any(thread.is_alive() for thread in threads):
-            # Wakes for the signal handler (it sets stop) and when a thread ended on its own.
-            stop.wait(0.5)
-            if stop.is_set():
-                break
+        # A thread ends only once stop is set: by the signal handler, or by a thread that
+        # could not run (see _loop). Waking twice a second lets the signal handler run.
+        while not stop.wait(0.5):
+            pass
         for thread in threads:
             thread.join()
         err.write("bexvendre run: stopped\n")
@@ -366,9 +365,7 @@ def _check_state(config: SyncConfig) -> None:
     except (OSError, RuntimeError) as exc:
         raise LookupsError([Problem("$.state", str(exc))]) from None
     if config.audit_path is not None:
-        audit = _audit(config.audit_path, dry_run=False)
-        if audit is not None:
-            audit.close()
+        _audit(config.audit_path, dry_run=False).close()
 
 
 def _log_to(err: IO[str]) -> None:

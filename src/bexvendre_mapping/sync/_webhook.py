@@ -338,11 +338,12 @@ class WebhookApp:
                         since=self.since,
                         import_statuses=self.import_statuses,
                     )
-                except LockedError as exc:
-                    logger.info("%s; the webhook hints wait for the next pass", exc)
-                    return True
-                except (HttpError, MappingError) as exc:  # the flows report per record
-                    logger.error("the webhook pass stopped: %s: %s", type(exc).__name__, exc)
+                except (LockedError, HttpError, MappingError) as exc:
+                    # A sync run holds the lock; or (a safety net: the flows report requests
+                    # and documents per record) the pass stopped. The hints wait either way.
+                    level = logging.INFO if isinstance(exc, LockedError) else logging.ERROR
+                    name = type(exc).__name__
+                    logger.log(level, "%s: %s; the webhook hints wait for the next pass", name, exc)
                     return True
                 left = bool(store.pending_hints())
         except (sqlite3.Error, OSError) as exc:
