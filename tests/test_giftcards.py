@@ -12,8 +12,10 @@ from pathlib import Path
 
 import attrs
 import pytest
+from tests.support import usage_error
 
-from bexvendre_mapping import Lookups, MappingError
+from bexvendre_mapping import Lookups, MappingError, example_path
+from bexvendre_mapping.cli import main
 from bexvendre_mapping.http import RequestRejected
 from bexvendre_mapping.sync import (
     CardBlocked,
@@ -458,3 +460,71 @@ def check_books(sandbox: Sandbox, path: Path, outcomes: dict[str, str]) -> None:
     balance = sandbox.bex_client().get_gift_card(CARD).balance
     assert balance == Decimal("1000.00") - spent
     assert sandbox.bex_gift_card_free_balance(CARD) == balance >= 0
+
+
+# --- bexvendre giftcards sweep --------------------------------------------------------------
+
+
+def write_config(sandbox: Sandbox, folder: Path, *extra: str) -> Path:
+    (folder / "lookups.toml").write_bytes(example_path("lookups.toml").read_bytes())
+    config = folder / "bexvendre.toml"
+    config.write_text(
+        'lookups = "lookups.toml"\nstate = "state.sqlite3"\n'
+        + "".join(f"{line}\n" for line in extra)
+        + f'\n[vendre]\nurl = "{sandbox.vendre_url}"\napi_key = "{sandbox.vendre_api_key}"\n\n'
+        f'[bex]\nurl = "{sandbox.bex_url}"\napi_key = "{sandbox.bex_api_key}"\n'
+        f'secret = "{sandbox.bex_secret}"\n',
+        "utf-8",
+    )
+    return config
+
+
+def age(state: SqliteState, reference: str, minutes: int) -> None:
+    known = state.get_checkout(reference)
+    assert known is not None
+    moment = datetime.now(UTC) - timedelta(minutes=minutes)
+    state.put_checkout(attrs.evolve(known, reserved_at=moment))
+
+
+def test_the_sweep_command_releases_what_outlived_the_configured_ttl(
+    sandbox: Sandbox, tmp_path: Path, lookups: Lookups, capsys: pytest.CaptureFixture[str]
+) -> None:
+    add_card(sandbox)
+    config = write_config(sandbox, tmp_path, 'reservation_ttl = "30m"')
+    with SqliteState(tmp_path / "state.sqlite3") as state:
+        checkout = GiftCardCheckout(None, sandbox.bex_client(), lookups, state)
+        checkout.reserve(CARD, Decimal("10.00"), "stale")
+        checkout.reserve(CARD, Decimal("10.00"), "fresh")
+        age(state, "stale", 31)  # past 30 minutes, within the default 2 hours
+        age(state, "fresh", 29)
+    assert main(["giftcards", "sweep", "--config", str(config)]) == 0
+    assert capsys.readouterr().out == "released 1 expired gift-card reservation(s)\n  stale\n"
+    assert [(r["Referens"], r["Status"]) for r in sandbox.reservations()] == [
+        ("stale", "Släppt"),
+        ("fresh", "Reserverad"),
+    ]
+
+
+def test_the_sweep_command_reports_a_failed_request(
+    sandbox: Sandbox, tmp_path: Path, lookups: Lookups, capsys: pytest.CaptureFixture[str]
+) -> None:
+    add_card(sandbox)
+    config = write_config(sandbox, tmp_path)
+    with SqliteState(tmp_path / "state.sqlite3") as state:
+        GiftCardCheckout(None, sandbox.bex_client(), lookups, state).reserve(
+            CARD, Decimal("10.00"), "stale"
+        )
+        age(state, "stale", 121)
+    sandbox.inject("bex", method="PUT", path="GiftCardReservations", status=409)
+    assert main(["giftcards", "sweep", "--config", str(config)]) == 1
+    assert capsys.readouterr().out.startswith("sweep stopped: ")
+    assert sandbox.reservations()[0]["Status"] == "Reserverad"
+
+
+def test_the_sweep_command_refuses_a_bad_ttl(
+    sandbox: Sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write_config(sandbox, tmp_path, 'reservation_ttl = "forever"')
+    message = usage_error(["giftcards", "sweep", "--config", str(config)], capsys)
+    assert "bad configuration" in message
+    assert "reservation_ttl" in message

@@ -190,6 +190,8 @@ class GiftCardCheckout:
         bex_client: BexClient,
         lookups: Lookups,
         state: StateStore,
+        *,
+        reservation_ttl: timedelta = ...,
     ) -> None: ...
 
     @overload
