@@ -528,3 +528,33 @@ def test_the_sweep_command_refuses_a_bad_ttl(
     message = usage_error(["giftcards", "sweep", "--config", str(config)], capsys)
     assert "bad configuration" in message
     assert "reservation_ttl" in message
+
+
+def test_redeeming_while_a_sweep_releases_it_is_expired(
+    sandbox: Sandbox, tmp_path: Path, lookups: Lookups
+) -> None:
+    """The sweep (another process) releases the reservation while the redeem is on its way."""
+    add_card(sandbox)
+    path = tmp_path / "state.sqlite3"
+    with SqliteState(path) as state:
+        checkout = GiftCardCheckout(None, sandbox.bex_client(), lookups, state)
+        use = checkout.reserve(CARD, Decimal("10.00"), "cart-1")
+        redeem_path = f"GiftCardReservations/{use.reservation_id}/Redeem"
+        sandbox.inject("bex", method="PUT", path=redeem_path, delay=1.0)
+
+        def sweep() -> None:
+            time.sleep(0.3)
+            with SqliteState(path) as own:
+                sweeper = GiftCardCheckout(None, sandbox.bex_client(), lookups, own)
+                assert sweeper.sweep(datetime.now(UTC) + timedelta(hours=3)) == ["cart-1"]
+
+        sweeper = threading.Thread(target=sweep)
+        sweeper.start()
+        with pytest.raises(ReservationExpired):
+            checkout.redeem("cart-1")
+        sweeper.join()
+        # Any other refusal stays what it is.
+        other = checkout.reserve(CARD, Decimal("10.00"), "cart-2")
+        sandbox.bex_client().release_gift_card(other.reservation_id)
+        with pytest.raises(RequestRejected):
+            checkout.redeem("cart-2")

@@ -447,7 +447,14 @@ class GiftCardCheckout:
                 msg = f"checkout {reference!r} holds no reservation to redeem ({known.state})"
                 raise ValueError(msg)
             if known.state != "redeemed":
-                self.bex.redeem_gift_card(known.reservation_id)
+                try:
+                    self.bex.redeem_gift_card(known.reservation_id)
+                except RequestRejected as exc:
+                    now = self.state.get_checkout(reference)
+                    if exc.status == 409 and now is not None and now.state == "expired":
+                        # Swept (elsewhere) while this call was on its way.
+                        raise ReservationExpired(known.card_number, reference) from None
+                    raise
                 self.state.put_checkout(
                     Checkout(
                         reference=reference,
