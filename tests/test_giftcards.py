@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pickle
 import random
+import sys
 import threading
 import time
 from datetime import UTC, date, datetime, timedelta
@@ -558,3 +559,14 @@ def test_redeeming_while_a_sweep_releases_it_is_expired(
         sandbox.bex_client().release_gift_card(other.reservation_id)
         with pytest.raises(RequestRejected):
             checkout.redeem("cart-2")
+
+
+def test_the_sweep_command_without_the_http_extra_is_a_usage_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import bexvendre_mapping.sync  # noqa: PLC0415
+
+    monkeypatch.delattr(bexvendre_mapping.sync, "_cli")
+    monkeypatch.setitem(sys.modules, "bexvendre_mapping.sync._cli", None)
+    message = usage_error(["giftcards", "sweep", "--config", "bexvendre.toml"], capsys)
+    assert "bexvendre_mapping.sync._cli" in message
