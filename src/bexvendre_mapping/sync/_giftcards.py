@@ -38,7 +38,7 @@ _CARD_STATES = {
 }
 
 
-def mask(number: str) -> str:
+def _mask(number: str) -> str:
     """A card number as messages show it: its last four characters only."""
     return f"card ...{number[-4:]}"
 
@@ -55,7 +55,7 @@ class GiftCardError(MappingError):
 
     def __init__(self, number: str, message: str, *, path: str = "code") -> None:
         self.number = number
-        super().__init__(f"{mask(number)}: {message}", path=path)
+        super().__init__(f"{_mask(number)}: {message}", path=path)
 
 
 class UnknownCard(GiftCardError, LookupError):
