@@ -566,6 +566,21 @@ def test_a_reservation_request_must_load(sandbox: Sandbox, raw: requests.Session
     assert sandbox.reservations() == []
 
 
+def test_a_reservation_currency_must_be_text(sandbox: Sandbox, raw: requests.Session) -> None:
+    """``Valuta``, when sent, is a currency code: a number is a 400 naming it."""
+    sandbox.add_bex_gift_card(gift_card_doc("PK-1"))
+    response = raw.post(
+        sandbox.bex_url + "GiftCardReservations",
+        json={"Nummer": "PK-1", "Belopp": "5.00", "Referens": "order-1", "Valuta": 752},
+        auth=bex_auth(sandbox),
+    )
+    assert answer(response)[0] == 400
+    assert answer(response)[1]["problems"] == [
+        {"path": "$.Valuta", "message": "expected a currency code"}
+    ]
+    assert sandbox.reservations() == []
+
+
 def test_a_reservation_of_nothing_is_400(sandbox: Sandbox, raw: requests.Session) -> None:
     """The sandbox refuses a zero amount the way Bex does."""
     sandbox.add_bex_gift_card(gift_card_doc("PK-1"))

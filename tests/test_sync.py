@@ -608,10 +608,14 @@ def test_gift_card_checkout_reserves_once(
     again = checkout.reserve("PK-1", Decimal("120.00"), "cart-9")
     assert use == again
     assert len(sandbox.reservations()) == 1
-    with pytest.raises(ValueError, match="already holds"):
-        checkout.reserve("PK-1", Decimal("50.00"), "cart-9")
+    changed = checkout.reserve("PK-1", Decimal("50.00"), "cart-9")  # replaces the first
+    assert [(r["Belopp"], r["Status"]) for r in sandbox.reservations()] == [
+        ("120.00", "Släppt"),
+        ("50.00", "Reserverad"),
+    ]
     assert checkout.release("cart-9")
-    assert sandbox.reservations()[0]["Status"] == "Släppt"
+    assert [r["Status"] for r in sandbox.reservations()] == ["Släppt", "Släppt"]
+    assert changed.reservation_id == sandbox.reservations()[1]["ReservationsID"]
     assert not checkout.release("cart-9")
 
 

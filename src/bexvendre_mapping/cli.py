@@ -245,6 +245,18 @@ def _operations_parsers(commands: argparse._SubParsersAction[argparse.ArgumentPa
     box.add_argument("--write-config", metavar="FILE", help="write the bexvendre.toml to FILE")
     box.add_argument("--empty", action="store_true", help="do not seed the shipped examples")
 
+    gift = commands.add_parser("giftcards", help="gift-card checkouts (needs the http extra)")
+    gift_commands = gift.add_subparsers(dest="action", required=True, metavar="ACTION")
+    sweep = gift_commands.add_parser(
+        "sweep",
+        help="release reservations older than reservation_ttl",
+        description="Release every gift-card checkout reservation older than the "
+        "configuration's reservation_ttl (2 hours by default): carts abandoned after the "
+        "card was reserved. Redeeming one afterwards raises ReservationExpired. Exit 0 when "
+        "done, 1 when a request failed, 2 on a usage or configuration error.",
+    )
+    sweep.add_argument("--config", required=True, metavar="FILE", help="bexvendre.toml")
+
     rec = commands.add_parser(
         "reconcile",
         help="check that every Vendre order of a window reached Bex once (needs the http extra)",
@@ -345,8 +357,8 @@ def _run(args: argparse.Namespace) -> int:
         return _validate(args, sys.stdout, sys.stderr)
     if args.command in ("sync", "quarantine", "serve", "demo", "sandbox"):
         return _sync_commands(args)
-    if args.command in ("run", "status", "reconcile"):
-        return _reconcile(args) if args.command == "reconcile" else _daemon_commands(args)
+    if args.command in ("run", "status", "reconcile", "giftcards"):
+        return _operations(args)
     if args.command == "mapping":
         from bexvendre_mapping.fieldmap import render_markdown  # noqa: PLC0415
 
@@ -439,6 +451,25 @@ def _reconcile(args: argparse.Namespace) -> int:
         raise _UsageError(f"bad configuration:\n{exc}") from None
     except _cli.UsageError as exc:  # --until before --since
         raise _UsageError(str(exc)) from None
+
+
+def _operations(args: argparse.Namespace) -> int:
+    """``bexvendre run``, ``status``, ``reconcile`` and ``giftcards``."""
+    if args.command == "giftcards":
+        return _giftcards(args)
+    return _reconcile(args) if args.command == "reconcile" else _daemon_commands(args)
+
+
+def _giftcards(args: argparse.Namespace) -> int:
+    """``bexvendre giftcards sweep``."""
+    try:
+        from bexvendre_mapping.sync import _cli  # noqa: PLC0415
+    except ImportError as exc:
+        raise _UsageError(str(exc)) from None
+    try:
+        return _cli.sweep_gift_cards(args.config, out=sys.stdout)
+    except MappingError as exc:  # bexvendre.toml, checked before anything runs
+        raise _UsageError(f"bad configuration:\n{exc}") from None
 
 
 def _daemon_commands(args: argparse.Namespace) -> int:

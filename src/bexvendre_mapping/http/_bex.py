@@ -36,7 +36,7 @@ from bexvendre_mapping.http._transport import (
     path_part,
     wall_clock_from,
 )
-from bexvendre_mapping.money import parse_decimal, quantize
+from bexvendre_mapping.money import CONTEXT, parse_decimal, quantize
 
 if TYPE_CHECKING:
     import requests
@@ -625,7 +625,7 @@ class BexClient(BaseClient):
         return card
 
     def reserve_gift_card(
-        self, number: str, amount: Decimal, reference: str
+        self, number: str, amount: Decimal, reference: str, *, currency: str | None = None
     ) -> bex.GiftCardReservation:
         """Reserve ``amount`` of a gift card for a checkout or order, exactly once.
 
@@ -639,6 +639,8 @@ class BexClient(BaseClient):
             number: the gift card's number.
             amount: how much to reserve, a Decimal with at most 2 decimals, above 0.
             reference: the Vendre order or checkout reference.
+            currency: the checkout's currency (ISO 4217), sent as ``Valuta`` so that Bex
+                refuses a card in another currency (409); ``None`` leaves it out.
 
         Raises:
             TypeError: ``amount`` is a float.
@@ -647,10 +649,10 @@ class BexClient(BaseClient):
             RequestRejected: Bex refused (e.g. 409: the balance does not cover it).
             HttpError: the request failed, still after the retries.
         """
-        body = json.dumps(
-            {"Nummer": number, "Belopp": _amount_text(amount), "Referens": reference},
-            ensure_ascii=False,
-        ).encode()
+        document = {"Nummer": number, "Belopp": _amount_text(amount), "Referens": reference}
+        if currency is not None:
+            document["Valuta"] = currency
+        body = json.dumps(document, ensure_ascii=False).encode()
 
         def load(reply: Reply) -> bex.GiftCardReservation:
             made: bex.GiftCardReservation = reply.load(
@@ -683,6 +685,35 @@ class BexClient(BaseClient):
             if reservation.number == number and reservation.reference == reference:
                 return reservation
         return None
+
+    def list_gift_card_reservations(self, number: str) -> list[bex.GiftCardReservation]:
+        """Every reservation of gift card ``number``, whatever its status.
+
+        Raises:
+            ResponseError: a reservation does not load.
+            HttpError: the request failed.
+        """
+        params: dict[str, str | int] = {"number": number}
+        return [
+            reservation
+            for reservation in self._items(
+                self.endpoints.gift_card_reservations, params, bex.load_gift_card_reservation, None
+            )
+            if reservation.number == number  # in case a server ignores the filter
+        ]
+
+    def free_gift_card_balance(self, card: bex.GiftCard) -> Decimal:
+        """What of ``card``'s balance no active (``Reserverad``) reservation holds.
+
+        Raises:
+            ResponseError: a reservation does not load.
+            HttpError: the request failed.
+        """
+        free = card.balance
+        for reservation in self.list_gift_card_reservations(card.number):
+            if reservation.status is bex.ReservationStatus.RESERVED:
+                free = CONTEXT.subtract(free, reservation.amount)
+        return max(free, Decimal(0))
 
     def redeem_gift_card(self, reservation_id: str) -> bex.GiftCardReservation:
         """Redeem a reservation: the reserved amount is drawn from the card.

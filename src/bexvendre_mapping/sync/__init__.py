@@ -41,7 +41,17 @@ from bexvendre_mapping.sync._flows import (
     retry_quarantined,
     retry_quarantined_records,
 )
-from bexvendre_mapping.sync._giftcards import GiftCardCheckout
+from bexvendre_mapping.sync._giftcards import (
+    CardBlocked,
+    CardExpired,
+    CurrencyMismatch,
+    GiftCardCheckout,
+    GiftCardError,
+    InsufficientBalance,
+    InvalidAmount,
+    ReservationExpired,
+    UnknownCard,
+)
 from bexvendre_mapping.sync._reconcile import ReconcileEntry, ReconcileReport, reconcile
 from bexvendre_mapping.sync._report import AuditLog, Outcome, Report, exit_code
 from bexvendre_mapping.sync._state import (
@@ -62,14 +72,20 @@ from bexvendre_mapping.sync._webhook import WebhookApp, webhook_app
 
 __all__ = [
     "AuditLog",
+    "CardBlocked",
+    "CardExpired",
     "Checkout",
     "CheckoutState",
+    "CurrencyMismatch",
     "DEFAULT_OVERLAP",
     "DEFAULT_WAIT_LIMIT",
     "GiftCardCheckout",
+    "GiftCardError",
     "HeldOrder",
     "HeldReason",
     "Hint",
+    "InsufficientBalance",
+    "InvalidAmount",
     "LockedError",
     "OrderRecord",
     "OrderState",
@@ -78,10 +94,12 @@ __all__ = [
     "ReconcileEntry",
     "ReconcileReport",
     "Report",
+    "ReservationExpired",
     "RunRecord",
     "SqliteState",
     "StateStore",
     "SyncConfig",
+    "UnknownCard",
     "WebhookApp",
     "content_hash",
     "exit_code",

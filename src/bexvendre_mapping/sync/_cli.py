@@ -749,3 +749,35 @@ def _server(host: str, port: int, app: WebhookApp, err: IO[str]) -> _ThreadingSe
     server = Server((host, port), Handler)
     server.set_app(app)
     return server
+
+
+def sweep_gift_cards(config_path: str, *, out: IO[str], now: datetime | None = None) -> int:
+    """``bexvendre giftcards sweep``: release the checkouts' reservations past their time.
+
+    Returns:
+        0 when done, 1 when a request failed (those swept before stay swept).
+
+    Raises:
+        LookupsError: the configuration is wrong (a usage error, exit 2).
+    """
+    from bexvendre_mapping.sync._giftcards import GiftCardCheckout  # noqa: PLC0415
+
+    config = SyncConfig.from_toml(config_path)
+    vendre_client, bex_client = make_clients(config)
+    with vendre_client, bex_client, _state(config) as state:
+        checkout = GiftCardCheckout(
+            vendre_client,
+            bex_client,
+            config.lookups,
+            state,
+            reservation_ttl=config.reservation_ttl,
+        )
+        try:
+            swept = checkout.sweep(now)
+        except HttpError as exc:
+            out.write(f"sweep stopped: {exc}\n")
+            return EXIT_FAILED
+    out.write(f"released {len(swept)} expired gift-card reservation(s)\n")
+    for reference in swept:
+        out.write(f"  {reference}\n")
+    return EXIT_OK

@@ -9,6 +9,7 @@ lock_timeout = "30s"                    # optional: how long to wait for a runni
 since = 2026-01-01                      # optional: no order placed before is imported
 import_statuses = [2, 3]                # optional: the Vendre status ids imported
 wait_limit = "30d"                      # optional: how long an order in another status waits
+reservation_ttl = "2h"                  # optional: how long a gift-card reservation is held
 
 [vendre]
 url = "https://shop.example.se/API/1/"
@@ -77,6 +78,8 @@ MIN_SCHEDULE = timedelta(seconds=1)
 MAX_SCHEDULE = timedelta(days=365)
 #: The longest ``wait_limit``.
 MAX_WAIT_LIMIT = timedelta(days=3650)
+#: The longest ``reservation_ttl``.
+MAX_RESERVATION_TTL = timedelta(days=365)
 #: The flows, as ``[schedule]`` and ``bexvendre sync`` name them.
 FLOW_NAMES = ("orders", "products", "stock", "statuses")
 
@@ -89,6 +92,7 @@ _TOP_LEVEL = (
     "since",
     "import_statuses",
     "wait_limit",
+    "reservation_ttl",
     "vendre",
     "bex",
     "webhook",
@@ -151,6 +155,9 @@ class SyncConfig:
         webhook_secret: the webhook's secret (``[webhook] secret`` or
             ``BEXVENDRE_WEBHOOK_SECRET``), if set.
         webhook_path: the webhook's URL path (``[webhook] path``).
+        reservation_ttl: how long a gift-card checkout's reservation waits for its order
+            before ``GiftCardCheckout.sweep`` (``bexvendre giftcards sweep``) releases it
+            (``reservation_ttl``, 2 hours by default).
         schedule: how often ``bexvendre run`` runs each flow, in seconds, by flow name
             (``[schedule]``: ``orders = "1m"``); only the flows named there.
     """
@@ -170,6 +177,7 @@ class SyncConfig:
     since: date | datetime | None = None
     import_statuses: tuple[int, ...] | None = None
     wait_limit: timedelta = timedelta(days=30)
+    reservation_ttl: timedelta = timedelta(hours=2)
     webhook_secret: str | None = attrs.field(default=None, repr=False)
     webhook_path: str = "/webhook"
     schedule: Mapping[str, float] = attrs.field(factory=dict)
@@ -316,6 +324,7 @@ class _Reader:
         overlap = self.duration("overlap", timedelta(minutes=10), MAX_OVERLAP)
         lock_timeout = self.duration("lock_timeout", timedelta(seconds=30), MAX_LOCK_TIMEOUT)
         wait_limit = self.duration("wait_limit", timedelta(days=30), MAX_WAIT_LIMIT)
+        reservation_ttl = self.duration("reservation_ttl", timedelta(hours=2), MAX_RESERVATION_TTL)
         since = self.since()
         import_statuses = self.statuses()
         schedule = self.schedule()
@@ -344,6 +353,7 @@ class _Reader:
             since=since,
             import_statuses=import_statuses,
             wait_limit=wait_limit,
+            reservation_ttl=reservation_ttl,
             webhook_secret=webhook_secret,
             webhook_path=webhook_path,
             schedule=schedule,

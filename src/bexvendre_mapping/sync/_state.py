@@ -41,7 +41,7 @@ __all__ = [
 SCHEMA_VERSION = 1
 
 OrderState = Literal["intent", "created", "quarantined", "dropped"]
-CheckoutState = Literal["reserving", "reserved", "released", "redeemed"]
+CheckoutState = Literal["reserving", "reserved", "released", "redeemed", "expired"]
 #: Why an order is held back from import: its status is not imported yet (``waiting``), or
 #: it existed when ``bexvendre sync orders --baseline`` ran (``baseline``: never imported).
 HeldReason = Literal["waiting", "baseline"]
@@ -180,6 +180,11 @@ class Checkout:
     amount: str
     state: CheckoutState
     reservation_id: str | None = None
+    reserved_at: datetime | None = None
+    """When the reservation was asked for (UTC), for the reservation's time to live."""
+    bex_reference: str | None = None
+    """The reference the reservation has in Bex, when it is not ``reference`` (after the
+    checkout changed its amount or card: Bex keeps one reservation per reference)."""
 
 
 class StateStore(Protocol):
@@ -249,6 +254,9 @@ class StateStore(Protocol):
 
     def put_checkout(self, checkout: Checkout) -> None:
         """Insert or replace a gift-card checkout."""
+
+    def checkouts(self, state: CheckoutState) -> list[Checkout]:
+        """The gift-card checkouts in ``state``, by reference."""
 
     def add_hint(self, order_id: int, event: str, received_at: datetime | None = None) -> Hint:
         """Record that a webhook named an order, committed before it returns.
@@ -328,7 +336,9 @@ CREATE TABLE IF NOT EXISTS checkouts (
     card_number TEXT NOT NULL,
     amount TEXT NOT NULL,
     state TEXT NOT NULL,
-    reservation_id TEXT
+    reservation_id TEXT,
+    reserved_at TEXT,
+    bex_reference TEXT
 );
 CREATE TABLE IF NOT EXISTS runs (
     flow TEXT PRIMARY KEY,
@@ -402,6 +412,7 @@ class SqliteState:
                 for statement in filter(None, (s.strip() for s in _SCHEMA.split(";"))):
                     self._db.execute(statement)
                 self._widen_order_states()
+                self._widen_checkouts()
                 row = self._db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
                 if row is None:
                     self._db.execute(
@@ -429,6 +440,13 @@ class SqliteState:
                 self._db.execute(statement)
         self._db.execute("INSERT INTO orders SELECT * FROM orders_before_dropped")
         self._db.execute("DROP TABLE orders_before_dropped")
+
+    def _widen_checkouts(self) -> None:
+        """Give a file made before reservations expired the ``checkouts`` columns they need."""
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(checkouts)")}
+        for column in ("reserved_at", "bex_reference"):
+            if column not in columns:
+                self._db.execute(f"ALTER TABLE checkouts ADD COLUMN {column} TEXT")
 
     def close(self) -> None:
         """Close the database (and release the locks held)."""
@@ -718,37 +736,44 @@ class SqliteState:
 
     # --- gift-card checkouts --------------------------------------------------------------
 
+    _CHECKOUT_COLUMNS = (
+        "reference, card_number, amount, state, reservation_id, reserved_at, bex_reference"
+    )
+
     def get_checkout(self, reference: str) -> Checkout | None:
         """A gift-card checkout by reference."""
         row = self._db.execute(
-            "SELECT reference, card_number, amount, state, reservation_id FROM checkouts "
-            "WHERE reference = ?",
+            f"SELECT {self._CHECKOUT_COLUMNS} FROM checkouts WHERE reference = ?",  # noqa: S608
             (reference,),
         ).fetchone()
-        if row is None:
-            return None
-        return Checkout(
-            reference=row[0],
-            card_number=row[1],
-            amount=row[2],
-            state=row[3],
-            reservation_id=row[4],
-        )
+        return None if row is None else _checkout(row)
+
+    def checkouts(self, state: CheckoutState) -> list[Checkout]:
+        """The gift-card checkouts in ``state``, by reference."""
+        rows = self._db.execute(
+            f"SELECT {self._CHECKOUT_COLUMNS} FROM checkouts WHERE state = ? "  # noqa: S608
+            "ORDER BY reference",
+            (state,),
+        ).fetchall()
+        return [_checkout(row) for row in rows]
 
     def put_checkout(self, checkout: Checkout) -> None:
         """Insert or replace a gift-card checkout."""
         with self._transaction():
             self._db.execute(
-                "INSERT INTO checkouts (reference, card_number, amount, state, reservation_id) "
-                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (reference) DO UPDATE SET "
+                f"INSERT INTO checkouts ({self._CHECKOUT_COLUMNS}) "  # noqa: S608
+                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (reference) DO UPDATE SET "
                 "card_number = excluded.card_number, amount = excluded.amount, "
-                "state = excluded.state, reservation_id = excluded.reservation_id",
+                "state = excluded.state, reservation_id = excluded.reservation_id, "
+                "reserved_at = excluded.reserved_at, bex_reference = excluded.bex_reference",
                 (
                     checkout.reference,
                     checkout.card_number,
                     checkout.amount,
                     checkout.state,
                     checkout.reservation_id,
+                    None if checkout.reserved_at is None else checkout.reserved_at.isoformat(),
+                    checkout.bex_reference,
                 ),
             )
 
@@ -871,4 +896,16 @@ def _order(row: tuple[Any, ...]) -> OrderRecord:
         payload=row[3],
         errors=tuple(json.loads(row[4])),
         updated_at=datetime.fromisoformat(row[5]),
+    )
+
+
+def _checkout(row: tuple[Any, ...]) -> Checkout:
+    return Checkout(
+        reference=row[0],
+        card_number=row[1],
+        amount=row[2],
+        state=row[3],
+        reservation_id=row[4],
+        reserved_at=None if row[5] is None else datetime.fromisoformat(row[5]),
+        bex_reference=row[6],
     )

@@ -299,12 +299,17 @@ class BexApi(Api):
         """``POST`` of ``{"Nummer", "Belopp", "Referens"}``.
 
         Keyed by number and reference: a second reservation under them answers 200 with
-        the first. A card that is not active, has expired or lacks the balance is a 409.
+        the first. A card that is not active, has expired, lacks the free balance (its
+        balance less its active reservations) or is in another currency than an optional
+        ``Valuta`` is a 409.
         """
         try:
             body = parse_document(request.get_data())
             if not isinstance(body, dict):
                 raise MappingError("expected an object")
+            currency = body.pop("Valuta", None)
+            if currency is not None and not isinstance(currency, str):
+                raise MappingError("expected a currency code", path="$.Valuta")
             # The reservation's loader checks the three fields (and refuses other keys).
             asked = bex.load_gift_card_reservation(
                 {**body, "ReservationsID": "-", "Status": _RESERVED},
@@ -325,9 +330,13 @@ class BexApi(Api):
         valid_until = card.get("Giltig till")
         if valid_until is not None and date.fromisoformat(valid_until) < self.now().date():
             raise ApiError(409, f"gift card {asked.number!r} expired on {valid_until}")
+        if currency is not None and currency != card["Valuta"]:
+            raise ApiError(
+                409, f"gift card {asked.number!r} is in {card['Valuta']}, not {currency}"
+            )
         if asked.amount <= 0:
             raise ApiError(400, "Belopp must be above 0")
-        free = CONTEXT.subtract(Decimal(card["Saldo"]), self._reserved(asked.number))
+        free = CONTEXT.subtract(Decimal(card["Saldo"]), self.reserved(asked.number))
         if asked.amount > free:
             raise ApiError(409, f"gift card {asked.number!r} has {_money(free)} free")
         reservation_id = self._new_reservation_id()
@@ -390,7 +399,8 @@ class BexApi(Api):
             CONTEXT.subtract(Decimal(card["Saldo"]), Decimal(reservation["Belopp"]))
         )
 
-    def _reserved(self, number: str) -> Decimal:
+    def reserved(self, number: str) -> Decimal:
+        """The sum of the card's active (``Reserverad``) reservations."""
         total = Decimal(0)
         for r in self.reservations.values():
             if r["Nummer"] == number and r["Status"] == _RESERVED:
@@ -402,7 +412,7 @@ class BexApi(Api):
         card = self._card(number)
         if Decimal(card["Saldo"]) <= 0:
             card["Status"] = bex.GiftCardStatus.USED.value
-        elif self._reserved(number) > 0:
+        elif self.reserved(number) > 0:
             card["Status"] = bex.GiftCardStatus.RESERVED.value
         else:
             card["Status"] = bex.GiftCardStatus.ACTIVE.value

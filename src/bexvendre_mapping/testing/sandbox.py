@@ -51,6 +51,7 @@ from bexvendre_mapping.http import (
     VendreClient,
     VendreEndpoints,
 )
+from bexvendre_mapping.money import CONTEXT
 from bexvendre_mapping.testing import _sandbox_bex, _sandbox_server, _sandbox_vendre
 from bexvendre_mapping.testing._sandbox_server import Call, Fault, RateLimit
 
@@ -716,6 +717,19 @@ class Sandbox:
         """The stock-change entries not confirmed yet, oldest first."""
         with self._lock:
             return copy.deepcopy(list(self._bex.queue.values()))
+
+    def bex_gift_card_free_balance(self, number: str) -> Decimal:
+        """What of gift card ``number``'s balance its active reservations leave free.
+
+        Read in one go under the sandbox's lock (a consistent view while requests run);
+        may be negative, should a bug let reservations overdraw the card.
+
+        Raises:
+            KeyError: no such card.
+        """
+        with self._lock:
+            card = self._bex.gift_cards[number]
+            return CONTEXT.subtract(Decimal(card["Saldo"]), self._bex.reserved(number))
 
     def reservations(self) -> list[dict[str, Any]]:
         """Every gift-card reservation made, in order, with its status now."""
