@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import pickle
 import random
 import sys
@@ -30,7 +32,9 @@ from bexvendre_mapping.sync import (
     ReservationExpired,
     SqliteState,
     UnknownCard,
+    load_config,
 )
+from bexvendre_mapping.sync._daemon import DEFAULT_SCHEDULE, schedule_of
 from bexvendre_mapping.testing.sandbox import Sandbox
 
 CARD = "6000123412345678"
@@ -402,7 +406,11 @@ def shop(
                 outcomes[reference] = "redeemed"
 
 
-@pytest.mark.parametrize("run", range(3))
+#: How many times the concurrency test runs; `.ci/run` sets 20 in a step of its own.
+CONCURRENCY_RUNS = int(os.environ.get("BEXVENDRE_GIFTCARD_CONCURRENCY_RUNS", "3"))
+
+
+@pytest.mark.parametrize("run", range(CONCURRENCY_RUNS))
 def test_concurrent_checkouts_on_one_card_never_overdraw_it(
     sandbox: Sandbox, tmp_path: Path, lookups: Lookups, run: int
 ) -> None:
@@ -570,3 +578,88 @@ def test_the_sweep_command_without_the_http_extra_is_a_usage_error(
     monkeypatch.setitem(sys.modules, "bexvendre_mapping.sync._cli", None)
     message = usage_error(["giftcards", "sweep", "--config", "bexvendre.toml"], capsys)
     assert "bexvendre_mapping.sync._cli" in message
+
+
+# --- the sweep scheduled by `bexvendre run` ------------------------------------------------
+
+
+def test_run_sweeps_expired_reservations_on_its_schedule(
+    sandbox: Sandbox,
+    tmp_path: Path,
+    lookups: Lookups,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`[schedule] giftcards` makes `bexvendre run` sweep: the stale reservation is released,
+    the report and the audit log name it, and `status` shows the job's last run."""
+    monkeypatch.chdir(tmp_path)
+    add_card(sandbox)
+    config = write_config(sandbox, tmp_path, 'reservation_ttl = "30m"', 'audit = "audit.jsonl"')
+    config.write_text(config.read_text("utf-8") + '\n[schedule]\ngiftcards = "5m"\n', "utf-8")
+    with SqliteState(tmp_path / "state.sqlite3") as state:
+        checkout = GiftCardCheckout(None, sandbox.bex_client(), lookups, state)
+        checkout.reserve(CARD, Decimal("10.00"), "stale")
+        checkout.reserve(CARD, Decimal("20.00"), "fresh")
+        age(state, "stale", 31)
+    assert main(["run", "--once", "--config", str(config), "--output", "json"]) == 0
+    (line,) = capsys.readouterr().out.splitlines()
+    report = json.loads(line)
+    assert (report["flow"], report["result"], report["counts"]) == ("giftcards", "ok", {"done": 1})
+    assert [(o["entity"], o["action"]) for o in report["outcomes"]] == [("stale", "release")]
+    assert [(r["Referens"], r["Status"]) for r in sandbox.reservations()] == [
+        ("stale", "Släppt"),
+        ("fresh", "Reserverad"),
+    ]
+    audit = [json.loads(x) for x in (tmp_path / "audit.jsonl").read_text("utf-8").splitlines()]
+    assert [(a["flow"], a["entity"], a["run_id"]) for a in audit] == [
+        ("giftcards", "stale", report["run_id"])
+    ]
+    with SqliteState(tmp_path / "state.sqlite3") as state, pytest.raises(ReservationExpired):
+        GiftCardCheckout(None, sandbox.bex_client(), lookups, state).redeem("stale")
+    assert main(["status", "--config", str(config), "--output", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["flows"]["giftcards"]["result"] == "ok"
+
+
+def test_a_failed_scheduled_sweep_is_exit_1_and_the_next_sweep_finishes(
+    sandbox: Sandbox,
+    tmp_path: Path,
+    lookups: Lookups,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    add_card(sandbox)
+    config = write_config(sandbox, tmp_path)
+    config.write_text(config.read_text("utf-8") + '\n[schedule]\ngiftcards = "1m"\n', "utf-8")
+    with SqliteState(tmp_path / "state.sqlite3") as state:
+        GiftCardCheckout(None, sandbox.bex_client(), lookups, state).reserve(
+            CARD, Decimal("10.00"), "stale"
+        )
+        age(state, "stale", 121)
+    sandbox.inject("bex", method="PUT", path="GiftCardReservations", status=409)
+    assert main(["run", "--once", "--config", str(config)]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith("giftcards: 1 failed")
+    assert sandbox.reservations()[0]["Status"] == "Reserverad"
+    assert main(["run", "--once", "--config", str(config)]) == 0
+    assert capsys.readouterr().out.startswith("giftcards: 1 done")
+    assert sandbox.reservations()[0]["Status"] == "Släppt"
+
+
+def test_the_default_schedule_sweeps_gift_cards(tmp_path: Path) -> None:
+    """Without `[schedule]`, `bexvendre run` runs every flow and the sweep (every 5 minutes);
+    `[schedule]` may name `giftcards` alone."""
+    assert DEFAULT_SCHEDULE["giftcards"] == 300.0
+    (tmp_path / "lookups.toml").write_bytes(example_path("lookups.toml").read_bytes())
+    base = (
+        'lookups = "lookups.toml"\nstate = "s.sqlite3"\n[vendre]\nurl = "http://127.0.0.1:1/"\n'
+        'api_key = "k"\n[bex]\nurl = "http://127.0.0.1:1/"\napi_key = "k"\nsecret = "s"\n'
+    )
+    path = tmp_path / "bexvendre.toml"
+    path.write_text(base, "utf-8")
+    assert schedule_of(load_config(path), path) == DEFAULT_SCHEDULE
+    path.write_text(base + '[schedule]\ngiftcards = "10m"\n', "utf-8")
+    assert load_config(path).schedule == {"giftcards": 600.0}
+    path.write_text(base + '[schedule]\ngiftcard = "10m"\n', "utf-8")
+    with pytest.raises(MappingError, match=r"did you mean 'giftcards'"):
+        load_config(path)

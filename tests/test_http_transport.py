@@ -1107,14 +1107,36 @@ def test_page_sizes_are_checked_when_iterating() -> None:
 
 @pytest.mark.parametrize("amount", [Decimal(0), Decimal("-5.00"), 0])
 def test_a_reservation_must_be_above_zero(amount: Decimal) -> None:
-    """Reserving nothing or less is bad data at $.Belopp, refused before a request."""
+    """Reserving nothing or less is refused before a request, reported against the caller's
+    argument `amount` (not the wire's `Belopp`)."""
     with (
         BexClient(BEX_BASE_URL, "key", "s3cret") as client,
         pytest.raises(MappingError) as caught,
     ):
         client.reserve_gift_card("PK-1", amount, "order-1")
-    assert caught.value.paths == ("$.Belopp",)
+    assert caught.value.paths == ("amount",)
     assert "must be above 0" in str(caught.value)
+
+
+def test_a_reservation_amount_with_more_than_two_decimals_names_the_argument() -> None:
+    with (
+        BexClient(BEX_BASE_URL, "key", "s3cret") as client,
+        pytest.raises(MappingError) as caught,
+    ):
+        client.reserve_gift_card("PK-1", Decimal("10.005"), "order-1")
+    assert caught.value.paths == ("amount",)
+    assert "10.005" in str(caught.value)
+
+
+@pytest.mark.parametrize("amount", [Decimal("NaN"), Decimal("Infinity")])
+def test_a_reservation_amount_must_be_finite(amount: Decimal) -> None:
+    with (
+        BexClient(BEX_BASE_URL, "key", "s3cret") as client,
+        pytest.raises(MappingError) as caught,
+    ):
+        client.reserve_gift_card("PK-1", amount, "order-1")
+    assert caught.value.paths == ("amount",)
+    assert "finite" in str(caught.value)
 
 
 def test_a_base_url_with_credentials_and_ipv6_is_shown_without_them() -> None:

@@ -280,10 +280,12 @@ def _amount_text(amount: object) -> str:
         msg = f"amount must be a Decimal (money is never a float), got {type(amount).__name__}"
         raise TypeError(msg)
     value = Decimal(amount)
-    if not value.is_finite() or quantize(value, _MONEY_PLACES) != value:
-        raise MappingError(f"amount {value} does not fit the wire's 2 decimals", path="$.Belopp")
+    if not value.is_finite():
+        raise MappingError(f"amount must be a finite number, got {value}", path="amount")
+    if quantize(value, _MONEY_PLACES) != value:
+        raise MappingError(f"amount {value} has more than 2 decimals", path="amount")
     if value <= 0:
-        raise MappingError(f"amount must be above 0, got {value}", path="$.Belopp")
+        raise MappingError(f"amount must be above 0, got {value}", path="amount")
     return format(quantize(value, _MONEY_PLACES), "f")
 
 

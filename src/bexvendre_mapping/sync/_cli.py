@@ -59,6 +59,8 @@ __all__ = [
     "exit_code",
     "quarantine",
     "serve",
+    "sweep_gift_cards",
+    "sweep_reservations",
     "sync",
 ]
 
@@ -751,6 +753,57 @@ def _server(host: str, port: int, app: WebhookApp, err: IO[str]) -> _ThreadingSe
     return server
 
 
+def sweep_reservations(
+    vendre_client: VendreClient | None,
+    bex_client: BexClient,
+    lookups: Lookups,
+    state: SqliteState,
+    *,
+    reservation_ttl: timedelta,
+    audit: AuditLog | None = None,
+    now: datetime | None = None,
+) -> Report:
+    """Release the gift-card reservations older than ``reservation_ttl``, as a report.
+
+    The ``giftcards`` job of ``bexvendre run`` and ``bexvendre giftcards sweep``: one
+    ``release`` outcome per checkout swept; a failed request is the run's one ``failed``
+    outcome (the checkouts swept before it stay swept, the next sweep takes the rest).
+    """
+    from bexvendre_mapping.sync._giftcards import GiftCardCheckout  # noqa: PLC0415
+
+    report = Report(flow="giftcards")
+    checkout = GiftCardCheckout(
+        vendre_client, bex_client, lookups, state, reservation_ttl=reservation_ttl
+    )
+    try:
+        swept = checkout.sweep(now)
+    except HttpError as exc:
+        outcome = Outcome(
+            flow="giftcards",
+            entity="giftcards",
+            action="release",
+            result="failed",
+            reason="the sweep stopped; the next sweep takes the rest",
+            errors=(f"{type(exc).__name__}: {exc}",),
+        )
+        report.outcomes.append(outcome)
+        if audit is not None:
+            audit.write(outcome, run_id=report.run_id)
+        return report.finish()
+    for reference in swept:
+        outcome = Outcome(
+            flow="giftcards",
+            entity=reference,
+            action="release",
+            result="done",
+            reason="reserved longer than reservation_ttl",
+        )
+        report.outcomes.append(outcome)
+        if audit is not None:
+            audit.write(outcome, run_id=report.run_id)
+    return report.finish()
+
+
 def sweep_gift_cards(config_path: str, *, out: IO[str], now: datetime | None = None) -> int:
     """``bexvendre giftcards sweep``: release the checkouts' reservations past their time.
 
@@ -760,24 +813,31 @@ def sweep_gift_cards(config_path: str, *, out: IO[str], now: datetime | None = N
     Raises:
         LookupsError: the configuration is wrong (a usage error, exit 2).
     """
-    from bexvendre_mapping.sync._giftcards import GiftCardCheckout  # noqa: PLC0415
-
     config = SyncConfig.from_toml(config_path)
     vendre_client, bex_client = make_clients(config)
-    with vendre_client, bex_client, _state(config) as state:
-        checkout = GiftCardCheckout(
+    with (
+        vendre_client,
+        bex_client,
+        _state(config) as state,
+        contextlib.ExitStack() as stack,
+    ):
+        audit = None
+        if config.audit_path is not None:
+            audit = stack.enter_context(AuditLog(config.audit_path))
+        report = sweep_reservations(
             vendre_client,
             bex_client,
             config.lookups,
             state,
             reservation_ttl=config.reservation_ttl,
+            audit=audit,
+            now=now,
         )
-        try:
-            swept = checkout.sweep(now)
-        except HttpError as exc:
-            out.write(f"sweep stopped: {exc}\n")
-            return EXIT_FAILED
-    out.write(f"released {len(swept)} expired gift-card reservation(s)\n")
-    for reference in swept:
-        out.write(f"  {reference}\n")
+    if not report.ok:
+        (failed,) = report.outcomes
+        out.write(f"sweep stopped: {failed.errors[0]}\n")
+        return EXIT_FAILED
+    out.write(f"released {len(report.outcomes)} expired gift-card reservation(s)\n")
+    for outcome in report.outcomes:
+        out.write(f"  {outcome.entity}\n")
     return EXIT_OK

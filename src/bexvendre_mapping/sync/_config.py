@@ -29,6 +29,7 @@ path = "/webhook"                       # optional, this is the default
 [schedule]                              # optional: for `bexvendre run`, per flow
 orders = "1m"
 stock = "30s"
+giftcards = "5m"                        # the sweep of expired gift-card reservations
 ```
 
 Secrets may stay out of the file: an environment variable wins over the file.
@@ -55,6 +56,7 @@ from bexvendre_mapping.http._transport import base_url_problem
 
 __all__ = [
     "FLOW_NAMES",
+    "SCHEDULED_JOBS",
     "MAX_LOCK_TIMEOUT",
     "MAX_OVERLAP",
     "MAX_SCHEDULE",
@@ -82,6 +84,9 @@ MAX_WAIT_LIMIT = timedelta(days=3650)
 MAX_RESERVATION_TTL = timedelta(days=365)
 #: The flows, as ``[schedule]`` and ``bexvendre sync`` name them.
 FLOW_NAMES = ("orders", "products", "stock", "statuses")
+#: What ``[schedule]`` may name: the flows, and ``giftcards`` (the sweep of reservations
+#: older than ``reservation_ttl``, as ``bexvendre giftcards sweep`` does it).
+SCHEDULED_JOBS = (*FLOW_NAMES, "giftcards")
 
 _TOP_LEVEL = (
     "lookups",
@@ -159,7 +164,8 @@ class SyncConfig:
             before ``GiftCardCheckout.sweep`` (``bexvendre giftcards sweep``) releases it
             (``reservation_ttl``, 2 hours by default).
         schedule: how often ``bexvendre run`` runs each flow, in seconds, by flow name
-            (``[schedule]``: ``orders = "1m"``); only the flows named there.
+            (``[schedule]``: ``orders = "1m"``; ``giftcards`` is the sweep of expired
+            gift-card reservations); only the flows named there.
     """
 
     vendre_url: str
@@ -410,9 +416,9 @@ class _Reader:
         if "schedule" in self.data and not raw:
             self.problem("$.schedule", "names no flow; leave the table out to run them all")
             return {}
-        self.unknown(raw, FLOW_NAMES, "$.schedule")
+        self.unknown(raw, SCHEDULED_JOBS, "$.schedule")
         schedule: dict[str, float] = {}
-        for flow in FLOW_NAMES:
+        for flow in SCHEDULED_JOBS:
             if flow not in raw:
                 continue
             value = raw[flow]

@@ -26,8 +26,14 @@ import attrs
 
 from bexvendre_mapping._errors import LookupsError, MappingError, Problem
 from bexvendre_mapping.http import BexClient, HttpError, VendreClient
-from bexvendre_mapping.sync._cli import FLOWS, _audit, print_reports, run_flows
-from bexvendre_mapping.sync._config import SyncConfig, make_clients, order_options, parse_duration
+from bexvendre_mapping.sync._cli import _audit, print_reports, run_flows, sweep_reservations
+from bexvendre_mapping.sync._config import (
+    SCHEDULED_JOBS,
+    SyncConfig,
+    make_clients,
+    order_options,
+    parse_duration,
+)
 from bexvendre_mapping.sync._report import AuditLog, Outcome, Report
 from bexvendre_mapping.sync._state import LockedError, RunRecord, SqliteState
 from bexvendre_mapping.sync._stop import STOP, stop_on_signals
@@ -51,6 +57,7 @@ DEFAULT_SCHEDULE: Mapping[str, float] = {
     "products": 3600.0,
     "stock": 60.0,
     "statuses": 300.0,
+    "giftcards": 300.0,
 }
 #: How long a tick waits for its flow's lock before it leaves the run to the next tick (s).
 LOCK_WAIT = 1.0
@@ -153,16 +160,27 @@ class _Runner:
         started = datetime.now(UTC)
         report: Report | None = None
         try:
-            (report,) = run_flows(
-                (flow,),
-                vendre_client,
-                bex_client,
-                self.config.lookups,
-                state,
-                audit=audit,
-                overlap=self.config.overlap,
-                order_options=order_options(self.config),
-            )
+            if flow == "giftcards":
+                with state.lock(flow):
+                    report = sweep_reservations(
+                        vendre_client,
+                        bex_client,
+                        self.config.lookups,
+                        state,
+                        reservation_ttl=self.config.reservation_ttl,
+                        audit=audit,
+                    )
+            else:
+                (report,) = run_flows(
+                    (flow,),
+                    vendre_client,
+                    bex_client,
+                    self.config.lookups,
+                    state,
+                    audit=audit,
+                    overlap=self.config.overlap,
+                    order_options=order_options(self.config),
+                )
         except LockedError as exc:
             logger.warning("%s: %s; tried again at the next tick", flow, exc, extra={"flow": flow})
         except (HttpError, MappingError, OSError, sqlite3.Error) as exc:  # the next tick retries
@@ -344,7 +362,7 @@ def _loop(runner: _Runner, flow: str, interval: float) -> None:
 
 
 def _ordered(schedule: Mapping[str, float]) -> list[str]:
-    return [flow for flow in FLOWS if flow in schedule]
+    return [flow for flow in SCHEDULED_JOBS if flow in schedule]
 
 
 def _duration(seconds: float) -> str:
@@ -427,7 +445,7 @@ def status(config_path: str, *, output: str, out: IO[str], stale_after: str | No
     now = datetime.now(UTC)
     with state:
         runs = state.runs()
-        flows = [f for f in FLOWS if f in schedule or f in runs]
+        flows = [f for f in SCHEDULED_JOBS if f in schedule or f in runs]
         rows: dict[str, dict[str, Any] | None] = {}
         for flow in flows:
             record = runs.get(flow)

@@ -25,7 +25,9 @@ __all__ = [
     "exit_code",
 ]
 
-Action = Literal["create", "update", "skip", "quarantine", "confirm", "redeem", "fetch", "drop"]
+Action = Literal[
+    "create", "update", "skip", "quarantine", "confirm", "redeem", "release", "fetch", "drop"
+]
 Result = Literal["done", "planned", "skipped", "quarantined", "failed"]
 
 
@@ -34,7 +36,8 @@ class Outcome:
     """One record handled by a flow.
 
     Attributes:
-        flow: ``orders``, ``products``, ``stock`` or ``statuses``.
+        flow: ``orders``, ``products``, ``stock`` or ``statuses``; ``giftcards`` for the
+            sweep of expired gift-card reservations.
         entity: the record's id (Vendre order id, article number, model code, ...).
         action: what the flow did or would do.
         result: ``done``; ``planned`` in a dry run; ``skipped`` (nothing to do);
