@@ -63,19 +63,42 @@ def start_server() -> str:
     if os.geteuid() == 0:
         shutil.chown(home, "postgres", "postgres")
     home.chmod(0o755)
-    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.PIPE, "check": True}
     subprocess.run(  # noqa: S603 - our own command line
         _as_server_user(
-            [str(binaries / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "-E", "UTF8"]
+            [
+                str(binaries / "initdb"),
+                "-D",
+                str(data),
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "-E",
+                "UTF8",
+            ]
         ),
-        **quiet,  # type: ignore[call-overload]
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        check=True,
     )
     options = f"-k {home} -c listen_addresses='' -c fsync=off -c max_connections=200"
     subprocess.run(  # noqa: S603
         _as_server_user(
-            [str(binaries / "pg_ctl"), "-D", str(data), "-l", str(home / "log"), "-w", "-o", options, "start"]
+            [
+                str(binaries / "pg_ctl"),
+                "-D",
+                str(data),
+                "-l",
+                str(home / "log"),
+                "-w",
+                "-o",
+                options,
+                "start",
+            ]
         ),
-        **quiet,  # type: ignore[call-overload]
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        check=True,
     )
 
     def stop() -> None:
