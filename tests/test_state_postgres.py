@@ -211,4 +211,3 @@ def test_open_state_follows_the_configuration(postgres_dsn: str, tmp_path: Path)
         assert isinstance(state, PostgresState)
         assert state.shop == "west"
     assert not (tmp_path / "unused.sqlite3").exists()
-
