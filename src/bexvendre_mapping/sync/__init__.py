@@ -35,6 +35,7 @@ from __future__ import annotations
 
 from bexvendre_mapping.sync._config import SyncConfig, load_config
 from bexvendre_mapping.sync._flows import (
+    DEFAULT_CLAIM_TTL,
     DEFAULT_OVERLAP,
     DEFAULT_WAIT_LIMIT,
     content_hash,
@@ -90,6 +91,7 @@ __all__ = [
     "CheckoutState",
     "CheckoutStore",
     "CurrencyMismatch",
+    "DEFAULT_CLAIM_TTL",
     "DEFAULT_OVERLAP",
     "DEFAULT_WAIT_LIMIT",
     "GiftCardCheckout",

@@ -32,7 +32,7 @@ from bexvendre_mapping.sync._postgres import PostgresState
 from bexvendre_mapping.sync._report import AuditLog, Outcome, Report
 from bexvendre_mapping.sync._state import LockedError, RunRecord, SqliteState, StateStore
 from bexvendre_mapping.sync._stop import STOP, stop_on_signals
-from bexvendre_mapping.sync._stores import open_state
+from bexvendre_mapping.sync._stores import open_state, open_store
 
 if TYPE_CHECKING:  # without importing prometheus-client
     from bexvendre_mapping.sync._metrics import Metrics
@@ -128,7 +128,7 @@ class _Runner:
         with (
             vendre_client,
             bex_client,
-            open_state(self.config) as state,
+            open_store(self.config) as state,
             contextlib.ExitStack() as stack,
         ):
             # Writes wait up to lock_timeout for SQLite; a tick waits LOCK_WAIT for its flow's

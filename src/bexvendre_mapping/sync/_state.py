@@ -295,12 +295,17 @@ class CheckoutStore(Protocol):
 class LockStore(Protocol):
     """The locks role: per-flow run locks, the flows' cursors and their last runs."""
 
-    def lock(self, flow: str = "sync") -> contextlib.AbstractContextManager[None]:
+    def lock(
+        self, flow: str = "sync", *, shared: bool = False
+    ) -> contextlib.AbstractContextManager[None]:
         """Hold the flow's lock for one run; another holder waits, then gets LockedError.
 
         The flows pass their name (``orders``, ``products``, ``stock``, ``statuses``): a
         run waits for another run of its own flow only. The lock is held once at a time,
-        by one run of one process, and is released when that process dies.
+        by one run of one process, and is released when that process dies. A ``shared``
+        lock (orders workers, each order protected by its claim) may be held by several
+        shared holders at once, never beside an exclusive one; a store may serialise
+        shared holders as well (SQLite does).
         """
 
     def get_cursor(self, flow: str) -> datetime | None:
@@ -544,11 +549,12 @@ class SqliteState:
         return self.path.with_name(f"{self.path.name}.{flow}.lock")
 
     @contextlib.contextmanager
-    def lock(self, flow: str = "sync") -> Iterator[None]:
+    def lock(self, flow: str = "sync", *, shared: bool = False) -> Iterator[None]:
         """Hold the flow's run lock: a write lock on a companion file, released if the process dies.
 
         Each flow has its own file (:meth:`lock_path`), so a run of one flow never waits for
-        a run of another. One flow's lock is held once per store at a time.
+        a run of another. One flow's lock is held once per store at a time. ``shared`` is
+        taken as exclusive: on one SQLite file, workers of one flow take turns.
 
         Raises:
             LockedError: another run of the flow held it for longer than ``lock_timeout``.

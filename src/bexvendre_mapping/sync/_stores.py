@@ -7,7 +7,7 @@ from bexvendre_mapping.sync._config import SyncConfig
 from bexvendre_mapping.sync._postgres import PostgresState
 from bexvendre_mapping.sync._state import SqliteState
 
-__all__ = ["open_state"]
+__all__ = ["open_state", "open_store"]
 
 
 def open_state(
@@ -27,10 +27,23 @@ def open_state(
             but never its password), has a newer schema, or names PostgreSQL while the
             ``postgres`` extra is not installed.
     """
-    wait = config.lock_timeout.total_seconds() if lock_timeout is None else lock_timeout
     try:
-        if config.state_url is not None:
-            return PostgresState(config.state_url, shop=config.shop, lock_timeout=wait)
-        return SqliteState(config.state_path, lock_timeout=wait, create=create)
+        return open_store(config, create=create, lock_timeout=lock_timeout)
     except (OSError, RuntimeError, ImportError) as exc:
         raise LookupsError([Problem("$.state", str(exc))]) from None
+
+
+def open_store(
+    config: SyncConfig, *, create: bool = True, lock_timeout: float | None = None
+) -> SqliteState | PostgresState:
+    """:func:`open_state`, its errors as the store raises them (for a flow's thread).
+
+    Raises:
+        OSError: the file or database cannot be opened.
+        RuntimeError: it has a newer schema.
+        ImportError: it is PostgreSQL and psycopg is not installed.
+    """
+    wait = config.lock_timeout.total_seconds() if lock_timeout is None else lock_timeout
+    if config.state_url is not None:
+        return PostgresState(config.state_url, shop=config.shop, lock_timeout=wait)
+    return SqliteState(config.state_path, lock_timeout=wait, create=create)
