@@ -14,7 +14,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -144,27 +144,19 @@ def test_a_live_claim_is_skipped_and_a_dead_one_taken_over(
     assert other.claim_order(3001, "anyone", 1)  # released once settled
 
 
-def test_a_run_holding_the_lock_alone_renews_what_a_killed_one_claimed(
+def test_a_run_holding_the_lock_alone_ignores_what_a_dead_worker_claimed(
     sandbox: Sandbox, lookups: Lookups, open_store: Opener
 ) -> None:
-    """Without a worker name a run is the lock holder: its claims are taken up at once."""
+    """Without a worker name a run holds the lock alone: every claim is a dead worker's."""
     sandbox.add_vendre_order(order_doc(3101))
     state = open_store()
     with (
         DyingBex(sandbox.bex_url, sandbox.bex_api_key, sandbox.bex_secret, retries=0) as dying,
         pytest.raises(KeyboardInterrupt),
     ):
-        import_orders(sandbox.vendre_client(), dying, lookups, state)
-    from bexvendre_mapping.sync._flows import LOCK_HOLDER  # noqa: PLC0415
-
-    assert state.claim_order(3101, LOCK_HOLDER, DEFAULT_CLAIM_TTL.total_seconds())
-    report = import_orders(
-        sandbox.vendre_client(),
-        sandbox.bex_client(),
-        lookups,
-        open_store(),
-        claim_ttl=timedelta(minutes=1),
-    )
+        import_orders(sandbox.vendre_client(), dying, lookups, state, worker="dead")
+    assert state.claim_order(3101, "dead", DEFAULT_CLAIM_TTL.total_seconds())
+    report = import_orders(sandbox.vendre_client(), sandbox.bex_client(), lookups, open_store())
     assert [o.reason for o in report.outcomes] == ["found in Bex after an interrupted run"]
     assert [o["Ordernr"] for o in sandbox.bex_orders()] == ["3101"]
 

@@ -89,10 +89,6 @@ DEFAULT_WAIT_LIMIT = timedelta(days=30)
 #: (looking it up in Bex first), taking the first worker to be dead.
 DEFAULT_CLAIM_TTL = timedelta(minutes=10)
 
-#: The worker name of a run that holds the orders flow's lock alone: a later such run renews
-#: the claims a killed one left, at once.
-LOCK_HOLDER = "orders-lock-holder"
-
 T = TypeVar("T")
 
 # The largest key SQLite's INTEGER, and so the state, can hold.
@@ -136,7 +132,7 @@ class _Run:
         self.observer = observer
         self.listing_failed = False
         # Who claims the orders this run creates, and for how long (see import_orders).
-        self.worker = LOCK_HOLDER
+        self.worker: str | None = None
         self.claim_ttl = DEFAULT_CLAIM_TTL.total_seconds()
         # Set when a client spent its wait budget: the flow handles no further record, keeps
         # its cursor (or queue entries) and leaves the rest to the next run.
@@ -402,8 +398,8 @@ def import_orders(
     on :class:`~bexvendre_mapping.sync.PostgresState` workers run side by side, and no
     exclusive run (``bexvendre run``, ``bexvendre sync``) overlaps them; on
     :class:`~bexvendre_mapping.sync.SqliteState` the lock is exclusive all the same (the
-    workers take turns). Without ``worker`` the run holds the lock alone and claims as
-    ``LOCK_HOLDER``, renewing at once the claims a killed run of its kind left.
+    workers take turns). Without ``worker`` the run holds the lock alone: no worker can be
+    live beside it, so it claims nothing and takes up whatever intents dead workers left.
 
     The cursor moves to the run's start, or, when an order failed (a network or server
     problem), to just before the earliest failed one: it never passes an order that neither
@@ -418,7 +414,7 @@ def import_orders(
     zone = lookups.settings.time_zone
     gate = _gate(since, import_statuses, zone)
     run = _Run("orders", dry_run, audit, observer)
-    run.worker = worker or LOCK_HOLDER
+    run.worker = worker
     run.claim_ttl = claim_ttl.total_seconds()
     _fresh_budget(vendre_client, bex_client)
     if baseline:
@@ -823,10 +819,16 @@ def _create(  # noqa: PLR0917
 ) -> datetime | None:
     """Claim the order, then record the intent, create it, redeem its cards; release it.
 
-    Under the claim the record is read again: another worker may have settled the order, or
+    A run without a worker name holds the orders lock alone and claims nothing. Under the
+    claim the record is read again: another worker may have settled the order, or
     left its intent (then the order is looked up in Bex first, as after a crash).
     """
-    if not state.claim_order(order.id, run.worker, run.claim_ttl):
+    worker = run.worker
+    if worker is None:  # the run holds the orders lock alone: nobody to claim against
+        return _create_claimed(
+            entity, order, bex_order, document, digest, record, bex_client, state, run
+        )
+    if not state.claim_order(order.id, worker, run.claim_ttl):
         run.record(entity, "skip", "skipped", "another worker is on it; looked at next run")
         return order.date_added.astimezone(UTC)  # the cursor stays before it
     try:
@@ -837,7 +839,7 @@ def _create(  # noqa: PLR0917
             entity, order, bex_order, document, digest, record, bex_client, state, run
         )
     finally:
-        state.release_order(order.id, run.worker)
+        state.release_order(order.id, worker)
 
 
 def _create_claimed(  # noqa: PLR0917

@@ -41,7 +41,22 @@ from bexvendre_mapping.sync._state import (
     StateStore,
 )
 
-__all__ = ["CHECKS", "StateFactory", "StateStoreConformance", "check_state_store"]
+__all__ = [
+    "CHECKS",
+    "StateFactory",
+    "StateStoreConformance",
+    "check_checkouts",
+    "check_claims",
+    "check_claims_race",
+    "check_cursors_and_runs",
+    "check_held_orders",
+    "check_hints",
+    "check_locks",
+    "check_orders",
+    "check_pushes",
+    "check_quarantine",
+    "check_state_store",
+]
 
 #: Opens a new handle on one and the same state at each call.
 StateFactory = Callable[[], StateStore]
