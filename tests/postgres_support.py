@@ -131,3 +131,16 @@ def fresh_schema(dsn: str) -> str:
     with psycopg.connect(dsn, autocommit=True) as connection:
         connection.execute(f"CREATE SCHEMA {name}")
     return f"{dsn} options=-csearch_path={name}"
+
+
+def as_url(dsn: str) -> str:
+    """A ``key=value`` connection string as the ``postgresql://`` URL bexvendre.toml takes."""
+    from urllib.parse import quote, urlencode  # noqa: PLC0415
+
+    from psycopg.conninfo import conninfo_to_dict  # noqa: PLC0415
+
+    params = {k: str(v) for k, v in conninfo_to_dict(dsn).items()}
+    user = params.pop("user", "")
+    dbname = params.pop("dbname", "")
+    auth = f"{quote(user)}@" if user else ""
+    return f"postgresql://{auth}/{quote(dbname)}?{urlencode(params)}"
