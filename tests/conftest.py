@@ -60,7 +60,7 @@ def state(tmp_path: Path) -> Iterator[SqliteState]:
 
 
 @pytest.fixture(scope="session")
-def postgres_server() -> str:
+def postgres_server() -> Iterator[str]:
     """A real PostgreSQL server: ``$BEXVENDRE_TEST_POSTGRES_DSN``, or a throwaway one.
 
     Skips (saying why) only when psycopg or the PostgreSQL binaries are missing.
@@ -68,10 +68,17 @@ def postgres_server() -> str:
     from tests import postgres_support  # noqa: PLC0415 - only the PostgreSQL tests need it
 
     pytest.importorskip("psycopg", reason="the postgres extra (psycopg) is not installed")
+    if os.environ.get(postgres_support.ENV):
+        yield os.environ[postgres_support.ENV]
+        return
     try:
-        return postgres_support.server_dsn()
+        dsn, stop = postgres_support.start_server()
     except FileNotFoundError as exc:
         pytest.skip(f"no PostgreSQL server: {exc}; set {postgres_support.ENV} to use one")
+    try:
+        yield dsn
+    finally:
+        stop()
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """A real PostgreSQL server for the tests: the one CI started, or a throwaway one of our own.
 
 ``BEXVENDRE_TEST_POSTGRES_DSN`` names a server to use (``.ci/run`` starts one and sets it).
-Without it, :func:`server_dsn` starts a server of its own in a temporary folder: ``initdb``
+Without it, :func:`start_server` starts a server of its own in a temporary folder: ``initdb``
 and ``pg_ctl`` from Debian's packages (``/usr/lib/postgresql/*/bin``) or the ``PATH``, as the
 ``postgres`` user when the tests run as root (the server refuses root), listening only on a
 Unix socket in that folder. It is stopped when the tests end. No PostgreSQL binaries: the
@@ -20,10 +20,10 @@ import shutil
 import subprocess
 import tempfile
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 ENV = "BEXVENDRE_TEST_POSTGRES_DSN"
-_started: list[str] = []
 
 
 def _binaries() -> Path | None:
@@ -47,8 +47,8 @@ def _as_server_user(command: list[str]) -> list[str]:
     return ["su", "postgres", "-s", "/bin/sh", "-c", " ".join(command)]  # pragma: no cover
 
 
-def start_server() -> str:
-    """Start a throwaway server; its connection string. Stopped at exit.
+def start_server() -> tuple[str, Callable[[], None]]:
+    """Start a throwaway server; its connection string, and what stops it (also at exit).
 
     Raises:
         FileNotFoundError: there are no PostgreSQL binaries here.
@@ -111,16 +111,7 @@ def start_server() -> str:
         shutil.rmtree(home, ignore_errors=True)
 
     atexit.register(stop)
-    return f"host={home} user=postgres dbname=postgres"
-
-
-def server_dsn() -> str:
-    """The server of the tests: ``$BEXVENDRE_TEST_POSTGRES_DSN``, or one started here (once)."""
-    if os.environ.get(ENV):
-        return os.environ[ENV]
-    if not _started:
-        _started.append(start_server())
-    return _started[0]
+    return f"host={home} user=postgres dbname=postgres", stop
 
 
 def fresh_schema(dsn: str) -> str:
