@@ -101,3 +101,61 @@ def test_a_claim_survives_reopening_and_is_per_order(tmp_path: Path) -> None:
     with SqliteState(path) as again:
         assert not again.claim_order(1, "b", 60)
         assert again.claim_order(2, "b", 60)
+
+
+def _config(folder: Path, state: str, extra: str = "") -> Path:
+    path = folder / "bexvendre.toml"
+    (folder / "lookups.toml").write_text(
+        (Path(__file__).parent.parent / "examples" / "lookups.toml").read_text("utf-8"), "utf-8"
+    )
+    path.write_text(
+        f'lookups = "lookups.toml"\nstate = "{state}"\n{extra}'
+        '[vendre]\nurl = "http://127.0.0.1:9/"\napi_key = "k"\n'
+        '[bex]\napi_key = "k"\nsecret = "s"\n',
+        "utf-8",
+    )
+    return path
+
+
+def test_the_configuration_names_a_file_or_a_postgresql_database(tmp_path: Path) -> None:
+    from bexvendre_mapping.sync import SyncConfig  # noqa: PLC0415
+
+    file_config = SyncConfig.from_toml(_config(tmp_path, "state.sqlite3"), environ={})
+    assert (file_config.state_url, file_config.shop) == (None, "default")
+    assert file_config.state_path == tmp_path / "state.sqlite3"
+    for scheme in ("postgresql", "postgres"):
+        url = f"{scheme}://bexvendre:hunter2@db.internal/bexvendre"
+        config = SyncConfig.from_toml(_config(tmp_path, url, 'shop = "north"\n'), environ={})
+        assert (config.state_url, config.shop) == (url, "north")
+        assert "hunter2" not in repr(config)
+
+
+def test_an_unreachable_database_is_a_state_problem_without_its_password(
+    tmp_path: Path,
+) -> None:
+    pytest.importorskip("psycopg")
+    from bexvendre_mapping import LookupsError  # noqa: PLC0415
+    from bexvendre_mapping.sync import SyncConfig, open_state  # noqa: PLC0415
+
+    url = f"postgresql://someone:hunter2@/nowhere?host={tmp_path}&connect_timeout=1"
+    config = SyncConfig.from_toml(_config(tmp_path, url), environ={})
+    with pytest.raises(LookupsError) as caught:
+        open_state(config)
+    (problem,) = caught.value.problems
+    assert problem.path == "$.state"
+    assert "cannot open the state database" in problem.message
+    assert "hunter2" not in str(caught.value)
+
+
+def test_a_postgresql_state_without_the_extra_says_what_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bexvendre_mapping import LookupsError  # noqa: PLC0415
+    from bexvendre_mapping.sync import PostgresState, SyncConfig, open_state  # noqa: PLC0415
+
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # import psycopg raises ImportError
+    config = SyncConfig.from_toml(_config(tmp_path, "postgresql://db/x"), environ={})
+    with pytest.raises(LookupsError, match=r'pip install "bexvendre-mapping\[postgres\]"'):
+        open_state(config)
+    with pytest.raises(ImportError, match="PostgresState needs psycopg 3"):
+        PostgresState("postgresql://db/x")
