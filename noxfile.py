@@ -70,6 +70,9 @@ def tests(session: nox.Session) -> None:
     Tests marked ``slow`` (the daylight-saving sweep over every cadence) are left out here:
     the README's test command, which `.ci/run` also runs, runs them once.
 
+    The PostgreSQL state tests use ``$BEXVENDRE_TEST_POSTGRES_DSN`` (`.ci/run` starts a
+    server and sets it; nox passes the environment through), else start a server of their own.
+
     pytest-xdist spreads it over the machine's cores (coverage follows the workers through
     its subprocess patch): the measured 3.11 run takes about half the time.
     """

@@ -57,3 +57,33 @@ def state(tmp_path: Path) -> Iterator[SqliteState]:
 
     with SqliteState(tmp_path / "state.sqlite3", lock_timeout=0.2) as store:
         yield store
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """A real PostgreSQL server: ``$BEXVENDRE_TEST_POSTGRES_DSN``, or a throwaway one.
+
+    Skips (saying why) only when psycopg or the PostgreSQL binaries are missing.
+    """
+    from tests import postgres_support  # noqa: PLC0415 - only the PostgreSQL tests need it
+
+    pytest.importorskip("psycopg", reason="the postgres extra (psycopg) is not installed")
+    if os.environ.get(postgres_support.ENV):
+        yield os.environ[postgres_support.ENV]
+        return
+    try:
+        dsn, stop = postgres_support.start_server()
+    except FileNotFoundError as exc:
+        pytest.skip(f"no PostgreSQL server: {exc}; set {postgres_support.ENV} to use one")
+    try:
+        yield dsn
+    finally:
+        stop()
+
+
+@pytest.fixture
+def postgres_dsn(postgres_server: str) -> str:
+    """A connection string to a new empty schema of the test server (one per test)."""
+    from tests import postgres_support  # noqa: PLC0415
+
+    return postgres_support.fresh_schema(postgres_server)

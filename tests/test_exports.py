@@ -35,6 +35,7 @@ MODULES = [
     "bexvendre_mapping.sync",
     "bexvendre_mapping.testing",
     "bexvendre_mapping.testing.sandbox",
+    "bexvendre_mapping.testing.state_conformance",
     "bexvendre_mapping.testing.strategies",
     "bexvendre_mapping.vendre",
 ]

@@ -966,6 +966,37 @@ def test_another_store_is_used_by_one_thread_at_a_time(
     assert store.pending_hints() == []
 
 
+def test_a_postgres_store_gives_each_thread_a_connection_of_its_own(
+    sandbox: Sandbox, postgres_dsn: str, lookups: Lookups
+) -> None:
+    """Webhooks on a PostgreSQL state: each order once, every hint cleared."""
+    from bexvendre_mapping.sync import PostgresState  # noqa: PLC0415
+
+    for order_id in (6101, 6102):
+        sandbox.add_vendre_order(order_doc(order_id))
+    store = PostgresState(postgres_dsn, shop="webhook", lock_timeout=10)
+    app = webhook_app(sandbox.vendre_client(), sandbox.bex_client(), lookups, store, secret=SECRET)
+    server, thread = serve_in_thread(app)
+    try:
+        senders = [
+            threading.Thread(target=post, args=(server.server_port, {"id": 6101 + n % 2}))
+            for n in range(6)
+        ]
+        for each in senders:
+            each.start()
+        for each in senders:
+            each.join(30)
+        assert app.wait_idle(30)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)
+        app.close()
+    assert ordernrs(sandbox) == ["6101", "6102"]
+    assert store.pending_hints() == []
+    store.close()
+
+
 def test_serve_on_a_port_in_use_exits_1(
     sandbox: Sandbox,
     tmp_path: Path,

@@ -4,7 +4,12 @@ Needs the ``http`` extra. Every flow (and :class:`GiftCardCheckout`) takes
 ``(vendre_client, bex_client, lookups, state, ...)`` in that order and returns a
 :class:`Report`; ``dry_run=True`` returns the plan and writes nothing. :func:`reconcile`
 checks a window of Vendre orders against Bex and the state (:class:`ReconcileReport`).
-The state is any :class:`StateStore` (:class:`SqliteState` is the library's); its order
+The state is any :class:`StateStore`: the union of its roles :class:`OrderStore`,
+:class:`PushStore`, :class:`CheckoutStore`, :class:`LockStore` and :class:`QuarantineStore`.
+The library's are :class:`SqliteState` (one shop, one machine) and :class:`PostgresState`
+(many workers or shops, the ``postgres`` extra); :func:`open_state` opens the one a
+configuration names, and :mod:`bexvendre_mapping.testing.state_conformance` checks a store
+of your own against the same promises. Its order
 records are :class:`OrderRecord` in an :data:`OrderState`, its gift-card checkouts
 :class:`Checkout` in a :data:`CheckoutState`.
 
@@ -30,6 +35,7 @@ from __future__ import annotations
 
 from bexvendre_mapping.sync._config import SyncConfig, load_config
 from bexvendre_mapping.sync._flows import (
+    DEFAULT_CLAIM_TTL,
     DEFAULT_OVERLAP,
     DEFAULT_WAIT_LIMIT,
     content_hash,
@@ -52,22 +58,29 @@ from bexvendre_mapping.sync._giftcards import (
     ReservationExpired,
     UnknownCard,
 )
+from bexvendre_mapping.sync._postgres import POSTGRES_SCHEMA_VERSION, PostgresState
 from bexvendre_mapping.sync._reconcile import ReconcileEntry, ReconcileReport, reconcile
 from bexvendre_mapping.sync._report import AuditLog, Outcome, Report, exit_code
 from bexvendre_mapping.sync._state import (
     Checkout,
     CheckoutState,
+    CheckoutStore,
     HeldOrder,
     HeldReason,
     Hint,
     LockedError,
+    LockStore,
     OrderRecord,
     OrderState,
+    OrderStore,
+    PushStore,
     QuarantineRecord,
+    QuarantineStore,
     RunRecord,
     SqliteState,
     StateStore,
 )
+from bexvendre_mapping.sync._stores import open_state
 from bexvendre_mapping.sync._webhook import WebhookApp, webhook_app
 
 __all__ = [
@@ -76,7 +89,9 @@ __all__ = [
     "CardExpired",
     "Checkout",
     "CheckoutState",
+    "CheckoutStore",
     "CurrencyMismatch",
+    "DEFAULT_CLAIM_TTL",
     "DEFAULT_OVERLAP",
     "DEFAULT_WAIT_LIMIT",
     "GiftCardCheckout",
@@ -86,11 +101,17 @@ __all__ = [
     "Hint",
     "InsufficientBalance",
     "InvalidAmount",
+    "LockStore",
     "LockedError",
     "OrderRecord",
     "OrderState",
+    "OrderStore",
     "Outcome",
+    "POSTGRES_SCHEMA_VERSION",
+    "PostgresState",
+    "PushStore",
     "QuarantineRecord",
+    "QuarantineStore",
     "ReconcileEntry",
     "ReconcileReport",
     "Report",
@@ -106,6 +127,7 @@ __all__ = [
     "import_hinted_orders",
     "import_orders",
     "load_config",
+    "open_state",
     "push_products",
     "push_statuses",
     "push_stock",

@@ -35,6 +35,7 @@ from bexvendre_mapping.sync._flows import (
     retry_quarantined,
     retry_quarantined_records,
 )
+from bexvendre_mapping.sync._postgres import PostgresState
 from bexvendre_mapping.sync._report import (
     EXIT_FAILED,
     EXIT_OK,
@@ -45,8 +46,9 @@ from bexvendre_mapping.sync._report import (
     Report,
     exit_code,
 )
-from bexvendre_mapping.sync._state import LockedError, OrderRecord, SqliteState
+from bexvendre_mapping.sync._state import LockedError, OrderRecord, SqliteState, StateStore
 from bexvendre_mapping.sync._stop import STOP, stop_on_signals
+from bexvendre_mapping.sync._stores import open_state
 from bexvendre_mapping.sync._webhook import WebhookApp, webhook_app
 
 __all__ = [
@@ -72,7 +74,7 @@ def run_flows(
     vendre_client: VendreClient,
     bex_client: BexClient,
     lookups: Lookups,
-    state: SqliteState,
+    state: StateStore,
     *,
     dry_run: bool = False,
     audit: AuditLog | None = None,
@@ -209,18 +211,13 @@ def _interval(every: str) -> float:
     return value.total_seconds()
 
 
-def _state(config: SyncConfig, *, create: bool = True) -> SqliteState:
-    """The state file of the configuration.
+def _state(config: SyncConfig, *, create: bool = True) -> SqliteState | PostgresState:
+    """The state of the configuration: its file or its PostgreSQL database.
 
     Raises:
-        LookupsError: it cannot be opened (``$.state``, naming the file).
+        LookupsError: it cannot be opened (``$.state``, naming the file or database).
     """
-    try:
-        return SqliteState(
-            config.state_path, lock_timeout=config.lock_timeout.total_seconds(), create=create
-        )
-    except (OSError, RuntimeError) as exc:
-        raise LookupsError([Problem("$.state", str(exc))]) from None
+    return open_state(config, create=create)
 
 
 @overload
@@ -343,7 +340,7 @@ def quarantine_id(text: str) -> tuple[str, str]:
     raise UsageError(msg)
 
 
-def _entries(state: SqliteState, flow: str | None) -> list[dict[str, Any]]:
+def _entries(state: StateStore, flow: str | None) -> list[dict[str, Any]]:
     """The quarantined records (of one flow) as JSON-ready data, payload left out."""
     entries: list[dict[str, Any]] = []
     if flow in (None, "orders"):
@@ -372,7 +369,7 @@ def _entries(state: SqliteState, flow: str | None) -> list[dict[str, Any]]:
     return entries
 
 
-def _find(state: SqliteState, flow: str, entity: str) -> dict[str, Any] | None:
+def _find(state: StateStore, flow: str, entity: str) -> dict[str, Any] | None:
     """A quarantined record with its payload, or ``None``."""
     if flow == "orders":
         try:
@@ -404,7 +401,7 @@ def _find(state: SqliteState, flow: str, entity: str) -> dict[str, Any] | None:
     }
 
 
-def _known(state: SqliteState, ids: Sequence[str]) -> list[tuple[str, str]]:
+def _known(state: StateStore, ids: Sequence[str]) -> list[tuple[str, str]]:
     """The ids as ``(flow, entity)``, each one in quarantine.
 
     Raises:
@@ -455,7 +452,7 @@ def quarantine(
         return _retry(config, state, keys, flow, output, out, err)
 
 
-def _list(state: SqliteState, flow: str | None, output: str, out: IO[str]) -> int:
+def _list(state: StateStore, flow: str | None, output: str, out: IO[str]) -> int:
     entries = _entries(state, flow)
     if output == "json":
         out.write(json.dumps(entries, ensure_ascii=False) + "\n")
@@ -473,7 +470,7 @@ def _list(state: SqliteState, flow: str | None, output: str, out: IO[str]) -> in
 
 def _drop(
     config: SyncConfig,
-    state: SqliteState,
+    state: StateStore,
     keys: list[tuple[str, str]],
     out: IO[str],
     err: IO[str],
@@ -524,7 +521,7 @@ def _drop(
 
 
 def _chosen(
-    state: SqliteState, keys: list[tuple[str, str]], flow: str | None
+    state: StateStore, keys: list[tuple[str, str]], flow: str | None
 ) -> dict[str, list[str] | None]:
     """The records to retry by flow: those named, else all (``None``) of each flow that has any."""
     if not keys:
@@ -538,7 +535,7 @@ def _chosen(
 
 def _retry(  # noqa: PLR0917
     config: SyncConfig,
-    state: SqliteState,
+    state: StateStore,
     keys: list[tuple[str, str]],
     flow: str | None,
     output: str,
@@ -757,7 +754,7 @@ def sweep_reservations(
     vendre_client: VendreClient | None,
     bex_client: BexClient,
     lookups: Lookups,
-    state: SqliteState,
+    state: StateStore,
     *,
     reservation_ttl: timedelta,
     audit: AuditLog | None = None,

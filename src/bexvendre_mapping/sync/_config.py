@@ -2,7 +2,8 @@
 
 ```toml
 lookups = "lookups.toml"                # code tables, relative to this file
-state = "bexvendre-state.sqlite3"       # the SQLite state file
+state = "bexvendre-state.sqlite3"       # the SQLite state file, or "postgresql://..."
+shop = "default"                        # optional: this shop's rows in a shared PostgreSQL
 audit = "bexvendre-audit.jsonl"         # optional: one JSON line per record handled
 overlap = "10m"                         # optional: how far back each run looks again
 lock_timeout = "30s"                    # optional: how long to wait for a running sync
@@ -88,9 +89,13 @@ FLOW_NAMES = ("orders", "products", "stock", "statuses")
 #: older than ``reservation_ttl``, as ``bexvendre giftcards sweep`` does it).
 SCHEDULED_JOBS = (*FLOW_NAMES, "giftcards")
 
+#: The URL schemes of a PostgreSQL state (``state = "postgresql://..."``).
+_POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+
 _TOP_LEVEL = (
     "lookups",
     "state",
+    "shop",
     "audit",
     "overlap",
     "lock_timeout",
@@ -147,6 +152,10 @@ class SyncConfig:
         bex_location: the Bex stock location (``[bex] location``), if set.
         lookups: the code tables (``lookups``, a file relative to the config).
         state_path: the SQLite state file (``state``; ``bexvendre-state.sqlite3`` by default).
+        state_url: the PostgreSQL database, when ``state`` is a ``postgresql://`` or
+            ``postgres://`` URL (``state_path`` is then unused); ``None`` for a file.
+        shop: the shop's key in a PostgreSQL state that several shops share (``shop``,
+            ``default`` by default).
         audit_path: the audit log (``audit``), if set.
         overlap: how far back each run looks again before its cursor (``overlap``).
         lock_timeout: how long a run waits for another one (``lock_timeout``).
@@ -177,6 +186,8 @@ class SyncConfig:
     bex_location: str | None = None
     lookups: Lookups
     state_path: Path
+    state_url: str | None = attrs.field(default=None, repr=False)
+    shop: str = "default"
     audit_path: Path | None = None
     overlap: timedelta = timedelta(minutes=10)
     lock_timeout: timedelta = timedelta(seconds=30)
@@ -326,6 +337,10 @@ class _Reader:
         webhook_secret, webhook_path = self.webhook()
         lookups_file = self.text("", "lookups")
         state_file = self.text("", "state", required=False)
+        state_url = None
+        if state_file is not None and state_file.startswith(_POSTGRES_SCHEMES):
+            state_url, state_file = state_file, None
+        shop = self.text("", "shop", required=False) or "default"
         audit_file = self.text("", "audit", required=False)
         overlap = self.duration("overlap", timedelta(minutes=10), MAX_OVERLAP)
         lock_timeout = self.duration("lock_timeout", timedelta(seconds=30), MAX_LOCK_TIMEOUT)
@@ -353,6 +368,8 @@ class _Reader:
             bex_location=location,
             lookups=lookups,
             state_path=base / (state_file or "bexvendre-state.sqlite3"),
+            state_url=state_url,
+            shop=shop,
             audit_path=None if audit_file is None else base / audit_file,
             overlap=overlap,
             lock_timeout=lock_timeout,

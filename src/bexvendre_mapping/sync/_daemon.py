@@ -24,7 +24,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 import attrs
 
-from bexvendre_mapping._errors import LookupsError, MappingError, Problem
+from bexvendre_mapping._errors import MappingError
 from bexvendre_mapping.http import BexClient, HttpError, VendreClient
 from bexvendre_mapping.sync._cli import _audit, print_reports, run_flows, sweep_reservations
 from bexvendre_mapping.sync._config import (
@@ -34,9 +34,11 @@ from bexvendre_mapping.sync._config import (
     order_options,
     parse_duration,
 )
+from bexvendre_mapping.sync._postgres import PostgresState
 from bexvendre_mapping.sync._report import AuditLog, Outcome, Report
-from bexvendre_mapping.sync._state import LockedError, RunRecord, SqliteState
+from bexvendre_mapping.sync._state import LockedError, RunRecord, SqliteState, StateStore
 from bexvendre_mapping.sync._stop import STOP, stop_on_signals
+from bexvendre_mapping.sync._stores import open_state, open_store
 
 if TYPE_CHECKING:  # without importing prometheus-client
     from bexvendre_mapping.sync._metrics import Metrics
@@ -127,15 +129,13 @@ class _Runner:
     @contextlib.contextmanager
     def resources(
         self,
-    ) -> Iterator[tuple[VendreClient, BexClient, SqliteState, AuditLog | None]]:
+    ) -> Iterator[tuple[VendreClient, BexClient, SqliteState | PostgresState, AuditLog | None]]:
         """The clients, a state connection and the audit log of one thread."""
         vendre_client, bex_client = make_clients(self.config)
         with (
             vendre_client,
             bex_client,
-            SqliteState(
-                self.config.state_path, lock_timeout=self.config.lock_timeout.total_seconds()
-            ) as state,
+            open_store(self.config) as state,
             contextlib.ExitStack() as stack,
         ):
             # Writes wait up to lock_timeout for SQLite; a tick waits LOCK_WAIT for its flow's
@@ -151,7 +151,7 @@ class _Runner:
         flow: str,
         vendre_client: VendreClient,
         bex_client: BexClient,
-        state: SqliteState,
+        state: StateStore,
         audit: AuditLog | None,
     ) -> tuple[Report | None, RunRecord]:
         """Run ``flow`` once; its report (``None`` when its lock was held) and heartbeat."""
@@ -224,7 +224,7 @@ class _Runner:
             self.on_run(report, record)
         return report, record
 
-    def heartbeat(self, state: SqliteState, record: RunRecord) -> RunRecord:
+    def heartbeat(self, state: StateStore, record: RunRecord) -> RunRecord:
         """Record the run, with its last success and lag, in the state; the record stored."""
         try:
             if record.result in ("ok", "quarantined"):
@@ -239,7 +239,7 @@ class _Runner:
             return record
 
 
-def _with_lag(state: SqliteState, record: RunRecord, now: datetime) -> RunRecord:
+def _with_lag(state: StateStore, record: RunRecord, now: datetime) -> RunRecord:
     """The record with its lag as of ``now``: orders from the cursor, others from success."""
     lag: float | None = None
     if record.flow == "orders":
@@ -378,10 +378,7 @@ def _check_state(config: SyncConfig) -> None:
     Raises:
         LookupsError: a file cannot be opened (``$.state``, ``$.audit``).
     """
-    try:
-        SqliteState(config.state_path).close()
-    except (OSError, RuntimeError) as exc:
-        raise LookupsError([Problem("$.state", str(exc))]) from None
+    open_state(config).close()
     if config.audit_path is not None:
         _audit(config.audit_path, dry_run=False).close()
 
@@ -437,11 +434,8 @@ def status(config_path: str, *, output: str, out: IO[str], stale_after: str | No
     limit = None if stale_after is None else parse_duration(stale_after).total_seconds()
     config = SyncConfig.from_toml(config_path)
     schedule = schedule_of(config, config_path)
-    try:
-        # Reads only: a state file that is not there yet is an empty one.
-        state = SqliteState(config.state_path, create=False)
-    except (OSError, RuntimeError) as exc:
-        raise LookupsError([Problem("$.state", str(exc))]) from None
+    # Reads only: a state file that is not there yet is an empty one.
+    state = open_state(config, create=False)
     now = datetime.now(UTC)
     with state:
         runs = state.runs()

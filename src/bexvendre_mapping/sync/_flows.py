@@ -85,6 +85,10 @@ DEFAULT_INDEX_MAX_AGE = timedelta(hours=24)
 #: brings it in).
 DEFAULT_WAIT_LIMIT = timedelta(days=30)
 
+#: How long a worker's claim on an order lasts: past it, another worker takes the order over
+#: (looking it up in Bex first), taking the first worker to be dead.
+DEFAULT_CLAIM_TTL = timedelta(minutes=10)
+
 T = TypeVar("T")
 
 # The largest key SQLite's INTEGER, and so the state, can hold.
@@ -127,6 +131,9 @@ class _Run:
         self.audit = audit
         self.observer = observer
         self.listing_failed = False
+        # Who claims the orders this run creates, and for how long (see import_orders).
+        self.worker: str | None = None
+        self.claim_ttl = DEFAULT_CLAIM_TTL.total_seconds()
         # Set when a client spent its wait budget: the flow handles no further record, keeps
         # its cursor (or queue entries) and leaves the rest to the next run.
         self._stopped = False
@@ -258,10 +265,14 @@ class _Run:
             state.drop_quarantined(self.report.flow, entity)
 
 
-def _locked(state: StateStore, dry_run: bool, flow: str) -> contextlib.AbstractContextManager[None]:
+def _locked(
+    state: StateStore, dry_run: bool, flow: str, *, shared: bool = False
+) -> contextlib.AbstractContextManager[None]:
     # A dry run only reads: it needs no lock and takes none. A run waits for its own flow's
     # lock only ("orders" for every way orders come in: polling, hints, retries, webhooks).
-    return contextlib.nullcontext() if dry_run else state.lock(flow)
+    if dry_run:
+        return contextlib.nullcontext()
+    return state.lock(flow, shared=True) if shared else state.lock(flow)
 
 
 def _fresh_budget(*clients: VendreClient | BexClient) -> None:
@@ -338,6 +349,8 @@ def import_orders(
     dry_run: bool = False,
     audit: AuditLog | None = None,
     observer: Observer | None = None,
+    worker: str | None = None,
+    claim_ttl: timedelta = DEFAULT_CLAIM_TTL,
 ) -> Report:
     """Fetch new Vendre orders and create each in Bex exactly once.
 
@@ -375,6 +388,19 @@ def import_orders(
     An order that Bex refuses as it is (a 4xx answer such as 400, or a 409 to redeeming a
     released gift-card reservation) is quarantined too, with Bex's answer as its problem.
 
+    Several workers (``worker``, a name unique to each): each order is *claimed* in the
+    state (:meth:`~bexvendre_mapping.sync.OrderStore.claim_order`, for ``claim_ttl``)
+    before its intent is recorded and released once it is settled; the record is read again
+    under the claim, so an order another worker finished meanwhile is skipped, and an intent
+    another worker left (its claim expired: it died) is looked up in Bex first. An order
+    whose claim a live worker holds is skipped this run and keeps the cursor before it.
+    With ``worker`` the run takes the orders lock *shared* (``lock("orders", shared=True)``):
+    on :class:`~bexvendre_mapping.sync.PostgresState` workers run side by side, and no
+    exclusive run (``bexvendre run``, ``bexvendre sync``) overlaps them; on
+    :class:`~bexvendre_mapping.sync.SqliteState` the lock is exclusive all the same (the
+    workers take turns). Without ``worker`` the run holds the lock alone: no worker can be
+    live beside it, so it claims nothing and takes up whatever intents dead workers left.
+
     The cursor moves to the run's start, or, when an order failed (a network or server
     problem), to just before the earliest failed one: it never passes an order that neither
     succeeded nor was quarantined. When the listing itself fails, the orders fetched until
@@ -388,12 +414,14 @@ def import_orders(
     zone = lookups.settings.time_zone
     gate = _gate(since, import_statuses, zone)
     run = _Run("orders", dry_run, audit, observer)
+    run.worker = worker
+    run.claim_ttl = claim_ttl.total_seconds()
     _fresh_budget(vendre_client, bex_client)
     if baseline:
         with _locked(state, dry_run, "orders"):
             _baseline(vendre_client, start, gate, state, run)
         return run.finish()
-    with _locked(state, dry_run, "orders"):
+    with _locked(state, dry_run, "orders", shared=worker is not None):
         # First the queue of intents: orders whose create was begun but never confirmed (a
         # crash, a failure, an interrupted `quarantine retry`), whatever their date.
         handled = _resume_intents(start, bex_client, lookups, state, run)
@@ -789,7 +817,43 @@ def _create(  # noqa: PLR0917
     state: StateStore,
     run: _Run,
 ) -> datetime | None:
-    """Record the intent, create the order (looked up first when resuming), redeem its cards."""
+    """Claim the order, then record the intent, create it, redeem its cards; release it.
+
+    A run without a worker name holds the orders lock alone and claims nothing. Under the
+    claim the record is read again: another worker may have settled the order, or
+    left its intent (then the order is looked up in Bex first, as after a crash).
+    """
+    worker = run.worker
+    if worker is None:  # the run holds the orders lock alone: nobody to claim against
+        return _create_claimed(
+            entity, order, bex_order, document, digest, record, bex_client, state, run
+        )
+    if not state.claim_order(order.id, worker, run.claim_ttl):
+        run.record(entity, "skip", "skipped", "another worker is on it; looked at next run")
+        return order.date_added.astimezone(UTC)  # the cursor stays before it
+    try:
+        record = state.get_order(order.id)
+        if record is not None and _known(record, digest, entity, run):
+            return None
+        return _create_claimed(
+            entity, order, bex_order, document, digest, record, bex_client, state, run
+        )
+    finally:
+        state.release_order(order.id, worker)
+
+
+def _create_claimed(  # noqa: PLR0917
+    entity: object,
+    order: vendre.Order,
+    bex_order: bex.Order,
+    document: Any,
+    digest: str,
+    record: OrderRecord | None,
+    bex_client: BexClient,
+    state: StateStore,
+    run: _Run,
+) -> datetime | None:
+    """The body of :func:`_create`, under the order's claim."""
     payload = _payload(document)
     resumed = record is not None and record.state == "intent"
     state.put_order(

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,13 +26,18 @@ import attrs
 __all__ = [
     "Checkout",
     "CheckoutState",
+    "CheckoutStore",
     "HeldOrder",
     "HeldReason",
     "Hint",
+    "LockStore",
     "LockedError",
     "OrderRecord",
     "OrderState",
+    "OrderStore",
+    "PushStore",
     "QuarantineRecord",
+    "QuarantineStore",
     "RunRecord",
     "SCHEMA_VERSION",
     "SqliteState",
@@ -187,21 +193,13 @@ class Checkout:
     checkout changed its amount or card: Bex keeps one reservation per reference)."""
 
 
-class StateStore(Protocol):
-    """What the sync flows need from a state store (plug in your own)."""
+class OrderStore(Protocol):
+    """The orders role: order records, held orders, webhook hints and per-order claims.
 
-    def lock(self, flow: str = "sync") -> contextlib.AbstractContextManager[None]:
-        """Hold the flow's lock for one run; another holder waits, then gets LockedError.
-
-        The flows pass their name (``orders``, ``products``, ``stock``, ``statuses``): a
-        run waits for another run of its own flow only.
-        """
-
-    def get_cursor(self, flow: str) -> datetime | None:
-        """The flow's cursor (an aware datetime), or ``None`` before the first run."""
-
-    def set_cursor(self, flow: str, value: datetime) -> None:
-        """Move the flow's cursor."""
+    What :func:`~bexvendre_mapping.sync.import_orders`, :func:`import_hinted_orders
+    <bexvendre_mapping.sync.import_hinted_orders>`, the webhook and ``bexvendre quarantine``
+    need. Every write is committed before it returns.
+    """
 
     def get_order(self, order_id: int) -> OrderRecord | None:
         """The record of a Vendre order, if the flows have seen it."""
@@ -210,7 +208,7 @@ class StateStore(Protocol):
         """Insert or replace an order's record (committed before it returns)."""
 
     def orders(self, state: OrderState | None = None) -> list[OrderRecord]:
-        """Every order record, or those in one state, oldest first."""
+        """Every order record, or those in one state, by order id."""
 
     def get_held(self, order_id: int) -> HeldOrder | None:
         """The hold on an order (waiting or baseline), if any."""
@@ -223,6 +221,37 @@ class StateStore(Protocol):
 
     def release_held(self, order_id: int) -> bool:
         """Forget an order's hold; whether there was one."""
+
+    def add_hint(self, order_id: int, event: str, received_at: datetime | None = None) -> Hint:
+        """Record that a webhook named an order, committed before it returns.
+
+        One hint per order: a repeat raises its ``seen`` count.
+        """
+
+    def pending_hints(self) -> list[Hint]:
+        """The orders webhooks named that are not yet handled, oldest first."""
+
+    def clear_hint(self, order_id: int, *, seen: int | None = None) -> bool:
+        """Forget an order's hint; whether it was cleared.
+
+        Unless more than ``seen`` webhooks named it: then one arrived while it was handled.
+        """
+
+    def claim_order(self, order_id: int, worker: str, ttl: float) -> bool:
+        """Claim an order for ``worker`` for ``ttl`` seconds; whether ``worker`` holds it now.
+
+        ``True`` when nobody held it, when ``worker`` held it already (the claim is renewed),
+        or when another worker's claim is older than its time to live (taken over: that
+        worker is taken to be dead). ``False`` while another worker's claim is live. Atomic
+        across processes and machines sharing the store, committed before it returns.
+        """
+
+    def release_order(self, order_id: int, worker: str) -> bool:
+        """Give up ``worker``'s claim on an order; whether it held one."""
+
+
+class PushStore(Protocol):
+    """The pushes role: what was last pushed to Vendre, and Vendre's product index."""
 
     def get_pushed(self, kind: str, key: str) -> str | None:
         """The hash of what was last pushed for ``key`` (a product or variant)."""
@@ -249,6 +278,10 @@ class StateStore(Protocol):
     def mark_product_index_stale(self) -> None:
         """Have the next run list the shop's products again before it creates any."""
 
+
+class CheckoutStore(Protocol):
+    """The checkouts role: gift cards reserved at Vendre's checkout, by reference."""
+
     def get_checkout(self, reference: str) -> Checkout | None:
         """A gift-card checkout by its reference."""
 
@@ -258,20 +291,42 @@ class StateStore(Protocol):
     def checkouts(self, state: CheckoutState) -> list[Checkout]:
         """The gift-card checkouts in ``state``, by reference."""
 
-    def add_hint(self, order_id: int, event: str, received_at: datetime | None = None) -> Hint:
-        """Record that a webhook named an order, committed before it returns.
 
-        One hint per order: a repeat raises its ``seen`` count.
+class LockStore(Protocol):
+    """The locks role: per-flow run locks, the flows' cursors and their last runs."""
+
+    def lock(
+        self, flow: str = "sync", *, shared: bool = False
+    ) -> contextlib.AbstractContextManager[None]:
+        """Hold the flow's lock for one run; another holder waits, then gets LockedError.
+
+        The flows pass their name (``orders``, ``products``, ``stock``, ``statuses``): a
+        run waits for another run of its own flow only. The lock is held once at a time,
+        by one run of one process, and is released when that process dies. A ``shared``
+        lock (orders workers, each order protected by its claim) may be held by several
+        shared holders at once, never beside an exclusive one; a store may serialise
+        shared holders as well (SQLite does).
         """
 
-    def pending_hints(self) -> list[Hint]:
-        """The orders webhooks named that are not yet handled, oldest first."""
+    def get_cursor(self, flow: str) -> datetime | None:
+        """The flow's cursor (an aware datetime), or ``None`` before the first run."""
 
-    def clear_hint(self, order_id: int, *, seen: int | None = None) -> bool:
-        """Forget an order's hint; whether it was cleared.
+    def set_cursor(self, flow: str, value: datetime) -> None:
+        """Move the flow's cursor."""
 
-        Unless more than ``seen`` webhooks named it: then one arrived while it was handled.
+    def record_run(self, run: RunRecord) -> RunRecord:
+        """Record a flow's last run (replacing the one before); the record as stored.
+
+        ``last_success`` is kept from the run before unless this run ended without a failure
+        (``ok`` or ``quarantined``): then it is this run's end.
         """
+
+    def runs(self) -> dict[str, RunRecord]:
+        """The last recorded run of each flow, by flow name."""
+
+
+class QuarantineStore(Protocol):
+    """The quarantine role: records of the products, stock and statuses flows a person checks."""
 
     def put_quarantined(self, record: QuarantineRecord) -> None:
         """Insert or replace a quarantined record of the products, stock or statuses flow."""
@@ -286,6 +341,16 @@ class StateStore(Protocol):
         """Forget a quarantined record; whether there was one."""
 
 
+class StateStore(OrderStore, PushStore, CheckoutStore, LockStore, QuarantineStore, Protocol):
+    """What the sync flows need from a state store: every role (plug in your own).
+
+    :class:`SqliteState` (one shop, one machine) and :class:`PostgresState
+    <bexvendre_mapping.sync.PostgresState>` (many workers, many shops) are the library's.
+    A store of your own implements the roles and checks itself with
+    :mod:`bexvendre_mapping.testing.state_conformance`.
+    """
+
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS cursors (flow TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -298,6 +363,11 @@ CREATE TABLE IF NOT EXISTS orders (
     updated_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS orders_state ON orders (state);
+CREATE TABLE IF NOT EXISTS order_claims (
+    order_id INTEGER PRIMARY KEY,
+    worker TEXT NOT NULL,
+    expires_at REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS held_orders (
     order_id INTEGER PRIMARY KEY,
     reason TEXT NOT NULL CHECK (reason IN ('waiting', 'baseline')),
@@ -479,11 +549,12 @@ class SqliteState:
         return self.path.with_name(f"{self.path.name}.{flow}.lock")
 
     @contextlib.contextmanager
-    def lock(self, flow: str = "sync") -> Iterator[None]:
+    def lock(self, flow: str = "sync", *, shared: bool = False) -> Iterator[None]:
         """Hold the flow's run lock: a write lock on a companion file, released if the process dies.
 
         Each flow has its own file (:meth:`lock_path`), so a run of one flow never waits for
-        a run of another. One flow's lock is held once per store at a time.
+        a run of another. One flow's lock is held once per store at a time. ``shared`` is
+        taken as exclusive: on one SQLite file, workers of one flow take turns.
 
         Raises:
             LockedError: another run of the flow held it for longer than ``lock_timeout``.
@@ -627,6 +698,33 @@ class SqliteState:
             query += " WHERE state = ?"
             args = (state,)
         return [_order(row) for row in self._db.execute(query + " ORDER BY order_id", args)]
+
+    # --- per-order claims -----------------------------------------------------------------
+
+    def claim_order(self, order_id: int, worker: str, ttl: float) -> bool:
+        """Claim an order for ``worker`` for ``ttl`` seconds; whether ``worker`` holds it now.
+
+        Taken when free, renewed when ``worker`` holds it, taken over when another worker's
+        claim expired; refused while another worker's claim is live.
+        """
+        now = time.time()
+        with self._transaction():
+            cursor = self._db.execute(
+                "INSERT INTO order_claims (order_id, worker, expires_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (order_id) DO UPDATE SET worker = excluded.worker, "
+                "expires_at = excluded.expires_at "
+                "WHERE order_claims.worker = excluded.worker OR order_claims.expires_at < ?",
+                (order_id, worker, now + ttl, now),
+            )
+        return cursor.rowcount > 0
+
+    def release_order(self, order_id: int, worker: str) -> bool:
+        """Give up ``worker``'s claim on an order; whether it held one."""
+        with self._transaction():
+            cursor = self._db.execute(
+                "DELETE FROM order_claims WHERE order_id = ? AND worker = ?", (order_id, worker)
+            )
+        return cursor.rowcount > 0
 
     # --- orders held back by the go-live controls -----------------------------------------
 

@@ -34,6 +34,7 @@ from bexvendre_mapping._plan import load_int
 from bexvendre_mapping._wire import parse_document
 from bexvendre_mapping.http import BexClient, HttpError, VendreClient
 from bexvendre_mapping.sync._flows import import_hinted_orders
+from bexvendre_mapping.sync._postgres import PostgresState
 from bexvendre_mapping.sync._report import AuditLog, Report
 from bexvendre_mapping.sync._state import LockedError, SqliteState, StateStore
 
@@ -367,13 +368,17 @@ class WebhookApp:
 
     @contextlib.contextmanager
     def _store(self, *, request: bool) -> Iterator[StateStore]:
-        """The state for this thread: its own SqliteState, or the store under a lock."""
+        """The state for this thread: a connection of its own, or the store under a lock."""
         state = self.state
         if isinstance(state, SqliteState):
             # A sqlite3 connection belongs to the thread that made it: open one here. A
             # request only writes its hint: it waits for SQLite's write lock, never for a run.
             wait = max(state.lock_timeout, _BUSY_TIMEOUT) if request else state.lock_timeout
             with SqliteState(state.path, lock_timeout=wait) as own:
+                yield own
+        elif isinstance(state, PostgresState):
+            # A connection of its own, so that a request never waits for a run's queries.
+            with PostgresState(state.dsn, shop=state.shop, lock_timeout=state.lock_timeout) as own:
                 yield own
         else:
             with self._state_lock:

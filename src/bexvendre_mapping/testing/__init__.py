@@ -6,6 +6,9 @@
 - :mod:`bexvendre_mapping.testing.sandbox`: both APIs as real HTTP servers on loopback. Needs
   werkzeug and requests, in the ``testing`` extra and in ``http`` with ``cli`` (for
   ``bexvendre demo`` and ``bexvendre sandbox``); not Hypothesis.
+- :mod:`bexvendre_mapping.testing.state_conformance`: the promises of a state store, checked
+  against any store (``StateStoreConformance``, a pytest mixin, or ``check_state_store``).
+  Needs pytest; loaded on first use.
 """
 
 from __future__ import annotations
@@ -73,6 +76,8 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     """The strategies, imported on first use: the sandbox alone does not need Hypothesis."""
+    if name == "state_conformance":  # pytest, only when asked for
+        return importlib.import_module("bexvendre_mapping.testing.state_conformance")
     if name not in __all__:
         msg = f"module {__name__!r} has no attribute {name!r}"
         raise AttributeError(msg)
