@@ -1816,3 +1816,17 @@ def test_request_rejected_pickles_with_its_errors() -> None:
     assert str(again) == str(error)
     assert str(error).endswith("-> HTTP 400; errors: price: Invalid value")
     assert RequestRejected("x", method="GET", url="u").errors == ()
+
+
+def test_no_watchdog_thread_outlives_its_request(httpserver: HTTPServer) -> None:
+    """Each request's deadline watchdog is stopped and joined before the request returns, so
+    a caller that checks for leftover threads (a sandbox's teardown, a test) finds none."""
+    httpserver.expect_request("/api/Customers/1/Bonus").respond_with_json(
+        {"Kundnr": "1", "Bonuspoäng": 5}
+    )
+    before = set(threading.enumerate())
+    with bex_client(httpserver.url_for("/api/"), deadline=30) as client:
+        for _ in range(200):
+            assert client.get_bonus_balance("1").points == 5
+            left = [t for t in set(threading.enumerate()) - before if t.name != "MainThread"]
+            assert left == []

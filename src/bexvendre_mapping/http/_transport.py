@@ -431,6 +431,15 @@ class _WaitBudget:
             self.spent = 0.0
 
 
+def _join(timer: threading.Timer | None) -> None:
+    """Wait for a cancelled watchdog's thread to end (at once: it is woken by the cancel).
+
+    Outside the deadline's lock: a timer that fired waits for that lock in ``_expire``.
+    """
+    if timer is not None:
+        timer.join()
+
+
 class _Deadline:
     """The watchdog of one request: it ends an attempt that runs longer than ``seconds``.
 
@@ -456,20 +465,26 @@ class _Deadline:
     def start(self) -> None:
         """Start the clock of an attempt (again, after a retry's wait)."""
         with self._lock:
-            self._cancel()
+            old = self._cancel()
             self.expired = False
-            if self.seconds is None:
-                return
-            timer = threading.Timer(self.seconds, self._expire)
-            timer.daemon = True
-            self._timer = timer
-        timer.start()
+            timer = None
+            if self.seconds is not None:
+                timer = threading.Timer(self.seconds, self._expire)
+                timer.daemon = True
+                self._timer = timer
+        _join(old)
+        if timer is not None:
+            timer.start()
 
     def stop(self) -> None:
-        """Stop the clock and forget the socket (its connection may go back to the pool)."""
+        """Stop the clock and forget the socket (its connection may go back to the pool).
+
+        The watchdog's thread has ended when this returns: no thread outlives its request.
+        """
         with self._lock:
-            self._cancel()
+            old = self._cancel()
             self._replace(None)
+        _join(old)
 
     def watch(self, sock: socket.socket) -> None:
         """Watch ``sock``, the attempt's; shut it down at once if time is up."""
@@ -487,10 +502,12 @@ class _Deadline:
             self._socket.close()
         self._socket = sock
 
-    def _cancel(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+    def _cancel(self) -> threading.Timer | None:
+        """Cancel the running timer; it, to be joined once the lock is let go."""
+        timer, self._timer = self._timer, None
+        if timer is not None:
+            timer.cancel()
+        return timer
 
     def _expire(self) -> None:
         with self._lock:
