@@ -1,7 +1,7 @@
 """A worker process of the crash and concurrency tests: ``import_orders`` until done.
 
     python -m tests.sync_worker CONFIG --reports FILE [--until FILE] [--max-runs N]
-        [--lock-wait SECONDS]
+        [--lock-wait SECONDS] [--fork]
 
 It reads ``CONFIG`` (a ``bexvendre.toml``; secrets in the environment) and opens the state
 the way the command line does, so it runs against whatever store the configuration names.
@@ -17,14 +17,21 @@ file (its counts and the order ids done and failed), until a run without a failu
 A run that finds the orders lock held (:class:`LockedError`) is tried again after a short
 pause, for ``--lock-wait`` seconds in all. Exit status: 0 done; 1 ``--max-runs`` runs
 without a run that ends it; 4 the lock stayed held.
+
+With ``--fork`` it is a fork server instead, for tests that start many workers: having
+imported everything once, it reads commands on standard input. ``run`` forks a worker as
+above (it prints ``ready <pid>``, so that the test can kill it), waits for it and prints
+``exit <status>`` (``-9`` for a worker killed by SIGKILL); end of input ends it.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
+import traceback
 from pathlib import Path
 
 from bexvendre_mapping.http import BexClient, RetryPolicy, VendreClient
@@ -46,15 +53,42 @@ def _line(report: Report) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the worker; its exit status."""
+    """Run the worker, or the fork server; its exit status."""
     parser = argparse.ArgumentParser(prog="python -m tests.sync_worker")
     parser.add_argument("config")
     parser.add_argument("--reports", required=True, type=Path)
     parser.add_argument("--until", type=Path)
     parser.add_argument("--max-runs", type=int, default=20)
     parser.add_argument("--lock-wait", type=float, default=60.0)
+    parser.add_argument("--fork", action="store_true")
     args = parser.parse_args(argv)
+    if not args.fork:
+        return work(args)
+    for command in sys.stdin:
+        if command.strip() != "run":
+            sys.stderr.write(f"unknown command {command!r}\n")
+            return 2
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:  # the worker: never back into the server's loop
+            status = 70
+            try:
+                status = work(args, f"ready {os.getpid()}")
+            except BaseException:  # noqa: BLE001 - shown, and the status says it failed
+                traceback.print_exc()
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(status)
+        _, wait_status = os.waitpid(pid, 0)
+        sys.stdout.write(f"exit {os.waitstatus_to_exitcode(wait_status)}\n")
+        sys.stdout.flush()
+    return 0
 
+
+def work(args: argparse.Namespace, ready: str = "ready") -> int:
+    """Run ``import_orders`` as the module's description says; the exit status."""
     config = load_config(args.config)
     zone = config.lookups.settings.time_zone
     options = {"retries": RETRIES, "timeout": TIMEOUT, "trust_env": False, "time_zone": zone}
@@ -72,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         **options,
     )
     with vendre_client, bex_client, _state(config) as state, args.reports.open("a") as reports:
-        sys.stdout.write("ready\n")
+        sys.stdout.write(ready + "\n")
         sys.stdout.flush()
         lock_deadline = time.monotonic() + args.lock_wait
         runs = 0

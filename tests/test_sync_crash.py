@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import queue
 import random
 import selectors
 import signal
@@ -98,6 +99,52 @@ class Worker:
         return [json.loads(line) for line in self.reports.read_text("utf-8").splitlines()]
 
 
+class ForkServer:
+    """A worker in ``--fork`` mode: each :meth:`start` forks a worker, for many short runs
+    without the cost of starting Python each time."""
+
+    def __init__(self, worker: Worker) -> None:
+        self.worker = worker
+        self._lines: queue.Queue[str] = queue.Queue()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.worker.process.stdout is not None
+        for line in self.worker.process.stdout:
+            self._lines.put(line)
+        self._lines.put("")
+
+    def _line(self, prefix: str, timeout: float = 60) -> str:
+        try:
+            line = self._lines.get(timeout=timeout)
+        except queue.Empty:
+            pytest.fail(f"no {prefix!r} line from the fork server: {self.worker.errors()}")
+        assert line.startswith(prefix + " "), f"{line!r}: {self.worker.errors()}"
+        return line.removeprefix(prefix + " ").strip()
+
+    def start(self) -> int:
+        """Fork a worker and wait until it is ready; its pid."""
+        assert self.worker.process.stdin is not None
+        self.worker.process.stdin.write("run\n")
+        self.worker.process.stdin.flush()
+        return int(self._line("ready"))
+
+    def status(self) -> int:
+        """The exit status of the worker started last (-9 when SIGKILL ended it)."""
+        return int(self._line("exit"))
+
+    def close(self) -> None:
+        """End the server."""
+        assert self.worker.process.stdin is not None
+        self.worker.process.stdin.close()
+        try:
+            assert self.worker.process.wait(30) == 0, self.worker.errors()
+        finally:
+            self.worker.kill()
+            self._reader.join(10)
+
+
 class Shop:
     """The sandbox, a configuration for it, and the orders added to its Vendre shop."""
 
@@ -158,7 +205,8 @@ class Shop:
             self.sandbox.add_vendre_order(document)
 
     def start(self, *options: str) -> Worker:
-        """A worker process (``tests/sync_worker.py``) with ``options``."""
+        """A worker process (``tests/sync_worker.py``) with ``options``; with ``--fork``
+        it waits for commands on its standard input."""
         self._workers += 1
         reports = self.folder / f"reports-{self._workers}.jsonl"
         log = self.folder / f"worker-{self._workers}.log"
@@ -166,6 +214,7 @@ class Shop:
             process = subprocess.Popen(  # noqa: S603 - this interpreter, our own module
                 [sys.executable, "-m", "tests.sync_worker", str(self.config), "--reports",
                  str(reports), *options],
+                stdin=subprocess.PIPE if "--fork" in options else subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=err,
                 text=True,
@@ -173,6 +222,15 @@ class Shop:
                 env=self.env,
             )  # fmt: skip
         return Worker(process, reports, log)
+
+    @contextlib.contextmanager
+    def fork_server(self) -> Iterator[ForkServer]:
+        """A worker in ``--fork`` mode, ended after the block."""
+        server = ForkServer(self.start("--fork"))
+        try:
+            yield server
+        finally:
+            server.close()
 
     @contextlib.contextmanager
     def state(self) -> Iterator[StateStore]:
@@ -272,26 +330,24 @@ def test_runs_killed_at_random_moments_leave_every_order_once(
         shop = Shop(sandbox, tmp_path, state_setting)
         shop.add_orders(10)
         killed = intents_after_kills = 0
-        for _ in range(KILLED_RUNS):
-            shop.add_orders(1)
-            inject_faults(sandbox, rng, rng.randint(0, 4))
-            worker = shop.start()
-            try:
-                worker.wait_ready()
+        with shop.fork_server() as workers:
+            for _ in range(KILLED_RUNS):
+                shop.add_orders(1)
+                inject_faults(sandbox, rng, rng.randint(0, 4))
+                pid = workers.start()
                 time.sleep(rng.uniform(0, KILL_WITHIN))
-            finally:
-                worker.kill()
-            status = worker.process.returncode
-            assert status in {0, -signal.SIGKILL}, worker.errors()
-            if status:
-                killed += 1
-                with shop.state() as state:
-                    intents_after_kills += len(state.orders("intent"))
+                with contextlib.suppress(ProcessLookupError):  # it may have ended already
+                    os.kill(pid, signal.SIGKILL)
+                status = workers.status()
+                assert status in {0, -signal.SIGKILL}, workers.worker.errors()
+                if status:
+                    killed += 1
+                    with shop.state() as state:
+                        intents_after_kills += len(state.orders("intent"))
 
-        sandbox.clear_faults()
-        worker = shop.start()
-        worker.wait_ready()
-        assert worker.finish() == 0, worker.errors()
+            sandbox.clear_faults()
+            workers.start()
+            assert workers.status() == 0, workers.worker.errors()
         assert len(shop.order_ids) == 40
         shop.check_every_order_once()
         # The kills fell within the runs' work, often between an order's intent and its end.
