@@ -1,7 +1,8 @@
 """``import_orders`` killed at random moments, and run by several processes at once.
 
-Each run is a real process (``python -m tests.sync_worker``) configured by a
-``bexvendre.toml`` that points at a sandbox this test process serves on loopback. The
+Each run is a real process (``python -m tests.sync_worker``; the runs to kill are forked
+from one such process, which imported everything once) configured by a ``bexvendre.toml``
+that points at a sandbox this test process serves on loopback, with faults. The
 sandbox's Bex takes an ``Ordernr`` twice if sent twice (``bex_unique_order_numbers=False``),
 so an order created twice is seen as two orders, not saved by a 409.
 
