@@ -325,6 +325,22 @@ def test_what_arrived_is_a_copy(sandbox: Sandbox) -> None:
     assert sandbox.bex_orders()[0]["Ordernr"] == "1"
 
 
+def test_bex_refuses_an_ordernr_twice_unless_told_not_to(raw: requests.Session) -> None:
+    """By default a second POST of an ``Ordernr`` is a 409; with
+    ``bex_unique_order_numbers=False`` it is stored beside the first, so a double is seen."""
+    body = bex.dumps_order(bex.load_order(bex_order_doc("7")))
+    for unique, second, stored in ((True, 409, 1), (False, 201, 2)):
+        with Sandbox(bex_unique_order_numbers=unique) as sandbox:
+            auth = (sandbox.bex_api_key, sandbox.bex_secret)
+            headers = {"Content-Type": "application/json"}
+            answers = [
+                raw.post(sandbox.bex_url + "Orders", data=body, auth=auth, headers=headers)
+                for _ in range(2)
+            ]
+            assert [a.status_code for a in answers] == [201, second]
+            assert [o["Ordernr"] for o in sandbox.bex_orders()] == ["7"] * stored
+
+
 def test_calls_record_every_request(sandbox: Sandbox) -> None:
     """Method, relative path, query and status of each request, per system."""
     sandbox.set_bex_bonus("1", 1)

@@ -62,6 +62,7 @@ class BexApi(Api):
         location: str,
         endpoints: BexEndpoints,
         queue_page_size: int,
+        unique_order_numbers: bool = True,
         **common: Any,
     ) -> None:
         self.api_key = api_key
@@ -69,6 +70,7 @@ class BexApi(Api):
         self.location = location
         self.endpoints = endpoints
         self.queue_page_size = queue_page_size
+        self.unique_order_numbers = unique_order_numbers
         self.orders: dict[str, dict[str, Any]] = {}
         # Orders added beside one with the same Ordernr (a Bex that created one twice).
         self.order_copies: list[dict[str, Any]] = []
@@ -240,13 +242,19 @@ class BexApi(Api):
         return self._page(request, documents)
 
     def create_order(self, request: Request) -> Response:
-        """``POST`` of an order: 201, or 409 when the ``Ordernr`` exists."""
+        """``POST`` of an order: 201, or 409 when the ``Ordernr`` exists.
+
+        Without :attr:`unique_order_numbers`, an order whose ``Ordernr`` exists is stored
+        beside it (201), as a Bex without that check would.
+        """
         try:
             order = bex.load_order(request.get_data(), strict=True, time_zone=self.zone_name)
         except MappingError as exc:
             raise ApiError.invalid(exc) from None
         if order.number in self.orders:
-            raise ApiError(409, f"order {order.number!r} already exists")
+            if self.unique_order_numbers:
+                raise ApiError(409, f"order {order.number!r} already exists")
+            return json_response(self.add_order_copy(order), 201)
         return json_response(self.add_order(order), 201)
 
     def get_order(self, request: Request, ordernr: str) -> Response:

@@ -87,6 +87,11 @@ class Sandbox:
         bex_location: the location code of the Bex key (stock look-ups with another code
             get a 404).
         bex_queue_page_size: the most entries one page of the stock-change queue holds.
+        bex_unique_order_numbers: whether Bex refuses an order whose ``Ordernr`` it holds
+            already (409, the default). With ``False`` it stores the order beside the first,
+            as a Bex without that check would (see :meth:`add_bex_order`'s ``duplicate``):
+            a client that sends an order twice then makes a double, seen in
+            :meth:`bex_orders`, instead of being saved by the 409.
         vendre_endpoints: the paths the Vendre API serves (default: the library's).
         bex_endpoints: the paths the Bex API serves (default: the library's).
         host: the loopback address to listen on.
@@ -106,6 +111,7 @@ class Sandbox:
         vendre_max_page_size: int | None = None,
         bex_location: str = "HUVUDLAGER",
         bex_queue_page_size: int = 50,
+        bex_unique_order_numbers: bool = True,
         vendre_endpoints: VendreEndpoints | None = None,
         bex_endpoints: BexEndpoints | None = None,
         host: str = "127.0.0.1",
@@ -143,6 +149,7 @@ class Sandbox:
             location=bex_location,
             endpoints=bex_endpoints or BexEndpoints(),
             queue_page_size=bex_queue_page_size,
+            unique_order_numbers=bex_unique_order_numbers,
             base_path="api",
             **common,
         )
