@@ -61,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-runs", type=int, default=20)
     parser.add_argument("--lock-wait", type=float, default=60.0)
     parser.add_argument("--fork", action="store_true")
+    parser.add_argument("--worker", help="claim each order as this worker (several at once)")
     args = parser.parse_args(argv)
     if not args.fork:
         return work(args)
@@ -119,6 +120,7 @@ def work(args: argparse.Namespace, ready: str = "ready") -> int:
                     config.lookups,
                     state,
                     overlap=config.overlap,
+                    worker=args.worker,
                     **order_options(config),
                 )
             except LockedError:

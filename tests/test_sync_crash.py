@@ -42,7 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="sends SIGKILL")
 
 #: The stores the tests run against: the configuration's ``state`` for a fresh one of each.
-STORES = ["sqlite"]
+STORES = ["sqlite", "postgres"]
 
 #: Each gift card's balance; an order's cards reserve 500 of it in all.
 CARD_BALANCE = Decimal("1000.00")
@@ -54,7 +54,9 @@ def state_setting(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     kind = request.param
     if kind == "sqlite":
         return str(tmp_path / "state.sqlite3")
-    raise AssertionError(kind)  # pragma: no cover - a store without its set-up
+    from tests import postgres_support  # noqa: PLC0415 - only with PostgreSQL
+
+    return postgres_support.as_url(request.getfixturevalue("postgres_dsn"))
 
 
 @attrs.frozen
@@ -363,13 +365,18 @@ def test_four_workers_at_once_create_each_order_once(state_setting: str, tmp_pat
     """Four worker processes run ``import_orders`` on one state and one sandbox at once, while
     200 orders arrive (half before they start, the rest in batches) and requests fail: each
     order is created in Bex exactly once, reported done by exactly one run of one worker.
-    (SQLite serialises the runs through its lock; a worker that finds it held tries again.)"""
+    Each worker claims the orders it imports (``worker=``): on PostgreSQL they run side by
+    side; SQLite serialises the runs through its lock (a worker that finds it held tries
+    again)."""
     rng = random.Random(2020)
     with Sandbox(bex_unique_order_numbers=False) as sandbox:
         shop = Shop(sandbox, tmp_path, state_setting)
         shop.add_orders(100)
         until = tmp_path / "all-added"
-        workers = [shop.start("--until", str(until), "--max-runs", "1000") for _ in range(4)]
+        workers = [
+            shop.start("--until", str(until), "--max-runs", "1000", "--worker", f"w{n}")
+            for n in range(4)
+        ]
         try:
             for worker in workers:
                 worker.wait_ready()
