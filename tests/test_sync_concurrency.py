@@ -112,9 +112,7 @@ def test_a_rate_limit_is_kept_by_all_threads_together(
     seed_stock(sandbox, 12)
     vendre_client, bex_client = sandbox.vendre_client(), sandbox.bex_client()
     bex_client.limit_rate(100.0, burst=3)
-    report = push_stock(
-        vendre_client, bex_client, lookups, state, max_in_flight=8, max_rate=10
-    )
+    report = push_stock(vendre_client, bex_client, lookups, state, max_in_flight=8, max_rate=10)
     assert report.counts == {"done": 12}
     # the flow's limit was for the flow only: the client's own is back
     assert (bex_client.max_rate, bex_client.burst) == (100.0, 3)
@@ -144,9 +142,7 @@ def test_a_429_pauses_every_thread_of_the_client(
     calls = sandbox.calls("vendre")
     refused = next(c for c in calls if c.status == 429)
     during = [
-        c
-        for c in calls
-        if refused.received_at + 0.3 <= c.received_at <= refused.received_at + 0.9
+        c for c in calls if refused.received_at + 0.3 <= c.received_at <= refused.received_at + 0.9
     ]
     assert during == []
     assert sandbox.bex_queued_stock_changes() == []
@@ -262,9 +258,7 @@ def test_a_failing_state_store_fails_the_flow_and_lets_the_workers_go(
     failing = _Wrapped(state, set_pushed=set_pushed)
     before = threading.active_count()
     with pytest.raises(Broken):
-        push_stock(
-            sandbox.vendre_client(), sandbox.bex_client(), lookups, failing, max_in_flight=8
-        )
+        push_stock(sandbox.vendre_client(), sandbox.bex_client(), lookups, failing, max_in_flight=8)
     assert threading.active_count() <= before
     assert len(sandbox.bex_queued_stock_changes()) >= 30 - 8 - 2
 
@@ -283,6 +277,7 @@ def test_limits_out_of_range_are_refused(
     sandbox: Sandbox,
     state: SqliteState,
     lookups: Lookups,
+    *,
     flow: Callable[..., Report],
     options: dict[str, Any],
     message: str,
