@@ -79,8 +79,6 @@ class _OnFlowThread:
 
     def __getattr__(self, name: str) -> Any:
         attribute = getattr(self._state, name)
-        if not callable(attribute):
-            return attribute
 
         def call(*args: Any, **kwargs: Any) -> Any:
             return self._pool.call(attribute, args, kwargs)
@@ -112,7 +110,7 @@ class Pool:
             return function(*args, **kwargs)
         request = _Call(function, args, kwargs)
         with self._lock:
-            if self._closed:
+            if self._closed:  # pragma: no cover - a race with the flow failing
                 raise _Abandoned
             self._messages.put(request)
         request.done.wait()

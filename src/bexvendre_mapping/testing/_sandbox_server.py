@@ -160,8 +160,10 @@ class Call:
         query: the query string, decoded (empty when there is none).
         status: the status answered, or ``None`` when the connection was dropped.
         fault: whether an injected fault applied to it.
-        received_at: when it arrived, in ``time.monotonic()`` seconds (before the latency).
-        in_flight: how many requests the API was serving when it arrived, itself included.
+        received_at: when it arrived, in ``time.monotonic()`` seconds (before the latency);
+            not compared.
+        in_flight: how many requests the API was serving when it arrived, itself included;
+            not compared.
     """
 
     system: str
@@ -170,8 +172,8 @@ class Call:
     query: str
     status: int | None
     fault: bool
-    received_at: float = 0.0
-    in_flight: int = 1
+    received_at: float = attrs.field(default=0.0, eq=False)
+    in_flight: int = attrs.field(default=1, eq=False)
 
 
 class ApiError(Exception):
