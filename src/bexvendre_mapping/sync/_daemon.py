@@ -27,7 +27,13 @@ import attrs
 from bexvendre_mapping._errors import LookupsError, MappingError, Problem
 from bexvendre_mapping.http import BexClient, HttpError, VendreClient
 from bexvendre_mapping.sync._cli import FLOWS, _audit, print_reports, run_flows
-from bexvendre_mapping.sync._config import SyncConfig, make_clients, order_options, parse_duration
+from bexvendre_mapping.sync._config import (
+    SyncConfig,
+    make_clients,
+    order_options,
+    parse_duration,
+    push_options,
+)
 from bexvendre_mapping.sync._report import AuditLog, Outcome, Report
 from bexvendre_mapping.sync._state import LockedError, RunRecord, SqliteState
 from bexvendre_mapping.sync._stop import STOP, stop_on_signals
@@ -162,6 +168,7 @@ class _Runner:
                 audit=audit,
                 overlap=self.config.overlap,
                 order_options=order_options(self.config),
+                push_options=push_options(self.config),
             )
         except LockedError as exc:
             logger.warning("%s: %s; tried again at the next tick", flow, exc, extra={"flow": flow})
