@@ -307,7 +307,7 @@ def test_the_sandboxs_latency_and_peak_are_checked_and_reset(sandbox: Sandbox) -
         sandbox.set_latency("bex", -1)
     with pytest.raises(ValueError, match="system must be"):
         sandbox.peak_in_flight("shop")
-    sandbox.set_latency("bex", 0.05)
+    sandbox.set_latency("bex", 0.2)
     client = sandbox.bex_client()
     threads = [
         threading.Thread(target=lambda: list(client.iter_queued_stock_changes())) for _ in "ab"
