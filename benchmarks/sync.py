@@ -127,9 +127,8 @@ class Harness:
         if flow == "stock":
             for n in range(count):
                 number = f"{200000 + n}_SKO_42"
-                sandbox.add_vendre_product(
-                    {"article_number": number, "name": {"sv": number}, "price": 1, "tax_class_id": 2}
-                )
+                product = {"article_number": number, "name": {"sv": number}, "price": 1}
+                sandbox.add_vendre_product({**product, "tax_class_id": 2})
                 sandbox.set_bex_stock(number, n % 50 + 1)
         else:
             for n in range(count):
@@ -207,7 +206,7 @@ def bound(flow: str, count: int, limit: int, requests: dict[str, int]) -> float:
     return limit / per_record
 
 
-def main(argv: list[str] | None = None) -> int:  # noqa: PLR0914, PLR0915 - the whole run
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small counts, checks only")
     parser.add_argument("--stock", type=int, default=10_000, help="queued stock changes")
