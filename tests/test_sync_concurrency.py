@@ -344,3 +344,22 @@ class _Wrapped:
 
     def __getattr__(self, name: str) -> Any:
         return self._replaced.get(name) or getattr(self._state, name)
+
+
+def test_the_pools_state_on_the_flows_own_thread_is_the_store(state: SqliteState) -> None:
+    from bexvendre_mapping.sync._workers import Pool  # noqa: PLC0415 - internal
+
+    pool = Pool(_NoRun(), state, 2)
+    pool.state.set_pushed("stock", "A", "x")
+    assert pool.state.get_pushed("stock", "A") == "x"
+    assert pool.each([], lambda _item, _state: False)
+
+
+class _NoRun:
+    stopped = False
+
+    def hold(self, outcomes: list[Any] | None) -> None:
+        pass
+
+    def emit(self, outcome: Any) -> None:
+        raise AssertionError(outcome)
