@@ -254,7 +254,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.quick:
         failures += goals(results, args)
     if args.json:
-        args.json.write_text(json.dumps({"args": vars(args), "results": results}, indent=2))
+        saved = {"args": vars(args), "results": results}
+        args.json.write_text(json.dumps(saved, indent=2, default=str))
     for failure in failures:
         print(f"FAIL: {failure}")
     if not failures:
