@@ -828,3 +828,45 @@ def test_a_port_out_of_range_is_a_usage_error(
     message = usage_error(["serve", "--config", "bexvendre.toml", "--port", port], capsys)
     assert "argument --port: " in message
     assert ("invalid int value" if port == "x" else "expected a port from 0 to 65535") in message
+
+
+@pytest.mark.usefixtures("no_secret_variables")
+def test_sync_pushes_with_the_configured_limits(configured_shop: tuple[Sandbox, str]) -> None:
+    """``max_in_flight`` and each API's ``max_rate`` from the file reach the pushes."""
+    sandbox, config = configured_shop
+    _set(config, "max_in_flight = 4")
+    path = Path(config)
+    text = path.read_text("utf-8")
+    text = text.replace("[vendre]\n", "[vendre]\nmax_rate = 50\n", 1)
+    path.write_text(text.replace("[bex]\n", "[bex]\nmax_rate = 40.5\n", 1), "utf-8")
+    loaded = SyncConfig.from_toml(path, environ={})
+    assert (loaded.max_in_flight, loaded.vendre_max_rate, loaded.bex_max_rate) == (4, 50.0, 40.5)
+    sandbox.add_vendre_product(
+        {"article_number": "GIFTBOX", "name": {"sv": "G"}, "price": 1, "tax_class_id": 2}
+    )
+    for _ in range(3):
+        sandbox.set_bex_stock("GIFTBOX", 5)
+    assert main(["sync", "stock", "--config", config]) == 0
+    assert sandbox.bex_queued_stock_changes() == []
+
+
+@pytest.mark.parametrize(
+    ("setting", "table", "message"),
+    [
+        ("max_in_flight = 0", "", "$.max_in_flight: expected a whole number from 1 to 64, got 0"),
+        ("max_in_flight = 2.5", "", "$.max_in_flight: expected a whole number from 1 to 64"),
+        ("", "vendre", "$.vendre.max_rate: expected requests a second above 0, got 0"),
+        ("", "bex", "$.bex.max_rate: expected requests a second above 0, got 0"),
+    ],
+)
+def test_bad_limits_are_named(tmp_path: Path, setting: str, table: str, message: str) -> None:
+    (tmp_path / "lookups.toml").write_text(Path(LOOKUPS).read_text("utf-8"), "utf-8")
+    text = config_text("https://shop.example/API/1/", "https://bex.example/api/")
+    text = f"lookups = 'lookups.toml'\n{setting}\n{text}"
+    if table:
+        text = text.replace(f"[{table}]\n", f"[{table}]\nmax_rate = 0\n", 1)
+    path = tmp_path / "bexvendre.toml"
+    path.write_text(text, "utf-8")
+    with pytest.raises(LookupsError) as caught:
+        SyncConfig.from_toml(path, environ={})
+    assert any(str(p).startswith(message) for p in caught.value.problems)

@@ -18,6 +18,14 @@ A server that announces its rate limit is obeyed before it has to refuse: after 
 with ``RateLimit-Remaining: 0`` and ``RateLimit-Reset: <seconds>``, the next request waits
 that long (at most ``retry_after_max`` seconds, charged to the same wait budget) instead of
 running into a 429.
+
+A client may be used from several threads at once (the sync flows' ``max_in_flight``):
+each thread sends through a ``requests.Session`` of its own (a session passed in is shared),
+while the wait budget, the pause a server asks for and the request rate are the client's,
+shared by all its threads. :meth:`BaseClient.limit_rate` caps the requests a second with a
+token bucket that every attempt takes a token from, retries included; a 429's
+``Retry-After`` (or ``RateLimit-Reset``) and an answer with ``RateLimit-Remaining: 0`` pause
+every thread of the client, not only the one that got it.
 """
 
 from __future__ import annotations
@@ -284,6 +292,76 @@ class RetryPolicy:
         return float(min(backoff, self.backoff_max))
 
 
+class _Pacer:
+    """When a client may send its next attempt: a token bucket and the server's pause.
+
+    One per client, shared by its threads. The bucket holds at most ``burst`` tokens and
+    gains ``rate`` a second; each attempt takes one when it is there (never reserving one
+    ahead), so that in any span of ``t`` seconds at most ``burst + rate * t`` attempts go,
+    even after the process stalled. The pause (:meth:`pause`) holds every attempt back
+    until the server's limit resets; :attr:`charged_until` says how much of it was already
+    charged to the wait budget, so that the threads waiting out one pause charge it once.
+    """
+
+    def __init__(self) -> None:
+        self.rate: float | None = None
+        self.burst = 1
+        self.resume_at = 0.0
+        self.charged_until = 0.0
+        self._tokens = 0.0
+        self._stamp = 0.0
+        self._lock = threading.Lock()
+
+    def limit(self, rate: float | None, burst: int) -> None:
+        """Allow ``rate`` attempts a second (``None``: no limit), ``burst`` at once."""
+        with self._lock:
+            self.rate = rate
+            self.burst = burst
+            self._tokens = float(burst)
+            self._stamp = time.monotonic()
+
+    def pause(self, until: float, *, charged: bool) -> None:
+        """Hold every attempt back until ``until`` (``time.monotonic()``)."""
+        with self._lock:
+            self.resume_at = max(self.resume_at, until)
+            if charged:
+                self.charged_until = max(self.charged_until, until)
+
+    def charge_pause(self, budget: _WaitBudget) -> float:
+        """Seconds until the pause ends, its part not charged yet charged to ``budget``.
+
+        Raises:
+            _WaitRefused: the budget does not have it; nothing was charged.
+        """
+        with self._lock:
+            now = time.monotonic()
+            wait = self.resume_at - now
+            uncharged = self.resume_at - max(now, self.charged_until)
+            if uncharged > 0:
+                budget.spend(uncharged)
+                self.charged_until = self.resume_at
+            return wait
+
+    def take(self) -> None:
+        """Wait for the pause to end and for a token of the bucket, and take it."""
+        while True:
+            with self._lock:
+                now = time.monotonic()
+                wait = self.resume_at - now
+                if wait <= 0:
+                    if self.rate is None:
+                        return
+                    self._tokens = min(
+                        float(self.burst), self._tokens + (now - self._stamp) * self.rate
+                    )
+                    self._stamp = now
+                    if self._tokens >= 1:
+                        self._tokens -= 1
+                        return
+                    wait = (1 - self._tokens) / self.rate
+            time.sleep(wait)
+
+
 class _LenientRetry(Retry):
     """urllib3's ``Retry``, reading a ``Retry-After`` it cannot parse as absent.
 
@@ -296,15 +374,21 @@ class _LenientRetry(Retry):
     deadline (:class:`_Deadline`) again once the wait is over.
     """
 
-    def __init__(self, *args: Any, budget: _WaitBudget, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, budget: _WaitBudget, pacer: _Pacer | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.budget = budget
+        self.pacer = pacer
 
     @classmethod
-    def from_policy(cls, policy: RetryPolicy, budget: _WaitBudget) -> _LenientRetry:
-        """The ``Retry`` of ``policy``, charging its waits to ``budget``."""
+    def from_policy(
+        cls, policy: RetryPolicy, budget: _WaitBudget, pacer: _Pacer | None = None
+    ) -> _LenientRetry:
+        """The ``Retry`` of ``policy``, charging its waits to ``budget``, paced by ``pacer``."""
         return cls(
             budget=budget,
+            pacer=pacer,
             total=policy.total,
             connect=policy.total,
             read=policy.total,
@@ -326,6 +410,7 @@ class _LenientRetry(Retry):
 
     def new(self, **kw: Any) -> Self:
         kw.setdefault("budget", self.budget)
+        kw.setdefault("pacer", self.pacer)
         return super().new(**kw)
 
     def parse_retry_after(self, retry_after: str) -> float:
@@ -382,11 +467,17 @@ class _LenientRetry(Retry):
                 retry_after = rate_limit_wait(response.headers, self.retry_after_max)
         wait = retry_after or self.get_backoff_time()
         self.budget.spend(wait, status=None if response is None else response.status)
+        if self.pacer is not None and response is not None and response.status == 429:
+            # Every thread of the client waits this 429 out, not only this one.
+            self.pacer.pause(time.monotonic() + wait, charged=True)
         deadline = _DEADLINE.get()
         if deadline is not None:
             deadline.stop()
         if wait > 0:
             time.sleep(wait)
+        if self.pacer is not None:
+            # A retry is a request too: it takes its token (and waits out a pause).
+            self.pacer.take()
         if deadline is not None:
             deadline.start()
 
@@ -793,22 +884,75 @@ class Transport:
         }
         self._auth = auth
         self._secrets = _secrets_pattern(secrets)
+        # The request rate and the server's pauses, shared by every thread of the client.
+        self._pacer = _Pacer()
         # One budget for every request of the client, shared by urllib3's copies of the Retry.
-        self._retry = _LenientRetry.from_policy(retries, _WaitBudget(retries.wait_budget))
-        self._adapter = _Adapter(max_retries=self._retry)
-        # When the server's announced rate limit lets the next request go (time.monotonic()).
-        self._resume_at = 0.0
-        self._resume_lock = threading.Lock()
+        self._retry = _LenientRetry.from_policy(
+            retries, _WaitBudget(retries.wait_budget), self._pacer
+        )
+        self._trust_env = trust_env
         self._owns_session = session is None
-        if session is None:
-            session = requests.Session()
-            session.trust_env = trust_env
-            session.mount("https://", self._adapter)
-            session.mount("http://", self._adapter)
-        else:
+        # Each thread gets a session (and connection pool) of its own, made on its first
+        # request; a session of the caller's is shared by all.
+        self._sessions: dict[threading.Thread, tuple[requests.Session, _Adapter]] = {}
+        self._sessions_lock = threading.Lock()
+        self._shared: requests.Session | None = session
+        if session is not None:
+            self._adapter = _Adapter(max_retries=self._retry)
             # A session of the caller's keeps its other adapters; ours serves our API only.
             session.mount(self.base_url, self._adapter)
-        self._session = session
+
+    @property
+    def _session(self) -> requests.Session:
+        """The session of the calling thread (the caller's, if one was passed in)."""
+        if self._shared is not None:
+            return self._shared
+        thread = threading.current_thread()
+        with self._sessions_lock:
+            known = self._sessions.get(thread)
+            if known is not None:
+                return known[0]
+            # The sessions of threads that ended (a flow's workers) are closed here.
+            for ended in [t for t in self._sessions if not t.is_alive()]:
+                old_session, old_adapter = self._sessions.pop(ended)
+                old_adapter.close()
+                old_session.close()
+            session = requests.Session()
+            session.trust_env = self._trust_env
+            adapter = _Adapter(max_retries=self._retry)
+            session.mount("https://", adapter)
+            session.mount("http://", adapter)
+            self._sessions[thread] = (session, adapter)
+            return session
+
+    @property
+    def max_rate(self) -> float | None:
+        """The most requests a second this client sends (``None``: no limit)."""
+        return self._pacer.rate
+
+    @property
+    def burst(self) -> int:
+        """How many requests may go at once after a quiet spell, within :attr:`max_rate`."""
+        return self._pacer.burst
+
+    def limit_rate(self, max_rate: float | None, *, burst: int = 1) -> None:
+        """Send at most ``max_rate`` requests a second, from all threads together.
+
+        Raises:
+            ValueError: ``max_rate`` is not a number of requests above 0, or ``burst`` is
+                below 1.
+        """
+        if max_rate is not None and (
+            isinstance(max_rate, bool)
+            or not isinstance(max_rate, int | float)
+            or not 0 < max_rate < float("inf")
+        ):
+            msg = f"max_rate must be requests a second > 0 or None, got {max_rate!r}"
+            raise ValueError(msg)
+        if isinstance(burst, bool) or not isinstance(burst, int) or burst < 1:
+            msg = f"burst must be a whole number of requests >= 1, got {burst!r}"
+            raise ValueError(msg)
+        self._pacer.limit(None if max_rate is None else float(max_rate), burst)
 
     # --- public helpers for the clients ----------------------------------------------------
 
@@ -845,13 +989,21 @@ class Transport:
                 status=after.status,
                 body_excerpt=after.body_excerpt,
             ) from after
+        if after.status == 429:
+            # Every thread of the client waits this 429 out.
+            self._pacer.pause(time.monotonic() + seconds, charged=True)
         time.sleep(seconds)
 
     def close(self) -> None:
-        """Close the connections (and the session, unless it was the caller's)."""
-        self._adapter.close()
-        if self._owns_session:
-            self._session.close()
+        """Close the connections (and the sessions, unless it was the caller's)."""
+        if self._shared is not None:
+            self._adapter.close()
+            return
+        with self._sessions_lock:
+            sessions, self._sessions = self._sessions, {}
+        for session, adapter in sessions.values():
+            adapter.close()
+            session.close()
 
     def request(
         self,
@@ -924,7 +1076,7 @@ class Transport:
             deadline.stop()
             _DEADLINE.reset(token)
         full_url = self.redact(_display_url(response.url or url))
-        self._note_rate_limit(response.headers)
+        self._note_rate_limit(response.status_code, response.headers)
         if deadline.expired:
             # A body that runs until the connection closes ends without an error.
             raise self._deadline_error(method, full_url)
@@ -947,42 +1099,49 @@ class Transport:
             )
         return reply
 
-    def _note_rate_limit(self, headers: Mapping[str, str]) -> None:
-        """Remember when to send the next request, if ``headers`` say none is left."""
+    def _note_rate_limit(self, status: int, headers: Mapping[str, str]) -> None:
+        """Remember when to send the next request, if ``headers`` say none is left.
+
+        A 429 with a ``Retry-After`` pauses the client (all its threads) that long too.
+        """
         wait = rate_limit_wait(headers, self.retries.retry_after_max)
+        if status == 429:
+            wait = self._retry_after(headers.get("Retry-After")) or wait
         if wait is None or wait <= 0:
             return
-        with self._resume_lock:
-            self._resume_at = max(self._resume_at, time.monotonic() + wait)
+        self._pacer.pause(time.monotonic() + wait, charged=False)
 
     def _await_rate_limit(
         self, method: str, url: str, params: Mapping[str, str | int] | None
     ) -> None:
-        """Wait until the server's rate limit resets, if the last answer said none was left.
+        """Wait until the server's rate limit resets, then for the client's rate (a token).
+
+        The pause the server asked for is charged to the wait budget once, however many
+        threads wait it out.
 
         Raises:
             RetryBudgetExhausted: the wait would pass the wait budget; nothing was waited
                 and nothing was sent.
         """
-        with self._resume_lock:
-            wait = self._resume_at - time.monotonic()
-        if wait <= 0:
-            return
-        full_url = self._full_url(url, params)
         try:
-            self._retry.budget.spend(wait)
+            wait = self._pacer.charge_pause(self._retry.budget)
         except _WaitRefused as refused:
+            full_url = self._full_url(url, params)
             message = (
-                f"gave up: waiting {wait:.1f}s for the server's rate limit to reset "
+                f"gave up: waiting {refused.wait:.1f}s for the server's rate limit to reset "
                 f"(RateLimit-Reset) would pass the retry wait budget of {refused.budget:g}s "
                 f"({refused.spent:.1f}s waited since it was last reset)"
             )
             logger.debug("%s %s: %s", method, full_url, message)
             raise RetryBudgetExhausted(message, method=method, url=full_url) from None
-        logger.debug(
-            "%s %s: waiting %.2fs for the server's rate limit to reset", method, full_url, wait
-        )
-        time.sleep(wait)
+        if wait > 0:
+            logger.debug(
+                "%s %s: waiting %.2fs for the server's rate limit to reset",
+                method,
+                self._full_url(url, params),
+                wait,
+            )
+        self._pacer.take()
 
     def _exchange(
         self,
@@ -1255,6 +1414,30 @@ class BaseClient:
         waited: the request fails with :class:`RetryBudgetExhausted`.
         """
         self._transport.reset_wait_budget()
+
+    @property
+    def max_rate(self) -> float | None:
+        """The most requests a second the client sends, all threads together (or ``None``)."""
+        return self._transport.max_rate
+
+    @property
+    def burst(self) -> int:
+        """How many requests may go at once after a quiet spell (see :meth:`limit_rate`)."""
+        return self._transport.burst
+
+    def limit_rate(self, max_rate: float | None, *, burst: int = 1) -> None:
+        """Send at most ``max_rate`` requests a second, from all threads together.
+
+        A token bucket of ``burst`` tokens (default 1) that fills at ``max_rate`` a second:
+        every attempt of a request takes a token, retries included, so in any span of ``t``
+        seconds at most ``burst + max_rate * t`` requests go (``max_rate + burst`` in any
+        one second). ``None`` lifts the limit (the default). The sync flows' ``max_rate``
+        sets it for the length of a flow.
+
+        Raises:
+            ValueError: ``max_rate`` is not a number above 0, or ``burst`` is below 1.
+        """
+        self._transport.limit_rate(max_rate, burst=burst)
 
     def __enter__(self) -> Self:
         return self

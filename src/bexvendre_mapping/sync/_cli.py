@@ -26,6 +26,7 @@ from bexvendre_mapping.sync._config import (
     make_clients,
     order_options,
     parse_duration,
+    push_options,
 )
 from bexvendre_mapping.sync._flows import (
     import_orders,
@@ -81,6 +82,7 @@ def run_flows(
     overlap: Any = None,
     observer: Callable[[Outcome], None] | None = None,
     order_options: Mapping[str, Any] | None = None,
+    push_options: Mapping[str, Any] | None = None,
 ) -> list[Report]:
     """Run the named flows once, in the order of :data:`FLOWS`.
 
@@ -88,17 +90,23 @@ def run_flows(
     escapes a flow (the flows report those per record; this is the safety net) becomes that
     flow's one ``failed`` outcome, and the next flow runs. Only :class:`LockedError` ends
     the whole run, since every flow would wait for the same lock. ``order_options`` are
-    more keyword arguments of :func:`import_orders` (the go-live controls).
+    more keyword arguments of :func:`import_orders` (the go-live controls), ``push_options``
+    of the pushes (``max_in_flight``).
     """
     extra: dict[str, Any] = {"dry_run": dry_run, "audit": audit, "observer": observer}
     timed = {**extra, **({"overlap": overlap} if overlap is not None else {})}
+    pushes = dict(push_options or {})
     runners: dict[str, Callable[[], Report]] = {
         "orders": lambda: import_orders(
             vendre_client, bex_client, lookups, state, **timed, **(order_options or {})
         ),
-        "products": lambda: push_products(vendre_client, bex_client, lookups, state, **timed),
-        "stock": lambda: push_stock(vendre_client, bex_client, lookups, state, **extra),
-        "statuses": lambda: push_statuses(vendre_client, bex_client, lookups, state, **timed),
+        "products": lambda: push_products(
+            vendre_client, bex_client, lookups, state, **timed, **pushes
+        ),
+        "stock": lambda: push_stock(vendre_client, bex_client, lookups, state, **extra, **pushes),
+        "statuses": lambda: push_statuses(
+            vendre_client, bex_client, lookups, state, **timed, **pushes
+        ),
     }
     return [_isolated(name, runners[name], dry_run) for name in FLOWS if name in names]
 
@@ -301,6 +309,7 @@ def sync(
                         audit=audit,
                         overlap=config.overlap,
                         order_options=options,
+                        push_options=push_options(config),
                     )
             except LockedError as exc:
                 err.write(f"bexvendre: {exc}\n")

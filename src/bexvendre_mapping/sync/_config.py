@@ -11,17 +11,20 @@ since = 2026-01-01                      # optional: no order placed before is im
 import_statuses = [2, 3]                # optional: the Vendre status ids imported
 wait_limit = "30d"                      # optional: how long an order in another status waits
 reservation_ttl = "2h"                  # optional: how long a gift-card reservation is held
+max_in_flight = 8                       # optional: records pushed at once (default 1)
 
 [vendre]
 url = "https://shop.example.se/API/1/"
 api_key = "..."                         # or the BEXVENDRE_VENDRE_API_KEY variable
 auth = "x-authorization"                # or "bearer"
+max_rate = 10                           # optional: at most 10 requests a second to Vendre
 
 [bex]
 url = "https://api.bexonline.com/api/"  # optional, this is the default
 api_key = "..."                         # or BEXVENDRE_BEX_API_KEY
 secret = "..."                          # or BEXVENDRE_BEX_SECRET
 location = "HUVUDLAGER"                 # optional
+max_rate = 20                           # optional: at most 20 requests a second to Bex
 
 [webhook]                               # optional: for `bexvendre serve`
 secret = "..."                          # or BEXVENDRE_WEBHOOK_SECRET; 16 characters or more
@@ -67,6 +70,7 @@ __all__ = [
     "make_clients",
     "order_options",
     "parse_duration",
+    "push_options",
 ]
 
 _DURATION = re.compile(r"\s*(\d+)\s*(s|m|h|d)\s*")
@@ -103,16 +107,19 @@ _TOP_LEVEL = (
     "import_statuses",
     "wait_limit",
     "reservation_ttl",
+    "max_in_flight",
     "vendre",
     "bex",
     "webhook",
     "schedule",
 )
 _SECTIONS = {
-    "vendre": ("url", "api_key", "auth"),
-    "bex": ("url", "api_key", "secret", "location"),
+    "vendre": ("url", "api_key", "auth", "max_rate"),
+    "bex": ("url", "api_key", "secret", "location", "max_rate"),
     "webhook": ("secret", "path"),
 }
+#: The most records a push may keep in flight at once (``max_in_flight``).
+MAX_IN_FLIGHT = 64
 #: The shortest webhook secret: it is all that stands between the URL and the state.
 MIN_WEBHOOK_SECRET = 16
 _AUTH = ("x-authorization", "bearer")
@@ -175,6 +182,11 @@ class SyncConfig:
         schedule: how often ``bexvendre run`` runs each flow, in seconds, by flow name
             (``[schedule]``: ``orders = "1m"``; ``giftcards`` is the sweep of expired
             gift-card reservations); only the flows named there.
+        max_in_flight: how many records the pushes (products, stock, statuses) handle at
+            once (``max_in_flight``, 1 to 64; 1 by default).
+        vendre_max_rate: the most requests a second sent to Vendre (``[vendre] max_rate``),
+            all threads together; ``None``: no limit.
+        bex_max_rate: the same for Bex (``[bex] max_rate``).
     """
 
     vendre_url: str
@@ -198,6 +210,9 @@ class SyncConfig:
     webhook_secret: str | None = attrs.field(default=None, repr=False)
     webhook_path: str = "/webhook"
     schedule: Mapping[str, float] = attrs.field(factory=dict)
+    max_in_flight: int = 1
+    vendre_max_rate: float | None = None
+    bex_max_rate: float | None = None
 
     @classmethod
     def from_toml(cls, path: str | Path, environ: Mapping[str, str] | None = None) -> SyncConfig:
@@ -349,6 +364,8 @@ class _Reader:
         since = self.since()
         import_statuses = self.statuses()
         schedule = self.schedule()
+        max_in_flight = self.in_flight()
+        vendre_rate, bex_rate = self.rate("vendre"), self.rate("bex")
         lookups = Lookups()
         if lookups_file is not None:
             try:
@@ -380,7 +397,33 @@ class _Reader:
             webhook_secret=webhook_secret,
             webhook_path=webhook_path,
             schedule=schedule,
+            max_in_flight=max_in_flight,
+            vendre_max_rate=vendre_rate,
+            bex_max_rate=bex_rate,
         )
+
+    def in_flight(self) -> int:
+        """``max_in_flight``: a whole number from 1 to :data:`MAX_IN_FLIGHT`."""
+        raw = self.data.get("max_in_flight", 1)
+        if type(raw) is not int or not 1 <= raw <= MAX_IN_FLIGHT:
+            self.problem(
+                "$.max_in_flight",
+                f"expected a whole number from 1 to {MAX_IN_FLIGHT}, got {show(raw)}",
+            )
+            return 1
+        return raw
+
+    def rate(self, section: str) -> float | None:
+        """``[vendre] max_rate`` or ``[bex] max_rate``: requests a second, above 0."""
+        raw = self.sections[section].get("max_rate")
+        if raw is None:
+            return None
+        if type(raw) not in (int, float) or not 0 < raw < float("inf"):
+            self.problem(
+                f"$.{section}.max_rate", f"expected requests a second above 0, got {show(raw)}"
+            )
+            return None
+        return float(raw)
 
     def since(self) -> date | datetime | None:
         """``since``: a TOML date or date-time, or the same as ISO 8601 text."""
@@ -486,8 +529,13 @@ def order_options(config: SyncConfig) -> dict[str, Any]:
     }
 
 
+def push_options(config: SyncConfig) -> dict[str, Any]:
+    """The limits of a configuration, as keyword arguments of the pushes."""
+    return {"max_in_flight": config.max_in_flight}
+
+
 def make_clients(config: SyncConfig) -> tuple[VendreClient, BexClient]:
-    """The two API clients of a configuration."""
+    """The two API clients of a configuration, each within its ``max_rate``."""
     zone = config.lookups.settings.time_zone
     vendre_client = VendreClient(
         config.vendre_url,
@@ -502,4 +550,6 @@ def make_clients(config: SyncConfig) -> tuple[VendreClient, BexClient]:
         location=config.bex_location,
         time_zone=zone,
     )
+    vendre_client.limit_rate(config.vendre_max_rate)
+    bex_client.limit_rate(config.bex_max_rate)
     return vendre_client, bex_client

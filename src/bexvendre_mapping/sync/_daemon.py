@@ -33,6 +33,7 @@ from bexvendre_mapping.sync._config import (
     make_clients,
     order_options,
     parse_duration,
+    push_options,
 )
 from bexvendre_mapping.sync._postgres import PostgresState
 from bexvendre_mapping.sync._report import AuditLog, Outcome, Report
@@ -180,6 +181,7 @@ class _Runner:
                     audit=audit,
                     overlap=self.config.overlap,
                     order_options=order_options(self.config),
+                    push_options=push_options(self.config),
                 )
         except LockedError as exc:
             logger.warning("%s: %s; tried again at the next tick", flow, exc, extra={"flow": flow})

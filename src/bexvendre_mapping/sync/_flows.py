@@ -11,6 +11,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import threading
 import warnings
 from collections.abc import Callable, Collection, Iterable, Iterator
 from datetime import UTC, date, datetime, time, timedelta
@@ -43,6 +44,7 @@ from bexvendre_mapping.sync._state import (
     StateStore,
 )
 from bexvendre_mapping.sync._stop import STOP
+from bexvendre_mapping.sync._workers import Pool
 
 __all__ = [
     "DEFAULT_INDEX_MAX_AGE",
@@ -139,6 +141,8 @@ class _Run:
         self._stopped = False
         # Set when `bexvendre run` is asked to stop (SIGTERM): the same, once it is set.
         self._stop = STOP.get()
+        # Per thread: where a record's outcomes wait to be reported in order (see _workers).
+        self._held = threading.local()
 
     @property
     def stopped(self) -> bool:
@@ -194,17 +198,29 @@ class _Run:
             diff=diff or {},
             details=details or {},
         )
+        held: list[Outcome] | None = getattr(self._held, "outcomes", None)
+        if held is not None:
+            held.append(outcome)
+        else:
+            self.emit(outcome)
+
+    def hold(self, outcomes: list[Any] | None) -> None:
+        """Hold this thread's outcomes in ``outcomes``; ``None``: report them at once."""
+        self._held.outcomes = outcomes
+
+    def emit(self, outcome: Outcome) -> None:
+        """Report ``outcome``: the report, the audit trail, the log, the observer."""
         self.report.outcomes.append(outcome)
         if self.audit is not None and not self.dry_run:
             self.audit.write(outcome, run_id=self.report.run_id)
         logger.log(
-            _LEVELS[result],
+            _LEVELS[outcome.result],
             "%s %s: %s %s%s",
             outcome.flow,
             outcome.entity,
             outcome.action,
             outcome.result,
-            f" ({reason})" if reason else "",
+            f" ({outcome.reason})" if outcome.reason else "",
             extra={
                 "flow": outcome.flow,
                 "entity": outcome.entity,
@@ -279,6 +295,63 @@ def _fresh_budget(*clients: VendreClient | BexClient) -> None:
     """Give each client its whole wait budget again: the budget is per run."""
     for client in clients:
         client.reset_wait_budget()
+
+
+def _check_limits(max_in_flight: int, max_rate: float | None) -> None:
+    """Refuse limits that cannot be kept.
+
+    Raises:
+        ValueError: ``max_in_flight`` is not a whole number >= 1, or ``max_rate`` is not a
+            number of requests a second above 0.
+    """
+    if isinstance(max_in_flight, bool) or not isinstance(max_in_flight, int) or max_in_flight < 1:
+        msg = f"max_in_flight must be a whole number >= 1, got {max_in_flight!r}"
+        raise ValueError(msg)
+    if max_rate is not None and (
+        isinstance(max_rate, bool)
+        or not isinstance(max_rate, int | float)
+        or not 0 < max_rate < float("inf")
+    ):
+        msg = f"max_rate must be requests a second > 0 or None, got {max_rate!r}"
+        raise ValueError(msg)
+
+
+@contextlib.contextmanager
+def _paced(max_rate: float | None, *clients: VendreClient | BexClient) -> Iterator[None]:
+    """Each client sends at most ``max_rate`` requests a second while inside (if given)."""
+    if max_rate is None:
+        yield
+        return
+    before = [(client.max_rate, client.burst) for client in clients]
+    for client in clients:
+        client.limit_rate(max_rate)
+    try:
+        yield
+    finally:
+        for client, (rate, burst) in zip(clients, before, strict=True):
+            client.limit_rate(rate, burst=burst)
+
+
+def _each(
+    run: _Run,
+    state: StateStore,
+    items: Iterable[T],
+    handle: Callable[[T, StateStore], bool],
+    max_in_flight: int,
+) -> bool:
+    """Handle each item (``handle(item, state)``) until the run stops; whether all went.
+
+    With ``max_in_flight`` above 1 the items are handled on that many threads (see
+    :mod:`._workers`): the same effects per record, the outcomes in the items' order.
+    """
+    if max_in_flight > 1:
+        return Pool(run, state, max_in_flight).each(items, handle)
+    handled = True
+    for item in items:
+        if run.stopped:
+            break
+        handled = handle(item, state) and handled
+    return handled
 
 
 def _clients(first: Any, second: Any, flow: str) -> tuple[Any, Any]:
@@ -1143,6 +1216,8 @@ def push_products(
     dry_run: bool = False,
     audit: AuditLog | None = None,
     observer: Observer | None = None,
+    max_in_flight: int = 1,
+    max_rate: float | None = None,
 ) -> Report:
     """Send changed Bex articles to Vendre: a parent product and one child product per size.
 
@@ -1158,23 +1233,37 @@ def push_products(
     (``quarantined``) and the others go on. The cursor moves only when every family and the
     listing went through.
 
+    ``max_in_flight`` records are handled at once, each on a thread of its own (its
+    requests in their usual order); ``max_rate`` caps the requests a second sent to each
+    API, all threads together, for the length of the flow (see
+    :meth:`~bexvendre_mapping.http.VendreClient.limit_rate`). The report lists the outcomes
+    in the order the records were listed, whatever order they finish in.
+
     The old order ``(bex_client, vendre_client, lookups, state)`` still works, with a
     ``DeprecationWarning``, until the next release.
+
+    Raises:
+        ValueError: ``max_in_flight`` or ``max_rate`` is out of range.
     """
+    _check_limits(max_in_flight, max_rate)
     vendre_client, bex_client = _clients(vendre_client, bex_client, "push_products")
     start = (now or datetime.now(UTC)).astimezone(UTC)
     run = _Run("products", dry_run, audit, observer)
     _fresh_budget(vendre_client, bex_client)
-    with _locked(state, dry_run, "products"):
+    with _locked(state, dry_run, "products"), _paced(max_rate, vendre_client, bex_client):
         cursor = state.get_cursor("products")
         changed_since = cursor - overlap if cursor is not None else None
         index = _Index(state, dry_run)
         failed = not index.refresh(vendre_client, run, start, index_max_age)
         documents = bex_client.iter_article_documents(changed_since=changed_since)
         zone = lookups.settings.time_zone
-        for document in run.listed(documents if not failed else (), "articles"):
-            if not _push_article(document, zone, vendre_client, lookups, state, index, run):
-                failed = True
+
+        def push(document: Any, on: StateStore) -> bool:
+            return _push_article(document, zone, vendre_client, lookups, on, index.on(on), run)
+
+        listed = run.listed(documents if not failed else (), "articles")
+        if not _each(run, state, listed, push, max_in_flight):
+            failed = True
         if not dry_run and not failed and not run.listing_failed and not run.stopped:
             state.set_cursor("products", start)
     return run.finish()
@@ -1271,6 +1360,14 @@ class _Index:
         self.state = state
         self.dry_run = dry_run
         self.listed: dict[str, int] | None = None
+
+    def on(self, state: StateStore) -> _Index:
+        """The same index, reading and writing through ``state`` (a worker's view of it)."""
+        if state is self.state:
+            return self
+        view = _Index(state, self.dry_run)
+        view.listed = self.listed
+        return view
 
     def get(self, number: str) -> int | None:
         if self.listed is not None:
@@ -1388,6 +1485,8 @@ def push_stock(
     dry_run: bool = False,
     audit: AuditLog | None = None,
     observer: Observer | None = None,
+    max_in_flight: int = 1,
+    max_rate: float | None = None,
 ) -> Report:
     """Drain Bex's stock-change queue into Vendre: each size's product gets its quantity.
 
@@ -1408,14 +1507,24 @@ def push_stock(
     confirmed: the flow reads and handles the queue in passes until a pass brings no entry
     it has not handled yet (in a dry run, which confirms nothing, there is one pass).
 
+    ``max_in_flight`` products' records are handled at once, each on a thread of its own (its
+    requests in their usual order); ``max_rate`` caps the requests a second sent to each
+    API, all threads together, for the length of the flow (see
+    :meth:`~bexvendre_mapping.http.VendreClient.limit_rate`). The report lists the outcomes
+    in the order the records were listed, whatever order they finish in.
+
     The old order ``(bex_client, vendre_client, lookups, state)`` still works, with a
     ``DeprecationWarning``, until the next release.
+
+    Raises:
+        ValueError: ``max_in_flight`` or ``max_rate`` is out of range.
     """
+    _check_limits(max_in_flight, max_rate)
     vendre_client, bex_client = _clients(vendre_client, bex_client, "push_stock")
     start = (now or datetime.now(UTC)).astimezone(UTC)
     run = _Run("stock", dry_run, audit, observer)
     _fresh_budget(vendre_client, bex_client)
-    with _locked(state, dry_run, "stock"):
+    with _locked(state, dry_run, "stock"), _paced(max_rate, vendre_client, bex_client):
         handled: set[int | str] = set()
         index = _Index(state, dry_run)
         usable = index.refresh(vendre_client, run, start, index_max_age)
@@ -1428,7 +1537,9 @@ def push_stock(
                     by_product.setdefault(entry.product_identifier, []).append(entry.id)
             if not by_product:
                 break
-            _stock_pass(by_product, bex_client, vendre_client, lookups, state, index, run)
+            _stock_pass(
+                by_product, bex_client, vendre_client, lookups, state, index, run, max_in_flight
+            )
             if dry_run:
                 break
     return run.finish()
@@ -1442,12 +1553,19 @@ def _stock_pass(  # noqa: PLR0917
     state: StateStore,
     index: _Index,
     run: _Run,
+    max_in_flight: int = 1,
 ) -> None:
-    """Read, convert, send and confirm the queue entries of one pass, product by product."""
-    for identifier, entry_ids in by_product.items():
-        if run.stopped:
-            return  # the entries not handled stay queued for the next run
-        _stock_one(identifier, entry_ids, bex_client, vendre_client, lookups, state, index, run)
+    """Read, convert, send and confirm the queue entries of one pass, product by product.
+
+    Once the run stops, the entries not handled stay queued for the next run.
+    """
+
+    def one(record: tuple[str, list[int | str]], on: StateStore) -> bool:
+        identifier, entry_ids = record
+        _stock_one(identifier, entry_ids, bex_client, vendre_client, lookups, on, index.on(on), run)
+        return True
+
+    _each(run, state, by_product.items(), one, max_in_flight)
 
 
 def _warehouse(bex_client: BexClient, lookups: Lookups) -> str | None:
@@ -1696,6 +1814,8 @@ def push_statuses(
     dry_run: bool = False,
     audit: AuditLog | None = None,
     observer: Observer | None = None,
+    max_in_flight: int = 1,
+    max_rate: float | None = None,
 ) -> Report:
     """Send Bex order statuses changed since the cursor to Vendre, each once.
 
@@ -1703,23 +1823,35 @@ def push_statuses(
     Bex status) is reported as quarantined and the others go on; the cursor moves only when
     every status and the listing went through.
 
+    ``max_in_flight`` statuses are handled at once, each on a thread of its own (its
+    requests in their usual order); ``max_rate`` caps the requests a second sent to each
+    API, all threads together, for the length of the flow (see
+    :meth:`~bexvendre_mapping.http.VendreClient.limit_rate`). The report lists the outcomes
+    in the order the records were listed, whatever order they finish in.
+
     The old order ``(bex_client, vendre_client, lookups, state)`` still works, with a
     ``DeprecationWarning``, until the next release.
+
+    Raises:
+        ValueError: ``max_in_flight`` or ``max_rate`` is out of range.
     """
+    _check_limits(max_in_flight, max_rate)
     vendre_client, bex_client = _clients(vendre_client, bex_client, "push_statuses")
     start = (now or datetime.now(UTC)).astimezone(UTC)
     run = _Run("statuses", dry_run, audit, observer)
     _fresh_budget(vendre_client, bex_client)
-    with _locked(state, dry_run, "statuses"):
+    with _locked(state, dry_run, "statuses"), _paced(max_rate, vendre_client, bex_client):
         cursor = state.get_cursor("statuses")
-        failed = False
         documents = bex_client.iter_order_status_documents(
             since=cursor - overlap if cursor else None
         )
         zone = lookups.settings.time_zone
-        for document in run.listed(documents, "order statuses"):
-            if not _push_status(document, zone, vendre_client, lookups, state, run):
-                failed = True
+
+        def push(document: Any, on: StateStore) -> bool:
+            return _push_status(document, zone, vendre_client, lookups, on, run)
+
+        listed = run.listed(documents, "order statuses")
+        failed = not _each(run, state, listed, push, max_in_flight)
         if not dry_run and not failed and not run.listing_failed and not run.stopped:
             state.set_cursor("statuses", start)
     return run.finish()

@@ -160,6 +160,10 @@ class Call:
         query: the query string, decoded (empty when there is none).
         status: the status answered, or ``None`` when the connection was dropped.
         fault: whether an injected fault applied to it.
+        received_at: when it arrived, in ``time.monotonic()`` seconds (before the latency);
+            not compared.
+        in_flight: how many requests the API was serving when it arrived, itself included;
+            not compared.
     """
 
     system: str
@@ -168,6 +172,8 @@ class Call:
     query: str
     status: int | None
     fault: bool
+    received_at: float = attrs.field(default=0.0, eq=False)
+    in_flight: int = attrs.field(default=1, eq=False)
 
 
 class ApiError(Exception):
@@ -270,6 +276,11 @@ class Api(abc.ABC):
         self.stopping = stopping
         self.zone_name = zone_name
         self.rate_limit: RateLimit | None = None
+        #: Seconds every request waits before it is answered (see ``Sandbox.set_latency``).
+        self.latency = 0.0
+        #: How many requests are being served now, and the most served at once.
+        self.in_flight = 0
+        self.peak_in_flight = 0
         self.url_map = Map(
             [
                 Rule(self.base_path + path.lstrip("/"), endpoint=endpoint, methods=[method])
@@ -296,6 +307,28 @@ class Api(abc.ABC):
     # --- the WSGI application -------------------------------------------------------------
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        received_at = time.monotonic()
+        with self.lock:
+            self.in_flight += 1
+            in_flight = self.in_flight
+            self.peak_in_flight = max(self.peak_in_flight, in_flight)
+            latency = self.latency
+        try:
+            if latency > 0:
+                # Outside the lock: the requests in flight wait side by side.
+                self.stopping.wait(latency)
+            return self._serve(environ, start_response, received_at, in_flight)
+        finally:
+            with self.lock:
+                self.in_flight -= 1
+
+    def _serve(
+        self,
+        environ: WSGIEnvironment,
+        start_response: StartResponse,
+        received_at: float,
+        in_flight: int,
+    ) -> Iterable[bytes]:
         request = Request(environ)
         relative = (
             request.path[len(self.base_path) :]
@@ -320,6 +353,8 @@ class Api(abc.ABC):
                     query=request.query_string.decode("utf-8", "replace"),
                     status=None if dropped else response.status_code,
                     fault=fault is not None,
+                    received_at=received_at,
+                    in_flight=in_flight,
                 )
             )
         if dropped:

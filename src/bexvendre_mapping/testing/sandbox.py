@@ -207,13 +207,19 @@ class Sandbox:
         self.stop()
 
     def reset(self) -> None:
-        """Forget all data, faults, rate limits and calls (the servers keep running)."""
+        """Forget all data, faults, rate limits, latency and calls (the servers keep running).
+
+        The peak of requests in flight starts again from those in flight now.
+        """
         with self._lock:
             self._vendre.clear()
             self._bex.clear()
             self._faults.clear()
             self._calls.clear()
             self._vendre.rate_limit = self._bex.rate_limit = None
+            for api in (self._vendre, self._bex):
+                api.latency = 0.0
+                api.peak_in_flight = api.in_flight
 
     # --- where and how to connect ---------------------------------------------------------
 
@@ -391,6 +397,37 @@ class Sandbox:
         with self._lock:
             self._api(system).rate_limit = limiter
         return limiter
+
+    def set_latency(self, system: str | None, seconds: float) -> None:
+        """Make every request of ``system`` (of both when ``None``) wait ``seconds`` first.
+
+        The wait is the API's own, as a distant server's would be: requests in flight at
+        once wait side by side, not one after another. ``0`` removes it; ``reset()`` too.
+
+        Raises:
+            ValueError: ``system`` is unknown, or ``seconds`` is not a number >= 0.
+        """
+        if system is not None and system not in _sandbox_server.SYSTEMS:
+            msg = f"system must be 'vendre', 'bex' or None, got {system!r}"
+            raise ValueError(msg)
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not seconds >= 0:
+            msg = f"seconds must be a number >= 0, got {seconds!r}"
+            raise ValueError(msg)
+        with self._lock:
+            for name in _sandbox_server.SYSTEMS if system is None else (system,):
+                self._api(name).latency = float(seconds)
+
+    def peak_in_flight(self, system: str) -> int:
+        """The most requests ``system`` served at once since it started (or the last reset).
+
+        Raises:
+            ValueError: ``system`` is unknown.
+        """
+        if system not in _sandbox_server.SYSTEMS:
+            msg = f"system must be 'vendre' or 'bex', got {system!r}"
+            raise ValueError(msg)
+        with self._lock:
+            return self._api(system).peak_in_flight
 
     def clear_rate_limits(self) -> None:
         """Remove the rate limits of both APIs."""
