@@ -8,6 +8,7 @@ import gc
 import itertools
 import json
 import logging
+import os
 import pickle
 import shutil
 import socket
@@ -1818,15 +1819,50 @@ def test_request_rejected_pickles_with_its_errors() -> None:
     assert RequestRejected("x", method="GET", url="u").errors == ()
 
 
-def test_no_watchdog_thread_outlives_its_request(httpserver: HTTPServer) -> None:
-    """Each request's deadline watchdog is stopped and joined before the request returns, so
-    a caller that checks for leftover threads (a sandbox's teardown, a test) finds none."""
+def test_the_deadlines_of_every_request_share_one_thread(httpserver: HTTPServer) -> None:
+    """The deadline's watchdog is one thread for the process, however many requests and
+    threads: no thread is started per request (nor left behind by one)."""
     httpserver.expect_request("/api/Customers/1/Bonus").respond_with_json(
         {"Kundnr": "1", "Bonuspoäng": 5}
     )
     before = set(threading.enumerate())
+    seen: set[threading.Thread] = set()
     with bex_client(httpserver.url_for("/api/"), deadline=30) as client:
-        for _ in range(200):
-            assert client.get_bonus_balance("1").points == 5
-            left = [t for t in set(threading.enumerate()) - before if t.name != "MainThread"]
-            assert left == []
+
+        def work() -> None:
+            for _ in range(50):
+                assert client.get_bonus_balance("1").points == 5
+
+        for _ in range(3):
+            workers = [threading.Thread(target=work) for _ in range(4)]
+            for worker in workers:
+                worker.start()
+            for worker in workers:
+                worker.join()
+            seen |= set(threading.enumerate()) - before
+    assert {thread.name for thread in seen} <= {"bexvendre-deadlines"}
+    assert len(seen) <= 1
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="forks")
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
+def test_a_forked_child_has_deadlines_of_its_own(scripted: Any) -> None:
+    """After a fork the child's requests still meet their deadline (its own watchdog)."""
+    url = scripted(trickled_body)
+    with (
+        bex_client(url, deadline=1) as client,
+        pytest.raises(TransportError, match="deadline"),
+    ):
+        client.get_bonus_balance("1")  # the parent's watchdog runs
+    pid = os.fork()
+    if pid == 0:  # the child: exit 0 only when the deadline ended the request
+        status = 1
+        try:
+            with bex_client(url, deadline=1) as client:
+                client.get_bonus_balance("1")
+        except TransportError as exc:
+            status = 0 if "deadline" in str(exc) else 2
+        finally:
+            os._exit(status)
+    _, wait_status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(wait_status) == 0

@@ -651,10 +651,9 @@ def test_a_body_over_max_body_is_413_and_not_read(
     ) as app:
         stream = io.BytesIO(b'{"id": 6001}')
         status, answer = _call(app, {"wsgi.input": stream, "CONTENT_LENGTH": str(MAX_BODY + 1)})
-        assert (status, answer) == (
-            "413 Request Entity Too Large",
-            {"error": "the body is too large"},
-        )
+        # The reason phrase is Python's: "Request Entity Too Large", from 3.13 "Content Too Large".
+        assert status.startswith("413 ")
+        assert answer == {"error": "the body is too large"}
         assert stream.tell() == 0
         big = io.BytesIO(b'{"id": 6001, "pad": "' + b"x" * MAX_BODY + b'"}')
         chunked = {"wsgi.input": big, "CONTENT_LENGTH": "", "wsgi.input_terminated": True}

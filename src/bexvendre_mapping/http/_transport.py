@@ -33,8 +33,10 @@ from __future__ import annotations
 import base64
 import contextlib
 import contextvars
+import heapq
 import itertools
 import logging
+import os
 import random
 import re
 import socket
@@ -522,13 +524,60 @@ class _WaitBudget:
             self.spent = 0.0
 
 
-def _join(timer: threading.Timer | None) -> None:
-    """Wait for a cancelled watchdog's thread to end (at once: it is woken by the cancel).
+class _Watchdog:
+    """One thread that ends, for every client of the process, the attempts past their time.
 
-    Outside the deadline's lock: a timer that fired waits for that lock in ``_expire``.
+    A deadline is a ticket in a heap ordered by when it is due; stopping a deadline makes its
+    ticket stale, and a stale ticket is dropped when it comes up. One thread for the whole
+    process, started at the first deadline and waiting on a condition between them: a
+    thread a request would cost time and, with requests in several threads, memory
+    (threads that come and go keep the C allocator's pools growing). After a ``fork`` the
+    child starts a thread of its own at its first deadline.
     """
-    if timer is not None:
-        timer.join()
+
+    def __init__(self) -> None:
+        self._reset()
+        os.register_at_fork(after_in_child=self._reset)
+
+    def _reset(self) -> None:
+        self._condition = threading.Condition()
+        self._heap: list[tuple[float, int, _Deadline]] = []
+        self._tickets = itertools.count(1)
+        self._thread: threading.Thread | None = None
+
+    def schedule(self, deadline: _Deadline, seconds: float) -> int:
+        """Have ``deadline`` expire in ``seconds`` unless its ticket is stale by then."""
+        with self._condition:
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="bexvendre-deadlines", daemon=True
+                )
+                self._thread.start()
+            ticket = next(self._tickets)
+            heapq.heappush(self._heap, (time.monotonic() + seconds, ticket, deadline))
+            if self._heap[0][1] == ticket:  # due before the one the thread waits for
+                self._condition.notify()
+            return ticket
+
+    def _run(self) -> None:
+        condition, heap = self._condition, self._heap
+        while True:
+            with condition:
+                while True:
+                    if not heap:
+                        condition.wait()
+                        continue
+                    due, ticket, deadline = heap[0]
+                    if deadline.ticket != ticket:  # stopped or started again
+                        heapq.heappop(heap)
+                        continue
+                    left = due - time.monotonic()
+                    if left > 0:
+                        condition.wait(left)
+                        continue
+                    heapq.heappop(heap)
+                    break
+            deadline.expire(ticket)
 
 
 class _Deadline:
@@ -543,39 +592,31 @@ class _Deadline:
     :meth:`Transport.request` sets, so a TLS handshake or a proxy's tunnel that trickles is
     watched too. The watchdog keeps a duplicate of the socket: TLS detaches the socket it
     wraps, and a connection hands its socket over to a response that reads until the
-    connection closes, and forgets it.
+    connection closes, and forgets it. The clocks of every request run on one thread
+    (:class:`_Watchdog`).
     """
 
     def __init__(self, seconds: float | None) -> None:
         self.seconds = seconds
         self.expired = False
+        #: The attempt's ticket with the watchdog; ``None`` while no clock runs.
+        self.ticket: int | None = None
         self._lock = threading.Lock()
-        self._timer: threading.Timer | None = None
         self._socket: socket.socket | None = None
 
     def start(self) -> None:
         """Start the clock of an attempt (again, after a retry's wait)."""
         with self._lock:
-            old = self._cancel()
             self.expired = False
-            timer = None
+            self.ticket = None
             if self.seconds is not None:
-                timer = threading.Timer(self.seconds, self._expire)
-                timer.daemon = True
-                self._timer = timer
-        _join(old)
-        if timer is not None:
-            timer.start()
+                self.ticket = _WATCHDOG.schedule(self, self.seconds)
 
     def stop(self) -> None:
-        """Stop the clock and forget the socket (its connection may go back to the pool).
-
-        The watchdog's thread has ended when this returns: no thread outlives its request.
-        """
+        """Stop the clock and forget the socket (its connection may go back to the pool)."""
         with self._lock:
-            old = self._cancel()
+            self.ticket = None
             self._replace(None)
-        _join(old)
 
     def watch(self, sock: socket.socket) -> None:
         """Watch ``sock``, the attempt's; shut it down at once if time is up."""
@@ -593,20 +634,17 @@ class _Deadline:
             self._socket.close()
         self._socket = sock
 
-    def _cancel(self) -> threading.Timer | None:
-        """Cancel the running timer; it, to be joined once the lock is let go."""
-        timer, self._timer = self._timer, None
-        if timer is not None:
-            timer.cancel()
-        return timer
-
-    def _expire(self) -> None:
+    def expire(self, ticket: int) -> None:
+        """Time is up for the attempt of ``ticket`` (the watchdog's call)."""
         with self._lock:
-            if self._timer is not threading.current_thread():  # pragma: no cover - a race
-                return  # the timer of an attempt that ended as it fired
+            if self.ticket != ticket:  # pragma: no cover - a race: the attempt just ended
+                return
             self.expired = True
             if self._socket is not None:
                 _shut_down(self._socket)
+
+
+_WATCHDOG = _Watchdog()
 
 
 def _shut_down(sock: socket.socket) -> None:
