@@ -495,6 +495,15 @@ def age(state: SqliteState, reference: str, minutes: int) -> None:
     state.put_checkout(attrs.evolve(known, reserved_at=moment))
 
 
+def reserve_stale(sandbox: Sandbox, lookups: Lookups, path: Path) -> None:
+    """A checkout ``stale`` holding 10.00 of the card, reserved past the default 2 hours."""
+    with SqliteState(path) as state:
+        GiftCardCheckout(None, sandbox.bex_client(), lookups, state).reserve(
+            CARD, Decimal("10.00"), "stale"
+        )
+        age(state, "stale", 121)
+
+
 def test_the_sweep_command_releases_what_outlived_the_configured_ttl(
     sandbox: Sandbox, tmp_path: Path, lookups: Lookups, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -519,11 +528,7 @@ def test_the_sweep_command_reports_a_failed_request(
 ) -> None:
     add_card(sandbox)
     config = write_config(sandbox, tmp_path)
-    with SqliteState(tmp_path / "state.sqlite3") as state:
-        GiftCardCheckout(None, sandbox.bex_client(), lookups, state).reserve(
-            CARD, Decimal("10.00"), "stale"
-        )
-        age(state, "stale", 121)
+    reserve_stale(sandbox, lookups, tmp_path / "state.sqlite3")
     sandbox.inject("bex", method="PUT", path="GiftCardReservations", status=409)
     assert main(["giftcards", "sweep", "--config", str(config)]) == 1
     assert capsys.readouterr().out.startswith("sweep stopped: ")
@@ -631,11 +636,7 @@ def test_a_failed_scheduled_sweep_is_exit_1_and_the_next_sweep_finishes(
     add_card(sandbox)
     config = write_config(sandbox, tmp_path)
     config.write_text(config.read_text("utf-8") + '\n[schedule]\ngiftcards = "1m"\n', "utf-8")
-    with SqliteState(tmp_path / "state.sqlite3") as state:
-        GiftCardCheckout(None, sandbox.bex_client(), lookups, state).reserve(
-            CARD, Decimal("10.00"), "stale"
-        )
-        age(state, "stale", 121)
+    reserve_stale(sandbox, lookups, tmp_path / "state.sqlite3")
     sandbox.inject("bex", method="PUT", path="GiftCardReservations", status=409)
     assert main(["run", "--once", "--config", str(config)]) == 1
     out = capsys.readouterr().out

@@ -980,13 +980,7 @@ class Transport:
             ValueError: ``max_rate`` is not a number of requests above 0, or ``burst`` is
                 below 1.
         """
-        if max_rate is not None and (
-            isinstance(max_rate, bool)
-            or not isinstance(max_rate, int | float)
-            or not 0 < max_rate < float("inf")
-        ):
-            msg = f"max_rate must be requests a second > 0 or None, got {max_rate!r}"
-            raise ValueError(msg)
+        check_max_rate(max_rate)
         if isinstance(burst, bool) or not isinstance(burst, int) or burst < 1:
             msg = f"burst must be a whole number of requests >= 1, got {burst!r}"
             raise ValueError(msg)
@@ -1329,6 +1323,21 @@ _STATUS_ERRORS: dict[int, tuple[type[HttpError], str]] = {
     404: (NotFound, "not found"),
     400: (RequestRejected, "the server rejected the request"),
 }
+
+
+def check_max_rate(max_rate: object) -> None:
+    """Refuse a rate that is not a number of requests a second above 0 (``None``: no limit).
+
+    Raises:
+        ValueError: it is not.
+    """
+    if max_rate is not None and (
+        isinstance(max_rate, bool)
+        or not isinstance(max_rate, int | float)
+        or not 0 < max_rate < float("inf")
+    ):
+        msg = f"max_rate must be requests a second > 0 or None, got {max_rate!r}"
+        raise ValueError(msg)
 
 
 def _check_timeout(timeout: Timeout) -> Timeout:

@@ -29,6 +29,7 @@ from bexvendre_mapping.sync._config import (
     push_options,
 )
 from bexvendre_mapping.sync._flows import (
+    _Run,
     import_orders,
     push_products,
     push_statuses,
@@ -36,6 +37,7 @@ from bexvendre_mapping.sync._flows import (
     retry_quarantined,
     retry_quarantined_records,
 )
+from bexvendre_mapping.sync._giftcards import GiftCardCheckout
 from bexvendre_mapping.sync._postgres import PostgresState
 from bexvendre_mapping.sync._report import (
     EXIT_FAILED,
@@ -775,39 +777,18 @@ def sweep_reservations(
     ``release`` outcome per checkout swept; a failed request is the run's one ``failed``
     outcome (the checkouts swept before it stay swept, the next sweep takes the rest).
     """
-    from bexvendre_mapping.sync._giftcards import GiftCardCheckout  # noqa: PLC0415
-
-    report = Report(flow="giftcards")
+    run = _Run("giftcards", False, audit)
     checkout = GiftCardCheckout(
         vendre_client, bex_client, lookups, state, reservation_ttl=reservation_ttl
     )
     try:
         swept = checkout.sweep(now)
     except HttpError as exc:
-        outcome = Outcome(
-            flow="giftcards",
-            entity="giftcards",
-            action="release",
-            result="failed",
-            reason="the sweep stopped; the next sweep takes the rest",
-            errors=(f"{type(exc).__name__}: {exc}",),
-        )
-        report.outcomes.append(outcome)
-        if audit is not None:
-            audit.write(outcome, run_id=report.run_id)
-        return report.finish()
+        run.failed("giftcards", "release", "the sweep stopped; the next sweep takes the rest", exc)
+        return run.finish()
     for reference in swept:
-        outcome = Outcome(
-            flow="giftcards",
-            entity=reference,
-            action="release",
-            result="done",
-            reason="reserved longer than reservation_ttl",
-        )
-        report.outcomes.append(outcome)
-        if audit is not None:
-            audit.write(outcome, run_id=report.run_id)
-    return report.finish()
+        run.record(reference, "release", "done", "reserved longer than reservation_ttl")
+    return run.finish()
 
 
 def sweep_gift_cards(config_path: str, *, out: IO[str], now: datetime | None = None) -> int:

@@ -35,6 +35,7 @@ from bexvendre_mapping.http import (
     StockInformation,
     VendreClient,
 )
+from bexvendre_mapping.http._transport import check_max_rate
 from bexvendre_mapping.sync._report import Action, AuditLog, Outcome, Report, Result
 from bexvendre_mapping.sync._state import (
     HeldOrder,
@@ -307,13 +308,7 @@ def _check_limits(max_in_flight: int, max_rate: float | None) -> None:
     if isinstance(max_in_flight, bool) or not isinstance(max_in_flight, int) or max_in_flight < 1:
         msg = f"max_in_flight must be a whole number >= 1, got {max_in_flight!r}"
         raise ValueError(msg)
-    if max_rate is not None and (
-        isinstance(max_rate, bool)
-        or not isinstance(max_rate, int | float)
-        or not 0 < max_rate < float("inf")
-    ):
-        msg = f"max_rate must be requests a second > 0 or None, got {max_rate!r}"
-        raise ValueError(msg)
+    check_max_rate(max_rate)
 
 
 @contextlib.contextmanager
