@@ -49,6 +49,8 @@ LOOKUPS = str(ROOT / "examples" / "lookups.toml")
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
+from memory import peak_rss_kb, status_kb  # noqa: E402 - beside this script
+
 IMPLEMENTATIONS = {
     "library": "library_pipeline",
     "pydantic": "peers.pydantic_pipeline",
@@ -75,32 +77,16 @@ def _module(name: str) -> Any:
 # --- the stock child process ---------------------------------------------------------------
 
 
-def _status_kb(field: str) -> int | None:
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        return None
-    return None
-
-
 def stock_child(name: str, warm: str, source: str, target: str) -> None:
     """Run one implementation's stock stream and print its figures as JSON."""
     module = _module(name)
     module.stream_stock(LOOKUPS, warm, os.devnull)  # warm-up: hooks built, code paths hot
-    before = _status_kb("VmRSS")
+    before = status_kb("VmRSS")
     gc.collect()
     start = time.perf_counter()
     rows = module.stream_stock(LOOKUPS, source, target)
     seconds = time.perf_counter() - start
-    peak = _status_kb("VmHWM")
-    if peak is None:  # not Linux: ru_maxrss is in KiB on Linux, bytes on macOS
-        import resource  # noqa: PLC0415
-
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        peak = peak // 1024 if sys.platform == "darwin" else peak
+    peak = peak_rss_kb()
     print(json.dumps({"rows": rows, "seconds": seconds, "rss_before_kb": before, "peak_kb": peak}))
 
 

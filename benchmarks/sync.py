@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -39,6 +38,11 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT / "benchmarks") not in sys.path:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from memory import peak_rss_kb  # noqa: E402 - beside this script
+
 LOOKUPS = ROOT / "examples" / "lookups.toml"
 SIZES = [{"Storlek": str(size), "Streckkod": None} for size in range(38, 43)]
 CONFIRM = "WarehouseManagement/ConfirmStockChange"
@@ -100,7 +104,7 @@ def child(spec: dict[str, Any]) -> None:
                 "counts": report.counts,
                 "entities": len(entities),
                 "distinct": len(set(entities)),
-                "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                "maxrss_mb": peak_rss_kb() / 1024,
             }
         )
     )

@@ -749,3 +749,24 @@ def test_metrics_are_served_until_closed_and_closing_twice_is_harmless() -> None
     metrics.close()
     with pytest.raises(OSError, match="refused"):
         urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2)
+
+
+def test_run_with_a_worker_claims_each_order(
+    sandbox: Sandbox,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    secrets_set: Callable[[dict[str, str]], None],
+) -> None:
+    """`run --worker NAME` runs the orders flow as a worker beside others: an order another
+    live worker claimed is left to it; the worker that holds the claim creates it."""
+    sandbox.add_vendre_order(order_doc(6101))
+    config, env = configure(sandbox, tmp_path, schedule='orders = "1m"\n')
+    secrets_set(env)
+    with SqliteState(tmp_path / "state.sqlite3") as state:
+        assert state.claim_order(6101, "pod-a", 3600)
+    status, out, err = run_main(capsys, "run", "--once", "--config", config, "--worker", "pod-b")
+    assert (status, out.splitlines()) == (0, ["orders: 1 skipped"]), err
+    assert sandbox.bex_orders() == []
+    status, out, err = run_main(capsys, "run", "--once", "--config", config, "--worker", "pod-a")
+    assert (status, out.splitlines()) == (0, ["orders: 1 done"]), err
+    assert [o["Ordernr"] for o in sandbox.bex_orders()] == ["6101"]

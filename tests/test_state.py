@@ -74,9 +74,10 @@ def test_the_roles_make_up_the_store() -> None:
     """StateStore is the union of the role protocols, and SqliteState plays every role."""
     for role in (OrderStore, PushStore, CheckoutStore, LockStore, QuarantineStore):
         assert role in StateStore.__mro__
-    store: StateStore = SqliteState(":memory:")
-    orders: OrderStore = store
-    assert orders is store
+    with SqliteState(":memory:") as sqlite:  # closed: Python 3.13 warns of one left open
+        store: StateStore = sqlite
+        orders: OrderStore = store
+        assert orders is store
 
 
 def test_the_testing_package_imports_the_suite_lazily() -> None:

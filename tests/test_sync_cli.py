@@ -13,16 +13,17 @@ import sys
 import textwrap
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from tests.support import run, usage_error
+from tests.sync_support import order_doc
 
 from bexvendre_mapping import LookupsError
 from bexvendre_mapping.cli import main
 from bexvendre_mapping.sync import AuditLog, SqliteState
-from bexvendre_mapping.sync._config import SyncConfig, parse_duration
+from bexvendre_mapping.sync._config import SyncConfig, order_options, parse_duration
 from bexvendre_mapping.testing.sandbox import Sandbox
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -244,7 +245,12 @@ def write(path: Path, text: str) -> str:
 
 @pytest.fixture
 def no_secret_variables(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("BEXVENDRE_VENDRE_API_KEY", "BEXVENDRE_BEX_API_KEY", "BEXVENDRE_BEX_SECRET"):
+    for name in (
+        "BEXVENDRE_VENDRE_API_KEY",
+        "BEXVENDRE_BEX_API_KEY",
+        "BEXVENDRE_BEX_SECRET",
+        "BEXVENDRE_WORKER",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -870,3 +876,91 @@ def test_bad_limits_are_named(tmp_path: Path, setting: str, table: str, message:
     with pytest.raises(LookupsError) as caught:
         SyncConfig.from_toml(path, environ={})
     assert any(str(p).startswith(message) for p in caught.value.problems)
+
+
+# --- several workers: worker, claim_ttl, --worker ---------------------------------------------
+
+
+def test_the_worker_and_its_claim_ttl_reach_import_orders(tmp_path: Path) -> None:
+    """``worker`` and ``claim_ttl`` from the file, ``BEXVENDRE_WORKER`` winning over the
+    file (several workers share one file); without a worker, nothing is claimed."""
+    path = config(tmp_path, top='worker = "north-1"\nclaim_ttl = "2m"')
+    loaded = SyncConfig.from_toml(path, environ={})
+    assert (loaded.worker, loaded.claim_ttl) == ("north-1", timedelta(minutes=2))
+    assert order_options(loaded)["worker"] == "north-1"
+    assert order_options(loaded)["claim_ttl"] == timedelta(minutes=2)
+    from_env = SyncConfig.from_toml(path, environ={"BEXVENDRE_WORKER": "pod-7"})
+    assert from_env.worker == "pod-7"
+    alone = SyncConfig.from_toml(config(tmp_path), environ={})
+    assert (alone.worker, alone.claim_ttl) == (None, timedelta(minutes=10))
+    assert "worker" not in order_options(alone)
+    assert "claim_ttl" not in order_options(alone)
+
+
+@pytest.mark.parametrize(
+    ("top", "environ", "message"),
+    [
+        ('claim_ttl = "0s"', {}, "$.claim_ttl: at least 1s, got '0s'"),
+        ('claim_ttl = "2d"', {}, "$.claim_ttl: at most 1d, got '2d'"),
+        ("claim_ttl = 600", {}, "$.claim_ttl: expected a duration like '30s'"),
+        ('worker = ""', {}, "$.worker: expected a non-empty string, got ''"),
+        ("worker = 7", {}, "$.worker: expected a string, got 7"),
+        (
+            "",
+            {"BEXVENDRE_WORKER": "a\nb"},
+            "$.worker (from BEXVENDRE_WORKER): holds a line break or another control character",
+        ),
+    ],
+)
+def test_a_bad_worker_or_claim_ttl_is_named(
+    tmp_path: Path, top: str, environ: dict[str, str], message: str
+) -> None:
+    found = problems(config(tmp_path, top=top), environ)
+    assert any(p.startswith(message) for p in found), found
+
+
+def _claimed_elsewhere(sandbox: Sandbox, folder: Path, order_id: int) -> None:
+    """An order in the shop that a live worker elsewhere has claimed for an hour."""
+    sandbox.add_vendre_order(order_doc(order_id))
+    with SqliteState(folder / "state.sqlite3") as state:
+        assert state.claim_order(order_id, "elsewhere", 3600)
+
+
+@pytest.mark.usefixtures("no_secret_variables")
+def test_sync_orders_with_a_worker_claims_each_order(
+    configured_shop: tuple[Sandbox, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With ``--worker`` the run claims each order: one another live worker holds is left to
+    it (and looked at next run); without, the run holds the lock alone and claims nothing."""
+    sandbox, config_path = configured_shop
+    _claimed_elsewhere(sandbox, Path(config_path).parent, 4501)
+    assert main(["sync", "orders", "--config", config_path, "--worker", "north-1"]) == 0
+    assert "orders: 1 skipped" in capsys.readouterr().out
+    assert sandbox.bex_orders() == []
+    assert main(["sync", "orders", "--config", config_path]) == 0
+    assert "orders: 1 done" in capsys.readouterr().out
+    assert [o["Ordernr"] for o in sandbox.bex_orders()] == ["4501"]
+
+
+@pytest.mark.usefixtures("no_secret_variables")
+def test_the_command_line_worker_wins_over_the_file(
+    configured_shop: tuple[Sandbox, str],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sandbox, config_path = configured_shop
+    _claimed_elsewhere(sandbox, Path(config_path).parent, 4601)
+    _set(config_path, 'worker = "north-1"')
+    monkeypatch.setenv("BEXVENDRE_WORKER", "north-2")
+    # The claim's own worker renews it and goes on: the name that counts is --worker's.
+    assert main(["sync", "orders", "--config", config_path, "--worker", "elsewhere"]) == 0
+    assert "orders: 1 done" in capsys.readouterr().out
+    assert [o["Ordernr"] for o in sandbox.bex_orders()] == ["4601"]
+
+
+@pytest.mark.parametrize("name", ["", "  ", "a\tb"])
+def test_a_bad_worker_name_is_a_usage_error(name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    for command in ("sync", "run"):
+        argv = [command, *(["orders"] if command == "sync" else [])]
+        message = usage_error([*argv, "--config", "x.toml", "--worker", name], capsys)
+        assert "argument --worker: expected a worker name without control characters" in message

@@ -27,7 +27,7 @@ from bexvendre_mapping._errors import MappingError, Problem, UnknownCodeError, b
 from bexvendre_mapping._kinds import KINDS, OTHER
 from bexvendre_mapping._lookups import CodeTable, Lookups
 from bexvendre_mapping._plan import wire_keys
-from bexvendre_mapping._text import closest, json_type, show
+from bexvendre_mapping._text import closest, has_control_character, json_type, show
 from bexvendre_mapping._wire import child_path, dumps_json, parse_document
 from bexvendre_mapping.convert._orders import NOT_ROWS
 from bexvendre_mapping.money import parse_decimal
@@ -117,6 +117,13 @@ def _parser() -> argparse.ArgumentParser:
         choices=("text", "json"),
         default="text",
         help="text (default) or json: each run's reports as one JSON line",
+    )
+    syn.add_argument(
+        "--worker",
+        type=_worker,
+        metavar="NAME",
+        help="import orders beside other workers on one PostgreSQL state, claiming each "
+        "order (a name unique to this worker; wins over worker and BEXVENDRE_WORKER)",
     )
     syn.add_argument(
         "--baseline",
@@ -214,6 +221,13 @@ def _operations_parsers(commands: argparse._SubParsersAction[argparse.ArgumentPa
     run.add_argument(
         "--output", choices=("text", "json"), default="text", help="text (default) or json lines"
     )
+    run.add_argument(
+        "--worker",
+        type=_worker,
+        metavar="NAME",
+        help="import orders beside other workers on one PostgreSQL state, claiming each "
+        "order (a name unique to this worker; wins over worker and BEXVENDRE_WORKER)",
+    )
 
     # bexvendre status (#19, daemon)
     stat = commands.add_parser(
@@ -305,6 +319,14 @@ def _port(text: str) -> int:
         msg = f"expected a port from 0 to {MAX_PORT}, got {text[:40]}"
         raise argparse.ArgumentTypeError(msg)
     return value
+
+
+def _worker(text: str) -> str:
+    """``--worker``: a name, without control characters."""
+    if not text.strip() or has_control_character(text):
+        msg = f"expected a worker name without control characters, got {text[:40]!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return text
 
 
 def _moment(text: str) -> date | datetime:
@@ -431,6 +453,7 @@ def _sync_commands(args: argparse.Namespace) -> int:
             err=sys.stderr,
             output=args.output,
             baseline=args.baseline,
+            worker=args.worker,
         )
     except MappingError as exc:  # bexvendre.toml, checked before anything runs
         raise _UsageError(f"bad configuration:\n{exc}") from None
@@ -491,6 +514,7 @@ def _daemon_commands(args: argparse.Namespace) -> int:
             output=args.output,
             out=sys.stdout,
             err=sys.stderr,
+            worker=args.worker,
         )
     except MappingError as exc:  # bexvendre.toml, checked before anything runs
         raise _UsageError(f"bad configuration:\n{exc}") from None

@@ -27,6 +27,7 @@ from bexvendre_mapping.sync._config import (
     order_options,
     parse_duration,
     push_options,
+    with_worker,
 )
 from bexvendre_mapping.sync._flows import (
     _Run,
@@ -267,6 +268,7 @@ def sync(
     err: IO[str],
     output: str = "text",
     baseline: bool = False,
+    worker: str | None = None,
 ) -> int:
     """``bexvendre sync``: the :func:`exit_code` of its reports (1 when the lock is held).
 
@@ -274,11 +276,12 @@ def sync(
     :meth:`Report.to_dict`. With ``every``, a run whose lock another run holds is left to
     the next tick, and SIGTERM or SIGINT ends the loop after the records in hand: exit 0.
     With ``baseline`` (``sync orders --baseline``): record the orders existing now as never
-    to be imported, touching nothing in Bex.
+    to be imported, touching nothing in Bex. ``worker`` (``--worker``) wins over the
+    configuration's ``worker``: the orders flow claims each order, beside other workers.
     """
     if baseline and (tuple(flows) != ("orders",) or every is not None):
         raise UsageError("--baseline goes with `bexvendre sync orders` alone (no --every)")
-    config = SyncConfig.from_toml(config_path)
+    config = with_worker(SyncConfig.from_toml(config_path), worker)
     interval = None if every is None else _interval(every)
     options = {**order_options(config), **({"baseline": True} if baseline else {})}
     vendre_client, bex_client = make_clients(config)

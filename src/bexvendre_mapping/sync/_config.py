@@ -12,6 +12,8 @@ import_statuses = [2, 3]                # optional: the Vendre status ids import
 wait_limit = "30d"                      # optional: how long an order in another status waits
 reservation_ttl = "2h"                  # optional: how long a gift-card reservation is held
 max_in_flight = 8                       # optional: records pushed at once (default 1)
+worker = "host-1"                       # optional: import orders beside other workers
+claim_ttl = "10m"                       # optional: how long a worker's claim on an order lasts
 
 [vendre]
 url = "https://shop.example.se/API/1/"
@@ -36,7 +38,8 @@ stock = "30s"
 giftcards = "5m"                        # the sweep of expired gift-card reservations
 ```
 
-Secrets may stay out of the file: an environment variable wins over the file.
+Secrets may stay out of the file: an environment variable wins over the file. So does
+``BEXVENDRE_WORKER`` over ``worker``, so that several workers share one file.
 """
 
 from __future__ import annotations
@@ -71,6 +74,7 @@ __all__ = [
     "order_options",
     "parse_duration",
     "push_options",
+    "with_worker",
 ]
 
 _DURATION = re.compile(r"\s*(\d+)\s*(s|m|h|d)\s*")
@@ -87,6 +91,9 @@ MAX_SCHEDULE = timedelta(days=365)
 MAX_WAIT_LIMIT = timedelta(days=3650)
 #: The longest ``reservation_ttl``.
 MAX_RESERVATION_TTL = timedelta(days=365)
+#: The shortest and the longest ``claim_ttl``.
+MIN_CLAIM_TTL = timedelta(seconds=1)
+MAX_CLAIM_TTL = timedelta(days=1)
 #: The flows, as ``[schedule]`` and ``bexvendre sync`` name them.
 FLOW_NAMES = ("orders", "products", "stock", "statuses")
 #: What ``[schedule]`` may name: the flows, and ``giftcards`` (the sweep of reservations
@@ -108,6 +115,8 @@ _TOP_LEVEL = (
     "wait_limit",
     "reservation_ttl",
     "max_in_flight",
+    "worker",
+    "claim_ttl",
     "vendre",
     "bex",
     "webhook",
@@ -187,6 +196,11 @@ class SyncConfig:
         vendre_max_rate: the most requests a second sent to Vendre (``[vendre] max_rate``),
             all threads together; ``None``: no limit.
         bex_max_rate: the same for Bex (``[bex] max_rate``).
+        worker: this worker's name when several import orders side by side (``worker``, or
+            ``BEXVENDRE_WORKER``, which wins): ``import_orders(worker=...)`` claims each
+            order before it creates it. ``None``: the orders flow runs alone.
+        claim_ttl: how long a worker's claim on an order lasts unrenewed (``claim_ttl``, 10
+            minutes by default; see ``import_orders``).
     """
 
     vendre_url: str
@@ -213,6 +227,8 @@ class SyncConfig:
     max_in_flight: int = 1
     vendre_max_rate: float | None = None
     bex_max_rate: float | None = None
+    worker: str | None = None
+    claim_ttl: timedelta = timedelta(minutes=10)
 
     @classmethod
     def from_toml(cls, path: str | Path, environ: Mapping[str, str] | None = None) -> SyncConfig:
@@ -361,6 +377,10 @@ class _Reader:
         lock_timeout = self.duration("lock_timeout", timedelta(seconds=30), MAX_LOCK_TIMEOUT)
         wait_limit = self.duration("wait_limit", timedelta(days=30), MAX_WAIT_LIMIT)
         reservation_ttl = self.duration("reservation_ttl", timedelta(hours=2), MAX_RESERVATION_TTL)
+        worker = self.text("", "worker", variable="BEXVENDRE_WORKER", required=False)
+        claim_ttl = self.duration("claim_ttl", timedelta(minutes=10), MAX_CLAIM_TTL)
+        if claim_ttl < MIN_CLAIM_TTL:
+            self.problem("$.claim_ttl", f"at least 1s, got {self.data['claim_ttl']!r}")
         since = self.since()
         import_statuses = self.statuses()
         schedule = self.schedule()
@@ -400,6 +420,8 @@ class _Reader:
             max_in_flight=max_in_flight,
             vendre_max_rate=vendre_rate,
             bex_max_rate=bex_rate,
+            worker=worker,
+            claim_ttl=claim_ttl,
         )
 
     def in_flight(self) -> int:
@@ -521,12 +543,20 @@ class _Reader:
 
 
 def order_options(config: SyncConfig) -> dict[str, Any]:
-    """The go-live controls of a configuration, as keyword arguments of ``import_orders``."""
-    return {
+    """The go-live controls and worker of a configuration, as ``import_orders`` arguments."""
+    options: dict[str, Any] = {
         "since": config.since,
         "import_statuses": config.import_statuses,
         "wait_limit": config.wait_limit,
     }
+    if config.worker is not None:
+        options.update(worker=config.worker, claim_ttl=config.claim_ttl)
+    return options
+
+
+def with_worker(config: SyncConfig, worker: str | None) -> SyncConfig:
+    """The configuration with ``worker`` (``--worker``) as its worker, when one is given."""
+    return config if worker is None else attrs.evolve(config, worker=worker)
 
 
 def push_options(config: SyncConfig) -> dict[str, Any]:

@@ -34,6 +34,7 @@ from bexvendre_mapping.sync._config import (
     order_options,
     parse_duration,
     push_options,
+    with_worker,
 )
 from bexvendre_mapping.sync._postgres import PostgresState
 from bexvendre_mapping.sync._report import AuditLog, Outcome, Report
@@ -265,8 +266,12 @@ def run(
     output: str,
     out: IO[str],
     err: IO[str],
+    worker: str | None = None,
 ) -> int:
     """``bexvendre run``: every scheduled flow, until SIGTERM or SIGINT (then 0).
+
+    ``worker`` (``--worker``) wins over the configuration's ``worker``: the orders flow
+    claims each order and runs beside the other workers' (see ``import_orders``).
 
     With ``once``, each flow runs once, one after the other, and the status is the shared
     exit-code rule over their reports.
@@ -275,7 +280,7 @@ def run(
         LookupsError: the configuration is wrong.
         ImportError: ``metrics_port`` without the ``metrics`` extra.
     """
-    config = SyncConfig.from_toml(config_path)
+    config = with_worker(SyncConfig.from_toml(config_path), worker)
     schedule = schedule_of(config, config_path)
     metrics: Metrics | None = None
     if metrics_port is not None:

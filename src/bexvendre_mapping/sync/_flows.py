@@ -26,6 +26,7 @@ from bexvendre_mapping._errors import MappingError
 from bexvendre_mapping._lookups import Lookups
 from bexvendre_mapping._modelcode import ModelCode
 from bexvendre_mapping._plan import load_int as _int
+from bexvendre_mapping._text import has_control_character
 from bexvendre_mapping.http import (
     BexClient,
     HttpError,
@@ -298,6 +299,18 @@ def _fresh_budget(*clients: VendreClient | BexClient) -> None:
         client.reset_wait_budget()
 
 
+def _check_worker(worker: str | None, claim_ttl: timedelta) -> None:
+    """Raise ``ValueError`` for a worker name or claim time to live a run cannot use."""
+    if worker is not None and (
+        not isinstance(worker, str) or not worker.strip() or has_control_character(worker)
+    ):
+        msg = f"worker must be a name without control characters, got {worker!r}"
+        raise ValueError(msg)
+    if claim_ttl <= timedelta(0):
+        msg = f"claim_ttl must be positive, got {claim_ttl!r}"
+        raise ValueError(msg)
+
+
 def _check_limits(max_in_flight: int, max_rate: float | None) -> None:
     """Refuse limits that cannot be kept.
 
@@ -462,9 +475,13 @@ def import_orders(
     under the claim, so an order another worker finished meanwhile is skipped, and an intent
     another worker left (its claim expired: it died) is looked up in Bex first. An order
     whose claim a live worker holds is skipped this run and keeps the cursor before it.
-    With ``worker`` the run takes the orders lock *shared* (``lock("orders", shared=True)``):
-    on :class:`~bexvendre_mapping.sync.PostgresState` workers run side by side, and no
-    exclusive run (``bexvendre run``, ``bexvendre sync``) overlaps them; on
+    The claim is renewed before each request to Bex, so an order may take longer than
+    ``claim_ttl`` as long as no one request does; a worker that finds its claim taken over
+    (it was slower than ``claim_ttl``) stops there, reports the order skipped and leaves it
+    to the new holder. With ``worker`` the run takes the orders lock *shared*
+    (``lock("orders", shared=True)``): on :class:`~bexvendre_mapping.sync.PostgresState`
+    workers run side by side, and no exclusive run (``bexvendre run`` or ``bexvendre sync``
+    without ``--worker``) overlaps them; on
     :class:`~bexvendre_mapping.sync.SqliteState` the lock is exclusive all the same (the
     workers take turns). Without ``worker`` the run holds the lock alone: no worker can be
     live beside it, so it claims nothing and takes up whatever intents dead workers left.
@@ -477,7 +494,10 @@ def import_orders(
     Raises:
         LockedError: another run holds the state.
         TypeError: ``import_statuses`` is not a collection of integers.
+        ValueError: ``worker`` is empty or holds a control character, or ``claim_ttl`` is
+            not positive.
     """
+    _check_worker(worker, claim_ttl)
     start = (now or datetime.now(UTC)).astimezone(UTC)
     zone = lookups.settings.time_zone
     gate = _gate(since, import_statuses, zone)
@@ -889,7 +909,11 @@ def _create(  # noqa: PLR0917
 
     A run without a worker name holds the orders lock alone and claims nothing. Under the
     claim the record is read again: another worker may have settled the order, or
-    left its intent (then the order is looked up in Bex first, as after a crash).
+    left its intent (then the order is looked up in Bex first, as after a crash). The claim
+    is renewed before each request to Bex, so that it lasts as long as the order takes
+    however many requests that is; a claim found taken over meanwhile (this worker was too
+    slow, and another took it for dead) ends the order's handling here: the other worker
+    finishes it, looking it up in Bex first.
     """
     worker = run.worker
     if worker is None:  # the run holds the orders lock alone: nobody to claim against
@@ -899,15 +923,32 @@ def _create(  # noqa: PLR0917
     if not state.claim_order(order.id, worker, run.claim_ttl):
         run.record(entity, "skip", "skipped", "another worker is on it; looked at next run")
         return order.date_added.astimezone(UTC)  # the cursor stays before it
+
+    def renew() -> None:
+        if not state.claim_order(order.id, worker, run.claim_ttl):
+            raise _ClaimLost
+
     try:
         record = state.get_order(order.id)
         if record is not None and _known(record, digest, entity, run):
             return None
         return _create_claimed(
-            entity, order, bex_order, document, digest, record, bex_client, state, run
+            entity, order, bex_order, document, digest, record, bex_client, state, run, renew
         )
+    except _ClaimLost:
+        reason = "another worker took the order over (this worker's claim ran out); it finishes it"
+        run.record(entity, "skip", "skipped", reason)
+        return order.date_added.astimezone(UTC)  # the cursor stays before it
     finally:
         state.release_order(order.id, worker)
+
+
+class _ClaimLost(Exception):
+    """The worker's claim on the order it is handling was taken over by another worker."""
+
+
+def _unclaimed() -> None:
+    """The claim renewal of a run that claims nothing (it holds the orders lock alone)."""
 
 
 def _create_claimed(  # noqa: PLR0917
@@ -920,8 +961,13 @@ def _create_claimed(  # noqa: PLR0917
     bex_client: BexClient,
     state: StateStore,
     run: _Run,
+    renew: Callable[[], None] = _unclaimed,
 ) -> datetime | None:
-    """The body of :func:`_create`, under the order's claim."""
+    """The body of :func:`_create`, under the order's claim (``renew`` renews it).
+
+    Raises:
+        _ClaimLost: another worker took the order over.
+    """
     payload = _payload(document)
     resumed = record is not None and record.state == "intent"
     state.put_order(
@@ -934,8 +980,10 @@ def _create_claimed(  # noqa: PLR0917
         )
     )
     try:
+        renew()
         existing = bex_client.find_order(bex_order.number) if resumed else None
         if existing is None:
+            renew()
             try:
                 bex_client.create_order(bex_order)
             except RequestRejected as exc:
@@ -946,6 +994,7 @@ def _create_claimed(  # noqa: PLR0917
                 )
                 return None
         for index, card in enumerate(order.gift_cards):
+            renew()
             try:
                 bex_client.redeem_gift_card(card.reservation_id)
             except (NotFound, RequestRejected) as exc:
