@@ -126,7 +126,7 @@ def test_blocks_run_in_a_fresh_interpreter(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
         cwd=tmp_path,
-        timeout=120,
+        timeout=600,  # every block of every page, one interpreter: slow on a loaded machine
         check=False,
     )
     assert result.returncode == 0, result.stderr
