@@ -118,13 +118,7 @@ def _parser() -> argparse.ArgumentParser:
         default="text",
         help="text (default) or json: each run's reports as one JSON line",
     )
-    syn.add_argument(
-        "--worker",
-        type=_worker,
-        metavar="NAME",
-        help="import orders beside other workers on one PostgreSQL state, claiming each "
-        "order (a name unique to this worker; wins over worker and BEXVENDRE_WORKER)",
-    )
+    _worker_option(syn)
     syn.add_argument(
         "--baseline",
         action="store_true",
@@ -221,13 +215,7 @@ def _operations_parsers(commands: argparse._SubParsersAction[argparse.ArgumentPa
     run.add_argument(
         "--output", choices=("text", "json"), default="text", help="text (default) or json lines"
     )
-    run.add_argument(
-        "--worker",
-        type=_worker,
-        metavar="NAME",
-        help="import orders beside other workers on one PostgreSQL state, claiming each "
-        "order (a name unique to this worker; wins over worker and BEXVENDRE_WORKER)",
-    )
+    _worker_option(run)
 
     # bexvendre status (#19, daemon)
     stat = commands.add_parser(
@@ -319,6 +307,17 @@ def _port(text: str) -> int:
         msg = f"expected a port from 0 to {MAX_PORT}, got {text[:40]}"
         raise argparse.ArgumentTypeError(msg)
     return value
+
+
+def _worker_option(parser: argparse.ArgumentParser) -> None:
+    """``--worker NAME`` of ``bexvendre sync`` and ``bexvendre run``."""
+    parser.add_argument(
+        "--worker",
+        type=_worker,
+        metavar="NAME",
+        help="import orders beside other workers on one PostgreSQL state, claiming each "
+        "order (a name unique to this worker; wins over worker and BEXVENDRE_WORKER)",
+    )
 
 
 def _worker(text: str) -> str:
