@@ -121,7 +121,7 @@ def core(session: nox.Session) -> None:
 
     So JSON goes through the standard library's json module here.
     """
-    session.install(_wheel(session), "pytest", "hypothesis")
+    session.install(_wheel(session), "pytest>=9", "hypothesis")
     _check_installed(session)
     session.run(
         "python",

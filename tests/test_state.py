@@ -70,6 +70,16 @@ def test_a_store_whose_lock_excludes_nobody_fails_its_check(tmp_path: Path) -> N
         CHECKS["locks"](lambda: Open(tmp_path / "state.sqlite3", lock_timeout=0.5))
 
 
+def test_workers_starting_together_on_a_new_state_file_all_open_it(tmp_path: Path) -> None:
+    """Regression: SQLite refuses a new file's switch to write-ahead logging at once
+    ("database is locked", no busy wait) while another connection sets the same file up,
+    so one of several workers started together failed to open the state. The race is
+    rare per round: many rounds, each on a new file."""
+    for round_number in range(60):
+        path = tmp_path / f"state-{round_number}.sqlite3"
+        CHECKS["first_opens"](lambda path=path: SqliteState(path, lock_timeout=5))
+
+
 def test_the_roles_make_up_the_store() -> None:
     """StateStore is the union of the role protocols, and SqliteState plays every role."""
     for role in (OrderStore, PushStore, CheckoutStore, LockStore, QuarantineStore):

@@ -70,7 +70,7 @@ def test_four_workers_at_once_create_each_order_exactly_once(
     for order_id in orders:
         sandbox.add_vendre_order(order_doc(order_id))
     errors: list[BaseException] = []
-    barrier = threading.Barrier(4)
+    barrier = threading.Barrier(4, timeout=60)
 
     def worker(name: str) -> None:
         try:
@@ -81,6 +81,7 @@ def test_four_workers_at_once_create_each_order_exactly_once(
             getattr(state, "close", lambda: None)()  # in its own thread (sqlite3 wants it)
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
+            barrier.abort()  # the others stop waiting for this one
 
     threads = [threading.Thread(target=worker, args=(f"worker-{i}",)) for i in range(4)]
     for thread in threads:

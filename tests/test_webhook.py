@@ -426,7 +426,7 @@ def test_concurrent_webhooks_and_a_polling_run_create_the_order_once(
     server, thread = serve_in_thread(app)
     hook = Hook(app, server.server_port)
     senders = 12
-    barrier = threading.Barrier(senders + 1)
+    barrier = threading.Barrier(senders + 1, timeout=60)
     answers: list[int] = []
     polled: list[Report] = []
 

@@ -474,7 +474,7 @@ class SqliteState:
         """Connect and create the schema; the newer schema version found, if any."""
         self._db = sqlite3.connect(target, timeout=self.lock_timeout, isolation_level=None)
         try:
-            self._db.execute("PRAGMA journal_mode=WAL")
+            self._use_write_ahead_log()
             self._db.execute("PRAGMA synchronous=FULL")
             newer = None
             with self._transaction():
@@ -495,6 +495,28 @@ class SqliteState:
             self._db.close()
             raise
         return newer
+
+    def _use_write_ahead_log(self) -> None:
+        """Switch the file to write-ahead logging (it stays so: later opens find it done).
+
+        While another connection sets up the same new file, SQLite refuses the switch at
+        once ("database is locked") rather than waiting its busy timeout, so several workers
+        started together on a new state would fail to open it. The switch is tried again,
+        with short pauses, for up to ``lock_timeout``.
+        """
+        deadline = time.monotonic() + self.lock_timeout
+        pause = 0.005
+        while True:
+            try:
+                self._db.execute("PRAGMA journal_mode=WAL")
+            except sqlite3.OperationalError as exc:
+                busy = exc.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY
+                if not busy or time.monotonic() + pause > deadline:
+                    raise
+            else:
+                return
+            time.sleep(pause)
+            pause = min(pause * 2, 0.1)
 
     def _widen_order_states(self) -> None:
         """Let a file made before the ``dropped`` state hold it (rebuilds ``orders`` once)."""

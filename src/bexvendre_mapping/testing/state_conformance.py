@@ -49,6 +49,7 @@ __all__ = [
     "check_claims",
     "check_claims_race",
     "check_cursors_and_runs",
+    "check_first_opens",
     "check_held_orders",
     "check_hints",
     "check_locks",
@@ -195,32 +196,68 @@ def check_claims(factory: StateFactory) -> None:
         assert store.release_order(23, "worker-a") is False
 
 
-def check_claims_race(factory: StateFactory) -> None:
-    """Eight threads, each with its own handle, claim the same orders: one wins each."""
-    winners: dict[int, list[str]] = {order_id: [] for order_id in range(100, 110)}
+def _in_threads(count: int, body: Callable[[str, threading.Barrier], None]) -> None:
+    """Run ``body(name, barrier)`` in ``count`` threads at once; raise the first error.
+
+    A thread that fails breaks the barrier, so the others stop waiting for it (and fail
+    with ``BrokenBarrierError``) instead of hanging the check.
+    """
     errors: list[BaseException] = []
-    barrier = threading.Barrier(8)
-    guard = threading.Lock()
+    barrier = threading.Barrier(count, timeout=60)
 
-    def worker(name: str) -> None:
+    def run(name: str) -> None:
         try:
-            with _handles(factory) as open_one:
-                store = open_one()
-                barrier.wait()
-                for order_id, names in winners.items():
-                    if store.claim_order(order_id, name, 60):
-                        with guard:
-                            names.append(name)
-        except BaseException as exc:  # noqa: BLE001 - reported by the main thread below
+            body(name, barrier)
+        except BaseException as exc:  # noqa: BLE001 - reported by the calling thread below
             errors.append(exc)
+            barrier.abort()
 
-    threads = [threading.Thread(target=worker, args=(f"w{i}",)) for i in range(8)]
+    threads = [threading.Thread(target=run, args=(f"w{i}",)) for i in range(count)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    if errors:
-        raise errors[0]
+    first = [e for e in errors if not isinstance(e, threading.BrokenBarrierError)] or errors
+    if first:
+        raise first[0]
+
+
+def check_first_opens(factory: StateFactory) -> None:
+    """Eight threads open the first handles on the empty state at once: each opens it.
+
+    Several workers starting together on a state nobody has opened yet all set it up at
+    the same moment (the schema, a file's journal mode): none may fail for it, and what
+    each writes through its handle the others read.
+    """
+    names = [f"w{i}" for i in range(8)]
+
+    def body(name: str, barrier: threading.Barrier) -> None:
+        with _handles(factory) as open_one:
+            barrier.wait()
+            store = open_one()
+            store.set_cursor(f"first-opens-{name}", _T0)
+            barrier.wait()  # every handle open, every cursor written
+            for other in names:
+                assert store.get_cursor(f"first-opens-{other}") == _T0, other
+
+    _in_threads(len(names), body)
+
+
+def check_claims_race(factory: StateFactory) -> None:
+    """Eight threads, each with its own handle, claim the same orders: one wins each."""
+    winners: dict[int, list[str]] = {order_id: [] for order_id in range(100, 110)}
+    guard = threading.Lock()
+
+    def body(name: str, barrier: threading.Barrier) -> None:
+        with _handles(factory) as open_one:
+            store = open_one()
+            barrier.wait()
+            for order_id, names in winners.items():
+                if store.claim_order(order_id, name, 60):
+                    with guard:
+                        names.append(name)
+
+    _in_threads(8, body)
     assert all(len(names) == 1 for names in winners.values()), winners
 
 
@@ -409,6 +446,7 @@ CHECKS: dict[str, Callable[[StateFactory], None]] = {
     "hints": check_hints,
     "claims": check_claims,
     "claims_race": check_claims_race,
+    "first_opens": check_first_opens,
     "pushes": check_pushes,
     "checkouts": check_checkouts,
     "cursors_and_runs": check_cursors_and_runs,
@@ -458,6 +496,10 @@ class StateStoreConformance:
     def test_claims_race(self, state_factory: StateFactory) -> None:
         """See :func:`check_claims_race`."""
         check_claims_race(state_factory)
+
+    def test_first_opens(self, state_factory: StateFactory) -> None:
+        """See :func:`check_first_opens`."""
+        check_first_opens(state_factory)
 
     def test_pushes(self, state_factory: StateFactory) -> None:
         """See :func:`check_pushes`."""
