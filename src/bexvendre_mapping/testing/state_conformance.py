@@ -196,14 +196,14 @@ def check_claims(factory: StateFactory) -> None:
         assert store.release_order(23, "worker-a") is False
 
 
-def _in_threads(count: int, body: Callable[[str, threading.Barrier], None]) -> None:
-    """Run ``body(name, barrier)`` in ``count`` threads at once; raise the first error.
+def _in_threads(names: list[str], body: Callable[[str, threading.Barrier], None]) -> None:
+    """Run ``body(name, barrier)`` in a thread per name, at once; raise the first error.
 
     A thread that fails breaks the barrier, so the others stop waiting for it (and fail
     with ``BrokenBarrierError``) instead of hanging the check.
     """
     errors: list[BaseException] = []
-    barrier = threading.Barrier(count, timeout=60)
+    barrier = threading.Barrier(len(names), timeout=60)
 
     def run(name: str) -> None:
         try:
@@ -212,7 +212,7 @@ def _in_threads(count: int, body: Callable[[str, threading.Barrier], None]) -> N
             errors.append(exc)
             barrier.abort()
 
-    threads = [threading.Thread(target=run, args=(f"w{i}",)) for i in range(count)]
+    threads = [threading.Thread(target=run, args=(name,)) for name in names]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -240,7 +240,7 @@ def check_first_opens(factory: StateFactory) -> None:
             for other in names:
                 assert store.get_cursor(f"first-opens-{other}") == _T0, other
 
-    _in_threads(len(names), body)
+    _in_threads(names, body)
 
 
 def check_claims_race(factory: StateFactory) -> None:
@@ -257,7 +257,7 @@ def check_claims_race(factory: StateFactory) -> None:
                     with guard:
                         names.append(name)
 
-    _in_threads(8, body)
+    _in_threads([f"w{i}" for i in range(8)], body)
     assert all(len(names) == 1 for names in winners.values()), winners
 
 
